@@ -1,0 +1,168 @@
+#include "gateway/address_rewriter.h"
+
+#include <algorithm>
+
+#include "gateway/broker_registry.h"
+#include "protocol/api_keys.h"
+#include "protocol/api_versions.h"
+#include "protocol/describe_cluster.h"
+#include "protocol/fetch.h"
+#include "protocol/find_coordinator.h"
+#include "protocol/headers.h"
+#include "protocol/metadata.h"
+#include "protocol/produce.h"
+
+namespace kgw::gateway {
+namespace proto = kgw::protocol;
+
+namespace api {
+constexpr std::int16_t produce = 0, fetch = 1, metadata = 3, find_coordinator = 10, api_versions = 18,
+                       describe_cluster = 60;
+}
+constexpr std::int16_t unsupported_version_error = 35;
+
+bool exposes_unrewritable_addresses(std::int16_t key) {
+  switch (key) {
+    case 52:  // Vote
+    case 53:  // BeginQuorumEpoch
+    case 54:  // EndQuorumEpoch
+    case 55:  // DescribeQuorum
+    case 59:  // FetchSnapshot
+    case 78:  // ShareFetch
+    case 79:  // ShareAcknowledge
+    case 80:  // AddRaftVoter
+    case 82:  // UpdateRaftVoter
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool response_needs_inspection(std::int16_t key, std::int16_t version) {
+  switch (key) {
+    case api::metadata:
+    case api::find_coordinator:
+    case api::describe_cluster:
+    case api::api_versions:
+      return true;
+    case api::produce:
+      return version >= 10;
+    case api::fetch:
+      return version >= 16;
+    default:
+      return false;
+  }
+}
+
+address_rewriter::address_rewriter(broker_registry& registry, std::string advertised_host)
+    : registry_(registry), advertised_host_(std::move(advertised_host)) {}
+
+namespace {
+
+// Decodes header + body of response M, applies fn (which returns false on failure or sets
+// `changed`), re-encodes into out when changed.
+template <class M, class Fn>
+rewrite_status with_response(const response_context& ctx, proto::bytes_view body, proto::writer& out,
+                             std::string& error, Fn&& fn) {
+  proto::reader r(body);
+  proto::response_header hdr;
+  const std::int16_t hv = proto::response_header_version(ctx.api_key, ctx.api_version);
+  hdr.decode(r, hv);
+  M msg;
+  msg.decode(r, ctx.api_version);
+  if (!r.ok()) {
+    error = std::string("malformed ") + proto::find_api(ctx.api_key)->name + " v" + std::to_string(ctx.api_version) +
+            " response: " + r.error().what + " at byte " + std::to_string(r.error().offset);
+    return rewrite_status::failed;
+  }
+  if (r.remaining() != 0) {
+    error = std::string("trailing bytes after ") + proto::find_api(ctx.api_key)->name + " response";
+    return rewrite_status::failed;
+  }
+  bool changed = false;
+  if (!fn(msg, changed)) return rewrite_status::failed;
+  if (!changed) return rewrite_status::unchanged;
+  hdr.encode(out, hv);
+  msg.encode(out, ctx.api_version);
+  return rewrite_status::rewritten;
+}
+
+}  // namespace
+
+rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::bytes_view body, proto::writer& out,
+                                         std::string& error) {
+  // Points one (node, host, port) triple at the gateway. Entries with no broker (node -1, as in
+  // a FindCoordinator error) carry no address and stay as they are.
+  auto map_endpoint = [&](std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed) {
+    if (node_id < 0) return true;
+    auto gw_port = registry_.learn(node_id, host, port);
+    if (!gw_port) {
+      error = "no gateway port for broker " + std::to_string(node_id);
+      return false;
+    }
+    host = advertised_host_;
+    port = *gw_port;
+    changed = true;
+    return true;
+  };
+
+  switch (ctx.api_key) {
+    case api::metadata:
+      return with_response<proto::metadata_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
+        for (auto& b : m.brokers)
+          if (!map_endpoint(b.node_id, b.host, b.port, changed)) return false;
+        return true;
+      });
+    case api::find_coordinator:
+      return with_response<proto::find_coordinator_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
+        if (ctx.api_version < 4) {
+          if (m.error_code == 0 && !map_endpoint(m.node_id, m.host, m.port, changed)) return false;
+          return true;
+        }
+        for (auto& c : m.coordinators)
+          if (c.error_code == 0 && !map_endpoint(c.node_id, c.host, c.port, changed)) return false;
+        return true;
+      });
+    case api::describe_cluster:
+      return with_response<proto::describe_cluster_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
+        for (auto& b : m.brokers)
+          if (!map_endpoint(b.broker_id, b.host, b.port, changed)) return false;
+        return true;
+      });
+    case api::produce:
+      return with_response<proto::produce_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
+        for (auto& e : m.node_endpoints)
+          if (!map_endpoint(e.node_id, e.host, e.port, changed)) return false;
+        return true;
+      });
+    case api::fetch:
+      return with_response<proto::fetch_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
+        for (auto& e : m.node_endpoints)
+          if (!map_endpoint(e.node_id, e.host, e.port, changed)) return false;
+        return true;
+      });
+    case api::api_versions:
+      // An error answer (the broker does not speak the requested version) is sent in a format of
+      // the broker's choosing (Kafka: v0) and grants nothing but a version to retry with: pass it.
+      if (body.size() >= 6 && (body[4] != std::byte{0} || body[5] != std::byte{0})) return rewrite_status::unchanged;
+      return with_response<proto::api_versions_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
+        // Intersect what the broker offers with what the gateway can decode. APIs outside the
+        // schema pass through opaque (only their header is read), so their ranges stay.
+        std::erase_if(m.api_keys, [&](auto& k) {
+          if (exposes_unrewritable_addresses(k.api_key)) return true;
+          const proto::api_info* info = proto::find_api(k.api_key);
+          if (!info) return false;
+          k.min_version = std::max(k.min_version, info->min_version);
+          k.max_version = std::min(k.max_version, info->max_version);
+          return k.min_version > k.max_version;
+        });
+        if (ctx.unsupported_api_versions && m.error_code == 0) m.error_code = unsupported_version_error;
+        changed = true;
+        return true;
+      });
+    default:
+      return rewrite_status::unchanged;
+  }
+}
+
+}  // namespace kgw::gateway

@@ -1,0 +1,57 @@
+#pragma once
+// Rewrites every broker address a client can see into a gateway address, and trims ApiVersions
+// to what the gateway can decode.
+//
+// Address-bearing responses: Metadata (brokers), FindCoordinator (v0-3 single, v4+ batched),
+// DescribeCluster (brokers), and the KIP-951 NodeEndpoints tagged field of Produce v10+ and
+// Fetch v16+. Each broker seen is recorded in the registry (which binds its port) before the
+// response leaves. Only these responses are decoded; everything else passes as received bytes.
+//
+// Threading: one rewriter per worker or per session; the registry it points to is thread-safe.
+#include <cstdint>
+#include <string>
+
+#include "protocol/wire.h"
+
+namespace kgw::gateway {
+
+class broker_registry;
+
+// APIs whose responses carry addresses the gateway does not rewrite (KRaft quorum APIs, share
+// groups): they are removed from ApiVersions and a request for one closes the connection,
+// so no upstream address can leak through them.
+bool exposes_unrewritable_addresses(std::int16_t api_key);
+
+// True when the response to (api_key, version) must be decoded because it may carry addresses
+// or is ApiVersions.
+bool response_needs_inspection(std::int16_t api_key, std::int16_t api_version);
+
+// The ApiVersions request version the gateway forwards upstream. A client asking for a version
+// newer than the gateway decodes gets what a broker answers in that case: a v0 response with
+// UNSUPPORTED_VERSION and the supported range, so it retries with a version both understand.
+constexpr std::int16_t api_versions_fallback_version = 0;
+
+enum class rewrite_status { unchanged, rewritten, failed };
+
+struct response_context {
+  std::int16_t api_key = 0;
+  std::int16_t api_version = 0;  // the version the upstream answered in
+  bool unsupported_api_versions = false;  // client asked ApiVersions at a version we don't decode
+};
+
+class address_rewriter {
+ public:
+  address_rewriter(broker_registry& registry, std::string advertised_host);
+
+  // body: the response frame without its 4-byte size (response header first).
+  // rewritten: `out` holds the complete new body. failed: `error` says why; the caller must not
+  // forward the original (it may hold an upstream address).
+  rewrite_status rewrite(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
+                         std::string& error);
+
+ private:
+  broker_registry& registry_;
+  std::string advertised_host_;
+};
+
+}  // namespace kgw::gateway

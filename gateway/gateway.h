@@ -1,0 +1,48 @@
+#pragma once
+// The gateway: listeners (bootstrap + one port per upstream broker), worker threads, sessions.
+//
+// Threading: one io_context per worker thread; each client session and its upstream connection
+// live on one worker for their whole life (no locks on the relay path). The broker registry
+// (node id -> upstream address and gateway port) is shared and mutex-guarded; it is touched only
+// when a connection opens and when a response carrying broker addresses passes through.
+// start()/stop() are called from one controlling thread.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "config/gateway_config.h"
+
+namespace kgw::gateway {
+
+// Sees every response frame body (after the 4-byte size) exactly as sent to a client, after
+// rewriting. For tests and diagnostics; called on worker threads, so it must be thread-safe.
+using response_tap = std::function<void(std::int16_t api_key, std::int16_t api_version, std::span<const std::byte> body)>;
+
+class gateway {
+ public:
+  explicit gateway(config::gateway_config cfg);
+  ~gateway();
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+  void set_response_tap(response_tap tap);  // before start()
+  // Resolves the upstream (starting the embedded broker if configured), learns the brokers,
+  // binds the listeners and starts the workers. Throws std::runtime_error on failure.
+  void start();
+  // Stops accepting, closes connections, joins the workers. Idempotent.
+  void stop();
+  // Blocks until stop() is called from another thread or a signal handler path.
+  void wait();
+
+  std::uint16_t bootstrap_port() const;
+  // "host:port,..." of the upstream brokers in use (for tests and logs).
+  std::string upstream_bootstrap() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace kgw::gateway

@@ -1,0 +1,354 @@
+#include "gateway/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+
+#include "gateway/address_rewriter.h"
+#include "gateway/frame_buffer.h"
+#include "gateway/request_inspector.h"
+#include "gateway/worker.h"
+#include "protocol/api_keys.h"
+
+namespace kgw::gateway {
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string peer_of(const tcp::socket& s) {
+  boost::system::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+std::string api_name(std::int16_t key) {
+  const auto* a = protocol::find_api(key);
+  return a ? a->name : "api" + std::to_string(key);
+}
+
+}  // namespace
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(worker& w, tcp::socket client, upstream_target target)
+      : w_(w), client_(std::move(client)), upstream_(w.io), target_(std::move(target)), idle_timer_(w.io) {
+    peer_ = peer_of(client_);
+    ++w_.live_sessions;
+  }
+  ~session() { --w_.live_sessions; }
+
+  awaitable<void> run() {
+    auto self = shared_from_this();
+    boost::system::error_code ec;
+    client_.set_option(tcp::no_delay(true), ec);
+    if (!co_await connect_upstream()) {
+      close();
+      co_return;
+    }
+    spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
+    last_activity_ = std::chrono::steady_clock::now();
+    co_await (client_to_upstream() || upstream_to_client() || idle_watchdog());
+    close();
+    spdlog::debug("{}: closed ({})", peer_, end_reason_.empty() ? "done" : end_reason_);
+  }
+
+  void drain() {
+    draining_ = true;
+    if (inflight_.empty())
+      close();
+    else
+      stop_reading_.emit(asio::cancellation_type::terminal);
+  }
+
+ private:
+  struct inflight {
+    std::int32_t correlation_id;
+    std::int16_t api_key;
+    std::int16_t version;  // as sent upstream
+    bool unsupported_api_versions;
+  };
+
+  void close() {
+    boost::system::error_code ec;
+    client_.shutdown(tcp::socket::shutdown_both, ec);
+    client_.close(ec);
+    upstream_.close(ec);
+    idle_timer_.cancel();
+  }
+
+  void end(std::string reason, bool warn) {
+    if (end_reason_.empty()) {
+      end_reason_ = std::move(reason);
+      if (warn) spdlog::warn("{}: closing connection: {}", peer_, end_reason_);
+    }
+  }
+
+  awaitable<bool> connect_upstream() {
+    const auto& cands = target_.candidates;
+    if (cands.empty()) {
+      spdlog::warn("{}: no upstream broker known for this port", peer_);
+      co_return false;
+    }
+    tcp::resolver resolver(w_.io);
+    const std::size_t start = target_.node_id ? 0 : w_.next_bootstrap++;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+      const auto& c = cands[(start + i) % cands.size()];
+      auto [rec, results] = co_await resolver.async_resolve(c.host, std::to_string(c.port), use_tuple);
+      if (rec) {
+        spdlog::warn("{}: cannot resolve upstream {}: {}", peer_, c.str(), rec.message());
+        continue;
+      }
+      asio::steady_timer timer(w_.io, w_.cfg.upstream_connect_timeout);
+      auto r = co_await (asio::async_connect(upstream_, results, use_tuple) || timer.async_wait(use_tuple));
+      if (r.index() == 0 && !std::get<0>(std::get<0>(r))) {
+        boost::system::error_code ec;
+        upstream_.set_option(tcp::no_delay(true), ec);
+        upstream_name_ = c.str();
+        co_return true;
+      }
+      spdlog::warn("{}: cannot connect to upstream {}: {}", peer_, c.str(),
+                   r.index() == 0 ? std::get<0>(std::get<0>(r)).message() : "timed out");
+      upstream_.close();
+    }
+    co_return false;
+  }
+
+  // Size of the frame at the front of `d`, 0 if fewer than 4 bytes arrived, -1 if the size is
+  // impossible: below `min` (a request header has 8 fixed bytes, a response 4) or above the limit.
+  std::int64_t frame_size(protocol::bytes_view d, std::int32_t min) const {
+    if (d.size() < 4) return 0;
+    const std::int32_t n = read_be32(d.data());
+    if (n < min || static_cast<std::size_t>(n) > w_.cfg.max_frame_bytes) return -1;
+    return n;
+  }
+
+  awaitable<void> client_to_upstream() {
+    std::vector<asio::const_buffer> out;
+    std::vector<std::vector<std::byte>> replacements;  // small rewritten requests, alive until written
+    for (;;) {
+      std::size_t used = 0;
+      std::size_t need = 4;
+      out.clear();
+      replacements.clear();
+      for (;;) {
+        auto d = in_.data().subspan(used);
+        const std::int64_t n = frame_size(d, 8);
+        if (n < 0) {
+          end("invalid request frame size " + std::to_string(d.size() >= 4 ? read_be32(d.data()) : 0) +
+                  " (max " + std::to_string(w_.cfg.max_frame_bytes) + ")",
+              true);
+          co_return;
+        }
+        if (n == 0 || d.size() < static_cast<std::size_t>(n) + 4) {
+          need = n == 0 ? 4 : static_cast<std::size_t>(n) + 4;
+          break;
+        }
+        auto frame = d.subspan(0, static_cast<std::size_t>(n) + 4);
+        request_info info = inspect_request(frame.subspan(4));
+        if (info.what == request_info::action::refuse) {
+          end(info.reason, true);
+          co_return;
+        }
+        if (info.what == request_info::action::replace) {
+          auto& rep = replacements.emplace_back(4);
+          protocol::writer size;
+          size.i32(static_cast<std::int32_t>(info.replacement.size()));
+          std::copy(size.owned().begin(), size.owned().end(), rep.begin());
+          rep.insert(rep.end(), info.replacement.begin(), info.replacement.end());
+          out.emplace_back(rep.data(), rep.size());
+        } else {
+          out.emplace_back(frame.data(), frame.size());
+        }
+        if (info.expects_response)
+          inflight_.push_back({info.correlation_id, info.api_key, info.upstream_version, info.unsupported_api_versions});
+        used += frame.size();
+      }
+      if (!out.empty()) {
+        auto [ec, _] = co_await asio::async_write(upstream_, out, use_tuple);
+        if (ec) {
+          end("upstream " + upstream_name_ + " write failed: " + ec.message(), true);
+          co_return;
+        }
+      }
+      in_.consume(used);
+      if (in_.data().empty()) in_.shrink();
+      if (draining_) co_return co_await wait_forever();
+      auto space = in_.prepare(need - in_.data().size());
+      auto [ec, got] = co_await client_.async_read_some(
+          asio::buffer(space.data(), space.size()),
+          asio::bind_cancellation_slot(stop_reading_.slot(), use_tuple));
+      if (ec) {
+        if (draining_) co_return co_await wait_forever();
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+          end("client read failed: " + ec.message(), false);
+        co_return;
+      }
+      in_.commit(got);
+      last_activity_ = std::chrono::steady_clock::now();
+    }
+  }
+
+  // Lets the other direction finish its work (drain): completes only when cancelled.
+  awaitable<void> wait_forever() {
+    asio::steady_timer t(w_.io, asio::steady_timer::time_point::max());
+    co_await t.async_wait(use_tuple);
+  }
+
+  awaitable<void> upstream_to_client() {
+    std::vector<asio::const_buffer> out;
+    std::deque<protocol::writer> rewritten;  // alive until written
+    for (;;) {
+      std::size_t used = 0;
+      std::size_t need = 4;
+      out.clear();
+      rewritten.clear();
+      for (;;) {
+        auto d = up_.data().subspan(used);
+        const std::int64_t len = frame_size(d, 4);
+        if (len < 0) {
+          end("invalid response frame size " + std::to_string(read_be32(d.data())) + " from " + upstream_name_, true);
+          co_return;
+        }
+        if (len == 0 || d.size() < static_cast<std::size_t>(len) + 4) {
+          need = len == 0 ? 4 : static_cast<std::size_t>(len) + 4;
+          break;
+        }
+        auto frame = d.subspan(0, static_cast<std::size_t>(len) + 4);
+        auto body = frame.subspan(4);
+        const std::int32_t corr = read_be32(body.data());
+        if (inflight_.empty()) {
+          end("unsolicited response (correlation id " + std::to_string(corr) + ") from " + upstream_name_, true);
+          co_return;
+        }
+        const inflight req = inflight_.front();
+        if (corr != req.correlation_id) {
+          end("response correlation id " + std::to_string(corr) + " does not match the oldest request (" +
+                  std::to_string(req.correlation_id) + ")",
+              true);
+          co_return;
+        }
+        inflight_.pop_front();
+        protocol::bytes_view sent = body;
+        if (response_needs_inspection(req.api_key, req.version)) {
+          auto& wr = rewritten.emplace_back();
+          const std::size_t size_at = wr.reserve_i32();
+          std::string error;
+          const auto status = w_.rewriter.rewrite({req.api_key, req.version, req.unsupported_api_versions}, body, wr, error);
+          if (status == rewrite_status::failed) {
+            end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + error, true);
+            co_return;
+          }
+          if (status == rewrite_status::rewritten) {
+            wr.patch_i32(size_at, static_cast<std::int32_t>(wr.size() - 4));
+            for (auto s : wr.slices()) out.emplace_back(s.data(), s.size());
+            if (w_.tap) {
+              auto flat = wr.flatten();
+              w_.tap(req.api_key, req.version, protocol::bytes_view(flat).subspan(4));
+            }
+            used += frame.size();
+            continue;
+          }
+        }
+        if (w_.tap) w_.tap(req.api_key, req.version, sent);
+        out.emplace_back(frame.data(), frame.size());
+        used += frame.size();
+      }
+      if (!out.empty()) {
+        auto [ec, _] = co_await asio::async_write(client_, out, use_tuple);
+        if (ec) {
+          end("client write failed: " + ec.message(), false);
+          co_return;
+        }
+      }
+      up_.consume(used);
+      if (up_.data().empty()) up_.shrink();
+      if (draining_ && inflight_.empty()) {
+        end("gateway shutting down", false);
+        co_return;
+      }
+      auto space = up_.prepare(need - up_.data().size());
+      auto [ec, got] = co_await upstream_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+      if (ec) {
+        if (ec != asio::error::operation_aborted)
+          end("upstream " + upstream_name_ + " closed the connection" +
+                  (ec == asio::error::eof ? std::string() : ": " + ec.message()),
+              true);
+        co_return;
+      }
+      up_.commit(got);
+      last_activity_ = std::chrono::steady_clock::now();
+    }
+  }
+
+  awaitable<void> idle_watchdog() {
+    const auto idle = w_.cfg.idle_timeout;
+    if (idle.count() == 0) co_return co_await wait_forever();
+    for (;;) {
+      const auto deadline = last_activity_ + idle;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        end("idle for " + std::to_string(idle.count()) + " ms", false);
+        spdlog::info("{}: closing idle connection", peer_);
+        co_return;
+      }
+      idle_timer_.expires_at(deadline);
+      auto [ec] = co_await idle_timer_.async_wait(use_tuple);
+      if (!client_.is_open()) co_return;
+      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+
+  worker& w_;
+  tcp::socket client_;
+  tcp::socket upstream_;
+  upstream_target target_;
+  asio::steady_timer idle_timer_;
+  asio::cancellation_signal stop_reading_;
+  std::string peer_;
+  std::string upstream_name_;
+  std::string end_reason_;
+  frame_buffer in_;  // client -> upstream
+  frame_buffer up_;  // upstream -> client
+  std::deque<inflight> inflight_;
+  std::chrono::steady_clock::time_point last_activity_;
+  bool draining_ = false;
+
+  friend void drain_sessions(worker& w);
+};
+
+void start_session(worker& w, tcp::socket client, upstream_target target) {
+  auto s = std::make_shared<session>(w, std::move(client), std::move(target));
+  auto it = w.sessions.insert(w.sessions.end(), s);
+  asio::co_spawn(w.io, s->run(), [&w, it](std::exception_ptr e) {
+    w.sessions.erase(it);
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("session ended with an unexpected error: {}", ex.what());
+      }
+    }
+  });
+}
+
+void drain_sessions(worker& w) {
+  for (auto& weak : w.sessions)
+    if (auto s = weak.lock()) s->drain();
+}
+
+}  // namespace kgw::gateway

@@ -1,0 +1,36 @@
+#pragma once
+// A client connection and its upstream broker connection, relayed by two coroutines on the
+// session's worker thread:
+//   client -> upstream: parse each request header, note it in the in-flight queue (unless it is
+//                       acks=0 Produce), forward the received bytes;
+//   upstream -> client: match each response to the oldest in-flight request (Kafka answers in
+//                       order on a connection), rewrite addresses where needed, forward.
+// Many requests may be in flight (pipelining). Either side closing, a malformed frame, or the
+// idle timeout ends both connections; an upstream loss is never papered over with an invented
+// response: the client reconnects and retries.
+// Threading: every member is touched only from the worker's thread.
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "config/gateway_config.h"
+
+namespace kgw::gateway {
+
+struct worker;
+
+// Where a client connection goes: the bootstrap brokers (round-robin) or one broker.
+struct upstream_target {
+  std::optional<std::int32_t> node_id;  // empty = bootstrap
+  std::vector<config::host_port> candidates;
+};
+
+// Starts a session on the worker that owns `client`.
+void start_session(worker& w, boost::asio::ip::tcp::socket client, upstream_target target);
+
+// Asks every session of the worker to finish: stop reading requests, deliver the responses
+// still in flight, then close. Runs on the worker's thread.
+void drain_sessions(worker& w);
+
+}  // namespace kgw::gateway
