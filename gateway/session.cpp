@@ -65,12 +65,14 @@ class session : public std::enable_shared_from_this<session> {
     last_activity_ = std::chrono::steady_clock::now();
     co_await (client_to_upstream() || upstream_to_client() || idle_watchdog());
     close();
-    spdlog::debug("{}: closed ({})", peer_, end_reason_.empty() ? "done" : end_reason_);
+    spdlog::info("{} -> {} ({}): {} requests, {} bytes in, {} bytes out; closed: {}", peer_, upstream_name_,
+                 target_.node_id ? "broker " + std::to_string(*target_.node_id) : std::string("bootstrap"),
+                 requests_, bytes_in_, bytes_out_, end_reason_.empty() ? "client left" : end_reason_);
   }
 
   void drain() {
     draining_ = true;
-    if (inflight_.empty())
+    if (inflight_.empty() && passthrough_left_ == 0)
       close();
     else
       stop_reading_.emit(asio::cancellation_type::terminal);
@@ -175,6 +177,7 @@ class session : public std::enable_shared_from_this<session> {
         } else {
           out.emplace_back(frame.data(), frame.size());
         }
+        ++requests_;
         if (info.expects_response)
           inflight_.push_back({info.correlation_id, info.api_key, info.upstream_version, info.unsupported_api_versions});
         used += frame.size();
@@ -189,7 +192,7 @@ class session : public std::enable_shared_from_this<session> {
       in_.consume(used);
       if (in_.data().empty()) in_.shrink();
       if (draining_) co_return co_await wait_forever();
-      auto space = in_.prepare(need - in_.data().size());
+      auto space = in_.prepare(need - std::min(need, in_.data().size()));
       auto [ec, got] = co_await client_.async_read_some(
           asio::buffer(space.data(), space.size()),
           asio::bind_cancellation_slot(stop_reading_.slot(), use_tuple));
@@ -200,6 +203,7 @@ class session : public std::enable_shared_from_this<session> {
         co_return;
       }
       in_.commit(got);
+      bytes_in_ += got;
       last_activity_ = std::chrono::steady_clock::now();
     }
   }
@@ -210,9 +214,44 @@ class session : public std::enable_shared_from_this<session> {
     co_await t.async_wait(use_tuple);
   }
 
+  // Checks the response at the front of `d` (at least 8 bytes) against the oldest request and
+  // takes that request off the queue. False: the connection must end (reason recorded).
+  bool match_response(protocol::bytes_view d, inflight& req) {
+    const std::int32_t corr = read_be32(d.data() + 4);
+    if (inflight_.empty()) {
+      end("unsolicited response (correlation id " + std::to_string(corr) + ") from " + upstream_name_, true);
+      return false;
+    }
+    req = inflight_.front();
+    if (corr != req.correlation_id) {
+      end("response correlation id " + std::to_string(corr) + " does not match the oldest request (" +
+              std::to_string(req.correlation_id) + ")",
+          true);
+      return false;
+    }
+    inflight_.pop_front();
+    return true;
+  }
+
+  void tap_chunk(const inflight& req, protocol::bytes_view chunk, bool last) {
+    if (!w_.tap) return;
+    tap_frame_.insert(tap_frame_.end(), chunk.begin(), chunk.end());
+    if (last) {
+      w_.tap(req.api_key, req.version, protocol::bytes_view(tap_frame_).subspan(4));
+      tap_frame_.clear();
+    }
+  }
+
+  // Responses at least this large that need no inspection are cut through: forwarded as their
+  // bytes arrive instead of after the whole frame (a consumer has one Fetch in flight per
+  // broker, so store-and-forward would add a frame's transfer time to every fetch).
+  static constexpr std::size_t cut_through_min = 16 * 1024;
+
   awaitable<void> upstream_to_client() {
     std::vector<asio::const_buffer> out;
     std::deque<protocol::writer> rewritten;  // alive until written
+    std::size_t& passthrough_left = passthrough_left_;
+    inflight passthrough_req{};
     for (;;) {
       std::size_t used = 0;
       std::size_t need = 4;
@@ -220,31 +259,42 @@ class session : public std::enable_shared_from_this<session> {
       rewritten.clear();
       for (;;) {
         auto d = up_.data().subspan(used);
+        if (passthrough_left > 0) {
+          const std::size_t n = std::min(d.size(), passthrough_left);
+          if (n == 0) break;
+          out.emplace_back(d.data(), n);
+          passthrough_left -= n;
+          used += n;
+          tap_chunk(passthrough_req, d.subspan(0, n), passthrough_left == 0);
+          continue;
+        }
         const std::int64_t len = frame_size(d, 4);
         if (len < 0) {
           end("invalid response frame size " + std::to_string(read_be32(d.data())) + " from " + upstream_name_, true);
           co_return;
         }
-        if (len == 0 || d.size() < static_cast<std::size_t>(len) + 4) {
-          need = len == 0 ? 4 : static_cast<std::size_t>(len) + 4;
+        const std::size_t frame_len = static_cast<std::size_t>(len) + 4;
+        if (len == 0 || d.size() < frame_len) {
+          if (len > 0 && frame_len >= cut_through_min && d.size() >= 8 && !inflight_.empty() &&
+              !response_needs_inspection(inflight_.front().api_key, inflight_.front().version)) {
+            if (!match_response(d, passthrough_req)) co_return;
+            out.emplace_back(d.data(), d.size());
+            passthrough_left = frame_len - d.size();
+            used += d.size();
+            tap_chunk(passthrough_req, d, false);
+            continue;
+          }
+          need = len == 0 ? 4 : frame_len;
           break;
         }
-        auto frame = d.subspan(0, static_cast<std::size_t>(len) + 4);
+        auto frame = d.subspan(0, frame_len);
         auto body = frame.subspan(4);
-        const std::int32_t corr = read_be32(body.data());
-        if (inflight_.empty()) {
-          end("unsolicited response (correlation id " + std::to_string(corr) + ") from " + upstream_name_, true);
+        inflight req;
+        if (body.size() < 4) {
+          end("response shorter than its correlation id from " + upstream_name_, true);
           co_return;
         }
-        const inflight req = inflight_.front();
-        if (corr != req.correlation_id) {
-          end("response correlation id " + std::to_string(corr) + " does not match the oldest request (" +
-                  std::to_string(req.correlation_id) + ")",
-              true);
-          co_return;
-        }
-        inflight_.pop_front();
-        protocol::bytes_view sent = body;
+        if (!match_response(frame, req)) co_return;
         if (response_needs_inspection(req.api_key, req.version)) {
           auto& wr = rewritten.emplace_back();
           const std::size_t size_at = wr.reserve_i32();
@@ -265,24 +315,25 @@ class session : public std::enable_shared_from_this<session> {
             continue;
           }
         }
-        if (w_.tap) w_.tap(req.api_key, req.version, sent);
+        if (w_.tap) w_.tap(req.api_key, req.version, body);
         out.emplace_back(frame.data(), frame.size());
         used += frame.size();
       }
       if (!out.empty()) {
-        auto [ec, _] = co_await asio::async_write(client_, out, use_tuple);
+        auto [ec, written] = co_await asio::async_write(client_, out, use_tuple);
         if (ec) {
           end("client write failed: " + ec.message(), false);
           co_return;
         }
+        bytes_out_ += written;
       }
       up_.consume(used);
       if (up_.data().empty()) up_.shrink();
-      if (draining_ && inflight_.empty()) {
+      if (draining_ && inflight_.empty() && passthrough_left == 0) {
         end("gateway shutting down", false);
         co_return;
       }
-      auto space = up_.prepare(need - up_.data().size());
+      auto space = up_.prepare(need - std::min(need, up_.data().size()));
       auto [ec, got] = co_await upstream_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
       if (ec) {
         if (ec != asio::error::operation_aborted)
@@ -327,6 +378,9 @@ class session : public std::enable_shared_from_this<session> {
   std::deque<inflight> inflight_;
   std::chrono::steady_clock::time_point last_activity_;
   bool draining_ = false;
+  std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line
+  std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
+  std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)
 
   friend void drain_sessions(worker& w);
 };

@@ -217,6 +217,12 @@ TEST_CASE("ApiVersions is the intersection of the broker's and the gateway's ran
   std::string err;
   REQUIRE(f.rw.rewrite({18, 0, true}, body, out, err) == rewrite_status::rewritten);
   CHECK(decode_response<proto::api_versions_response>(f.keep.emplace_back(out.flatten()), 0).error_code == 35);
+
+  // The broker itself refusing the version: its answer (format of its choosing) passes unchanged.
+  a.error_code = 35;
+  auto refused = response_body(a, 0);
+  proto::writer out2;
+  CHECK(f.rw.rewrite({18, 3, false}, refused, out2, err) == rewrite_status::unchanged);
 }
 
 TEST_CASE("a malformed address-bearing response fails instead of passing through") {
