@@ -91,4 +91,9 @@ embedded_cluster::~embedded_cluster() {
   rd_kafka_destroy(rk_);
 }
 
+void embedded_cluster::set_broker_up(int id, bool up) {
+  const auto err = up ? rd_kafka_mock_broker_set_up(mock_, id) : rd_kafka_mock_broker_set_down(mock_, id);
+  if (err) throw std::runtime_error(std::string("cannot change broker state: ") + rd_kafka_err2str(err));
+}
+
 }  // namespace kgw::gateway

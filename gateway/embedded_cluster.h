@@ -18,6 +18,11 @@
 //   AddPartitionsToTxn 0..1, AddOffsetsToTxn 0..1, EndTxn 0..1, TxnOffsetCommit 0..2.
 //   Only InitProducerId v2..4 is a flexible version (response header v1); everything else it
 //   speaks uses response header v0. No DescribeCluster (60), no SASL, no admin APIs.
+// - It answers Produce requests with acks=0 too (a real broker sends nothing). librdkafka drops
+//   the stray response ("Response for unknown CorrId"); a proxy that matches responses to
+//   requests must expect it and must not forward it (the Java client would fail on it).
+// - Its Produce v5 response omits log_start_offset (kafka-python with api_version=(1,1,0), which
+//   sends v5, fails to decode it); v3/v4/v6/v7 are fine. librdkafka uses v7.
 // - Each partition log keeps at most ~5 MB / 100k messages; beyond that the oldest batches are
 //   dropped, so a consumer starting from the beginning silently misses them (log start moves).
 //
@@ -52,6 +57,9 @@ class embedded_cluster {
   // The brokers' listening ports in broker id order (broker_ports()[0] is broker 1).
   const std::vector<std::uint16_t>& broker_ports() const { return ports_; }
   int brokers() const { return static_cast<int>(ports_.size()); }
+  // Takes broker `id` down (its connections drop, new ones are refused) or back up: for tests
+  // of upstream loss.
+  void set_broker_up(int id, bool up);
 
  private:
   rd_kafka_s* rk_ = nullptr;                     // owner handle the mock requires; never connects

@@ -13,7 +13,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <deque>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "gateway/address_rewriter.h"
 #include "gateway/frame_buffer.h"
@@ -43,6 +49,31 @@ std::string api_name(std::int16_t key) {
 }
 
 }  // namespace
+
+// A pipe for splice(2), opened on first use (two descriptors per session that needs one).
+struct splice_pipe {
+  int read_end = -1, write_end = -1;
+  std::size_t capacity = 0;
+  bool failed = false;
+  bool open() {
+    if (read_end >= 0) return true;
+    if (failed) return false;
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+      failed = true;
+      return false;
+    }
+    read_end = fds[0];
+    write_end = fds[1];
+    const int size = ::fcntl(write_end, F_SETPIPE_SZ, 1 << 20);
+    capacity = size > 0 ? static_cast<std::size_t>(size) : 64 * 1024;
+    return true;
+  }
+  ~splice_pipe() {
+    if (read_end >= 0) ::close(read_end);
+    if (write_end >= 0) ::close(write_end);
+  }
+};
 
 class session : public std::enable_shared_from_this<session> {
  public:
@@ -178,8 +209,12 @@ class session : public std::enable_shared_from_this<session> {
           out.emplace_back(frame.data(), frame.size());
         }
         ++requests_;
-        if (info.expects_response)
+        if (info.expects_response) {
           inflight_.push_back({info.correlation_id, info.api_key, info.upstream_version, info.unsupported_api_versions});
+        } else {
+          acks0_ids_.push_back(info.correlation_id);
+          if (acks0_ids_.size() > max_acks0_ids) acks0_ids_.pop_front();
+        }
         used += frame.size();
       }
       if (!out.empty()) {
@@ -198,8 +233,8 @@ class session : public std::enable_shared_from_this<session> {
           asio::bind_cancellation_slot(stop_reading_.slot(), use_tuple));
       if (ec) {
         if (draining_) co_return co_await wait_forever();
-        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
-          end("client read failed: " + ec.message(), false);
+        if (ec == asio::error::eof) co_return co_await client_left();
+        if (ec != asio::error::operation_aborted) end("client read failed: " + ec.message(), false);
         co_return;
       }
       in_.commit(got);
@@ -208,29 +243,50 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // The client closed its side. Pass the close on as a FIN, not a reset: closing a socket with
+  // unread input (say, an answer to acks=0 Produce) sends RST, and a broker drops whatever it
+  // had not yet read (the client's last acks=0 records). Then give the broker a moment to read
+  // everything and close; upstream_to_client ends the session when it does.
+  awaitable<void> client_left() {
+    client_eof_ = true;
+    boost::system::error_code ec;
+    upstream_.shutdown(tcp::socket::shutdown_send, ec);
+    asio::steady_timer linger(w_.io, std::chrono::seconds(5));
+    co_await linger.async_wait(use_tuple);
+  }
+
   // Lets the other direction finish its work (drain): completes only when cancelled.
   awaitable<void> wait_forever() {
     asio::steady_timer t(w_.io, asio::steady_timer::time_point::max());
     co_await t.async_wait(use_tuple);
   }
 
+  enum class match { ok, stray, fail };
   // Checks the response at the front of `d` (at least 8 bytes) against the oldest request and
-  // takes that request off the queue. False: the connection must end (reason recorded).
-  bool match_response(protocol::bytes_view d, inflight& req) {
+  // takes that request off the queue. stray: an answer to an acks=0 Produce, which Kafka never
+  // sends but some brokers (librdkafka's mock) do; the client expects nothing, so it is dropped.
+  // fail: the connection must end (reason recorded).
+  match match_response(protocol::bytes_view d, inflight& req) {
     const std::int32_t corr = read_be32(d.data() + 4);
+    if (std::find(acks0_ids_.begin(), acks0_ids_.end(), corr) != acks0_ids_.end() &&
+        (inflight_.empty() || inflight_.front().correlation_id != corr)) {
+      std::erase(acks0_ids_, corr);
+      spdlog::debug("{}: dropped a response to acks=0 Produce (correlation id {})", peer_, corr);
+      return match::stray;
+    }
     if (inflight_.empty()) {
       end("unsolicited response (correlation id " + std::to_string(corr) + ") from " + upstream_name_, true);
-      return false;
+      return match::fail;
     }
     req = inflight_.front();
     if (corr != req.correlation_id) {
       end("response correlation id " + std::to_string(corr) + " does not match the oldest request (" +
               std::to_string(req.correlation_id) + ")",
           true);
-      return false;
+      return match::fail;
     }
     inflight_.pop_front();
-    return true;
+    return match::ok;
   }
 
   void tap_chunk(const inflight& req, protocol::bytes_view chunk, bool last) {
@@ -276,8 +332,9 @@ class session : public std::enable_shared_from_this<session> {
         const std::size_t frame_len = static_cast<std::size_t>(len) + 4;
         if (len == 0 || d.size() < frame_len) {
           if (len > 0 && frame_len >= cut_through_min && d.size() >= 8 && !inflight_.empty() &&
+              inflight_.front().correlation_id == read_be32(d.data() + 4) &&
               !response_needs_inspection(inflight_.front().api_key, inflight_.front().version)) {
-            if (!match_response(d, passthrough_req)) co_return;
+            if (match_response(d, passthrough_req) != match::ok) co_return;
             out.emplace_back(d.data(), d.size());
             passthrough_left = frame_len - d.size();
             used += d.size();
@@ -294,7 +351,12 @@ class session : public std::enable_shared_from_this<session> {
           end("response shorter than its correlation id from " + upstream_name_, true);
           co_return;
         }
-        if (!match_response(frame, req)) co_return;
+        const match m = match_response(frame, req);
+        if (m == match::fail) co_return;
+        if (m == match::stray) {
+          used += frame.size();
+          continue;
+        }
         if (response_needs_inspection(req.api_key, req.version)) {
           auto& wr = rewritten.emplace_back();
           const std::size_t size_at = wr.reserve_i32();
@@ -321,21 +383,31 @@ class session : public std::enable_shared_from_this<session> {
       }
       if (!out.empty()) {
         auto [ec, written] = co_await asio::async_write(client_, out, use_tuple);
-        if (ec) {
+        if (ec && !client_eof_) {
           end("client write failed: " + ec.message(), false);
           co_return;
         }
-        bytes_out_ += written;
+        bytes_out_ += written;  // after the client left, answers are read and dropped (see client_left)
       }
       up_.consume(used);
       if (up_.data().empty()) up_.shrink();
+      if (passthrough_left >= cut_through_min && up_.data().empty() && !w_.tap && pipe_.open()) {
+        // The rest of this response moves socket to socket inside the kernel.
+        if (!co_await splice_through(passthrough_left)) co_return;
+        continue;
+      }
       if (draining_ && inflight_.empty() && passthrough_left == 0) {
         end("gateway shutting down", false);
         co_return;
       }
-      auto space = up_.prepare(need - std::min(need, up_.data().size()));
-      auto [ec, got] = co_await upstream_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+      // Read at most what completes the current frame (or 64 KiB): the rest of a large
+      // pass-through response is then spliced rather than copied through this buffer.
+      const std::size_t want = need - std::min(need, up_.data().size());
+      auto space = up_.prepare(want);
+      auto [ec, got] = co_await upstream_.async_read_some(
+          asio::buffer(space.data(), std::min(space.size(), std::max(want, frame_buffer::min_read))), use_tuple);
       if (ec) {
+        if (client_eof_ && ec == asio::error::eof) co_return;  // the broker saw the client's close
         if (ec != asio::error::operation_aborted)
           end("upstream " + upstream_name_ + " closed the connection" +
                   (ec == asio::error::eof ? std::string() : ": " + ec.message()),
@@ -345,6 +417,52 @@ class session : public std::enable_shared_from_this<session> {
       up_.commit(got);
       last_activity_ = std::chrono::steady_clock::now();
     }
+  }
+
+  // Moves `left` bytes from the upstream socket to the client socket through a pipe with
+  // splice(2): no copy into user space. False: the connection must end (reason recorded).
+  // Needs pipe_ open; without one (fd limit) the caller reads through the buffer instead.
+  awaitable<bool> splice_through(std::size_t& left) {
+    const int from = upstream_.native_handle(), to = client_.native_handle();
+    while (left > 0) {
+      const ssize_t n = ::splice(from, nullptr, pipe_.write_end, nullptr, std::min(left, pipe_.capacity),
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n == 0) {
+        end("upstream " + upstream_name_ + " closed the connection", true);
+        co_return false;
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) {
+          end("upstream " + upstream_name_ + " read failed: " + std::strerror(errno), true);
+          co_return false;
+        }
+        auto [ec] = co_await upstream_.async_wait(tcp::socket::wait_read, use_tuple);
+        if (ec) {
+          if (ec != asio::error::operation_aborted) end("upstream wait failed: " + ec.message(), true);
+          co_return false;
+        }
+        continue;
+      }
+      left -= static_cast<std::size_t>(n);
+      last_activity_ = std::chrono::steady_clock::now();
+      for (std::size_t in_pipe = static_cast<std::size_t>(n); in_pipe > 0;) {
+        const ssize_t m = ::splice(pipe_.read_end, nullptr, to, nullptr, in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (m < 0 && errno == EINTR) continue;
+        if (m < 0 && errno == EAGAIN) {
+          auto [ec] = co_await client_.async_wait(tcp::socket::wait_write, use_tuple);
+          if (ec) co_return false;
+          continue;
+        }
+        if (m <= 0) {
+          end(std::string("client write failed: ") + (m < 0 ? std::strerror(errno) : "closed"), false);
+          co_return false;
+        }
+        in_pipe -= static_cast<std::size_t>(m);
+        bytes_out_ += static_cast<std::size_t>(m);
+      }
+    }
+    co_return true;
   }
 
   awaitable<void> idle_watchdog() {
@@ -376,10 +494,15 @@ class session : public std::enable_shared_from_this<session> {
   frame_buffer in_;  // client -> upstream
   frame_buffer up_;  // upstream -> client
   std::deque<inflight> inflight_;
+  // Correlation ids of recent acks=0 Produce requests, to recognise stray answers to them.
+  static constexpr std::size_t max_acks0_ids = 1024;
+  std::deque<std::int32_t> acks0_ids_;
   std::chrono::steady_clock::time_point last_activity_;
   bool draining_ = false;
+  bool client_eof_ = false;  // the client closed its side; upstream is being wound down
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
+  splice_pipe pipe_;
   std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)
 
   friend void drain_sessions(worker& w);

@@ -1,0 +1,261 @@
+// End-to-end at the wire level: a raw socket speaks Kafka to the gateway, so the relay's own
+// behaviour is checked without a client library smoothing things over: frames arriving byte by
+// byte, pipelining, malformed and oversized frames (that connection closes, others carry on),
+// unknown versions, and upstream loss (the client connection is closed, nothing is invented).
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <optional>
+#include <thread>
+
+#include "protocol/api_versions.h"
+#include "protocol/headers.h"
+#include "protocol/metadata.h"
+#include "tests/e2e/e2e_environment.h"
+
+namespace kgw::e2e {
+namespace proto = kgw::protocol;
+using namespace std::chrono_literals;
+
+namespace {
+
+class raw_connection {
+ public:
+  explicit raw_connection(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    timeval tv{10, 0};  // no read waits longer than this
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~raw_connection() { ::close(fd_); }
+
+  void send(const std::vector<std::byte>& b) { send_bytes(b.data(), b.size()); }
+  void send_bytes(const std::byte* p, std::size_t n) {
+    while (n > 0) {
+      const ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
+      if (w <= 0) return;  // the gateway may already have closed: the read side tells
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  }
+  // One response frame body, or nullopt when the connection closed (or timed out: `timed_out`).
+  std::optional<std::vector<std::byte>> receive() {
+    std::byte size[4];
+    if (!read_exact(size, 4)) return std::nullopt;
+    const auto n = static_cast<std::uint32_t>(size[0]) << 24 | static_cast<std::uint32_t>(size[1]) << 16 |
+                   static_cast<std::uint32_t>(size[2]) << 8 | static_cast<std::uint32_t>(size[3]);
+    REQUIRE(n < (64u << 20));
+    std::vector<std::byte> body(n);
+    if (!read_exact(body.data(), n)) return std::nullopt;
+    return body;
+  }
+  bool timed_out = false;
+
+ private:
+  bool read_exact(std::byte* p, std::size_t n) {
+    while (n > 0) {
+      const ssize_t r = ::recv(fd_, p, n, 0);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+  int fd_ = -1;
+};
+
+template <class M>
+std::vector<std::byte> request_frame(const M& m, std::int16_t version, std::int32_t corr) {
+  proto::writer w;
+  const auto at = w.reserve_i32();
+  proto::request_header h;
+  h.request_api_key = M::api_key;
+  h.request_api_version = version;
+  h.correlation_id = corr;
+  h.client_id = std::string_view("raw-test");
+  h.encode(w, proto::request_header_version(M::api_key, version));
+  m.encode(w, version);
+  w.patch_i32(at, static_cast<std::int32_t>(w.size() - 4));
+  return w.flatten();
+}
+
+std::vector<std::byte> metadata_frame(std::int32_t corr) {
+  proto::metadata_request m;
+  m.topics = std::vector<proto::metadata_request::metadata_request_topic>{};
+  return request_frame(m, 1, corr);
+}
+
+// Decodes a Metadata v1 response body; checks the correlation id and that every broker is a
+// gateway address. Returns the number of brokers.
+std::size_t check_metadata(const std::vector<std::byte>& body, std::int32_t corr, const e2e_environment& env) {
+  proto::reader r(body);
+  proto::response_header h;
+  h.decode(r, 0);
+  proto::metadata_response m;
+  m.decode(r, 1);
+  REQUIRE(r.ok());
+  CHECK(h.correlation_id == corr);
+  for (const auto& b : m.brokers) {
+    CHECK(b.host == e2e_environment::advertised_host);
+    CHECK(b.port >= env.broker_port_first());
+    CHECK(b.port <= env.broker_port_last());
+  }
+  return m.brokers.size();
+}
+
+std::vector<std::byte> be32(std::int32_t v) {
+  const auto u = static_cast<std::uint32_t>(v);
+  return {std::byte(u >> 24), std::byte(u >> 16), std::byte(u >> 8), std::byte(u)};
+}
+
+}  // namespace
+
+TEST_CASE("relay: requests arriving byte by byte, pipelined, answered in order", "[e2e][relay]") {
+  e2e_environment env({{"relay", 3}});
+  if (!env.through_gateway()) return;  // wire-level checks of the gateway itself
+  raw_connection c(env.gateway_port());
+  std::vector<std::byte> both = request_frame(proto::api_versions_request{}, 0, 100);
+  auto md = metadata_frame(101);
+  both.insert(both.end(), md.begin(), md.end());
+  for (std::size_t i = 0; i < both.size(); ++i) {
+    c.send_bytes(&both[i], 1);
+    if (i % 7 == 0) std::this_thread::sleep_for(1ms);  // let some bytes arrive alone
+  }
+  auto av = c.receive();
+  REQUIRE(av);
+  proto::reader r(*av);
+  proto::response_header h;
+  h.decode(r, 0);
+  proto::api_versions_response avr;
+  avr.decode(r, 0);
+  REQUIRE(r.ok());
+  CHECK(h.correlation_id == 100);
+  CHECK(avr.error_code == 0);
+  CHECK_FALSE(avr.api_keys.empty());
+  auto m = c.receive();
+  REQUIRE(m);
+  CHECK(check_metadata(*m, 101, env) == 3);
+
+  // 50 requests in one write: 50 responses, in request order.
+  std::vector<std::byte> burst;
+  for (int i = 0; i < 50; ++i) {
+    auto f = metadata_frame(1000 + i);
+    burst.insert(burst.end(), f.begin(), f.end());
+  }
+  c.send(burst);
+  for (int i = 0; i < 50; ++i) {
+    auto resp = c.receive();
+    REQUIRE(resp);
+    check_metadata(*resp, 1000 + i, env);
+  }
+  env.require_no_upstream_addresses();
+}
+
+TEST_CASE("relay: a malformed frame closes only its own connection", "[e2e][relay]") {
+  e2e_environment env({{"relay", 3}});
+  if (!env.through_gateway()) return;
+  raw_connection good(env.gateway_port());
+  good.send(metadata_frame(1));
+  REQUIRE(good.receive());
+
+  SECTION("negative size") {
+    raw_connection bad(env.gateway_port());
+    bad.send(be32(-5));
+    CHECK_FALSE(bad.receive());
+    CHECK_FALSE(bad.timed_out);  // closed, not left hanging
+  }
+  SECTION("larger than max_frame_size") {
+    raw_connection bad(env.gateway_port());
+    bad.send(be32(200 << 20));
+    CHECK_FALSE(bad.receive());
+    CHECK_FALSE(bad.timed_out);
+  }
+  SECTION("shorter than a request header") {
+    raw_connection bad(env.gateway_port());
+    auto f = be32(4);
+    for (int i = 0; i < 4; ++i) f.push_back(std::byte{0});
+    bad.send(f);
+    CHECK_FALSE(bad.receive());
+    CHECK_FALSE(bad.timed_out);
+  }
+  SECTION("Metadata at a version the gateway cannot decode") {
+    raw_connection bad(env.gateway_port());
+    auto f = metadata_frame(7);
+    f[7] = std::byte{99};  // request_api_version low byte
+    bad.send(f);
+    CHECK_FALSE(bad.receive());
+    CHECK_FALSE(bad.timed_out);
+  }
+  SECTION("garbage inside a Metadata request the gateway must decode the answer of") {
+    raw_connection bad(env.gateway_port());
+    auto f = be32(8);
+    for (std::byte b : {std::byte{0}, std::byte{3}, std::byte{0}, std::byte{1}, std::byte{0}, std::byte{0},
+                        std::byte{0}, std::byte{9}})
+      f.push_back(b);  // header cut after the correlation id: no client id, no body
+    bad.send(f);
+    CHECK_FALSE(bad.receive());
+  }
+  // The other connection never noticed.
+  good.send(metadata_frame(2));
+  auto again = good.receive();
+  REQUIRE(again);
+  CHECK(check_metadata(*again, 2, env) == 3);
+}
+
+TEST_CASE("relay: ApiVersions newer than the gateway gets UNSUPPORTED_VERSION at v0", "[e2e][relay]") {
+  e2e_environment env({{"relay", 3}});
+  if (!env.through_gateway()) return;
+  raw_connection c(env.gateway_port());
+  proto::writer w;
+  const auto at = w.reserve_i32();
+  proto::request_header h;
+  h.request_api_key = 18;
+  h.request_api_version = 42;
+  h.correlation_id = 5;
+  h.client_id = std::string_view("future");
+  h.encode(w, 2);
+  w.uvarint(0);
+  w.patch_i32(at, static_cast<std::int32_t>(w.size() - 4));
+  c.send(w.flatten());
+  auto resp = c.receive();
+  REQUIRE(resp);
+  proto::reader r(*resp);
+  proto::response_header rh;
+  rh.decode(r, 0);
+  proto::api_versions_response avr;
+  avr.decode(r, 0);
+  REQUIRE(r.ok());
+  CHECK(rh.correlation_id == 5);
+  CHECK(avr.error_code == 35);
+  bool has_api_versions = false;
+  for (const auto& k : avr.api_keys) has_api_versions = has_api_versions || k.api_key == 18;
+  CHECK(has_api_versions);
+}
+
+TEST_CASE("relay: when the broker goes away the client connection is closed", "[e2e][relay]") {
+  e2e_environment env({{"relay", 3}});
+  if (!env.through_gateway()) return;
+  // Broker 1 through its own gateway port.
+  raw_connection c(static_cast<std::uint16_t>(env.broker_port_first() + 1));
+  c.send(metadata_frame(1));
+  REQUIRE(c.receive());
+  env.cluster().set_broker_up(1, false);
+  // The gateway must not answer for the broker: the next read sees the connection end.
+  c.send(metadata_frame(2));
+  CHECK_FALSE(c.receive());
+  CHECK_FALSE(c.timed_out);
+}
+
+}  // namespace kgw::e2e
