@@ -317,6 +317,12 @@ void gateway::wait() {
 
 std::uint16_t gateway::bootstrap_port() const { return impl_->cfg.listen.port; }
 
+std::uint64_t gateway::spliced_bytes() const {
+  std::uint64_t n = 0;
+  for (const auto& w : impl_->workers) n += w->spliced_bytes.load(std::memory_order_relaxed);
+  return n;
+}
+
 std::string gateway::upstream_bootstrap() const {
   std::string out;
   for (const auto& b : impl_->bootstrap) out += (out.empty() ? "" : ",") + b.str();

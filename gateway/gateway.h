@@ -37,6 +37,8 @@ class gateway {
   void wait();
 
   std::uint16_t bootstrap_port() const;
+  // Bytes relayed with splice(2), without passing through user space (all workers).
+  std::uint64_t spliced_bytes() const;
   // "host:port,..." of the upstream brokers in use (for tests and logs).
   std::string upstream_bootstrap() const;
 

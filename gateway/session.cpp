@@ -460,6 +460,7 @@ class session : public std::enable_shared_from_this<session> {
         }
         in_pipe -= static_cast<std::size_t>(m);
         bytes_out_ += static_cast<std::size_t>(m);
+        w_.spliced_bytes.fetch_add(static_cast<std::uint64_t>(m), std::memory_order_relaxed);
       }
     }
     co_return true;

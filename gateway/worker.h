@@ -33,6 +33,7 @@ struct worker {
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown
   std::atomic<int> live_sessions{0};
+  std::atomic<std::uint64_t> spliced_bytes{0};  // bytes moved socket to socket by splice(2)
   boost::asio::io_context io{1};  // concurrency hint 1: single-threaded, asio skips its locking
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors;
   std::thread thread;

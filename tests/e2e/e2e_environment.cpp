@@ -53,7 +53,7 @@ std::uint16_t find_free_port_block(int count) {
   throw std::runtime_error("no block of " + std::to_string(count) + " free ports on 127.0.0.1");
 }
 
-e2e_environment::e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers)
+e2e_environment::e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers, bool with_audit)
     : cluster_(brokers, topics) {
   if (env_flag("KGW_E2E_DIRECT")) {
     client_bootstrap_ = cluster_.bootstrap();
@@ -81,10 +81,13 @@ e2e_environment::e2e_environment(const std::vector<gateway::embedded_topic>& top
 
   audit_ = std::make_unique<address_audit>(advertised_host, first_port_, last_port_, "127.0.0.1", cluster_.broker_ports());
   gateway_ = std::make_unique<gateway::gateway>(std::move(cfg));
-  gateway_->set_response_tap([audit = audit_.get()](std::int16_t key, std::int16_t version,
-                                                     std::span<const std::byte> body) {
-    audit->inspect(key, version, body);
-  });
+  if (with_audit)
+    gateway_->set_response_tap([audit = audit_.get()](std::int16_t key, std::int16_t version,
+                                                       std::span<const std::byte> body) {
+      audit->inspect(key, version, body);
+    });
+  else
+    audit_.reset();
   gateway_->start();
   client_bootstrap_ = std::string(advertised_host) + ":" + std::to_string(gateway_->bootstrap_port());
 }

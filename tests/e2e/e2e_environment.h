@@ -31,7 +31,10 @@ class e2e_environment {
  public:
   static constexpr const char* advertised_host = "127.0.0.1";
 
-  explicit e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers = 3);
+  // with_audit=false runs the gateway without the response tap, as in production: the tap
+  // needs whole frames, so with it the gateway never splices large pass-through responses.
+  explicit e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers = 3,
+                           bool with_audit = true);
   ~e2e_environment();  // stops the gateway, then the broker
   e2e_environment(const e2e_environment&) = delete;
   e2e_environment& operator=(const e2e_environment&) = delete;
@@ -39,6 +42,7 @@ class e2e_environment {
   // What clients connect to: the gateway's bootstrap address, or the mock in direct mode.
   const std::string& bootstrap() const { return client_bootstrap_; }
   bool through_gateway() const { return gateway_ != nullptr; }
+  const gateway::gateway* gateway_instance() const { return gateway_.get(); }
   const gateway::embedded_cluster& cluster() const { return cluster_; }
   gateway::embedded_cluster& cluster() { return cluster_; }
   std::uint16_t gateway_port() const { return listen_port_; }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The kafka-gateway command line as an operator uses it: --help, validate (exit 0/1, errors as
+# file:line:col), dev-cluster (bootstrap list first on stdout, SIGTERM exits 0) and the gateway
+# itself (SIGTERM drains and exits 0). Usage: cli_test.sh PATH/TO/kafka-gateway SOURCE_DIR
+set -uo pipefail
+gw=$1
+src=$2
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+failures=0
+passes=0
+check() {  # check NAME COMMAND...: records a pass or a failure
+  local name=$1; shift
+  if "$@"; then passes=$((passes + 1)); else echo "FAILED: $name" >&2; failures=$((failures + 1)); fi
+}
+
+"$gw" --help >"$work/help" 2>&1
+check "--help exits 0" test $? -eq 0
+check "--help documents validate" grep -q "kafka-gateway validate FILE" "$work/help"
+check "--help documents dev-cluster" grep -q "dev-cluster --brokers N" "$work/help"
+
+"$gw" validate "$src/config/examples/demo.yaml" >/dev/null 2>&1
+check "validate: example is valid" test $? -eq 0
+printf 'gateway:\n  listen: nowhere\nupstream:\n  bootstrap: [a:1]\n' >"$work/bad.yaml"
+"$gw" validate "$work/bad.yaml" >"$work/out" 2>&1
+check "validate: bad file exits 1" test $? -eq 1
+check "validate: error is file:line:col" grep -qx "$work/bad.yaml:2:11: gateway.listen must be host:port, got 'nowhere'" "$work/out"
+"$gw" --config "$work/bad.yaml" >/dev/null 2>&1
+check "run: bad config exits 1" test $? -eq 1
+"$gw" --bogus >/dev/null 2>&1
+check "unknown argument exits 2" test $? -eq 2
+
+# dev-cluster: first stdout line is the bootstrap list; SIGTERM exits 0.
+"$gw" dev-cluster --brokers 2 --topic t:3 >"$work/dc.out" 2>"$work/dc.err" &
+dc=$!; pids+=("$dc")
+for _ in $(seq 100); do [ -s "$work/dc.out" ] && break; sleep 0.1; done
+check "dev-cluster prints host:port,host:port" grep -Eqx '127\.0\.0\.1:[0-9]+,127\.0\.0\.1:[0-9]+' <(head -1 "$work/dc.out")
+bootstrap=$(head -1 "$work/dc.out")
+
+# The gateway in front of it; SIGTERM while a client is connected: drains and exits 0.
+port=$((20000 + RANDOM % 20000))
+cat >"$work/gw.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$port
+  broker_ports: $((port + 1))-$((port + 10))
+  workers: 2
+upstream:
+  bootstrap: "$bootstrap"
+YAML
+"$gw" --config "$work/gw.yaml" 2>"$work/gw.err" &
+g=$!; pids+=("$g")
+for _ in $(seq 100); do grep -q "gateway listening" "$work/gw.err" && break; sleep 0.1; done
+check "gateway starts" grep -q "gateway listening" "$work/gw.err"
+check "gateway discovered both brokers" grep -q "upstream .* reports 2 broker" "$work/gw.err"
+timeout 20 kcat -b "127.0.0.1:$port" -L -t t >"$work/md" 2>&1
+check "kcat sees 3 partitions through the gateway" grep -q 'topic "t" with 3 partitions' "$work/md"
+# A second gateway on the same ports must refuse to start rather than share them.
+"$gw" --config "$work/gw.yaml" 2>"$work/gw2.err" &
+g2=$!; pids+=("$g2")
+for _ in $(seq 100); do kill -0 "$g2" 2>/dev/null || break; sleep 0.1; done
+wait "$g2"
+check "second gateway on the same port exits 1" test $? -eq 1
+kill -TERM "$g"
+for _ in $(seq 100); do kill -0 "$g" 2>/dev/null || break; sleep 0.1; done
+wait "$g"
+check "gateway: SIGTERM exits 0" test $? -eq 0
+check "gateway logs the drain" grep -q "SIGTERM received" "$work/gw.err"
+kill -TERM "$dc"
+wait "$dc"
+check "dev-cluster: SIGTERM exits 0" test $? -eq 0
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
