@@ -94,7 +94,7 @@ class session : public std::enable_shared_from_this<session> {
     }
     spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
-    co_await (client_to_upstream() || upstream_to_client() || idle_watchdog());
+    co_await (then_close(client_to_upstream()) || then_close(upstream_to_client()) || then_close(idle_watchdog()));
     close();
     spdlog::info("{} -> {} ({}): {} requests, {} bytes in, {} bytes out; closed: {}", peer_, upstream_name_,
                  target_.node_id ? "broker " + std::to_string(*target_.node_id) : std::string("bootstrap"),
@@ -116,6 +116,14 @@ class session : public std::enable_shared_from_this<session> {
     std::int16_t version;  // as sent upstream
     bool unsupported_api_versions;
   };
+
+  // Whichever part finishes first closes both sockets, so the others' pending operations end
+  // too (the client read is bound to the drain signal, which the || operator's cancellation
+  // does not reach).
+  awaitable<void> then_close(awaitable<void> part) {
+    co_await std::move(part);
+    close();
+  }
 
   void close() {
     boost::system::error_code ec;

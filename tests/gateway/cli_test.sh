@@ -46,6 +46,7 @@ gateway:
   listen: 127.0.0.1:$port
   broker_ports: $((port + 1))-$((port + 10))
   workers: 2
+  idle_timeout: 1s
 upstream:
   bootstrap: "$bootstrap"
 YAML
@@ -56,6 +57,14 @@ check "gateway starts" grep -q "gateway listening" "$work/gw.err"
 check "gateway discovered both brokers" grep -q "upstream .* reports 2 broker" "$work/gw.err"
 timeout 20 kcat -b "127.0.0.1:$port" -L -t t >"$work/md" 2>&1
 check "kcat sees 3 partitions through the gateway" grep -q 'topic "t" with 3 partitions' "$work/md"
+# An idle connection is closed after idle_timeout (1 s here), with a log line.
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+start=$SECONDS
+timeout 10 cat <&3 >/dev/null  # returns when the gateway closes the connection
+check "idle connection closed after about 1 s" test $((SECONDS - start)) -le 4
+exec 3<&-
+sleep 0.2
+check "idle close is logged" grep -q "closing idle connection" "$work/gw.err"
 # A second gateway on the same ports must refuse to start rather than share them.
 "$gw" --config "$work/gw.yaml" 2>"$work/gw2.err" &
 g2=$!; pids+=("$g2")
