@@ -24,6 +24,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
+#include "protocol/request_frame.h"
 
 namespace kgw::gateway {
 namespace asio = boost::asio;
@@ -69,21 +70,6 @@ awaitable<std::vector<std::byte>> exchange(tcp::socket& s, const protocol::write
   co_return body;
 }
 
-template <class Request>
-protocol::writer frame_request(const Request& req, std::int16_t version, std::int32_t correlation_id) {
-  protocol::writer w;
-  const auto at = w.reserve_i32();
-  protocol::request_header h;
-  h.request_api_key = Request::api_key;
-  h.request_api_version = version;
-  h.correlation_id = correlation_id;
-  h.client_id = std::string_view("kafka-gateway");
-  h.encode(w, protocol::request_header_version(Request::api_key, version));
-  req.encode(w, version);
-  w.patch_i32(at, static_cast<std::int32_t>(w.size() - 4));
-  return w;
-}
-
 // Asks one bootstrap broker for the cluster's brokers (ApiVersions, then Metadata at the highest
 // version both sides speak) so their gateway ports listen before the first client arrives.
 awaitable<void> discover(asio::io_context& io, config::host_port bs, std::chrono::milliseconds timeout,
@@ -94,7 +80,7 @@ awaitable<void> discover(asio::io_context& io, config::host_port bs, std::chrono
   co_await asio::async_connect(s, endpoints, asio::use_awaitable);
 
   protocol::api_versions_request av;
-  auto av_body = co_await exchange(s, frame_request(av, 0, 1));
+  auto av_body = co_await exchange(s, protocol::encode_request(av, 0, 1, "kafka-gateway"));
   protocol::reader r(av_body);
   protocol::response_header rh;
   rh.decode(r, 0);
@@ -110,7 +96,7 @@ awaitable<void> discover(asio::io_context& io, config::host_port bs, std::chrono
   protocol::metadata_request mr;
   mr.topics = std::vector<protocol::metadata_request::metadata_request_topic>{};  // brokers only
   mr.allow_auto_topic_creation = false;
-  auto md_body = co_await exchange(s, frame_request(mr, mv, 2));
+  auto md_body = co_await exchange(s, protocol::encode_request(mr, mv, 2, "kafka-gateway"));
   protocol::reader mrd(md_body);
   protocol::response_header mh;
   mh.decode(mrd, protocol::response_header_version(protocol::metadata_request::api_key, mv));

@@ -15,6 +15,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
+#include "protocol/request_frame.h"
 #include "tests/e2e/e2e_environment.h"
 
 namespace kgw::e2e {
@@ -78,17 +79,7 @@ class raw_connection {
 
 template <class M>
 std::vector<std::byte> request_frame(const M& m, std::int16_t version, std::int32_t corr) {
-  proto::writer w;
-  const auto at = w.reserve_i32();
-  proto::request_header h;
-  h.request_api_key = M::api_key;
-  h.request_api_version = version;
-  h.correlation_id = corr;
-  h.client_id = std::string_view("raw-test");
-  h.encode(w, proto::request_header_version(M::api_key, version));
-  m.encode(w, version);
-  w.patch_i32(at, static_cast<std::int32_t>(w.size() - 4));
-  return w.flatten();
+  return proto::encode_request(m, version, corr, "raw-test").flatten();
 }
 
 std::vector<std::byte> metadata_frame(std::int32_t corr) {

@@ -4,6 +4,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/produce.h"
+#include "protocol/request_frame.h"
 
 namespace proto = kgw::protocol;
 using kgw::gateway::inspect_request;
@@ -12,15 +13,7 @@ using kgw::gateway::request_info;
 namespace {
 template <class M>
 std::vector<std::byte> request_body(const M& m, std::int16_t version, std::int32_t corr) {
-  proto::writer w;
-  proto::request_header h;
-  h.request_api_key = M::api_key;
-  h.request_api_version = version;
-  h.correlation_id = corr;
-  h.client_id = std::string_view("test-client");
-  h.encode(w, proto::request_header_version(M::api_key, version));
-  m.encode(w, version);
-  return w.flatten();
+  return proto::encode_request(m, version, corr, "test-client", /*with_size=*/false).flatten();
 }
 }  // namespace
 

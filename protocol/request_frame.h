@@ -1,0 +1,29 @@
+#pragma once
+// Encodes a complete request (header + body) for the gateway's own questions to brokers and for
+// tests. Threading: pure function.
+#include <cstdint>
+#include <string_view>
+
+#include "protocol/headers.h"
+#include "protocol/wire.h"
+
+namespace kgw::protocol {
+
+// with_size: prefix the 4-byte frame size, ready to send; otherwise the frame body only.
+template <class Request>
+writer encode_request(const Request& req, std::int16_t version, std::int32_t correlation_id,
+                      std::string_view client_id, bool with_size = true) {
+  writer w;
+  const std::size_t at = with_size ? w.reserve_i32() : 0;
+  request_header h;
+  h.request_api_key = Request::api_key;
+  h.request_api_version = version;
+  h.correlation_id = correlation_id;
+  h.client_id = client_id;
+  h.encode(w, request_header_version(Request::api_key, version));
+  req.encode(w, version);
+  if (with_size) w.patch_i32(at, static_cast<std::int32_t>(w.size() - 4));
+  return w;
+}
+
+}  // namespace kgw::protocol
