@@ -207,6 +207,19 @@ std::map<std::int32_t, std::int64_t> consumer::committed(const std::string& topi
   return out;
 }
 
+std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> consumer::watermarks(const std::string& topic,
+                                                                                 int partitions,
+                                                                                 std::chrono::milliseconds timeout) {
+  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> out;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = -1, high = -1;
+    if (rd_kafka_query_watermark_offsets(rk_, topic.c_str(), p, &low, &high, static_cast<int>(timeout.count())) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+      out[p] = {low, high};
+  }
+  return out;
+}
+
 void consumer::close() {
   if (closed_) return;
   closed_ = true;

@@ -81,6 +81,10 @@ class consumer {
   // partition -> committed offset (-1001 = none) as the group coordinator reports it.
   std::map<std::int32_t, std::int64_t> committed(const std::string& topic, int partitions,
                                                  std::chrono::milliseconds timeout);
+  // partition -> {low, high} watermark as the partition leader reports it; partitions whose query
+  // failed are absent.
+  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks(const std::string& topic, int partitions,
+                                                                           std::chrono::milliseconds timeout);
   void close();  // leaves the group; idempotent
   const std::vector<std::string>& errors() const { return errors_; }
 
