@@ -25,6 +25,11 @@
 //   sends v5, fails to decode it); v3/v4/v6/v7 are fine. librdkafka uses v7.
 // - Each partition log keeps at most ~5 MB / 100k messages; beyond that the oldest batches are
 //   dropped, so a consumer starting from the beginning silently misses them (log start moves).
+// - Groups: a new group's first join waits ~3 s; a join after a member left waits about the
+//   session timeout minus 1 s. SyncGroup completes as soon as the leader's arrives: a
+//   follower's SyncGroup after that gets INVALID_REQUEST (42), and a commit during a
+//   rebalance is refused (REBALANCE_IN_PROGRESS). Tests use short session timeouts and let
+//   the leader wait briefly before assigning.
 //
 // Threading: construct and destroy on one thread. The mock serves all brokers from its own
 // thread; bootstrap() and broker_ports() are immutable after construction and may be read from
