@@ -106,6 +106,19 @@ std::size_t check_metadata(const std::vector<std::byte>& body, std::int32_t corr
   return m.brokers.size();
 }
 
+// Decodes an ApiVersions v0 response body (header v0) and checks its correlation id. `body`
+// must outlive the result (it holds views into it).
+proto::api_versions_response decode_api_versions_v0(const std::vector<std::byte>& body, std::int32_t corr) {
+  proto::reader r(body);
+  proto::response_header h;
+  h.decode(r, 0);
+  proto::api_versions_response avr;
+  avr.decode(r, 0);
+  REQUIRE(r.ok());
+  CHECK(h.correlation_id == corr);
+  return avr;
+}
+
 std::vector<std::byte> be32(std::int32_t v) {
   const auto u = static_cast<std::uint32_t>(v);
   return {std::byte(u >> 24), std::byte(u >> 16), std::byte(u >> 8), std::byte(u)};
@@ -126,13 +139,7 @@ TEST_CASE("relay: requests arriving byte by byte, pipelined, answered in order",
   }
   auto av = c.receive();
   REQUIRE(av);
-  proto::reader r(*av);
-  proto::response_header h;
-  h.decode(r, 0);
-  proto::api_versions_response avr;
-  avr.decode(r, 0);
-  REQUIRE(r.ok());
-  CHECK(h.correlation_id == 100);
+  const auto avr = decode_api_versions_v0(*av, 100);
   CHECK(avr.error_code == 0);
   CHECK_FALSE(avr.api_keys.empty());
   auto m = c.receive();
@@ -222,13 +229,7 @@ TEST_CASE("relay: ApiVersions newer than the gateway gets UNSUPPORTED_VERSION at
   c.send(w.flatten());
   auto resp = c.receive();
   REQUIRE(resp);
-  proto::reader r(*resp);
-  proto::response_header rh;
-  rh.decode(r, 0);
-  proto::api_versions_response avr;
-  avr.decode(r, 0);
-  REQUIRE(r.ok());
-  CHECK(rh.correlation_id == 5);
+  const auto avr = decode_api_versions_v0(*resp, 5);
   CHECK(avr.error_code == 35);
   bool has_api_versions = false;
   for (const auto& k : avr.api_keys) has_api_versions = has_api_versions || k.api_key == 18;
