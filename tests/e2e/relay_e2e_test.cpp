@@ -88,35 +88,34 @@ std::vector<std::byte> metadata_frame(std::int32_t corr) {
   return request_frame(m, 1, corr);
 }
 
-// Decodes a Metadata v1 response body; checks the correlation id and that every broker is a
-// gateway address. Returns the number of brokers.
-std::size_t check_metadata(const std::vector<std::byte>& body, std::int32_t corr, const e2e_environment& env) {
+// Decodes a non-flexible response body (response header v0) at `version` and checks its
+// correlation id. `body` must outlive the result (it holds views into it).
+template <class M>
+M decode_response(const std::vector<std::byte>& body, std::int16_t version, std::int32_t corr) {
   proto::reader r(body);
   proto::response_header h;
   h.decode(r, 0);
-  proto::metadata_response m;
-  m.decode(r, 1);
+  M m;
+  m.decode(r, version);
   REQUIRE(r.ok());
   CHECK(h.correlation_id == corr);
+  return m;
+}
+
+proto::api_versions_response decode_api_versions_v0(const std::vector<std::byte>& body, std::int32_t corr) {
+  return decode_response<proto::api_versions_response>(body, 0, corr);
+}
+
+// Decodes a Metadata v1 response body; checks the correlation id and that every broker is a
+// gateway address. Returns the number of brokers.
+std::size_t check_metadata(const std::vector<std::byte>& body, std::int32_t corr, const e2e_environment& env) {
+  const auto m = decode_response<proto::metadata_response>(body, 1, corr);
   for (const auto& b : m.brokers) {
     CHECK(b.host == e2e_environment::advertised_host);
     CHECK(b.port >= env.broker_port_first());
     CHECK(b.port <= env.broker_port_last());
   }
   return m.brokers.size();
-}
-
-// Decodes an ApiVersions v0 response body (header v0) and checks its correlation id. `body`
-// must outlive the result (it holds views into it).
-proto::api_versions_response decode_api_versions_v0(const std::vector<std::byte>& body, std::int32_t corr) {
-  proto::reader r(body);
-  proto::response_header h;
-  h.decode(r, 0);
-  proto::api_versions_response avr;
-  avr.decode(r, 0);
-  REQUIRE(r.ok());
-  CHECK(h.correlation_id == corr);
-  return avr;
 }
 
 std::vector<std::byte> be32(std::int32_t v) {
