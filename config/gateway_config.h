@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,9 +28,94 @@ struct embedded_upstream {
   std::vector<topic_spec> topics;
 };
 
+// Security protocols as Kafka names them (listener.security.protocol.map values).
+enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
+inline bool uses_tls(security_protocol p) { return p == security_protocol::ssl || p == security_protocol::sasl_ssl; }
+inline bool uses_sasl(security_protocol p) {
+  return p == security_protocol::sasl_plaintext || p == security_protocol::sasl_ssl;
+}
+inline const char* security_protocol_name(security_protocol p) {
+  switch (p) {
+    case security_protocol::plaintext: return "PLAINTEXT";
+    case security_protocol::ssl: return "SSL";
+    case security_protocol::sasl_plaintext: return "SASL_PLAINTEXT";
+    case security_protocol::sasl_ssl: return "SASL_SSL";
+  }
+  return "?";
+}
+
+enum class client_auth_mode { none, requested, required };  // Kafka's ssl.client.auth
+
+// TLS settings common to both sides. Secret material is held as contents (PEM text), already
+// read from its file or environment variable by the loader; it is never logged.
+struct tls_settings {
+  std::string certificate_pem;  // own certificate chain (server: required; upstream: optional client cert)
+  std::string key_pem;
+  std::string key_password;     // for an encrypted key
+  std::string ca_pem;           // trust anchors for the peer's certificate
+  std::string min_version = "TLSv1.2";  // TLSv1.2 | TLSv1.3
+  std::string ciphers;          // TLS 1.2 cipher list, OpenSSL syntax ("" = OpenSSL's default)
+  std::string ciphersuites;     // TLS 1.3 suites
+  std::string curves;           // key-exchange groups, e.g. "X25519:P-256"
+};
+
+struct tls_server_settings : tls_settings {
+  client_auth_mode client_auth = client_auth_mode::none;
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
+};
+
+struct tls_client_settings : tls_settings {
+  bool verify_hostname = true;
+  std::string server_name;  // SNI and name to verify; "" = the broker's host
+};
+
+struct oauthbearer_settings {
+  std::string jwks_json;  // the JWKS document (contents)
+  std::string issuer;     // required "iss" ("" = not checked)
+  std::vector<std::string> audiences;  // "aud" must contain one ("" list = not checked)
+  std::string principal_claim = "sub";
+  std::chrono::seconds clock_skew{30};
+};
+
+struct sasl_server_settings {
+  std::vector<std::string> mechanisms;  // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER
+  std::optional<oauthbearer_settings> oauthbearer;
+  std::chrono::milliseconds auth_timeout{std::chrono::seconds(10)};  // from accept to authenticated
+};
+
+// One place clients connect to. Every listener has its own bootstrap port and its own range of
+// per-broker ports (port-per-broker works on each).
+struct listener_config {
+  std::string name;
+  host_port listen;
+  std::string advertised_host;
+  std::uint16_t broker_port_first = 0, broker_port_last = 0;
+  security_protocol protocol = security_protocol::plaintext;
+  std::optional<tls_server_settings> tls;
+  std::optional<sasl_server_settings> sasl;
+  // Kafka-style ssl.principal.mapping.rules for client certificates; first match wins.
+  std::vector<std::string> principal_mapping_rules{"DEFAULT"};
+};
+
+// A principal the policies can refer to: its teams and attributes, and the stored SCRAM
+// credentials (salted keys) that SASL/PLAIN and SCRAM check passwords against.
+struct principal_config {
+  std::string name;
+  std::vector<std::string> teams;
+  std::map<std::string, std::string> attributes;
+  std::vector<std::string> credentials;  // stored forms from `kafka-gateway passwd`
+};
+
+struct upstream_sasl_settings {
+  std::string mechanism;  // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+  std::string username;
+  std::string password;
+};
+
 struct gateway_config {
   std::string source;  // file the config came from, for messages
 
+  // The single PLAINTEXT listener used when `listeners` is empty (the `gateway.listen` shorthand).
   host_port listen{"127.0.0.1", 19092};  // bootstrap address clients use
   std::string advertised_host = "127.0.0.1";
   std::uint16_t broker_port_first = 19093;  // one port per upstream broker id
@@ -42,8 +128,26 @@ struct gateway_config {
 
   std::vector<host_port> upstream_bootstrap;
   std::optional<embedded_upstream> embedded;
+  security_protocol upstream_protocol = security_protocol::plaintext;
+  std::optional<tls_client_settings> upstream_tls;
+  std::optional<upstream_sasl_settings> upstream_sasl;
+
+  std::vector<listener_config> listeners;  // empty: one PLAINTEXT listener from the fields above
+  std::map<std::string, principal_config> principals;
 
   std::string log_level = "info";
+
+  // The listeners to open: `listeners`, or the shorthand listener.
+  std::vector<listener_config> effective_listeners() const {
+    if (!listeners.empty()) return listeners;
+    listener_config l;
+    l.name = "default";
+    l.listen = listen;
+    l.advertised_host = advertised_host;
+    l.broker_port_first = broker_port_first;
+    l.broker_port_last = broker_port_last;
+    return {l};
+  }
 };
 
 }  // namespace kgw::config

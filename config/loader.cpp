@@ -4,11 +4,19 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <set>
 #include <sstream>
+#include <tuple>
+
+#include "gateway/security/jwt.h"
+#include "gateway/security/principal_mapping.h"
+#include "gateway/security/scram.h"
 
 namespace kgw::config {
 namespace {
@@ -118,6 +126,297 @@ class parser {
     return static_cast<std::size_t>(v * mult);
   }
 
+
+  bool boolean(const YAML::Node& n, const std::string& what) const {
+    const std::string s = scalar(n, what);
+    if (s == "true") return true;
+    if (s == "false") return false;
+    fail(n, what + " must be true or false, got '" + s + "'");
+  }
+
+  std::vector<std::string> string_list(const YAML::Node& n, const std::string& what) const {
+    std::vector<std::string> out;
+    if (n.IsScalar()) {
+      out.push_back(n.Scalar());
+      return out;
+    }
+    if (!n.IsSequence()) fail(n, what + " must be a list");
+    for (const auto& e : n) out.push_back(scalar(e, what + " entry"));
+    return out;
+  }
+
+  std::string read_file(const YAML::Node& n, const std::string& what, const std::string& path) const {
+    std::filesystem::path p(path);
+    if (p.is_relative()) p = std::filesystem::path(source_).parent_path() / p;  // relative to the config file
+    std::ifstream in(p, std::ios::binary);
+    if (!in) fail(n, what + ": cannot read file '" + p.string() + "'");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // Secret material: inline, `{file: PATH}` (relative to the config file), `{env: VAR}` or
+  // `{value: TEXT}`. For certificates, keys and JWKS a bare scalar is a file path, for
+  // passwords and credentials it is the value itself. Contents are never put in messages.
+  std::string secret(const YAML::Node& n, const std::string& what, bool scalar_is_path) const {
+    if (n.IsScalar()) return scalar_is_path ? read_file(n, what, n.Scalar()) : n.Scalar();
+    if (!n.IsMap() || n.size() != 1)
+      fail(n, what + " must be " + (scalar_is_path ? "a file path" : "a value") +
+                  " or one of {file: PATH}, {env: VARIABLE}, {value: TEXT}");
+    only_keys(n, what, {"file", "env", "value"});
+    if (auto f = n["file"]) return read_file(f, what, scalar(f, what + ".file"));
+    if (auto v = n["value"]) return scalar(v, what + ".value");
+    const auto e = n["env"];
+    const std::string var = scalar(e, what + ".env");
+    const char* val = std::getenv(var.c_str());
+    if (!val) fail(e, what + ": environment variable " + var + " is not set");
+    return val;
+  }
+
+  security_protocol protocol(const YAML::Node& n, const std::string& what) const {
+    const std::string s = scalar(n, what);
+    if (s == "PLAINTEXT") return security_protocol::plaintext;
+    if (s == "SSL") return security_protocol::ssl;
+    if (s == "SASL_PLAINTEXT") return security_protocol::sasl_plaintext;
+    if (s == "SASL_SSL") return security_protocol::sasl_ssl;
+    fail(n, what + " must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, got '" + s + "'");
+  }
+
+  std::pair<std::uint16_t, std::uint16_t> port_range(const YAML::Node& n, const std::string& what) const {
+    const std::string s = scalar(n, what);
+    unsigned a = 0, b = 0;
+    const auto dash = s.find('-');
+    bool ok = dash != std::string::npos;
+    if (ok) {
+      auto r1 = std::from_chars(s.data(), s.data() + dash, a);
+      auto r2 = std::from_chars(s.data() + dash + 1, s.data() + s.size(), b);
+      ok = r1.ec == std::errc{} && r1.ptr == s.data() + dash && r2.ec == std::errc{} && r2.ptr == s.data() + s.size();
+    }
+    if (!ok || a == 0 || b > 65535 || a > b) fail(n, what + " must be a range FIRST-LAST of ports, got '" + s + "'");
+    return {static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b)};
+  }
+
+  // Keys shared by both TLS sides.
+  void tls_common(const YAML::Node& t, const std::string& what, tls_settings& s) const {
+    if (auto n = t["certificate"]) s.certificate_pem = secret(n, what + ".certificate", true);
+    if (auto n = t["key"]) s.key_pem = secret(n, what + ".key", true);
+    if (auto n = t["key_password"]) s.key_password = secret(n, what + ".key_password", false);
+    if (auto n = t["ca"]) s.ca_pem = secret(n, what + ".ca", true);
+    if (auto n = t["min_version"]) {
+      s.min_version = scalar(n, what + ".min_version");
+      if (s.min_version != "TLSv1.2" && s.min_version != "TLSv1.3")
+        fail(n, what + ".min_version must be TLSv1.2 or TLSv1.3");
+    }
+    if (auto n = t["ciphers"]) s.ciphers = scalar(n, what + ".ciphers");
+    if (auto n = t["ciphersuites"]) s.ciphersuites = scalar(n, what + ".ciphersuites");
+    if (auto n = t["curves"]) s.curves = scalar(n, what + ".curves");
+    if (s.certificate_pem.empty() != s.key_pem.empty())
+      fail(t, what + " needs both 'certificate' and 'key' (or neither)");
+  }
+
+  tls_server_settings tls_server(const YAML::Node& t, const std::string& what) const {
+    require_map(t, what);
+    only_keys(t, what,
+              {"certificate", "key", "key_password", "ca", "min_version", "ciphers", "ciphersuites", "curves",
+               "client_auth", "handshake_timeout"});
+    tls_server_settings s;
+    tls_common(t, what, s);
+    if (s.certificate_pem.empty()) fail(t, what + " needs 'certificate' and 'key'");
+    if (auto n = t["client_auth"]) {
+      const std::string v = scalar(n, what + ".client_auth");
+      if (v == "none")
+        s.client_auth = client_auth_mode::none;
+      else if (v == "requested")
+        s.client_auth = client_auth_mode::requested;
+      else if (v == "required")
+        s.client_auth = client_auth_mode::required;
+      else
+        fail(n, what + ".client_auth must be none, requested or required");
+      if (s.client_auth != client_auth_mode::none && s.ca_pem.empty())
+        fail(n, what + ".client_auth " + v + " needs 'ca' to verify client certificates");
+    }
+    if (auto n = t["handshake_timeout"]) s.handshake_timeout = duration(n, what + ".handshake_timeout");
+    return s;
+  }
+
+  tls_client_settings tls_client(const YAML::Node& t, const std::string& what) const {
+    require_map(t, what);
+    only_keys(t, what,
+              {"certificate", "key", "key_password", "ca", "min_version", "ciphers", "ciphersuites", "curves",
+               "verify_hostname", "server_name"});
+    tls_client_settings s;
+    tls_common(t, what, s);
+    if (auto n = t["verify_hostname"]) s.verify_hostname = boolean(n, what + ".verify_hostname");
+    if (auto n = t["server_name"]) s.server_name = scalar(n, what + ".server_name");
+    return s;
+  }
+
+  static bool known_mechanism(const std::string& m) {
+    return m == "PLAIN" || m == "SCRAM-SHA-256" || m == "SCRAM-SHA-512" || m == "OAUTHBEARER";
+  }
+
+  sasl_server_settings sasl_server(const YAML::Node& s, const std::string& what) const {
+    require_map(s, what);
+    only_keys(s, what, {"mechanisms", "oauthbearer", "auth_timeout"});
+    sasl_server_settings out;
+    const auto mechs = s["mechanisms"];
+    if (!mechs) fail(s, what + " needs 'mechanisms' (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)");
+    out.mechanisms = string_list(mechs, what + ".mechanisms");
+    if (out.mechanisms.empty()) fail(mechs, what + ".mechanisms must not be empty");
+    for (const auto& m : out.mechanisms)
+      if (!known_mechanism(m))
+        fail(mechs, what + ".mechanisms: unknown mechanism '" + m +
+                        "' (supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)");
+    const bool wants_oauth = std::find(out.mechanisms.begin(), out.mechanisms.end(), "OAUTHBEARER") != out.mechanisms.end();
+    if (auto o = s["oauthbearer"]) {
+      if (!wants_oauth) fail(o, what + ".oauthbearer is set but OAUTHBEARER is not in the mechanisms");
+      require_map(o, what + ".oauthbearer");
+      only_keys(o, what + ".oauthbearer", {"jwks", "issuer", "audience", "principal_claim", "clock_skew"});
+      oauthbearer_settings ob;
+      const auto jwks = o["jwks"];
+      if (!jwks) fail(o, what + ".oauthbearer needs 'jwks' (the JWKS file with the issuer's public keys)");
+      ob.jwks_json = secret(jwks, what + ".oauthbearer.jwks", true);
+      if (auto keys = security::jwks::parse(ob.jwks_json); !keys)
+        fail(jwks, what + ".oauthbearer.jwks: " + keys.error());
+      if (auto n = o["issuer"]) ob.issuer = scalar(n, what + ".oauthbearer.issuer");
+      if (auto n = o["audience"]) ob.audiences = string_list(n, what + ".oauthbearer.audience");
+      if (auto n = o["principal_claim"]) ob.principal_claim = scalar(n, what + ".oauthbearer.principal_claim");
+      if (ob.principal_claim.empty()) fail(o, what + ".oauthbearer.principal_claim must not be empty");
+      if (auto n = o["clock_skew"])
+        ob.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(duration(n, what + ".oauthbearer.clock_skew"));
+      out.oauthbearer = std::move(ob);
+    } else if (wants_oauth) {
+      fail(s, what + ": OAUTHBEARER needs an 'oauthbearer' section with 'jwks'");
+    }
+    if (auto n = s["auth_timeout"]) out.auth_timeout = duration(n, what + ".auth_timeout");
+    return out;
+  }
+
+  listener_config listener(const YAML::Node& l, std::size_t index, const gateway_config& c) const {
+    const std::string at = "listeners[" + std::to_string(index) + "]";
+    require_map(l, at);
+    only_keys(l, at,
+              {"name", "listen", "advertised_host", "broker_ports", "security_protocol", "tls", "sasl",
+               "principal_mapping_rules"});
+    listener_config out;
+    out.name = l["name"] ? scalar(l["name"], at + ".name") : "listener-" + std::to_string(index);
+    if (out.name.empty()) fail(l["name"], at + ".name must not be empty");
+    const std::string what = "listener '" + out.name + "'";
+    if (!l["listen"]) fail(l, what + " needs 'listen' (host:port)");
+    out.listen = endpoint(l["listen"], what + " listen");
+    out.advertised_host = l["advertised_host"] ? scalar(l["advertised_host"], what + " advertised_host") : c.advertised_host;
+    if (out.advertised_host.empty()) fail(l, what + " advertised_host must not be empty");
+    if (!l["broker_ports"]) fail(l, what + " needs 'broker_ports' (FIRST-LAST, one port per upstream broker)");
+    std::tie(out.broker_port_first, out.broker_port_last) = port_range(l["broker_ports"], what + " broker_ports");
+    if (auto n = l["security_protocol"]) out.protocol = protocol(n, what + " security_protocol");
+    const auto tls = l["tls"];
+    if (uses_tls(out.protocol)) {
+      if (!tls) fail(l, what + " uses " + security_protocol_name(out.protocol) + " and needs a 'tls' section");
+      out.tls = tls_server(tls, what + " tls");
+    } else if (tls) {
+      fail(tls, what + " has a 'tls' section but security_protocol is " + security_protocol_name(out.protocol));
+    }
+    const auto sasl = l["sasl"];
+    if (uses_sasl(out.protocol)) {
+      if (!sasl) fail(l, what + " uses " + security_protocol_name(out.protocol) + " and needs a 'sasl' section");
+      out.sasl = sasl_server(sasl, what + " sasl");
+    } else if (sasl) {
+      fail(sasl, what + " has a 'sasl' section but security_protocol is " + security_protocol_name(out.protocol));
+    }
+    if (auto n = l["principal_mapping_rules"]) {
+      if (!uses_tls(out.protocol)) fail(n, what + ": principal_mapping_rules apply to TLS client certificates only");
+      out.principal_mapping_rules = string_list(n, what + " principal_mapping_rules");
+      if (auto m = security::principal_mapping::parse(out.principal_mapping_rules); !m)
+        fail(n, what + " principal_mapping_rules: " + m.error());
+    }
+    return out;
+  }
+
+  void listeners_section(const YAML::Node& ls, gateway_config& c) const {
+    if (!ls.IsSequence() || ls.size() == 0) fail(ls, "'listeners' must be a non-empty list");
+    std::size_t i = 0;
+    for (const auto& l : ls) {
+      auto out = listener(l, i++, c);
+      for (const auto& other : c.listeners) {
+        if (other.name == out.name) fail(l, "listener name '" + out.name + "' is used twice");
+        auto overlaps = [](std::uint16_t p, const listener_config& x) {
+          return p >= x.broker_port_first && p <= x.broker_port_last;
+        };
+        if (other.listen.port == out.listen.port)
+          fail(l["listen"], "listener '" + out.name + "' listens on the same port as '" + other.name + "'");
+        if (overlaps(out.listen.port, other) || overlaps(other.listen.port, out))
+          fail(l["listen"], "listener '" + out.name + "': a listen port is inside the other listener's broker_ports ('" + other.name + "')");
+        if (out.broker_port_first <= other.broker_port_last && other.broker_port_first <= out.broker_port_last)
+          fail(l["broker_ports"], "listener '" + out.name + "' broker_ports overlap those of '" + other.name + "'");
+      }
+      if (out.listen.port >= out.broker_port_first && out.listen.port <= out.broker_port_last)
+        fail(l["listen"], "listener '" + out.name + "' listen port must not be inside its broker_ports");
+      c.listeners.push_back(std::move(out));
+    }
+  }
+
+  void principals_section(const YAML::Node& ps, gateway_config& c) const {
+    require_map(ps, "'principals'");
+    for (const auto& kv : ps) {
+      principal_config p;
+      p.name = scalar(kv.first, "principal name");
+      if (p.name.empty()) fail(kv.first, "principal name must not be empty");
+      const std::string what = "principal '" + p.name + "'";
+      const auto& body = kv.second;
+      if (!body.IsNull()) {
+        require_map(body, what);
+        only_keys(body, what, {"teams", "attributes", "credentials"});
+        if (auto t = body["teams"]) p.teams = string_list(t, what + " teams");
+        if (auto a = body["attributes"]) {
+          require_map(a, what + " attributes");
+          for (const auto& av : a) p.attributes[scalar(av.first, "attribute name")] = scalar(av.second, what + " attribute");
+        }
+        if (auto cr = body["credentials"]) {
+          if (!cr.IsSequence()) fail(cr, what + " credentials must be a list of stored forms from 'kafka-gateway passwd'");
+          for (const auto& e : cr) {
+            auto text = secret(e, what + " credential", false);
+            while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();  // from a file
+            if (auto parsed = security::parse_stored_form(text); !parsed)
+              fail(e, what + " credential: " + parsed.error());
+            p.credentials.push_back(std::move(text));
+          }
+        }
+      }
+      if (c.principals.contains(p.name)) fail(kv.first, what + " is defined twice");
+      c.principals.emplace(p.name, std::move(p));
+    }
+  }
+
+  void upstream_security(const YAML::Node& u, gateway_config& c) const {
+    if (auto n = u["security_protocol"]) c.upstream_protocol = protocol(n, "upstream.security_protocol");
+    const auto tls = u["tls"];
+    const auto sasl = u["sasl"];
+    if (c.embedded && c.upstream_protocol != security_protocol::plaintext)
+      fail(u["security_protocol"], "the embedded broker speaks PLAINTEXT only");
+    if (uses_tls(c.upstream_protocol))
+      c.upstream_tls = tls ? tls_client(tls, "upstream.tls") : tls_client_settings{};
+    else if (tls)
+      fail(tls, std::string("upstream has a 'tls' section but security_protocol is ") + security_protocol_name(c.upstream_protocol));
+    if (uses_sasl(c.upstream_protocol)) {
+      if (!sasl) fail(u, "upstream uses " + std::string(security_protocol_name(c.upstream_protocol)) + " and needs a 'sasl' section");
+      require_map(sasl, "upstream.sasl");
+      only_keys(sasl, "upstream.sasl", {"mechanism", "username", "password"});
+      upstream_sasl_settings s;
+      if (!sasl["mechanism"] || !sasl["username"] || !sasl["password"])
+        fail(sasl, "upstream.sasl needs 'mechanism', 'username' and 'password'");
+      s.mechanism = scalar(sasl["mechanism"], "upstream.sasl.mechanism");
+      if (s.mechanism != "PLAIN" && s.mechanism != "SCRAM-SHA-256" && s.mechanism != "SCRAM-SHA-512")
+        fail(sasl["mechanism"], "upstream.sasl.mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+      s.username = scalar(sasl["username"], "upstream.sasl.username");
+      s.password = secret(sasl["password"], "upstream.sasl.password", false);
+      while (!s.password.empty() && (s.password.back() == '\n' || s.password.back() == '\r')) s.password.pop_back();
+      if (s.username.empty() || s.password.empty()) fail(sasl, "upstream.sasl username and password must not be empty");
+      c.upstream_sasl = std::move(s);
+    } else if (sasl) {
+      fail(sasl, std::string("upstream has a 'sasl' section but security_protocol is ") + security_protocol_name(c.upstream_protocol));
+    }
+  }
+
   void gateway_section(const YAML::Node& g, gateway_config& c) const {
     require_map(g, "'gateway'");
     only_keys(g, "'gateway'",
@@ -128,21 +427,7 @@ class parser {
       c.advertised_host = scalar(n, "gateway.advertised_host");
       if (c.advertised_host.empty()) fail(n, "gateway.advertised_host must not be empty");
     }
-    if (auto n = g["broker_ports"]) {
-      const std::string s = scalar(n, "gateway.broker_ports");
-      unsigned a = 0, b = 0;
-      const auto dash = s.find('-');
-      bool ok = dash != std::string::npos;
-      if (ok) {
-        auto r1 = std::from_chars(s.data(), s.data() + dash, a);
-        auto r2 = std::from_chars(s.data() + dash + 1, s.data() + s.size(), b);
-        ok = r1.ec == std::errc{} && r1.ptr == s.data() + dash && r2.ec == std::errc{} && r2.ptr == s.data() + s.size();
-      }
-      if (!ok || a == 0 || b > 65535 || a > b)
-        fail(n, "gateway.broker_ports must be a range FIRST-LAST of ports, got '" + s + "'");
-      c.broker_port_first = static_cast<std::uint16_t>(a);
-      c.broker_port_last = static_cast<std::uint16_t>(b);
-    }
+    if (auto n = g["broker_ports"]) std::tie(c.broker_port_first, c.broker_port_last) = port_range(n, "gateway.broker_ports");
     if (auto n = g["workers"]) c.workers = static_cast<int>(integer(n, "gateway.workers", 0, 1024));
     if (auto n = g["max_frame_size"]) {
       c.max_frame_bytes = size_bytes(n, "gateway.max_frame_size");
@@ -163,7 +448,7 @@ class parser {
 
   void upstream_section(const YAML::Node& u, gateway_config& c) const {
     require_map(u, "'upstream'");
-    only_keys(u, "'upstream'", {"bootstrap", "embedded"});
+    only_keys(u, "'upstream'", {"bootstrap", "embedded", "security_protocol", "tls", "sasl"});
     const auto bs = u["bootstrap"];
     const auto em = u["embedded"];
     if (bs && em) fail(em, "upstream: give either 'bootstrap' or 'embedded', not both");
@@ -207,6 +492,7 @@ class parser {
       }
       c.embedded = std::move(e);
     }
+    upstream_security(u, c);
   }
 
   gateway_config parse(const YAML::Node& root) const {
@@ -214,8 +500,15 @@ class parser {
     c.source = source_;
     if (!root.IsDefined() || root.IsNull()) throw config_error{source_ + ":1:1: empty configuration"};
     require_map(root, "the configuration");
-    only_keys(root, "the configuration", {"gateway", "upstream"});
+    only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream"});
     if (auto g = root["gateway"]) gateway_section(g, c);
+    if (auto ls = root["listeners"]) {
+      if (auto g = root["gateway"]; g && (g["listen"] || g["broker_ports"]))
+        fail(g["listen"] ? g["listen"] : g["broker_ports"],
+             "gateway.listen and gateway.broker_ports are the one-listener shorthand; with 'listeners' give them per listener");
+      listeners_section(ls, c);
+    }
+    if (auto ps = root["principals"]) principals_section(ps, c);
     if (auto u = root["upstream"])
       upstream_section(u, c);
     else
