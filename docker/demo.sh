@@ -12,7 +12,7 @@ log=$(mktemp)
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 100); do
-  grep -q "gateway listening" "$log" && break
+  grep -q "gateway running" "$log" && break
   kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.1
 done

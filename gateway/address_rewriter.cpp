@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
 #include "protocol/api_keys.h"
 #include "protocol/api_versions.h"
@@ -54,8 +55,9 @@ bool response_needs_inspection(std::int16_t key, std::int16_t version) {
   }
 }
 
-address_rewriter::address_rewriter(broker_registry& registry, std::string advertised_host)
-    : registry_(registry), advertised_host_(std::move(advertised_host)) {}
+address_rewriter::address_rewriter(broker_registry& registry, std::string advertised_host, bool sasl_listener,
+                                   cluster_versions* versions)
+    : registry_(registry), advertised_host_(std::move(advertised_host)), sasl_listener_(sasl_listener), versions_(versions) {}
 
 namespace {
 
@@ -146,16 +148,13 @@ rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::byt
       // the broker's choosing (Kafka: v0) and grants nothing but a version to retry with: pass it.
       if (body.size() >= 6 && (body[4] != std::byte{0} || body[5] != std::byte{0})) return rewrite_status::unchanged;
       return with_response<proto::api_versions_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        // Intersect what the broker offers with what the gateway can decode. APIs outside the
-        // schema pass through opaque (only their header is read), so their ranges stay.
-        std::erase_if(m.api_keys, [&](auto& k) {
-          if (exposes_unrewritable_addresses(k.api_key)) return true;
-          const proto::api_info* info = proto::find_api(k.api_key);
-          if (!info) return false;
-          k.min_version = std::max(k.min_version, info->min_version);
-          k.max_version = std::min(k.max_version, info->max_version);
-          return k.min_version > k.max_version;
-        });
+        std::vector<api_range> ranges;
+        ranges.reserve(m.api_keys.size());
+        for (const auto& k : m.api_keys) ranges.push_back({k.api_key, k.min_version, k.max_version});
+        if (versions_ && m.error_code == 0) versions_->update(ranges);
+        trim_api_versions(ranges, sasl_listener_);
+        m.api_keys.clear();
+        for (const auto& r : ranges) m.api_keys.push_back({r.api_key, r.min_version, r.max_version, {}});
         if (ctx.unsupported_api_versions && m.error_code == 0) m.error_code = unsupported_version_error;
         changed = true;
         return true;

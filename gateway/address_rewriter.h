@@ -16,6 +16,7 @@
 namespace kgw::gateway {
 
 class broker_registry;
+class cluster_versions;
 
 // APIs whose responses carry addresses the gateway does not rewrite (KRaft quorum APIs, share
 // groups): they are removed from ApiVersions and a request for one closes the connection,
@@ -41,7 +42,11 @@ struct response_context {
 
 class address_rewriter {
  public:
-  address_rewriter(broker_registry& registry, std::string advertised_host);
+  // sasl_listener: clients on this listener authenticate with the gateway (ApiVersions lists the
+  // gateway's own SASL ranges). versions, if given, records every ApiVersions answer upstream
+  // gives, for answering pre-authentication ApiVersions locally.
+  address_rewriter(broker_registry& registry, std::string advertised_host, bool sasl_listener = false,
+                   cluster_versions* versions = nullptr);
 
   // body: the response frame without its 4-byte size (response header first).
   // rewritten: `out` holds the complete new body. failed: `error` says why; the caller must not
@@ -52,6 +57,8 @@ class address_rewriter {
  private:
   broker_registry& registry_;
   std::string advertised_host_;
+  bool sasl_listener_;
+  cluster_versions* versions_;
 };
 
 }  // namespace kgw::gateway

@@ -10,16 +10,24 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 
+#include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
+#include "gateway/byte_stream.h"
 #include "gateway/embedded_cluster.h"
 #include "gateway/frame_buffer.h"
+#include "gateway/identity_store.h"
+#include "gateway/listener.h"
+#include "gateway/security/jwt.h"
 #include "gateway/session.h"
+#include "gateway/tls_context.h"
+#include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
@@ -33,9 +41,13 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-worker::worker(int i, const config::gateway_config& c, broker_registry& reg, const response_tap& t,
+worker::worker(int i, const config::gateway_config& c, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
+               const upstream_connector& conn, cluster_versions& v, const response_tap& t, const auth_tap& a,
                const std::vector<config::host_port>& bs)
-    : index(i), cfg(c), registry(reg), tap(t), bootstrap(bs), rewriter(reg, c.advertised_host) {}
+    : index(i), cfg(c), connector(conn), versions(v), tap(t), on_auth(a), bootstrap(bs) {
+  for (const auto& l : listeners)
+    rewriters.emplace_back(*l->registry, l->cfg.advertised_host, l->sasl.has_value(), &versions);
+}
 
 namespace {
 
@@ -54,30 +66,13 @@ std::vector<config::host_port> parse_bootstrap_list(const std::string& list) {
   return out;
 }
 
-// One request/response exchange on a plain socket, for the gateway's own questions to the
-// cluster (start-up discovery). Returns the response body after the response header.
-awaitable<std::vector<std::byte>> exchange(tcp::socket& s, const protocol::writer& request) {
-  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(request.owned().data(), request.owned().size()), use_tuple);
-  if (wec) throw std::runtime_error("write failed: " + wec.message());
-  std::byte size_bytes[4];
-  auto [rec, rn] = co_await asio::async_read(s, asio::buffer(size_bytes, 4), use_tuple);
-  if (rec) throw std::runtime_error("read failed: " + rec.message());
-  const std::int32_t n = read_be32(size_bytes);
-  if (n < 4 || n > (64 << 20)) throw std::runtime_error("invalid response size " + std::to_string(n));
-  std::vector<std::byte> body(static_cast<std::size_t>(n));
-  auto [bec, bn] = co_await asio::async_read(s, asio::buffer(body.data(), body.size()), use_tuple);
-  if (bec) throw std::runtime_error("read failed: " + bec.message());
-  co_return body;
-}
-
 // Asks one bootstrap broker for the cluster's brokers (ApiVersions, then Metadata at the highest
-// version both sides speak) so their gateway ports listen before the first client arrives.
-awaitable<void> discover(asio::io_context& io, config::host_port bs, std::chrono::milliseconds timeout,
-                         broker_registry& registry) {
-  tcp::resolver resolver(io);
-  auto endpoints = co_await resolver.async_resolve(bs.host, std::to_string(bs.port), asio::use_awaitable);
-  tcp::socket s(io);
-  co_await asio::async_connect(s, endpoints, asio::use_awaitable);
+// version both sides speak) so their gateway ports listen before the first client arrives, and
+// notes the cluster's API versions for pre-authentication ApiVersions answers.
+awaitable<void> discover(config::host_port bs, const upstream_connector& connector, cluster_versions& versions,
+                         const std::vector<std::unique_ptr<listener_runtime>>& listeners) {
+  byte_stream s(tcp::socket(co_await asio::this_coro::executor));
+  if (auto error = co_await connector.connect(s, bs); !error.empty()) throw std::runtime_error(error);
 
   protocol::api_versions_request av;
   auto av_body = co_await exchange(s, protocol::encode_request(av, 0, 1, "kafka-gateway"));
@@ -88,9 +83,13 @@ awaitable<void> discover(asio::io_context& io, config::host_port bs, std::chrono
   avr.decode(r, 0);
   if (!r.ok() || avr.error_code != 0) throw std::runtime_error("ApiVersions failed");
   std::int16_t mv = -1;
-  for (const auto& k : avr.api_keys)
+  std::vector<api_range> ranges;
+  for (const auto& k : avr.api_keys) {
+    ranges.push_back({k.api_key, k.min_version, k.max_version});
     if (k.api_key == protocol::metadata_request::api_key)
       mv = std::min<std::int16_t>(k.max_version, protocol::metadata_request::max_version);
+  }
+  versions.update(std::move(ranges));
   if (mv < 1) throw std::runtime_error("broker does not offer Metadata v1+");
 
   protocol::metadata_request mr;
@@ -103,8 +102,44 @@ awaitable<void> discover(asio::io_context& io, config::host_port bs, std::chrono
   protocol::metadata_response md;
   md.decode(mrd, mv);
   if (!mrd.ok()) throw std::runtime_error(std::string("malformed Metadata response: ") + mrd.error().what);
-  for (const auto& b : md.brokers) registry.learn(b.node_id, b.host, b.port);
+  for (const auto& l : listeners)
+    for (const auto& b : md.brokers) l->registry->learn(b.node_id, b.host, b.port);
   spdlog::info("upstream {} reports {} broker(s)", bs.str(), md.brokers.size());
+}
+
+// The run-time form of one listener's configuration. Throws std::runtime_error naming the
+// listener when a certificate, key, rule or key set is unusable.
+std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config::listener_config& cfg,
+                                                const identity_store& identities) {
+  auto l = std::make_unique<listener_runtime>();
+  l->index = index;
+  l->cfg = cfg;
+  const std::string what = "listener '" + cfg.name + "'";
+  if (cfg.tls) {
+    l->tls = make_server_tls_context(*cfg.tls, what + " tls");
+    auto m = security::principal_mapping::parse(cfg.principal_mapping_rules);
+    if (!m) throw std::runtime_error(what + " principal_mapping_rules: " + m.error());
+    l->mapping = std::move(*m);
+  }
+  if (cfg.sasl) {
+    sasl_context sc;
+    sc.mechanisms = cfg.sasl->mechanisms;
+    sc.identities = &identities;
+    if (cfg.sasl->oauthbearer) {
+      const auto& ob = *cfg.sasl->oauthbearer;
+      auto keys = security::jwks::parse(ob.jwks_json);
+      if (!keys) throw std::runtime_error(what + " oauthbearer.jwks: " + keys.error());
+      security::jwt_rules rules;
+      rules.issuer = ob.issuer;
+      rules.audiences = ob.audiences;
+      rules.principal_claim = ob.principal_claim;
+      rules.clock_skew = ob.clock_skew;
+      l->jwt = std::make_shared<security::jwt_validator>(std::move(*keys), std::move(rules));
+      sc.jwt = l->jwt.get();
+    }
+    l->sasl = std::move(sc);
+  }
+  return l;
 }
 
 }  // namespace
@@ -116,7 +151,11 @@ struct gateway::impl {
   std::unique_ptr<embedded_cluster> embedded;
   std::vector<config::host_port> bootstrap;
   response_tap tap;
-  std::unique_ptr<broker_registry> registry;
+  auth_tap on_auth;
+  identity_store identities;
+  std::unique_ptr<upstream_connector> connector;
+  cluster_versions versions;
+  std::vector<std::unique_ptr<listener_runtime>> listeners;
   std::vector<std::unique_ptr<worker>> workers;
   std::mutex listen_mu;  // guards acceptor creation across discovering threads
 
@@ -128,13 +167,14 @@ struct gateway::impl {
   // Binds `port` on every worker (SO_REUSEPORT: the kernel spreads connections) and starts
   // accepting. A broker port's upstream is looked up per connection, so a broker that moves
   // keeps its port.
-  bool listen(std::uint16_t port, bool bootstrap_port) {
+  bool listen(listener_runtime& l, std::uint16_t port, bool bootstrap_port) {
     std::lock_guard lk(listen_mu);
     std::vector<std::unique_ptr<tcp::acceptor>> made;
     boost::system::error_code ec;
-    const auto addr = asio::ip::make_address(cfg.listen.host, ec);
+    const auto& host = l.cfg.listen.host;
+    const auto addr = asio::ip::make_address(host, ec);
     if (ec) {
-      spdlog::error("invalid listen address {}: {}", cfg.listen.host, ec.message());
+      spdlog::error("invalid listen address {}: {}", host, ec.message());
       return false;
     }
     const tcp::endpoint ep(addr, port);
@@ -146,7 +186,7 @@ struct gateway::impl {
       if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
       if (!ec) probe.bind(ep, ec);
       if (ec) {
-        spdlog::error("cannot listen on {}:{}: {}", cfg.listen.host, port, ec.message());
+        spdlog::error("cannot listen on {}:{}: {}", host, port, ec.message());
         return false;
       }
     }
@@ -158,7 +198,7 @@ struct gateway::impl {
       if (!ec) a->bind(ep, ec);
       if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
-        spdlog::error("cannot listen on {}:{}: {}", cfg.listen.host, port, ec.message());
+        spdlog::error("cannot listen on {}:{}: {}", host, port, ec.message());
         return false;  // `made` closes what was opened
       }
       made.push_back(std::move(a));
@@ -166,15 +206,15 @@ struct gateway::impl {
     for (std::size_t i = 0; i < workers.size(); ++i) {
       worker& w = *workers[i];
       tcp::acceptor* a = made[i].get();
-      asio::post(w.io, [this, &w, a, acceptor = std::move(made[i]), bootstrap_port]() mutable {
+      asio::post(w.io, [this, &w, &l, a, acceptor = std::move(made[i]), bootstrap_port]() mutable {
         w.acceptors.push_back(std::move(acceptor));
-        asio::co_spawn(w.io, accept_loop(w, *a, bootstrap_port), asio::detached);
+        asio::co_spawn(w.io, accept_loop(w, *a, l, bootstrap_port), asio::detached);
       });
     }
     return true;
   }
 
-  awaitable<void> accept_loop(worker& w, tcp::acceptor& a, bool bootstrap_port) {
+  awaitable<void> accept_loop(worker& w, tcp::acceptor& a, const listener_runtime& l, bool bootstrap_port) {
     const auto port = a.local_endpoint().port();
     for (;;) {
       auto [ec, sock] = co_await a.async_accept(use_tuple);
@@ -189,11 +229,11 @@ struct gateway::impl {
       upstream_target target;
       if (bootstrap_port) {
         target.candidates = bootstrap;
-      } else if (auto t = registry->for_port(port)) {
+      } else if (auto t = l.registry->for_port(port)) {
         target.node_id = t->node_id;
         target.candidates.push_back(t->upstream);
       }
-      start_session(w, std::move(sock), std::move(target));
+      start_session(w, l, std::move(sock), std::move(target));
     }
   }
 };
@@ -202,6 +242,7 @@ gateway::gateway(config::gateway_config cfg) : impl_(std::make_unique<impl>(std:
 gateway::~gateway() { stop(); }
 
 void gateway::set_response_tap(response_tap tap) { impl_->tap = std::move(tap); }
+void gateway::set_auth_tap(auth_tap tap) { impl_->on_auth = std::move(tap); }
 
 void gateway::start() {
   auto& m = *impl_;
@@ -216,14 +257,26 @@ void gateway::start() {
   }
   if (m.bootstrap.empty()) throw std::runtime_error("no upstream brokers configured");
 
-  int n = m.cfg.workers > 0 ? m.cfg.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  m.registry = std::make_unique<broker_registry>(m.cfg.broker_port_first, m.cfg.broker_port_last,
-                                                 [this](std::uint16_t port) { return impl_->listen(port, false); });
-  for (int i = 0; i < n; ++i)
-    m.workers.push_back(std::make_unique<worker>(i, m.cfg, *m.registry, m.tap, m.bootstrap));
+  m.identities = identity_store(m.cfg.principals);
+  m.connector = std::make_unique<upstream_connector>(m.cfg);
+  const auto listener_cfgs = m.cfg.effective_listeners();
+  for (std::size_t i = 0; i < listener_cfgs.size(); ++i) {
+    auto l = make_listener(i, listener_cfgs[i], m.identities);
+    listener_runtime* lp = l.get();
+    l->registry = std::make_unique<broker_registry>(
+        l->cfg.broker_port_first, l->cfg.broker_port_last,
+        [this, lp](std::uint16_t port) { return impl_->listen(*lp, port, false); });
+    m.listeners.push_back(std::move(l));
+  }
 
-  if (!m.listen(m.cfg.listen.port, true))
-    throw std::runtime_error("cannot listen on " + m.cfg.listen.str());
+  int n = m.cfg.workers > 0 ? m.cfg.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i)
+    m.workers.push_back(
+        std::make_unique<worker>(i, m.cfg, m.listeners, *m.connector, m.versions, m.tap, m.on_auth, m.bootstrap));
+
+  for (auto& l : m.listeners)
+    if (!m.listen(*l, l->cfg.listen.port, true))
+      throw std::runtime_error("listener '" + l->cfg.name + "': cannot listen on " + l->cfg.listen.str());
 
   for (auto& w : m.workers) {
     w->thread = std::thread([wp = w.get()] {
@@ -239,7 +292,7 @@ void gateway::start() {
     std::string last_error;
     bool ok = false;
     for (const auto& bs : m.bootstrap) {
-      asio::co_spawn(io, discover(io, bs, m.cfg.upstream_connect_timeout, *m.registry),
+      asio::co_spawn(io, discover(bs, *m.connector, m.versions, m.listeners),
                      [&](std::exception_ptr e) {
                        if (!e) {
                          ok = true;
@@ -261,8 +314,21 @@ void gateway::start() {
     std::lock_guard lk(m.state_mu);
     m.running = true;
   }
-  spdlog::info("gateway listening on {} ({} worker(s)), brokers on ports {}-{} advertised as {}", m.cfg.listen.str(),
-               n, m.cfg.broker_port_first, m.cfg.broker_port_last, m.cfg.advertised_host);
+  for (const auto& l : m.listeners) {
+    std::string how = config::security_protocol_name(l->cfg.protocol);
+    if (l->cfg.sasl) {
+      how += " (";
+      for (std::size_t i = 0; i < l->cfg.sasl->mechanisms.size(); ++i) how += (i ? ", " : "") + l->cfg.sasl->mechanisms[i];
+      how += ")";
+    }
+    if (l->cfg.tls && l->cfg.tls->client_auth != config::client_auth_mode::none)
+      how += l->cfg.tls->client_auth == config::client_auth_mode::required ? ", client certificate required"
+                                                                      : ", client certificate requested";
+    spdlog::info("listener '{}' on {}: {}; brokers on ports {}-{} advertised as {}", l->cfg.name, l->cfg.listen.str(),
+                 how, l->cfg.broker_port_first, l->cfg.broker_port_last, l->cfg.advertised_host);
+  }
+  spdlog::info("gateway running with {} worker(s); upstream {}{}", n, config::security_protocol_name(m.cfg.upstream_protocol),
+               m.cfg.upstream_sasl ? " as " + m.cfg.upstream_sasl->username + " (" + m.cfg.upstream_sasl->mechanism + ")" : "");
 }
 
 void gateway::stop() {
@@ -301,7 +367,16 @@ void gateway::wait() {
   m.state_cv.wait(lk, [&] { return m.stopped; });
 }
 
-std::uint16_t gateway::bootstrap_port() const { return impl_->cfg.listen.port; }
+std::uint16_t gateway::bootstrap_port() const {
+  const auto ls = impl_->cfg.effective_listeners();
+  return ls.front().listen.port;
+}
+
+std::uint16_t gateway::listener_port(std::string_view name) const {
+  for (const auto& l : impl_->cfg.effective_listeners())
+    if (l.name == name) return l.listen.port;
+  return 0;
+}
 
 std::uint64_t gateway::spliced_bytes() const {
   std::uint64_t n = 0;

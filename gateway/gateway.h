@@ -1,5 +1,6 @@
 #pragma once
-// The gateway: listeners (bootstrap + one port per upstream broker), worker threads, sessions.
+// The gateway: listeners (each with a bootstrap port + one port per upstream broker, and its own
+// security protocol), worker threads, sessions.
 //
 // Threading: one io_context per worker thread; each client session and its upstream connection
 // live on one worker for their whole life (no locks on the relay path). The broker registry
@@ -11,6 +12,8 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "config/gateway_config.h"
 
@@ -20,6 +23,11 @@ namespace kgw::gateway {
 // rewriting. For tests and diagnostics; called on worker threads, so it must be thread-safe.
 using response_tap = std::function<void(std::int16_t api_key, std::int16_t api_version, std::span<const std::byte> body)>;
 
+// Sees every connection's identity once established (after TLS and SASL): listener name,
+// principal name (without "User:") and how it was established (PLAIN, SCRAM-SHA-512,
+// OAUTHBEARER, SSL, PLAINTEXT). For tests; called on worker threads, so it must be thread-safe.
+using auth_tap = std::function<void(std::string_view listener, std::string_view principal, std::string_view mechanism)>;
+
 class gateway {
  public:
   explicit gateway(config::gateway_config cfg);
@@ -28,6 +36,7 @@ class gateway {
   gateway& operator=(const gateway&) = delete;
 
   void set_response_tap(response_tap tap);  // before start()
+  void set_auth_tap(auth_tap tap);          // before start()
   // Resolves the upstream (starting the embedded broker if configured), learns the brokers,
   // binds the listeners and starts the workers. Throws std::runtime_error on failure.
   void start();
@@ -36,7 +45,8 @@ class gateway {
   // Blocks until stop() is called from another thread or a signal handler path.
   void wait();
 
-  std::uint16_t bootstrap_port() const;
+  std::uint16_t bootstrap_port() const;  // the first listener's
+  std::uint16_t listener_port(std::string_view listener_name) const;  // 0 if there is no such listener
   // Bytes relayed with splice(2), without passing through user space (all workers).
   std::uint64_t spliced_bytes() const;
   // "host:port,..." of the upstream brokers in use (for tests and logs).

@@ -11,6 +11,7 @@
 #include "config/loader.h"
 #include "gateway/dev_cluster_command.h"
 #include "gateway/gateway.h"
+#include "gateway/passwd_command.h"
 
 namespace {
 
@@ -26,12 +27,17 @@ Usage:
       Start an embedded Kafka broker (librdkafka's mock cluster) on loopback, print its
       bootstrap list (host:port,host:port,...) as the first line on stdout, run until
       SIGINT/SIGTERM.
+  kafka-gateway passwd [--mechanism SCRAM-SHA-512|SCRAM-SHA-256] [--iterations N]
+                       [--password-file FILE | --password-env VAR]
+      Read a password (stdin, or the file / variable) and print the stored SCRAM credential
+      (salted keys, not the password) for a principal's `credentials:` list. It serves SASL
+      SCRAM and PLAIN logins alike.
   kafka-gateway --help
       This text.
 
 Configuration (YAML):
   gateway:
-    listen: 127.0.0.1:19092        # bootstrap address clients use
+    listen: 127.0.0.1:19092        # one PLAINTEXT listener (shorthand; or use `listeners`)
     advertised_host: 127.0.0.1     # host written into rewritten metadata
     broker_ports: 19093-19120      # one port per upstream broker id (first + id when it fits)
     workers: 0                     # 0 = one per core
@@ -43,6 +49,28 @@ Configuration (YAML):
     bootstrap: [127.0.0.1:9092]    # real brokers
     # or, instead of bootstrap, an in-process broker for demos and tests:
     # embedded: { brokers: 3, topics: [ { name: customers, partitions: 6 } ] }
+    security_protocol: PLAINTEXT   # or SSL, SASL_PLAINTEXT, SASL_SSL (the gateway's own login)
+    tls: { ca: ca.pem, certificate: gw.pem, key: gw.key, verify_hostname: true, server_name: "" }
+    sasl: { mechanism: SCRAM-SHA-512, username: gateway, password: { env: KGW_UPSTREAM_PASSWORD } }
+  listeners:                       # several at once, each with its own ports
+    - name: teams
+      listen: 0.0.0.0:9093
+      broker_ports: 9094-9120
+      advertised_host: gateway.example.com
+      security_protocol: SASL_SSL  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+      tls: { certificate: tls.pem, key: tls.key, ca: ca.pem, client_auth: none,  # requested, required
+             min_version: TLSv1.2, ciphers: "", ciphersuites: "", curves: "" }
+      sasl:
+        mechanisms: [SCRAM-SHA-512, PLAIN, OAUTHBEARER]
+        oauthbearer: { jwks: jwks.json, issuer: https://idp.example.com, audience: kafka, principal_claim: sub }
+      principal_mapping_rules: ["RULE:^CN=([^,]+),.*$/$1/L", 'SAN:URI:^spiffe:\/\/example.org\/(.*)$/$1/', DEFAULT]
+  principals:
+    alice:
+      teams: [sales]
+      attributes: { territory: US-WEST }
+      credentials: [ "SCRAM-SHA-512:iterations=4096:salt=...:stored_key=...:server_key=..." ]
+  Secrets (certificates, keys, JWKS, credentials, passwords) may be given as { file: PATH },
+  { env: VARIABLE } or { value: TEXT }; for certificates, keys and JWKS a plain string is a path.
 )";
 
 // Blocks SIGINT/SIGTERM in every thread (workers inherit the mask) and returns the set, so the
@@ -108,6 +136,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "dev-cluster") return kgw::gateway::run_dev_cluster(argc - 1, argv + 1);
+  if (cmd == "passwd") return kgw::gateway::run_passwd_command(argc - 1, argv + 1);
 
   std::string config_path, level;
   for (int i = 1; i < argc; ++i) {

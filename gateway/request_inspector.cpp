@@ -8,7 +8,7 @@ namespace kgw::gateway {
 namespace proto = kgw::protocol;
 
 namespace {
-constexpr std::int16_t produce_key = 0, api_versions_key = 18;
+constexpr std::int16_t produce_key = 0, sasl_handshake_key = 17, api_versions_key = 18, sasl_authenticate_key = 36;
 
 request_info refuse(request_info info, std::string why) {
   info.what = request_info::action::refuse;
@@ -25,6 +25,13 @@ request_info inspect_request(proto::bytes_view body) {
   info.correlation_id = r.i32();
   info.upstream_version = info.api_version;
   if (!r.ok()) return refuse(info, "request shorter than a request header");
+
+  // A client's SASL exchange ends at the gateway: the upstream connection is logged in as the
+  // gateway's service account, so SASL frames must never reach it. Re-authentication (KIP-368)
+  // is not offered (session lifetime 0), and on non-SASL listeners there is nothing to do.
+  if (info.api_key == sasl_handshake_key || info.api_key == sasl_authenticate_key)
+    return refuse(info, std::string(info.api_key == sasl_handshake_key ? "SaslHandshake" : "SaslAuthenticate") +
+                            " outside the authentication phase");
 
   if (exposes_unrewritable_addresses(info.api_key))
     return refuse(info, "API key " + std::to_string(info.api_key) +

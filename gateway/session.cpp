@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -22,10 +23,20 @@
 #include <unistd.h>
 
 #include "gateway/address_rewriter.h"
+#include "gateway/api_versions_answer.h"
+#include "gateway/byte_stream.h"
 #include "gateway/frame_buffer.h"
+#include "gateway/listener.h"
 #include "gateway/request_inspector.h"
+#include "gateway/sasl_authenticator.h"
+#include "gateway/security/cert_identity.h"
+#include "gateway/tls_context.h"
+#include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "protocol/api_keys.h"
+#include "protocol/api_versions.h"
+#include "protocol/headers.h"
+#include "protocol/request_frame.h"
 
 namespace kgw::gateway {
 namespace asio = boost::asio;
@@ -42,6 +53,15 @@ std::string peer_of(const tcp::socket& s) {
   if (ec) return "?";
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
+
+std::string address_of(const tcp::socket& s) {
+  boost::system::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "?" : ep.address().to_string();
+}
+
+// SASL frames before authentication are small; Kafka's sasl.server.max.receive.size default.
+constexpr std::size_t max_sasl_frame = 512 * 1024;
 
 std::string api_name(std::int16_t key) {
   const auto* a = protocol::find_api(key);
@@ -77,9 +97,15 @@ struct splice_pipe {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(worker& w, tcp::socket client, upstream_target target)
-      : w_(w), client_(std::move(client)), upstream_(w.io), target_(std::move(target)), idle_timer_(w.io) {
-    peer_ = peer_of(client_);
+  session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target)
+      : w_(w),
+        l_(l),
+        rewriter_(w.rewriters[l.index]),
+        client_(std::move(client)),
+        upstream_(tcp::socket(w.io)),
+        target_(std::move(target)),
+        idle_timer_(w.io) {
+    peer_ = peer_of(client_.socket());
     ++w_.live_sessions;
   }
   ~session() { --w_.live_sessions; }
@@ -87,16 +113,19 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> run() {
     auto self = shared_from_this();
     boost::system::error_code ec;
-    client_.set_option(tcp::no_delay(true), ec);
-    if (!co_await connect_upstream()) {
-      close();
-      co_return;
-    }
+    client_.socket().set_option(tcp::no_delay(true), ec);
+    if (l_.tls && !co_await tls_handshake()) co_return close();
+    if (l_.sasl && !co_await authenticate()) co_return close();
+    spdlog::info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
+                 principal_.mechanism);
+    if (w_.on_auth) w_.on_auth(l_.cfg.name, principal_.name, principal_.mechanism);
+    if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
     spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
     co_await (then_close(client_to_upstream()) || then_close(upstream_to_client()) || then_close(idle_watchdog()));
     close();
-    spdlog::info("{} -> {} ({}): {} requests, {} bytes in, {} bytes out; closed: {}", peer_, upstream_name_,
+    spdlog::info("{} {} -> {} ({}): {} requests, {} bytes in, {} bytes out; closed: {}", peer_,
+                 principal_.kafka_name(), upstream_name_,
                  target_.node_id ? "broker " + std::to_string(*target_.node_id) : std::string("bootstrap"),
                  requests_, bytes_in_, bytes_out_, end_reason_.empty() ? "client left" : end_reason_);
   }
@@ -127,10 +156,146 @@ class session : public std::enable_shared_from_this<session> {
 
   void close() {
     boost::system::error_code ec;
-    client_.shutdown(tcp::socket::shutdown_both, ec);
-    client_.close(ec);
-    upstream_.close(ec);
+    client_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    client_.close();
+    upstream_.close();
     idle_timer_.cancel();
+  }
+
+  // TLS handshake with the client; on success the principal is the certificate's, mapped by
+  // the listener's rules (no certificate: ANONYMOUS, as Kafka does). Failures are logged,
+  // rate-limited per source address, and close only this connection.
+  awaitable<bool> tls_handshake() {
+    client_.enable_tls(*l_.tls);
+    auto& tls = client_.tls_stream_ref();
+    asio::steady_timer timer(w_.io, l_.cfg.tls->handshake_timeout);
+    auto r = co_await (tls.async_handshake(asio::ssl::stream_base::server, use_tuple) || timer.async_wait(use_tuple));
+    if (r.index() == 1) {
+      w_.auth_log.failure(address_of(client_.socket()), "TLS handshake", "timed out (" + peer_ + ")");
+      co_return false;
+    }
+    if (auto [ec] = std::get<0>(r); ec) {
+      w_.auth_log.failure(address_of(client_.socket()), "TLS handshake failed",
+                          describe_tls_error(ec) + " (" + peer_ + ", listener " + l_.cfg.name + ")");
+      co_return false;
+    }
+    principal_.mechanism = "SSL";
+    X509* cert = SSL_get0_peer_certificate(tls.native_handle());
+    if (cert && SSL_get_verify_result(tls.native_handle()) != X509_V_OK) {
+      // Only reachable if verification were relaxed; never derive a principal from it.
+      w_.auth_log.failure(address_of(client_.socket()), "TLS client certificate refused",
+                          "certificate not verified (" + peer_ + ")");
+      co_return false;
+    }
+    if (cert) {
+      const auto id = security::read_cert_identity(cert);
+      auto name = l_.mapping->map(id);
+      if (!name) {
+        w_.auth_log.failure(address_of(client_.socket()), "TLS client certificate refused",
+                            "no principal mapping rule matches subject '" + id.subject_dn + "' (" + peer_ + ")");
+        co_return false;
+      }
+      principal_.name = *name;
+      principal_.known = find_known(principal_.name);
+    }
+    co_return true;
+  }
+
+  const config::principal_config* find_known(const std::string& name) const {
+    auto it = w_.cfg.principals.find(name);
+    return it == w_.cfg.principals.end() ? nullptr : &it->second;
+  }
+
+  // The SASL exchange, answered by the gateway itself, bounded by the listener's auth_timeout.
+  awaitable<bool> authenticate() {
+    asio::steady_timer timer(w_.io, l_.cfg.sasl->auth_timeout);
+    auto r = co_await (sasl_exchange() || timer.async_wait(use_tuple));
+    if (r.index() == 1) {
+      w_.auth_log.failure(address_of(client_.socket()), "SASL authentication",
+                          "not completed within " + std::to_string(l_.cfg.sasl->auth_timeout.count()) + " ms (" +
+                              peer_ + ")");
+      co_return false;
+    }
+    co_return std::get<0>(r);
+  }
+
+  awaitable<bool> sasl_exchange() {
+    sasl_authenticator auth(*l_.sasl);
+    for (;;) {
+      // One frame: legacy raw tokens may be tiny, so only the SASL size cap applies here.
+      std::size_t need = 4;
+      for (;;) {
+        auto d = in_.data();
+        if (d.size() >= 4) {
+          const std::int32_t n = read_be32(d.data());
+          if (n < 0 || static_cast<std::size_t>(n) > max_sasl_frame) {
+            w_.auth_log.failure(address_of(client_.socket()), "SASL authentication",
+                                "invalid frame size " + std::to_string(n) + " before authentication (" + peer_ + ")");
+            co_return false;
+          }
+          need = static_cast<std::size_t>(n) + 4;
+          if (d.size() >= need) break;
+        }
+        auto space = in_.prepare(need - std::min(need, d.size()));
+        auto [ec, got] = co_await client_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+        if (ec) co_return false;  // the client left before authenticating
+        in_.commit(got);
+        bytes_in_ += got;
+      }
+      auto res = auth.on_frame(in_.data().subspan(4, need - 4));
+      in_.consume(need);
+      if (res.what == sasl_authenticator::next::api_versions) {
+        auto cluster = w_.versions.get();
+        if (!cluster) {
+          // Nothing learnt about the cluster yet (it was down at start-up): ask it now.
+          if (!co_await connect_upstream() || !co_await fetch_cluster_versions()) co_return false;
+          cluster = w_.versions.get();
+        }
+        res.frame = local_api_versions_response(res.correlation_id, res.api_version, *cluster, true);
+      } else if (res.what == sasl_authenticator::next::close) {
+        w_.auth_log.failure(address_of(client_.socket()), "SASL authentication failed",
+                            res.failure + " (" + peer_ + ", listener " + l_.cfg.name + ")");
+        co_return false;
+      }
+      if (!res.frame.empty()) {
+        auto [ec, n] = co_await asio::async_write(client_, asio::buffer(res.frame), use_tuple);
+        if (ec) co_return false;
+        bytes_out_ += n;
+      }
+      if (res.what == sasl_authenticator::next::reply_and_close) {
+        w_.auth_log.failure(address_of(client_.socket()), "SASL authentication failed",
+                            res.failure + " (" + peer_ + ", listener " + l_.cfg.name + ")");
+        // Let the client read the error before the connection goes.
+        boost::system::error_code ec;
+        client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        co_return false;
+      }
+      if (res.what == sasl_authenticator::next::authenticated) {
+        principal_ = auth.principal();
+        co_return true;
+      }
+    }
+  }
+
+  // ApiVersions v0 on the gateway's own upstream connection, before any client request.
+  awaitable<bool> fetch_cluster_versions() {
+    try {
+      protocol::api_versions_request req;
+      auto body = co_await exchange(upstream_, protocol::encode_request(req, 0, -1, "kafka-gateway"));
+      protocol::reader r(body);
+      protocol::response_header h;
+      h.decode(r, 0);
+      protocol::api_versions_response resp;
+      resp.decode(r, 0);
+      if (!r.ok() || resp.error_code != 0) throw std::runtime_error("bad ApiVersions answer");
+      std::vector<api_range> ranges;
+      for (const auto& k : resp.api_keys) ranges.push_back({k.api_key, k.min_version, k.max_version});
+      w_.versions.update(std::move(ranges));
+      co_return true;
+    } catch (const std::exception& e) {
+      end(std::string("cannot learn the cluster's API versions: ") + e.what(), true);
+      co_return false;
+    }
   }
 
   void end(std::string reason, bool warn) {
@@ -146,26 +311,15 @@ class session : public std::enable_shared_from_this<session> {
       spdlog::warn("{}: no upstream broker known for this port", peer_);
       co_return false;
     }
-    tcp::resolver resolver(w_.io);
     const std::size_t start = target_.node_id ? 0 : w_.next_bootstrap++;
     for (std::size_t i = 0; i < cands.size(); ++i) {
       const auto& c = cands[(start + i) % cands.size()];
-      auto [rec, results] = co_await resolver.async_resolve(c.host, std::to_string(c.port), use_tuple);
-      if (rec) {
-        spdlog::warn("{}: cannot resolve upstream {}: {}", peer_, c.str(), rec.message());
-        continue;
-      }
-      asio::steady_timer timer(w_.io, w_.cfg.upstream_connect_timeout);
-      auto r = co_await (asio::async_connect(upstream_, results, use_tuple) || timer.async_wait(use_tuple));
-      if (r.index() == 0 && !std::get<0>(std::get<0>(r))) {
-        boost::system::error_code ec;
-        upstream_.set_option(tcp::no_delay(true), ec);
+      const std::string error = co_await w_.connector.connect(upstream_, c);
+      if (error.empty()) {
         upstream_name_ = c.str();
         co_return true;
       }
-      spdlog::warn("{}: cannot connect to upstream {}: {}", peer_, c.str(),
-                   r.index() == 0 ? std::get<0>(std::get<0>(r)).message() : "timed out");
-      upstream_.close();
+      spdlog::warn("{}: cannot connect to upstream {}: {}", peer_, c.str(), error);
     }
     co_return false;
   }
@@ -241,7 +395,8 @@ class session : public std::enable_shared_from_this<session> {
           asio::bind_cancellation_slot(stop_reading_.slot(), use_tuple));
       if (ec) {
         if (draining_) co_return co_await wait_forever();
-        if (ec == asio::error::eof) co_return co_await client_left();
+        // A TLS client may close without close_notify (stream_truncated): still a clean leave.
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return co_await client_left();
         if (ec != asio::error::operation_aborted) end("client read failed: " + ec.message(), false);
         co_return;
       }
@@ -258,7 +413,7 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> client_left() {
     client_eof_ = true;
     boost::system::error_code ec;
-    upstream_.shutdown(tcp::socket::shutdown_send, ec);
+    upstream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     asio::steady_timer linger(w_.io, std::chrono::seconds(5));
     co_await linger.async_wait(use_tuple);
   }
@@ -369,7 +524,7 @@ class session : public std::enable_shared_from_this<session> {
           auto& wr = rewritten.emplace_back();
           const std::size_t size_at = wr.reserve_i32();
           std::string error;
-          const auto status = w_.rewriter.rewrite({req.api_key, req.version, req.unsupported_api_versions}, body, wr, error);
+          const auto status = rewriter_.rewrite({req.api_key, req.version, req.unsupported_api_versions}, body, wr, error);
           if (status == rewrite_status::failed) {
             end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + error, true);
             co_return;
@@ -399,7 +554,8 @@ class session : public std::enable_shared_from_this<session> {
       }
       up_.consume(used);
       if (up_.data().empty()) up_.shrink();
-      if (passthrough_left >= cut_through_min && up_.data().empty() && !w_.tap && pipe_.open()) {
+      if (passthrough_left >= cut_through_min && up_.data().empty() && !w_.tap && !client_.tls() && !upstream_.tls() &&
+          pipe_.open()) {
         // The rest of this response moves socket to socket inside the kernel.
         if (!co_await splice_through(passthrough_left)) co_return;
         continue;
@@ -431,7 +587,7 @@ class session : public std::enable_shared_from_this<session> {
   // splice(2): no copy into user space. False: the connection must end (reason recorded).
   // Needs pipe_ open; without one (fd limit) the caller reads through the buffer instead.
   awaitable<bool> splice_through(std::size_t& left) {
-    const int from = upstream_.native_handle(), to = client_.native_handle();
+    const int from = upstream_.socket().native_handle(), to = client_.socket().native_handle();
     while (left > 0) {
       const ssize_t n = ::splice(from, nullptr, pipe_.write_end, nullptr, std::min(left, pipe_.capacity),
                                  SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -445,7 +601,7 @@ class session : public std::enable_shared_from_this<session> {
           end("upstream " + upstream_name_ + " read failed: " + std::strerror(errno), true);
           co_return false;
         }
-        auto [ec] = co_await upstream_.async_wait(tcp::socket::wait_read, use_tuple);
+        auto [ec] = co_await upstream_.socket().async_wait(tcp::socket::wait_read, use_tuple);
         if (ec) {
           if (ec != asio::error::operation_aborted) end("upstream wait failed: " + ec.message(), true);
           co_return false;
@@ -458,7 +614,7 @@ class session : public std::enable_shared_from_this<session> {
         const ssize_t m = ::splice(pipe_.read_end, nullptr, to, nullptr, in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (m < 0 && errno == EINTR) continue;
         if (m < 0 && errno == EAGAIN) {
-          auto [ec] = co_await client_.async_wait(tcp::socket::wait_write, use_tuple);
+          auto [ec] = co_await client_.socket().async_wait(tcp::socket::wait_write, use_tuple);
           if (ec) co_return false;
           continue;
         }
@@ -485,15 +641,18 @@ class session : public std::enable_shared_from_this<session> {
         co_return;
       }
       idle_timer_.expires_at(deadline);
-      auto [ec] = co_await idle_timer_.async_wait(use_tuple);
-      if (!client_.is_open()) co_return;
+      co_await idle_timer_.async_wait(use_tuple);  // woken by the deadline or by close()
+      if (!client_.socket().is_open()) co_return;
       if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
     }
   }
 
   worker& w_;
-  tcp::socket client_;
-  tcp::socket upstream_;
+  const listener_runtime& l_;
+  address_rewriter& rewriter_;  // the worker's, for this listener
+  byte_stream client_;
+  byte_stream upstream_;
+  authenticated_principal principal_;
   upstream_target target_;
   asio::steady_timer idle_timer_;
   asio::cancellation_signal stop_reading_;
@@ -517,8 +676,8 @@ class session : public std::enable_shared_from_this<session> {
   friend void drain_sessions(worker& w);
 };
 
-void start_session(worker& w, tcp::socket client, upstream_target target) {
-  auto s = std::make_shared<session>(w, std::move(client), std::move(target));
+void start_session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target) {
+  auto s = std::make_shared<session>(w, l, std::move(client), std::move(target));
   auto it = w.sessions.insert(w.sessions.end(), s);
   asio::co_spawn(w.io, s->run(), [&w, it](std::exception_ptr e) {
     w.sessions.erase(it);

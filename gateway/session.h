@@ -1,6 +1,8 @@
 #pragma once
-// A client connection and its upstream broker connection, relayed by two coroutines on the
-// session's worker thread:
+// A client connection and its upstream broker connection. First the client's identity: TLS
+// handshake (certificate principal) and the SASL exchange, as the listener requires; only then
+// is the upstream connection opened (unauthenticated clients never reach a broker). Then the
+// relay, by two coroutines on the session's worker thread:
 //   client -> upstream: parse each request header, note it in the in-flight queue (unless it is
 //                       acks=0 Produce), forward the received bytes;
 //   upstream -> client: match each response to the oldest in-flight request (Kafka answers in
@@ -19,6 +21,7 @@
 namespace kgw::gateway {
 
 struct worker;
+struct listener_runtime;
 
 // Where a client connection goes: the bootstrap brokers (round-robin) or one broker.
 struct upstream_target {
@@ -27,7 +30,7 @@ struct upstream_target {
 };
 
 // Starts a session on the worker that owns `client`.
-void start_session(worker& w, boost::asio::ip::tcp::socket client, upstream_target target);
+void start_session(worker& w, const listener_runtime& l, boost::asio::ip::tcp::socket client, upstream_target target);
 
 // Asks every session of the worker to finish: stop reading requests, deliver the responses
 // still in flight, then close. Runs on the worker's thread.

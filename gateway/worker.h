@@ -1,7 +1,7 @@
 #pragma once
 // One worker = one thread running one io_context. Everything a client connection needs lives on
-// the worker that accepted it: the session, its upstream socket, the rewriter. Nothing here is
-// locked; only the broker registry (shared) is.
+// the worker that accepted it: the session, its upstream socket, the rewriters, the auth-failure
+// log. Nothing here is locked; only the shared registries and the cluster's API versions are.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,23 +13,31 @@
 #include "config/gateway_config.h"
 #include "gateway/address_rewriter.h"
 #include "gateway/gateway.h"
+#include "gateway/security/auth_failure_log.h"
 
 namespace kgw::gateway {
 
-class broker_registry;
+class cluster_versions;
+class identity_store;
 class session;
+class upstream_connector;
+struct listener_runtime;
 
 struct worker {
-  worker(int index, const config::gateway_config& cfg, broker_registry& registry, const response_tap& tap,
-         const std::vector<config::host_port>& bootstrap);
+  worker(int index, const config::gateway_config& cfg, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
+         const upstream_connector& connector, cluster_versions& versions, const response_tap& tap,
+         const auth_tap& on_auth, const std::vector<config::host_port>& bootstrap);
 
   const int index;
   const config::gateway_config& cfg;
-  broker_registry& registry;
+  const upstream_connector& connector;
+  cluster_versions& versions;
   const response_tap& tap;
+  const auth_tap& on_auth;
   const std::vector<config::host_port>& bootstrap;
-  std::size_t next_bootstrap = 0;  // round-robin over the bootstrap brokers
-  address_rewriter rewriter;
+  std::size_t next_bootstrap = 0;         // round-robin over the bootstrap brokers
+  std::vector<address_rewriter> rewriters;  // one per listener, by listener index
+  security::auth_failure_log auth_log;      // per worker: no lock on the failure path
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown
   std::atomic<int> live_sessions{0};

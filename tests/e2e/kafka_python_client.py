@@ -56,7 +56,8 @@ def payloads(prefix, count, size=100):
 
 
 def produce(args, common, records, acks="all"):
-    producer = KafkaProducer(acks=0 if acks == "0" else (1 if acks == "1" else "all"), linger_ms=5, **common)
+    producer = KafkaProducer(acks=0 if acks == "0" else (1 if acks == "1" else "all"), linger_ms=5,
+                             max_block_ms=args.max_block_ms, **common)
     print("V", ".".join(str(x) for x in producer.config["api_version"]))
     futures = [(k, v, producer.send(args.topic, key=k.encode(), value=v.encode())) for k, v in records]
     producer.flush(timeout=30)
@@ -287,11 +288,24 @@ def main():
     # kafka-python infers the broker version by probing; against librdkafka's mock (old API
     # versions only) the probe guesses a version whose request versions the mock lacks, so pin it.
     ap.add_argument("--api-version", default="1.0.0", help='"auto" to let kafka-python probe')
+    # Security, as kafka-python names it: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; mechanisms
+    # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (kafka-python 2.0.2 uses the legacy SaslHandshake v0 flow).
+    ap.add_argument("--security-protocol", default="PLAINTEXT")
+    ap.add_argument("--sasl-mechanism")
+    ap.add_argument("--username")
+    ap.add_argument("--password")
+    ap.add_argument("--cafile", help="CA certificate (PEM) to verify the gateway's TLS certificate")
+    ap.add_argument("--max-block-ms", type=int, default=60000, help="how long send() waits for metadata")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     api_version = None if args.api_version == "auto" else tuple(int(x) for x in args.api_version.split("."))
     common = dict(bootstrap_servers=args.bootstrap.split(","), api_version=api_version,
-                  request_timeout_ms=20000)
+                  request_timeout_ms=20000, security_protocol=args.security_protocol)
+    if args.sasl_mechanism:
+        common.update(sasl_mechanism=args.sasl_mechanism, sasl_plain_username=args.username,
+                      sasl_plain_password=args.password)
+    if args.cafile:
+        common.update(ssl_cafile=args.cafile, ssl_check_hostname=True)
     print("A", args.api_version)
     try:
         {"roundtrip": mode_roundtrip, "produce": mode_produce, "groups": mode_groups, "split": mode_split}[args.mode](
@@ -299,6 +313,10 @@ def main():
     except ScenarioError as e:
         sys.stdout.flush()
         print("kafka_python_client:", e, file=sys.stderr)
+        sys.exit(1)
+    except Exception as e:  # e.g. the client could not authenticate: name the error class
+        sys.stdout.flush()
+        print("kafka_python_client: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         sys.exit(1)
     print("DONE")
     sys.stdout.flush()

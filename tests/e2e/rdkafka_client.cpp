@@ -7,16 +7,41 @@
 namespace kgw::e2e {
 namespace {
 
+// OAUTHBEARER with a token made by the test: librdkafka hands sasl.oauthbearer.config to this
+// callback, which installs "token=<compact JWS>" from it as the client's token.
+void set_test_token(rd_kafka_t* rk, const char* config, void*) {
+  const std::string c = config ? config : "";
+  const std::string token = c.starts_with("token=") ? c.substr(6) : c;
+  char err[512];
+  const auto lifetime = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            (std::chrono::system_clock::now() + std::chrono::hours(1)).time_since_epoch())
+                            .count();
+  if (rd_kafka_oauthbearer_set_token(rk, token.c_str(), lifetime, "test-client", nullptr, 0, err, sizeof err))
+    rd_kafka_oauthbearer_set_token_failure(rk, err);
+}
+
 rd_kafka_conf_t* make_conf(const settings& base, const settings& extra) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
+  bool test_token = false;
   for (const auto* list : {&base, &extra})
-    for (const auto& [k, v] : *list)
+    for (const auto& [k, v] : *list) {
+      if (k == "sasl.oauthbearer.config" && v.starts_with("token=")) test_token = true;
       if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         throw std::runtime_error("librdkafka config " + k + "=" + v + ": " + err);
       }
+    }
+  if (test_token) rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf, &set_test_token);
   return conf;
+}
+
+// Client-level errors (authentication failures, all brokers down) as the application sees them.
+template <class Client>
+void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Client*>(opaque);
+  if (self->client_errors_.size() < 100)
+    self->client_errors_.push_back(std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))) + ": " + reason);
 }
 
 rd_kafka_t* make_handle(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
@@ -63,6 +88,7 @@ producer::producer(const std::string& bootstrap, const settings& extra) {
                                      {"log.connection.close", "false"}},
                                     extra);
   rd_kafka_conf_set_dr_msg_cb(conf, &producer::on_delivery);
+  rd_kafka_conf_set_error_cb(conf, &on_error<producer>);
   rd_kafka_conf_set_opaque(conf, this);
   rk_ = make_handle(RD_KAFKA_PRODUCER, conf);
 }
@@ -131,7 +157,10 @@ consumer::consumer(const std::string& bootstrap, const std::string& group, const
   // librdkafka 2.0.2 refuses assign() without a group.id ("Unknown group") even though an
   // assign-only consumer never joins the group or commits; give it a throwaway one.
   base.emplace_back("group.id", group.empty() ? "e2e-assign-only" : group);
-  rk_ = make_handle(RD_KAFKA_CONSUMER, make_conf(base, extra));
+  rd_kafka_conf_t* conf = make_conf(base, extra);
+  rd_kafka_conf_set_error_cb(conf, &on_error<consumer>);
+  rd_kafka_conf_set_opaque(conf, this);
+  rk_ = make_handle(RD_KAFKA_CONSUMER, conf);
   rd_kafka_poll_set_consumer(rk_);
 }
 

@@ -1,5 +1,7 @@
 #pragma once
-// Thin RAII wrappers over the librdkafka C API for the end-to-end tests: a producer that waits for
+// Thin RAII wrappers over the librdkafka C API for the end-to-end tests. Any librdkafka property
+// may be passed in `extra`; for OAUTHBEARER, "sasl.oauthbearer.config" = "token=<JWS>" makes the
+// client present that token. A producer that waits for
 // every delivery report and a consumer whose records are plain values that compare exactly
 // (partition, offset, key, value), so "byte-identical" is a set comparison.
 //
@@ -50,6 +52,10 @@ class producer {
   std::vector<record> produce(const std::string& topic, const std::vector<key_value>& records,
                               clock::time_point deadline);
   const std::vector<std::string>& errors() const { return errors_; }
+  // Client-level errors from librdkafka's error callback ("_AUTHENTICATION: ..."), served by
+  // produce()'s polling.
+  const std::vector<std::string>& client_errors() const { return client_errors_; }
+  std::vector<std::string> client_errors_;
 
  private:
   static void on_delivery(rd_kafka_s*, const rd_kafka_message_s* msg, void* opaque);
@@ -87,6 +93,9 @@ class consumer {
                                                                            std::chrono::milliseconds timeout);
   void close();  // leaves the group; idempotent
   const std::vector<std::string>& errors() const { return errors_; }
+  // Client-level errors from librdkafka's error callback, served by poll().
+  const std::vector<std::string>& client_errors() const { return client_errors_; }
+  std::vector<std::string> client_errors_;
 
  private:
   rd_kafka_s* rk_ = nullptr;

@@ -17,65 +17,13 @@
 #include "protocol/metadata.h"
 #include "protocol/request_frame.h"
 #include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/raw_connection.h"
 
 namespace kgw::e2e {
 namespace proto = kgw::protocol;
 using namespace std::chrono_literals;
 
 namespace {
-
-class raw_connection {
- public:
-  explicit raw_connection(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    timeval tv{10, 0};  // no read waits longer than this
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~raw_connection() { ::close(fd_); }
-
-  void send(const std::vector<std::byte>& b) { send_bytes(b.data(), b.size()); }
-  void send_bytes(const std::byte* p, std::size_t n) {
-    while (n > 0) {
-      const ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
-      if (w <= 0) return;  // the gateway may already have closed: the read side tells
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
-  }
-  // One response frame body, or nullopt when the connection closed (or timed out: `timed_out`).
-  std::optional<std::vector<std::byte>> receive() {
-    std::byte size[4];
-    if (!read_exact(size, 4)) return std::nullopt;
-    const auto n = static_cast<std::uint32_t>(size[0]) << 24 | static_cast<std::uint32_t>(size[1]) << 16 |
-                   static_cast<std::uint32_t>(size[2]) << 8 | static_cast<std::uint32_t>(size[3]);
-    REQUIRE(n < (64u << 20));
-    std::vector<std::byte> body(n);
-    if (!read_exact(body.data(), n)) return std::nullopt;
-    return body;
-  }
-  bool timed_out = false;
-
- private:
-  bool read_exact(std::byte* p, std::size_t n) {
-    while (n > 0) {
-      const ssize_t r = ::recv(fd_, p, n, 0);
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<std::size_t>(r);
-    }
-    return true;
-  }
-  int fd_ = -1;
-};
 
 template <class M>
 std::vector<std::byte> request_frame(const M& m, std::int16_t version, std::int32_t corr) {

@@ -27,6 +27,42 @@ printf 'gateway:\n  listen: nowhere\nupstream:\n  bootstrap: [a:1]\n' >"$work/ba
 "$gw" validate "$work/bad.yaml" >"$work/out" 2>&1
 check "validate: bad file exits 1" test $? -eq 1
 check "validate: error is file:line:col" grep -qx "$work/bad.yaml:2:11: gateway.listen must be host:port, got 'nowhere'" "$work/out"
+# passwd: the stored form goes into a principal's credentials; a config with it validates, and
+# the password itself appears nowhere in it.
+cred=$(printf 'alice-secret\n' | "$gw" passwd --mechanism SCRAM-SHA-256)
+check "passwd exits 0" test $? -eq 0
+check "passwd prints a SCRAM credential" grep -Eqx 'SCRAM-SHA-256:iterations=4096:salt=[A-Za-z0-9+/=]+:stored_key=[A-Za-z0-9+/=]+:server_key=[A-Za-z0-9+/=]+' <<<"$cred"
+check "passwd output holds no password" bash -c '! grep -q alice-secret <<<"$1"' _ "$cred"
+printf 'principals:\n  alice:\n    credentials: ["%s"]\nupstream:\n  bootstrap: [a:1]\n' "$cred" >"$work/p.yaml"
+check "validate: a config with the passwd output is valid" "$gw" validate "$work/p.yaml"
+printf 's3cret\n' >"$work/pw"
+check "passwd --password-file, SCRAM-SHA-512 by default" grep -q '^SCRAM-SHA-512:iterations=8192:' <("$gw" passwd --password-file "$work/pw" --iterations 8192)
+printf '' | "$gw" passwd >/dev/null 2>&1
+check "passwd: an empty password is refused" test $? -ne 0
+"$gw" passwd --mechanism MD5 </dev/null >/dev/null 2>&1
+check "passwd: unknown mechanism exits 2" test $? -eq 2
+
+# The identity example validates once its files exist: certificates and keys made here with
+# openssl, a JWKS from an EC key, a credential file and environment variables.
+mkdir -p "$work/id/tls" "$work/id/secrets"
+cp "$src/config/examples/identity.yaml" "$work/id/"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=gw \
+  -keyout "$work/id/tls/gateway.key" -out "$work/id/tls/gateway.pem" 2>/dev/null
+cp "$work/id/tls/gateway.pem" "$work/id/tls/ca.pem"
+cp "$work/id/tls/gateway.pem" "$work/id/tls/cluster-ca.pem"
+openssl ec -in "$work/id/tls/gateway.key" -pubout -outform DER 2>/dev/null | python3 -c '
+import base64, json, sys
+point = sys.stdin.buffer.read()[-64:]  # P-256 public point x||y at the end of the SPKI
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+print(json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "x": b64(point[:32]), "y": b64(point[32:])}]}))
+' >"$work/id/tls/jwks.json"
+printf 'alice-secret\n' | "$gw" passwd >"$work/id/secrets/alice.scram"
+check "validate: identity example (TLS, SASL, OAuth, mTLS, upstream SASL_SSL)" \
+  env KGW_MARKETING_CREDENTIAL="$cred" KGW_UPSTREAM_PASSWORD=x "$gw" validate "$work/id/identity.yaml"
+env KGW_UPSTREAM_PASSWORD=x "$gw" validate "$work/id/identity.yaml" >"$work/out" 2>&1
+check "validate: a missing secret variable names it with file:line:col" \
+  grep -q "identity.yaml:[0-9]*:[0-9]*: principal 'marketing' credential: environment variable KGW_MARKETING_CREDENTIAL is not set" "$work/out"
+
 "$gw" --config "$work/bad.yaml" >/dev/null 2>&1
 check "run: bad config exits 1" test $? -eq 1
 "$gw" --bogus >/dev/null 2>&1
@@ -52,8 +88,8 @@ upstream:
 YAML
 "$gw" --config "$work/gw.yaml" 2>"$work/gw.err" &
 g=$!; pids+=("$g")
-for _ in $(seq 100); do grep -q "gateway listening" "$work/gw.err" && break; sleep 0.1; done
-check "gateway starts" grep -q "gateway listening" "$work/gw.err"
+for _ in $(seq 100); do grep -q "gateway running" "$work/gw.err" && break; sleep 0.1; done
+check "gateway starts" grep -q "gateway running" "$work/gw.err"
 check "gateway discovered both brokers" grep -q "upstream .* reports 2 broker" "$work/gw.err"
 timeout 20 kcat -b "127.0.0.1:$port" -L -t t >"$work/md" 2>&1
 check "kcat sees 3 partitions through the gateway" grep -q 'topic "t" with 3 partitions' "$work/md"

@@ -1,0 +1,158 @@
+#include "gateway/upstream_connector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <stdexcept>
+
+#include "gateway/byte_stream.h"
+#include "gateway/frame_buffer.h"
+#include "gateway/security/plain.h"
+#include "gateway/security/scram.h"
+#include "gateway/tls_context.h"
+#include "protocol/headers.h"
+#include "protocol/request_frame.h"
+#include "protocol/sasl_authenticate.h"
+#include "protocol/sasl_handshake.h"
+
+namespace kgw::gateway {
+namespace asio = boost::asio;
+namespace proto = kgw::protocol;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+constexpr const char* client_id = "kafka-gateway";
+constexpr std::int16_t handshake_version = 1;     // then tokens go in SaslAuthenticate
+constexpr std::int16_t authenticate_version = 1;  // v1 (Kafka 2.2+) adds session lifetime
+}  // namespace
+
+awaitable<std::vector<std::byte>> exchange(byte_stream& s, const proto::writer& request) {
+  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(request.owned().data(), request.owned().size()), use_tuple);
+  if (wec) throw std::runtime_error("write failed: " + wec.message());
+  std::byte size_bytes[4];
+  auto [rec, rn] = co_await asio::async_read(s, asio::buffer(size_bytes, 4), use_tuple);
+  if (rec) throw std::runtime_error(rec == asio::error::eof ? "connection closed by the broker" : "read failed: " + rec.message());
+  const std::int32_t n = read_be32(size_bytes);
+  if (n < 4 || n > (64 << 20)) throw std::runtime_error("invalid response size " + std::to_string(n));
+  std::vector<std::byte> body(static_cast<std::size_t>(n));
+  auto [bec, bn] = co_await asio::async_read(s, asio::buffer(body.data(), body.size()), use_tuple);
+  if (bec) throw std::runtime_error("read failed: " + bec.message());
+  co_return body;
+}
+
+upstream_connector::upstream_connector(const config::gateway_config& cfg) : cfg_(cfg) {
+  if (config::uses_tls(cfg.upstream_protocol))
+    tls_ = make_client_tls_context(cfg.upstream_tls.value_or(config::tls_client_settings{}), "upstream.tls");
+}
+
+upstream_connector::~upstream_connector() = default;
+
+awaitable<std::string> upstream_connector::connect(byte_stream& stream, const config::host_port& target) const {
+  asio::steady_timer timer(co_await asio::this_coro::executor, cfg_.upstream_connect_timeout);
+  auto r = co_await (connect_unbounded(stream, target) || timer.async_wait(use_tuple));
+  if (r.index() == 1) {
+    stream.close();
+    co_return "timed out after " + std::to_string(cfg_.upstream_connect_timeout.count()) + " ms";
+  }
+  std::string error = std::get<0>(std::move(r));
+  if (!error.empty()) stream.close();
+  co_return error;
+}
+
+awaitable<std::string> upstream_connector::connect_unbounded(byte_stream& stream, const config::host_port& target) const {
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [rec, results] = co_await resolver.async_resolve(target.host, std::to_string(target.port), use_tuple);
+  if (rec) co_return "cannot resolve: " + rec.message();
+  auto [cec, ep] = co_await asio::async_connect(stream.socket(), results, use_tuple);
+  if (cec) co_return cec.message();
+  boost::system::error_code ec;
+  stream.socket().set_option(tcp::no_delay(true), ec);
+
+  if (tls_) {
+    stream.enable_tls(*tls_);
+    auto& tls = stream.tls_stream_ref();
+    const auto& s = cfg_.upstream_tls.value_or(config::tls_client_settings{});
+    const std::string name = s.server_name.empty() ? target.host : s.server_name;
+    SSL_set_tlsext_host_name(tls.native_handle(), name.c_str());  // SNI
+    if (s.verify_hostname) tls.set_verify_callback(asio::ssl::host_name_verification(name));
+    auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (hec) co_return "TLS handshake failed: " + describe_tls_error(hec);
+  }
+  if (cfg_.upstream_sasl) {
+    try {
+      co_return co_await sasl_login(stream);
+    } catch (const std::exception& e) {
+      co_return std::string("SASL login failed: ") + e.what();
+    }
+  }
+  co_return std::string();
+}
+
+awaitable<std::string> upstream_connector::sasl_login(byte_stream& stream) const {
+  const auto& sasl = *cfg_.upstream_sasl;
+  std::int32_t corr = 0;
+  {
+    proto::sasl_handshake_request req;
+    req.mechanism = sasl.mechanism;
+    auto body = co_await exchange(stream, proto::encode_request(req, handshake_version, ++corr, client_id));
+    proto::reader r(body);
+    proto::response_header h;
+    h.decode(r, proto::response_header_version(req.api_key, handshake_version));
+    proto::sasl_handshake_response resp;
+    resp.decode(r, handshake_version);
+    if (!r.ok()) co_return "malformed SaslHandshake response";
+    if (resp.error_code != 0) {
+      std::string offered;
+      for (auto m : resp.mechanisms) offered += (offered.empty() ? "" : ", ") + std::string(m);
+      co_return "the broker does not accept " + sasl.mechanism + " (error " + std::to_string(resp.error_code) +
+          "; it offers: " + offered + ")";
+    }
+  }
+  // One SaslAuthenticate round trip; returns the server's bytes or throws with its message.
+  auto round = [&](std::string token) -> awaitable<std::string> {
+    proto::sasl_authenticate_request req;
+    req.auth_bytes = proto::bytes_view(reinterpret_cast<const std::byte*>(token.data()), token.size());
+    auto body = co_await exchange(stream, proto::encode_request(req, authenticate_version, ++corr, client_id));
+    proto::reader r(body);
+    proto::response_header h;
+    h.decode(r, proto::response_header_version(req.api_key, authenticate_version));
+    proto::sasl_authenticate_response resp;
+    resp.decode(r, authenticate_version);
+    if (!r.ok()) throw std::runtime_error("malformed SaslAuthenticate response");
+    if (resp.error_code != 0)
+      throw std::runtime_error("the broker refused the gateway's credentials (error " + std::to_string(resp.error_code) +
+                               (resp.error_message ? ": " + std::string(*resp.error_message) : std::string()) + ")");
+    if (resp.session_lifetime_ms > 0)
+      spdlog::debug("upstream SASL session lifetime {} ms: the broker will close the connection then",
+                    resp.session_lifetime_ms);
+    co_return std::string(reinterpret_cast<const char*>(resp.auth_bytes.data()), resp.auth_bytes.size());
+  };
+
+  if (sasl.mechanism == "PLAIN") {
+    co_await round(security::make_plain_message(sasl.username, sasl.password));
+    co_return std::string();
+  }
+  const auto mech = security::scram_mechanism_from_name(sasl.mechanism);
+  if (!mech) co_return "unsupported upstream SASL mechanism " + sasl.mechanism;
+  security::scram_client client(*mech, sasl.username, sasl.password);
+  const std::string server_first = co_await round(client.first_message());
+  auto final_msg = client.final_message(server_first);
+  if (!final_msg) co_return "SCRAM: " + final_msg.error();
+  const std::string server_final = co_await round(*final_msg);
+  if (auto ok = client.verify_server_final(server_final); !ok) co_return "SCRAM: " + ok.error();
+  co_return std::string();
+}
+
+}  // namespace kgw::gateway
