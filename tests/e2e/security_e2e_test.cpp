@@ -9,7 +9,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -299,7 +302,12 @@ TEST_CASE("identity: OAUTHBEARER with a signed JWT (librdkafka) while forged, ex
 
 TEST_CASE("identity: before authentication a SASL listener answers only ApiVersions and SaslHandshake",
           "[e2e][identity]") {
-  secure_environment env({{"sec", partitions}});
+  secure_environment env({{"sec", partitions}}, [](config::gateway_config& cfg) {
+    for (auto& l : cfg.listeners) {
+      if (l.sasl) l.sasl->auth_timeout = 1s;
+      if (l.tls) l.tls->handshake_timeout = 1s;
+    }
+  });
   const auto port = static_cast<std::uint16_t>(std::stoi(env.bootstrap("sasl").substr(10)));
   auto frame = [](const auto& msg, std::int16_t version, std::int32_t corr) {
     return proto::encode_request(msg, version, corr, "raw-test").flatten();
@@ -353,13 +361,22 @@ TEST_CASE("identity: before authentication a SASL listener answers only ApiVersi
     c.send(frame(proto::api_versions_request{}, 0, 4));
     CHECK_FALSE(c.receive());
   }
+  for (const char* listener : {"sasl", "mtls"}) {
+    // A client that connects and says nothing is closed after auth_timeout / handshake_timeout.
+    INFO(listener);
+    raw_connection c(static_cast<std::uint16_t>(std::stoi(env.bootstrap(listener).substr(10))));
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(c.receive());
+    CHECK_FALSE(c.timed_out);
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
+  }
   CHECK(env.auth_events().empty());
   round_trip(env, env.bootstrap("sasl"), sasl_settings(env, "SASL_PLAINTEXT", "PLAIN", "alice", "alice-secret"), "sec",
              "after", 20);
 }
 
-TEST_CASE("identity: chained gateways where the outer one logs in to the inner one with SASL_SSL SCRAM-SHA-512 service "
-          "credentials",
+TEST_CASE("identity: chained gateways where the outer one logs in to the inner one with its service credentials "
+          "(SASL_SSL SCRAM-SHA-512, SASL_PLAINTEXT PLAIN, SSL with a client certificate)",
           "[e2e][identity]") {
   const std::string service_password = "gateway-svc-secret";
   secure_environment inner({{"sec", partitions}}, [&](config::gateway_config& cfg) {
@@ -367,7 +384,14 @@ TEST_CASE("identity: chained gateways where the outer one logs in to the inner o
     svc.name = "gateway-svc";
     svc.credentials = {stored_credential("SCRAM-SHA-512", service_password)};
   });
-  auto make_outer = [&](const std::string& password) {
+  auto read_text = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto client_cert = inner.pki().issue_client("outer-gateway", "CN=gateway-svc,OU=teams,O=Example Corp");
+  // The outer gateway: plaintext for its clients, `protocol` to the inner gateway's `listener`.
+  auto make_outer = [&](const std::string& listener, config::security_protocol protocol,
+                        std::optional<config::upstream_sasl_settings> sasl) {
     config::gateway_config cfg;
     cfg.source = "outer gateway";
     const std::uint16_t base = find_free_port_block(8);
@@ -377,38 +401,75 @@ TEST_CASE("identity: chained gateways where the outer one logs in to the inner o
     cfg.broker_port_last = static_cast<std::uint16_t>(base + 7);
     cfg.workers = 1;
     cfg.upstream_connect_timeout = 5s;
-    const auto bs = inner.bootstrap("sasl_ssl");
+    const auto bs = inner.bootstrap(listener);
     cfg.upstream_bootstrap = {{"127.0.0.1", static_cast<std::uint16_t>(std::stoi(bs.substr(10)))}};
-    cfg.upstream_protocol = config::security_protocol::sasl_ssl;
-    config::tls_client_settings tls;
-    std::ifstream ca(inner.pki().ca_cert());
-    tls.ca_pem.assign(std::istreambuf_iterator<char>(ca), {});
-    tls.verify_hostname = true;  // the inner gateway's certificate names 127.0.0.1
-    cfg.upstream_tls = tls;
-    cfg.upstream_sasl = config::upstream_sasl_settings{"SCRAM-SHA-512", "gateway-svc", password};
+    cfg.upstream_protocol = protocol;
+    if (config::uses_tls(protocol)) {
+      config::tls_client_settings tls;
+      tls.ca_pem = read_text(inner.pki().ca_cert());
+      tls.verify_hostname = true;  // the inner gateway's certificate names 127.0.0.1
+      if (protocol == config::security_protocol::ssl) {
+        tls.certificate_pem = read_text(client_cert.cert);
+        tls.key_pem = read_text(client_cert.key);
+      }
+      cfg.upstream_tls = tls;
+    }
+    cfg.upstream_sasl = std::move(sasl);
     auto gw = std::make_unique<gateway::gateway>(std::move(cfg));
     gw->start();
     return gw;
   };
-  {
-    auto outer = make_outer(service_password);
+  struct variant {
+    std::string listener;
+    config::security_protocol protocol;
+    std::optional<config::upstream_sasl_settings> sasl;
+    std::string mechanism;
+  };
+  const std::vector<variant> variants{
+      {"sasl_ssl", config::security_protocol::sasl_ssl,
+       config::upstream_sasl_settings{"SCRAM-SHA-512", "gateway-svc", service_password}, "SCRAM-SHA-512"},
+      {"sasl", config::security_protocol::sasl_plaintext,
+       config::upstream_sasl_settings{"PLAIN", "gateway-svc", service_password}, "PLAIN"},
+      {"mtls", config::security_protocol::ssl, std::nullopt, "SSL"}};
+  int n = 0;
+  for (const auto& v : variants) {
+    INFO("upstream listener " << v.listener);
+    inner.clear_auth_events();
+    auto outer = make_outer(v.listener, v.protocol, v.sasl);
     const std::string bootstrap = "127.0.0.1:" + std::to_string(outer->bootstrap_port());
-    round_trip(inner, bootstrap, {}, "sec", "chained", 200);
-    // The inner gateway saw only the outer gateway's service principal on its SASL_SSL listener.
-    const auto seen = events_on(inner, "sasl_ssl");
+    const std::string prefix = "chained" + std::to_string(n++);
+    const auto deadline = clock::now() + 40s;
+    producer p(bootstrap);
+    auto produced = p.produce("sec", keyed_payloads(prefix, 100), deadline);
+    INFO(joined(p.errors()) << joined(p.client_errors()));
+    REQUIRE(produced.size() == 100);
+    consumer c(bootstrap, "");
+    c.assign_all("sec", partitions);
+    std::set<record> got;
+    consumer* cs[] = {&c};
+    poll_until(cs, [&](std::size_t, record&& r) {
+      if (r.key.starts_with(prefix)) got.insert(std::move(r));
+    }, [&] { return got.size() >= produced.size(); }, deadline);
+    CHECK(got == std::set<record>(produced.begin(), produced.end()));
+    // The inner gateway saw only the outer gateway's service principal.
+    const auto seen = events_on(inner, v.listener);
     REQUIRE_FALSE(seen.empty());
-    CHECK(seen == std::set<auth_event>{{"sasl_ssl", "gateway-svc", "SCRAM-SHA-512"}});
+    CHECK(seen == std::set<auth_event>{{v.listener, "gateway-svc", v.mechanism}});
     outer->stop();
   }
   inner.clear_auth_events();
   {
     // Wrong service password: nothing gets through, and the inner gateway authenticated nobody.
-    auto outer = make_outer("wrong");
+    auto outer = make_outer("sasl_ssl", config::security_protocol::sasl_ssl,
+                            config::upstream_sasl_settings{"SCRAM-SHA-512", "gateway-svc", "wrong"});
     producer p("127.0.0.1:" + std::to_string(outer->bootstrap_port()));
     CHECK(p.produce("sec", keyed_payloads("denied", 1), clock::now() + 5s).empty());
     outer->stop();
   }
   CHECK(inner.auth_events().empty());
+  const auto stored = read_from_broker(*inner.cluster(), "sec", partitions, clock::now() + 20s);
+  REQUIRE(stored.error.empty());
+  CHECK(stored.records.size() == 300);  // the three variants' records, nothing of the denied one
   inner.require_no_upstream_addresses();
 }
 

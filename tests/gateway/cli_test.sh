@@ -93,6 +93,7 @@ check "gateway starts" grep -q "gateway running" "$work/gw.err"
 check "gateway discovered both brokers" grep -q "upstream .* reports 2 broker" "$work/gw.err"
 timeout 20 kcat -b "127.0.0.1:$port" -L -t t >"$work/md" 2>&1
 check "kcat sees 3 partitions through the gateway" grep -q 'topic "t" with 3 partitions' "$work/md"
+check "each connection's principal is logged" grep -q "on listener default: principal User:ANONYMOUS (PLAINTEXT)" "$work/gw.err"
 # An idle connection is closed after idle_timeout (1 s here), with a log line.
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 start=$SECONDS
