@@ -2,8 +2,9 @@
 // directly. Driven by bench/run.sh, which starts the broker (`kafka-gateway dev-cluster`) and the
 // gateway as separate processes and passes their addresses and pids.
 //
-// One run = R rounds; each round measures the direct path, then the gateway path (alternating,
-// so noise hits both), each with:
+// One run = R rounds; each round measures the direct path, then the gateway path, then (with
+// --gateway-tls) the gateway with TLS between client and gateway (gateway to broker stays
+// plaintext); alternating, so noise hits all, each with:
 //   produce   N records of S bytes, round-robin over all partitions, linger.ms=5, acks=all,
 //             no compression; time from the first send to the last delivery report.
 //   consume   the same N records, assigned (no group) from the round's first offsets, read P
@@ -39,10 +40,13 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+using settings = std::vector<std::pair<std::string, std::string>>;
+
 struct options {
   std::string direct, gateway;
+  std::string gateway_tls, tls_ca;  // client -> gateway over TLS (gateway -> broker plaintext)
   long gateway_pid = 0, broker_pid = 0;
-  std::string topic_direct = "bench-direct", topic_gateway = "bench-gw";
+  std::string topic_direct = "bench-direct", topic_gateway = "bench-gw", topic_tls = "bench-tls";
   int partitions = 48;
   int rounds = 3;
   int records = 40'000;
@@ -60,14 +64,14 @@ struct options {
 
 double seconds(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
 
-rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& settings,
-                        void* opaque = nullptr,
+rd_kafka_t* make_client(rd_kafka_type_t type, const settings& base, const settings& extra, void* opaque = nullptr,
                         void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*) = nullptr) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [k, v] : settings)
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-      die("config " + k + "=" + v + ": " + err);
+  for (const auto* list : {&base, &extra})
+    for (const auto& [k, v] : *list)
+      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+        die("config " + k + "=" + v + ": " + err);
   if (dr) rd_kafka_conf_set_dr_msg_cb(conf, dr);
   if (opaque) rd_kafka_conf_set_opaque(conf, opaque);
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
@@ -122,7 +126,7 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 
 class bench_producer {
  public:
-  bench_producer(const std::string& bootstrap, bool latency_mode) {
+  bench_producer(const std::string& bootstrap, bool latency_mode, const settings& extra) {
     rk_ = make_client(RD_KAFKA_PRODUCER,
                       {{"bootstrap.servers", bootstrap},
                        {"acks", "all"},
@@ -133,7 +137,7 @@ class bench_producer {
                        {"queue.buffering.max.kbytes", "1048576"},
                        {"message.timeout.ms", "60000"},
                        {"log.connection.close", "false"}},
-                      &state_, &on_delivery);
+                      extra, &state_, &on_delivery);
   }
   ~bench_producer() {
     rd_kafka_flush(rk_, 5000);
@@ -208,14 +212,15 @@ class bench_producer {
 
 class bench_consumer {
  public:
-  explicit bench_consumer(const std::string& bootstrap) {
+  bench_consumer(const std::string& bootstrap, const settings& extra) {
     // group.id only because librdkafka 2.0.2 refuses assign() without one; it never joins.
     rk_ = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
                                           {"group.id", "gateway-bench"},
                                           {"enable.auto.commit", "false"},
                                           {"enable.partition.eof", "false"},
                                           {"fetch.wait.max.ms", "10"},
-                                          {"log.connection.close", "false"}});
+                                          {"log.connection.close", "false"}},
+                      extra);
     rd_kafka_poll_set_consumer(rk_);
     const rd_kafka_metadata_t* md = nullptr;  // opens the bootstrap connection before timing
     if (rd_kafka_metadata(rk_, 1, nullptr, &md, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_metadata_destroy(md);
@@ -269,6 +274,7 @@ struct round_result {
 
 struct target {
   std::string name, bootstrap, topic;
+  settings client;  // extra client settings (TLS)
   std::optional<bench_producer> throughput, latency;
   std::optional<bench_consumer> reader;
   std::vector<round_result> rounds;
@@ -321,6 +327,9 @@ options parse(int argc, char** argv) {
     if (a == "--direct") o.direct = next();
     else if (a == "--gateway") o.gateway = next();
     else if (a == "--gateway-pid") o.gateway_pid = num(1, 1L << 30);
+    else if (a == "--gateway-tls") o.gateway_tls = next();
+    else if (a == "--tls-ca") o.tls_ca = next();
+    else if (a == "--topic-tls") o.topic_tls = next();
     else if (a == "--broker-pid") o.broker_pid = num(1, 1L << 30);
     else if (a == "--topic-direct") o.topic_direct = next();
     else if (a == "--topic-gateway") o.topic_gateway = next();
@@ -335,6 +344,7 @@ options parse(int argc, char** argv) {
     else if (a == "-h" || a == "--help") {
       std::puts(
           "usage: gateway_bench --direct BOOTSTRAP [--gateway BOOTSTRAP --gateway-pid PID] [--broker-pid PID]\n"
+          "       [--gateway-tls BOOTSTRAP --tls-ca CA.pem] [--topic-tls T]\n"
           "       [--topic-direct T] [--topic-gateway T] [--partitions 48] [--rounds 3] [--records 40000]\n"
           "       [--record-size 1024] [--latency-records 2000] [--latency-inflight 8] [--consume-passes 10]\n"
           "       [--timeout 60]\n"
@@ -344,6 +354,7 @@ options parse(int argc, char** argv) {
       die("unknown argument '" + a + "' (see --help)");
   }
   if (o.direct.empty()) die("--direct BOOTSTRAP is required");
+  if (!o.gateway_tls.empty() && o.tls_ca.empty()) die("--gateway-tls needs --tls-ca");
   // The mock broker keeps ~5 MB per partition; stay well below so no round's data is dropped.
   const double per_partition = (static_cast<double>(o.records) + o.latency_records) * o.rounds * o.record_size / o.partitions;
   if (per_partition > 3.2e6)
@@ -366,12 +377,19 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 2654435761u) >> 13);
 
   std::vector<target> targets;
-  targets.push_back(target{"direct", o.direct, o.topic_direct, {}, {}, {}, {}, 0, 0, 0});
-  if (!o.gateway.empty()) targets.push_back(target{"gateway", o.gateway, o.topic_gateway, {}, {}, {}, {}, 0, 0, 0});
+  targets.push_back(target{"direct", o.direct, o.topic_direct, {}, {}, {}, {}, {}, 0, 0, 0});
+  if (!o.gateway.empty()) targets.push_back(target{"gateway", o.gateway, o.topic_gateway, {}, {}, {}, {}, {}, 0, 0, 0});
+  if (!o.gateway_tls.empty())
+    // socket.nagle.disable: librdkafka writes a request over TLS as several TLS records; with
+    // Nagle on (its default) the second waits for the peer's delayed ACK, 40 ms per request on
+    // Linux, whoever the peer is. librdkafka's advice for TLS latency is to disable Nagle.
+    targets.push_back(target{"gateway TLS", o.gateway_tls, o.topic_tls,
+                             {{"security.protocol", "SSL"}, {"ssl.ca.location", o.tls_ca}, {"socket.nagle.disable", "true"}},
+                             {}, {}, {}, {}, 0, 0, 0});
   for (auto& t : targets) {
-    t.throughput.emplace(t.bootstrap, false);
-    t.latency.emplace(t.bootstrap, true);
-    t.reader.emplace(t.bootstrap);
+    t.throughput.emplace(t.bootstrap, false, t.client);
+    t.latency.emplace(t.bootstrap, true, t.client);
+    t.reader.emplace(t.bootstrap, t.client);
     t.throughput->warm_up(t.topic, o.partitions, payload);
     t.latency->warm_up(t.topic, o.partitions, payload);
   }
@@ -380,11 +398,11 @@ int main(int argc, char** argv) {
     for (auto& t : targets) {
       const double gw0 = cpu_seconds(o.gateway_pid), br0 = cpu_seconds(o.broker_pid);
       round_result r = run_round(t, o, payload);
-      if (t.name == "gateway") t.gateway_cpu += cpu_seconds(o.gateway_pid) - gw0;
+      if (t.name != "direct") t.gateway_cpu += cpu_seconds(o.gateway_pid) - gw0;
       t.broker_cpu += cpu_seconds(o.broker_pid) - br0;
       t.bytes += r.bytes;
       t.rounds.push_back(r);
-      std::fprintf(stderr, "round %d %-7s produce %7.1f MB/s  consume %7.1f MB/s  p50 %6.3f ms  p99 %6.3f ms\n", round,
+      std::fprintf(stderr, "round %d %-11s produce %7.1f MB/s  consume %7.1f MB/s  p50 %6.3f ms  p99 %6.3f ms\n", round,
                    t.name.c_str(), r.produce_mbps, r.consume_mbps, r.p50_ms, r.p99_ms);
     }
   }
@@ -403,23 +421,27 @@ int main(int argc, char** argv) {
                       {"consume throughput (MB/s)", &round_result::consume_mbps, "%.1f"},
                       {"produce latency p50 (ms)", &round_result::p50_ms, "%.3f"},
                       {"produce latency p99 (ms)", &round_result::p99_ms, "%.3f"}};
-  const bool gw = targets.size() == 2;
-  std::printf("| metric (median of %d rounds) | direct | %s\n", o.rounds, gw ? "gateway | gateway/direct |" : "");
-  std::printf("|---|---:|%s\n", gw ? "---:|---:|" : "");
+  // One column per target, each gateway target followed by its ratio to direct.
+  std::printf("| metric (median of %d rounds) | direct |", o.rounds);
+  for (std::size_t i = 1; i < targets.size(); ++i) std::printf(" %s | %s/direct |", targets[i].name.c_str(), targets[i].name.c_str());
+  std::printf("\n|---|---:|");
+  for (std::size_t i = 1; i < targets.size(); ++i) std::printf("---:|---:|");
+  std::printf("\n");
   for (const auto& r : rows) {
     const double d = med(targets[0], r.field);
-    if (gw) {
-      const double g = med(targets[1], r.field);
-      std::printf("| %s | %s | %s | %s |\n", r.name, fmt(r.f, d).c_str(), fmt(r.f, g).c_str(),
-                  fmt("%.2f", d > 0 ? g / d : 0).c_str());
-    } else {
-      std::printf("| %s | %s |\n", r.name, fmt(r.f, d).c_str());
+    std::printf("| %s | %s |", r.name, fmt(r.f, d).c_str());
+    for (std::size_t i = 1; i < targets.size(); ++i) {
+      const double g = med(targets[i], r.field);
+      std::printf(" %s | %s |", fmt(r.f, g).c_str(), fmt("%.2f", d > 0 ? g / d : 0).c_str());
     }
+    std::printf("\n");
   }
   std::printf("\n");
-  if (gw && o.gateway_pid)
-    std::printf("Gateway CPU: %.2f s per GB proxied (utime+stime %.2f s over %.3f GB of payload, produced + consumed).\n",
-                targets[1].gateway_cpu / (targets[1].bytes / 1e9), targets[1].gateway_cpu, targets[1].bytes / 1e9);
+  if (o.gateway_pid)
+    for (std::size_t i = 1; i < targets.size(); ++i)
+      std::printf("Gateway CPU, %s rounds: %.2f s per GB proxied (utime+stime %.2f s over %.3f GB of payload, produced + consumed).\n",
+                  targets[i].name.c_str(), targets[i].gateway_cpu / (targets[i].bytes / 1e9), targets[i].gateway_cpu,
+                  targets[i].bytes / 1e9);
   if (o.broker_pid)
     for (const auto& t : targets)
       std::printf("Broker CPU, %s rounds: %.2f s per GB (%.2f s over %.3f GB).\n", t.name.c_str(),
@@ -430,5 +452,8 @@ int main(int argc, char** argv) {
       "latency: %d records, linger.ms=0, acks=all, at most %d in flight, first 100 dropped. "
       "MB = 10^6 bytes of record payload.\n",
       o.records, o.record_size, o.partitions, o.consume_passes, o.latency_records, o.latency_inflight);
+  if (!o.gateway_tls.empty())
+    std::printf("gateway TLS: client to gateway over TLS (gateway to broker plaintext); TLS clients set "
+                "socket.nagle.disable=true.\n");
   return 0;
 }

@@ -3,13 +3,15 @@
 #
 # Builds kafka-gateway and gateway_bench (Release, in build-release/ unless KGW_BUILD_DIR is set),
 # starts the embedded broker and the gateway as two separate processes on loopback, runs
-# gateway_bench (3 alternating rounds each of direct and through-the-gateway, 1 KiB records),
+# gateway_bench (3 alternating rounds each of direct, through the gateway, and through the
+# gateway's TLS listener (certificate made here with openssl), 1 KiB records),
 # prints a Markdown table and records it in bench/RESULTS.md with the date and the machine.
 #
 #   --direct-only   skip the gateway (measures the broker alone; for checking the bench itself)
 #   --no-results    print only; leave bench/RESULTS.md alone
 #   KGW_GATEWAY_BIN / KGW_BENCH_BIN   use these binaries instead of building
-#   KGW_BENCH_PORT  gateway listen port (default 19092; broker ports are the next 28)
+#   KGW_BENCH_PORT  gateway listen port (default 19092; broker ports are the next 28; the TLS
+#                   listener takes the 29 ports after those)
 #
 # Loopback only; bounded: every wait has a timeout and gateway_bench limits each phase to 60 s.
 set -euo pipefail
@@ -54,7 +56,8 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # 1. The broker, in its own process. Its first stdout line is the bootstrap list.
 mkfifo "$work/broker.out"
-"$gw_bin" dev-cluster --brokers 3 --topic bench-direct:48 --topic bench-gw:48 >"$work/broker.out" 2>"$work/broker.err" &
+"$gw_bin" dev-cluster --brokers 3 --topic bench-direct:48 --topic bench-gw:48 --topic bench-tls:48 \
+  >"$work/broker.out" 2>"$work/broker.err" &
 broker_pid=$!
 exec 4<"$work/broker.out"
 if ! read -r -t 10 upstream <&4 || [[ -z $upstream ]]; then
@@ -66,13 +69,24 @@ echo "broker (pid $broker_pid): $upstream" >&2
 args=(--direct "$upstream" --broker-pid "$broker_pid")
 if ((direct_only == 0)); then
   if port_busy "$port"; then echo "run.sh: 127.0.0.1:$port is in use (set KGW_BENCH_PORT)" >&2; exit 1; fi
+  tls_port=$((port + 29))
+  # A throw-away certificate for the TLS listener (P-256, names 127.0.0.1); clients trust it as CA.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null
   {
     echo "gateway:"
-    echo "  listen: 127.0.0.1:$port"
     echo "  advertised_host: 127.0.0.1"
-    echo "  broker_ports: $((port + 1))-$((port + 28))"
     echo "  workers: 1"
     echo "  log_level: warn"
+    echo "listeners:"
+    echo "  - name: plain"
+    echo "    listen: 127.0.0.1:$port"
+    echo "    broker_ports: $((port + 1))-$((port + 28))"
+    echo "  - name: tls"
+    echo "    listen: 127.0.0.1:$tls_port"
+    echo "    broker_ports: $((tls_port + 1))-$((tls_port + 28))"
+    echo "    security_protocol: SSL"
+    echo "    tls: { certificate: $work/tls.pem, key: $work/tls.key }"
     echo "upstream:"
     echo "  bootstrap: [${upstream//,/, }]"
   } >"$work/gateway.yaml"
@@ -85,11 +99,11 @@ if ((direct_only == 0)); then
   done
   port_busy "$port" || { echo "run.sh: the gateway is not listening on $port after 10 s" >&2; exit 1; }
   echo "gateway (pid $gateway_pid): 127.0.0.1:$port, config $work/gateway.yaml" >&2
-  args+=(--gateway "127.0.0.1:$port" --gateway-pid "$gateway_pid")
+  args+=(--gateway "127.0.0.1:$port" --gateway-pid "$gateway_pid" --gateway-tls "127.0.0.1:$tls_port" --tls-ca "$work/tls.pem")
 fi
 
 # 3. The measurement.
-timeout 280 "$bench_bin" "${args[@]}" "${bench_args[@]}" | tee "$work/table.md"
+timeout 450 "$bench_bin" "${args[@]}" "${bench_args[@]}" | tee "$work/table.md"
 if ((direct_only == 0)) && [[ -s $work/gateway.err ]]; then
   echo "--- gateway stderr (last lines)" >&2; tail -5 "$work/gateway.err" >&2
 fi
@@ -99,7 +113,7 @@ if ((write_results)); then
   results=$root/bench/RESULTS.md
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
-  mode=$([[ $direct_only == 1 ]] && echo "direct only (no gateway)" || echo "direct vs gateway")
+  mode=$([[ $direct_only == 1 ]] && echo "direct only (no gateway)" || echo "direct vs gateway vs gateway over TLS")
   build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
   [[ -n ${KGW_GATEWAY_BIN:-} ]] && build_type="prebuilt $gw_bin"
   {

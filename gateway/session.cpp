@@ -162,6 +162,24 @@ class session : public std::enable_shared_from_this<session> {
     idle_timer_.cancel();
   }
 
+  // Writes a batch of frame pieces. Over TLS every buffer of a gather write would become its own
+  // TLS record and send(); small batches are gathered into one buffer first (encryption copies
+  // the bytes anyway). Plain sockets take the gather write as it is.
+  awaitable<std::tuple<boost::system::error_code, std::size_t>> write_frames(byte_stream& s,
+                                                                           const std::vector<asio::const_buffer>& out,
+                                                                           std::vector<std::byte>& scratch) {
+    constexpr std::size_t max_gather = 256 * 1024;
+    if (s.tls() && out.size() > 1) {
+      const std::size_t total = asio::buffer_size(out);
+      if (total <= max_gather) {
+        scratch.resize(total);
+        asio::buffer_copy(asio::buffer(scratch), out);
+        co_return co_await asio::async_write(s, asio::buffer(scratch), use_tuple);
+      }
+    }
+    co_return co_await asio::async_write(s, out, use_tuple);
+  }
+
   // TLS handshake with the client; on success the principal is the certificate's, mapped by
   // the listener's rules (no certificate: ANONYMOUS, as Kafka does). Failures are logged,
   // rate-limited per source address, and close only this connection.
@@ -380,7 +398,7 @@ class session : public std::enable_shared_from_this<session> {
         used += frame.size();
       }
       if (!out.empty()) {
-        auto [ec, _] = co_await asio::async_write(upstream_, out, use_tuple);
+        auto [ec, _] = co_await write_frames(upstream_, out, upstream_scratch_);
         if (ec) {
           end("upstream " + upstream_name_ + " write failed: " + ec.message(), true);
           co_return;
@@ -545,7 +563,7 @@ class session : public std::enable_shared_from_this<session> {
         used += frame.size();
       }
       if (!out.empty()) {
-        auto [ec, written] = co_await asio::async_write(client_, out, use_tuple);
+        auto [ec, written] = co_await write_frames(client_, out, client_scratch_);
         if (ec && !client_eof_) {
           end("client write failed: " + ec.message(), false);
           co_return;
@@ -671,6 +689,8 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   splice_pipe pipe_;
+  // write_frames' gather buffers, one per direction (both directions write concurrently).
+  std::vector<std::byte> client_scratch_, upstream_scratch_;
   std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)
 
   friend void drain_sessions(worker& w);
