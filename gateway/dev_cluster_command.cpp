@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/cli_args.h"
 #include "gateway/embedded_cluster.h"
 
 namespace kgw::gateway {
@@ -43,33 +44,19 @@ std::optional<int> parse_int(std::string_view s) {
 
 // Returns an error message, or nothing on success.
 std::optional<std::string> parse(int argc, char** argv, options& out) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string_view value;
-    bool has_inline_value = false;
-    if (arg.starts_with("--")) {
-      if (auto eq = arg.find('='); eq != std::string_view::npos) {
-        value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-        has_inline_value = true;
-      }
-    }
-    auto take_value = [&]() -> std::optional<std::string_view> {
-      if (has_inline_value) return value;
-      if (i + 1 >= argc) return std::nullopt;
-      return std::string_view(argv[++i]);
-    };
-
+  cli_args args(argc, argv);
+  while (args.next()) {
+    const std::string_view arg = args.name();
     if (arg == "-h" || arg == "--help") {
       out.help = true;
     } else if (arg == "--brokers") {
-      auto v = take_value();
+      auto v = args.value();
       if (!v) return "--brokers needs a value";
       auto n = parse_int(*v);
       if (!n || *n < 1 || *n > 64) return "--brokers must be a number 1..64, got '" + std::string(*v) + "'";
       out.brokers = *n;
     } else if (arg == "--topic") {
-      auto v = take_value();
+      auto v = args.value();
       if (!v) return "--topic needs a value NAME[:PARTITIONS]";
       embedded_topic t;
       auto colon = v->rfind(':');
@@ -85,7 +72,7 @@ std::optional<std::string> parse(int argc, char** argv, options& out) {
         if (existing.name == t.name) return "--topic " + t.name + " given twice";
       out.topics.push_back(std::move(t));
     } else {
-      return "unknown argument '" + std::string(argv[i]) + "'";
+      return "unknown argument '" + std::string(args.raw()) + "'";
     }
   }
   return std::nullopt;
@@ -95,14 +82,8 @@ std::optional<std::string> parse(int argc, char** argv, options& out) {
 
 int run_dev_cluster(int argc, char** argv) {
   options opts;
-  if (auto err = parse(argc, argv, opts)) {
-    std::fprintf(stderr, "dev-cluster: %s (see kafka-gateway dev-cluster --help)\n", err->c_str());
-    return 2;
-  }
-  if (opts.help) {
-    std::fputs(usage_text, stdout);
-    return 0;
-  }
+  const auto error = parse(argc, argv, opts);
+  if (auto code = early_exit("dev-cluster", error, opts.help, usage_text)) return *code;
 
   // Block the signals before the mock starts its threads so they inherit the mask and the
   // signals are delivered only to sigwait() below.

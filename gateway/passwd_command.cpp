@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/cli_args.h"
 #include "gateway/security/scram.h"
 
 namespace kgw::gateway {
@@ -50,33 +51,19 @@ struct options {
 
 // Returns an error message, or nothing on success.
 std::optional<std::string> parse(int argc, char** argv, options& out) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string_view value;
-    bool has_inline_value = false;
-    if (arg.starts_with("--")) {
-      if (auto eq = arg.find('='); eq != std::string_view::npos) {
-        value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-        has_inline_value = true;
-      }
-    }
-    auto take_value = [&]() -> std::optional<std::string_view> {
-      if (has_inline_value) return value;
-      if (i + 1 >= argc) return std::nullopt;
-      return std::string_view(argv[++i]);
-    };
-
+  cli_args args(argc, argv);
+  while (args.next()) {
+    const std::string_view arg = args.name();
     if (arg == "-h" || arg == "--help") {
       out.help = true;
     } else if (arg == "--mechanism") {
-      auto v = take_value();
+      auto v = args.value();
       if (!v) return "--mechanism needs a value";
       auto m = security::scram_mechanism_from_name(*v);
       if (!m) return "--mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, got '" + std::string(*v) + "'";
       out.mechanism = *m;
     } else if (arg == "--iterations") {
-      auto v = take_value();
+      auto v = args.value();
       if (!v) return "--iterations needs a value";
       std::uint32_t n = 0;
       auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -86,15 +73,15 @@ std::optional<std::string> parse(int argc, char** argv, options& out) {
                std::to_string(security::scram_max_iterations) + ", got '" + std::string(*v) + "'";
       out.iterations = n;
     } else if (arg == "--password-file") {
-      auto v = take_value();
+      auto v = args.value();
       if (!v || v->empty()) return "--password-file needs a path";
       out.password_file = std::string(*v);
     } else if (arg == "--password-env") {
-      auto v = take_value();
+      auto v = args.value();
       if (!v || v->empty()) return "--password-env needs a variable name";
       out.password_env = std::string(*v);
     } else {
-      return "unknown argument '" + std::string(argv[i]) + "'";
+      return "unknown argument '" + std::string(args.raw()) + "'";
     }
   }
   if (out.password_file && out.password_env) return "give either --password-file or --password-env, not both";
@@ -194,14 +181,8 @@ std::expected<std::string, std::string> read_password(const options& opts) {
 
 int run_passwd_command(int argc, char** argv) {
   options opts;
-  if (auto err = parse(argc, argv, opts)) {
-    std::fprintf(stderr, "passwd: %s (see kafka-gateway passwd --help)\n", err->c_str());
-    return 2;
-  }
-  if (opts.help) {
-    std::fputs(usage_text, stdout);
-    return 0;
-  }
+  const auto error = parse(argc, argv, opts);
+  if (auto code = early_exit("passwd", error, opts.help, usage_text)) return *code;
   auto password = read_password(opts);
   if (!password) {
     std::fprintf(stderr, "passwd: %s\n", password.error().c_str());

@@ -208,6 +208,9 @@ class session : public std::enable_shared_from_this<session> {
     if (cert) {
       const auto id = security::read_cert_identity(cert);
       auto name = l_.mapping->map(id);
+      // A principal name goes into logs and policy decisions: no control characters.
+      if (name && std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+        name.reset();
       if (!name) {
         w_.auth_log.failure(address_of(client_.socket()), "TLS client certificate refused",
                             "no principal mapping rule matches subject '" + id.subject_dn + "' (" + peer_ + ")");

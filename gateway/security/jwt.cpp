@@ -17,20 +17,17 @@
 #include <optional>
 #include <utility>
 
+#include "gateway/security/openssl_ptr.h"
+
 namespace kgw::security {
 namespace {
 
-template <auto free_fn>
-struct openssl_deleter {
-  template <class T>
-  void operator()(T* p) const { free_fn(p); }
-};
-using bn_ptr = std::unique_ptr<BIGNUM, openssl_deleter<BN_free>>;
-using pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, openssl_deleter<EVP_PKEY_CTX_free>>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, openssl_deleter<EVP_MD_CTX_free>>;
-using param_bld_ptr = std::unique_ptr<OSSL_PARAM_BLD, openssl_deleter<OSSL_PARAM_BLD_free>>;
-using params_ptr = std::unique_ptr<OSSL_PARAM, openssl_deleter<OSSL_PARAM_free>>;
-using ecdsa_sig_ptr = std::unique_ptr<ECDSA_SIG, openssl_deleter<ECDSA_SIG_free>>;
+using bn_ptr = openssl_ptr<BIGNUM, BN_free>;
+using pkey_ctx_ptr = openssl_ptr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using md_ctx_ptr = openssl_ptr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using param_bld_ptr = openssl_ptr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using params_ptr = openssl_ptr<OSSL_PARAM, OSSL_PARAM_free>;
+using ecdsa_sig_ptr = openssl_ptr<ECDSA_SIG, ECDSA_SIG_free>;
 
 // OpenSSL reports failures on a per-thread error queue. Left there they would surface in later,
 // unrelated calls (a TLS read consulting ERR_get_error), so each entry point removes what it added.

@@ -14,6 +14,9 @@
 #include <optional>
 #include <vector>
 
+#include "protocol/headers.h"
+#include "protocol/wire.h"
+
 namespace kgw::e2e {
 
 class raw_connection {
@@ -68,5 +71,19 @@ class raw_connection {
   }
   int fd_ = -1;
 };
+
+// Decodes a response body with a v0 response header (non-flexible) at `version` and checks its
+// correlation id. `body` must outlive the result (it holds views into it).
+template <class M>
+M decode_response(const std::vector<std::byte>& body, std::int16_t version, std::int32_t corr) {
+  protocol::reader r(body);
+  protocol::response_header h;
+  h.decode(r, 0);
+  M m;
+  m.decode(r, version);
+  REQUIRE(r.ok());
+  CHECK(h.correlation_id == corr);
+  return m;
+}
 
 }  // namespace kgw::e2e

@@ -36,20 +36,6 @@ std::vector<std::byte> metadata_frame(std::int32_t corr) {
   return request_frame(m, 1, corr);
 }
 
-// Decodes a non-flexible response body (response header v0) at `version` and checks its
-// correlation id. `body` must outlive the result (it holds views into it).
-template <class M>
-M decode_response(const std::vector<std::byte>& body, std::int16_t version, std::int32_t corr) {
-  proto::reader r(body);
-  proto::response_header h;
-  h.decode(r, 0);
-  M m;
-  m.decode(r, version);
-  REQUIRE(r.ok());
-  CHECK(h.correlation_id == corr);
-  return m;
-}
-
 proto::api_versions_response decode_api_versions_v0(const std::vector<std::byte>& body, std::int32_t corr) {
   return decode_response<proto::api_versions_response>(body, 0, corr);
 }

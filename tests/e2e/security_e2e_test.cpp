@@ -326,13 +326,7 @@ TEST_CASE("identity: before authentication a SASL listener answers only ApiVersi
     c.send(frame(proto::api_versions_request{}, 0, 2));
     auto av = c.receive();
     REQUIRE(av);
-    proto::reader r(*av);
-    proto::response_header h;
-    h.decode(r, 0);
-    proto::api_versions_response resp;
-    resp.decode(r, 0);
-    REQUIRE(r.ok());
-    CHECK(h.correlation_id == 2);
+    const auto resp = decode_response<proto::api_versions_response>(*av, 0, 2);
     std::map<int, std::pair<int, int>> keys;
     for (const auto& k : resp.api_keys) keys[k.api_key] = {k.min_version, k.max_version};
     CHECK(keys.at(17) == std::pair{0, 1});  // the gateway's own SASL, whatever the broker has
@@ -344,12 +338,7 @@ TEST_CASE("identity: before authentication a SASL listener answers only ApiVersi
     c.send(frame(hs, 1, 3));
     auto answer = c.receive();
     REQUIRE(answer);
-    proto::reader hr(*answer);
-    proto::response_header hh;
-    hh.decode(hr, 0);
-    proto::sasl_handshake_response hsr;
-    hsr.decode(hr, 1);
-    REQUIRE(hr.ok());
+    const auto hsr = decode_response<proto::sasl_handshake_response>(*answer, 1, 3);
     CHECK(hsr.error_code == 33);
     std::vector<std::string> mechanisms(hsr.mechanisms.begin(), hsr.mechanisms.end());
     CHECK(mechanisms == std::vector<std::string>{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"});

@@ -13,18 +13,15 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "gateway/security/openssl_ptr.h"
+
 namespace kgw::testing {
 namespace {
 
-template <auto free_fn>
-struct openssl_deleter {
-  template <class T>
-  void operator()(T* p) const { free_fn(p); }
-};
-using bn_ptr = std::unique_ptr<BIGNUM, openssl_deleter<BN_free>>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, openssl_deleter<EVP_MD_CTX_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO_free>>;
-using ecdsa_sig_ptr = std::unique_ptr<ECDSA_SIG, openssl_deleter<ECDSA_SIG_free>>;
+using bn_ptr = security::openssl_ptr<BIGNUM, BN_free>;
+using md_ctx_ptr = security::openssl_ptr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using bio_ptr = security::openssl_ptr<BIO, BIO_free>;
+using ecdsa_sig_ptr = security::openssl_ptr<ECDSA_SIG, ECDSA_SIG_free>;
 
 [[noreturn]] void fail(const char* what) { throw std::runtime_error(std::string("jwt_test_signer: ") + what); }
 
