@@ -101,6 +101,9 @@ TEST_CASE("missing file is an error, shipped examples are valid") {
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(std::string(KGW_SOURCE_DIR) + "/config/examples")) {
     if (e.path().extension() != ".yaml") continue;
+    // identity.yaml names certificate and key files that are not shipped; it is loaded with
+    // stand-ins in security_config_test.cpp.
+    if (e.path().filename() == "identity.yaml") continue;
     auto c = kgw::config::load_file(e.path().string());
     INFO(e.path().string());
     CHECK(c.has_value());

@@ -183,3 +183,28 @@ TEST_CASE("security configuration errors point at the offending line") {
   CHECK(error_of(listener_head + "    principal_mapping_rules: [DEFAULT]\n" + upstream) ==
         "sec.yaml:5:30: listener 'a': principal_mapping_rules apply to TLS client certificates only");
 }
+
+TEST_CASE("the shipped identity example loads once the files it names exist") {
+  config_dir d;
+  fs::create_directories(d.dir / "tls");
+  fs::create_directories(d.dir / "secrets");
+  fs::copy_file(fs::path(KGW_SOURCE_DIR) / "config/examples/identity.yaml", d.dir / "identity.yaml");
+  for (const char* f : {"tls/gateway.pem", "tls/gateway.key", "tls/ca.pem", "tls/cluster-ca.pem"}) d.write(f, "PEM");
+  kgw::testing::jwt_test_signer signer(kgw::testing::jwt_test_signer::algorithm::rs256);
+  d.write("tls/jwks.json", signer.jwks_json());
+  const auto cred = kgw::security::to_stored_form(
+      kgw::security::make_scram_credential(kgw::security::scram_mechanism::sha512, "alice-secret"));
+  d.write("secrets/alice.scram", cred + "\n");
+  ::setenv("KGW_MARKETING_CREDENTIAL", cred.c_str(), 1);
+  ::setenv("KGW_UPSTREAM_PASSWORD", "x", 1);
+  auto c = load_file((d.dir / "identity.yaml").string());
+  if (!c) FAIL(c.error());
+  CHECK(c->listeners.size() == 3);
+  CHECK(c->principals.at("alice").attributes.at("territory") == "US-WEST");
+  CHECK(c->principals.at("marketing").credentials == std::vector<std::string>{cred});
+  CHECK(c->upstream_sasl->username == "kafka-gateway");
+  ::unsetenv("KGW_MARKETING_CREDENTIAL");
+  auto missing = load_file((d.dir / "identity.yaml").string());
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().find("environment variable KGW_MARKETING_CREDENTIAL is not set") != std::string::npos);
+}
