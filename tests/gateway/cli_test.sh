@@ -113,6 +113,54 @@ for _ in $(seq 100); do kill -0 "$g" 2>/dev/null || break; sleep 0.1; done
 wait "$g"
 check "gateway: SIGTERM exits 0" test $? -eq 0
 check "gateway logs the drain" grep -q "SIGTERM received" "$work/gw.err"
+
+# A TLS listener: junk from one address fails the handshake; each failure is logged with the
+# peer address and the reason, at most 5 per address per minute (one worker), and a real TLS
+# client still gets through, its principal logged.
+tls_port=$((port + 11))
+cat >"$work/tls.yaml" <<YAML
+gateway: { workers: 1 }
+listeners:
+  - name: tls
+    listen: 127.0.0.1:$tls_port
+    broker_ports: $((tls_port + 1))-$((tls_port + 9))
+    security_protocol: SSL
+    tls: { certificate: $work/id/tls/gateway.pem, key: $work/id/tls/gateway.key }
+  - name: tls13
+    listen: 127.0.0.1:$((tls_port + 10))
+    broker_ports: $((tls_port + 11))-$((tls_port + 19))
+    security_protocol: SSL
+    tls: { certificate: $work/id/tls/gateway.pem, key: $work/id/tls/gateway.key, min_version: TLSv1.3 }
+upstream:
+  bootstrap: "$bootstrap"
+YAML
+"$gw" --config "$work/tls.yaml" 2>"$work/tls.err" &
+t=$!; pids+=("$t")
+for _ in $(seq 100); do grep -q "gateway running" "$work/tls.err" && break; sleep 0.1; done
+for _ in $(seq 12); do
+  exec 3<>"/dev/tcp/127.0.0.1/$tls_port"
+  printf 'GET / HTTP/1.0\r\n\r\n' >&3
+  timeout 5 cat <&3 >/dev/null
+  exec 3<&-
+done
+sleep 0.3
+check "TLS handshake failures are logged with address and reason" \
+  grep -q "TLS handshake failed from 127.0.0.1: .* (127.0.0.1:[0-9]*, listener tls)" "$work/tls.err"
+check "TLS handshake failure logs are rate-limited per address (5 of 12)" \
+  test "$(grep -c 'TLS handshake failed from 127.0.0.1' "$work/tls.err")" -eq 5
+timeout 20 kcat -b "127.0.0.1:$tls_port" -X security.protocol=SSL -X ssl.ca.location="$work/id/tls/gateway.pem" \
+  -X ssl.endpoint.identification.algorithm=none -L -t t >"$work/tlsmd" 2>&1
+check "a TLS client gets through after the junk" grep -q 'topic "t" with 3 partitions' "$work/tlsmd"
+check "the TLS client's principal is logged" grep -q "on listener tls: principal User:ANONYMOUS (SSL)" "$work/tls.err"
+for v in 1_2 1_3; do
+  timeout 10 openssl s_client -connect "127.0.0.1:$tls_port" -tls$v </dev/null >"$work/s$v" 2>&1
+  check "TLS ${v/_/.} handshake" grep -q "New, TLSv${v/_/.}, Cipher is [A-Z]" "$work/s$v"
+done
+timeout 10 openssl s_client -connect "127.0.0.1:$((tls_port + 10))" -tls1_2 </dev/null >"$work/s13only" 2>&1
+check "min_version TLSv1.3 refuses a TLS 1.2 client" grep -q "alert protocol version" "$work/s13only"
+kill -TERM "$t"
+wait "$t"
+
 kill -TERM "$dc"
 wait "$dc"
 check "dev-cluster: SIGTERM exits 0" test $? -eq 0
