@@ -93,7 +93,8 @@ struct listener_config {
   security_protocol protocol = security_protocol::plaintext;
   std::optional<tls_server_settings> tls;
   std::optional<sasl_server_settings> sasl;
-  // Kafka-style ssl.principal.mapping.rules for client certificates; first match wins.
+  // Kafka-style ssl.principal.mapping.rules for client certificates; first match wins. Used on
+  // SSL listeners; on SASL_SSL the principal comes from SASL, as on a broker.
   std::vector<std::string> principal_mapping_rules{"DEFAULT"};
 };
 

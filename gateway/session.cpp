@@ -205,7 +205,8 @@ class session : public std::enable_shared_from_this<session> {
                           "certificate not verified (" + peer_ + ")");
       co_return false;
     }
-    if (cert) {
+    // On SASL_SSL the principal comes from SASL, as on a broker: mapping rules are for SSL.
+    if (cert && !l_.sasl) {
       const auto id = security::read_cert_identity(cert);
       auto name = l_.mapping->map(id);
       // A principal name goes into logs and policy decisions: no control characters.
