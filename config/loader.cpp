@@ -47,6 +47,10 @@ class parser {
 
   // Rejects keys that are not in `allowed`: a typo must not silently become a default.
   void only_keys(const YAML::Node& n, const std::string& what, std::initializer_list<const char*> allowed) const {
+    only_keys_in(n, what, allowed);
+  }
+  template <class Keys>
+  void only_keys_in(const YAML::Node& n, const std::string& what, const Keys& allowed) const {
     for (const auto& kv : n) {
       const auto key = kv.first.as<std::string>();
       bool found = false;
@@ -196,8 +200,14 @@ class parser {
     return {static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b)};
   }
 
-  // Keys shared by both TLS sides.
-  void tls_common(const YAML::Node& t, const std::string& what, tls_settings& s) const {
+  // Keys shared by both TLS sides; `side_keys` are the ones only this side has.
+  void tls_common(const YAML::Node& t, const std::string& what, tls_settings& s,
+                  std::initializer_list<const char*> side_keys) const {
+    require_map(t, what);
+    std::vector<const char*> allowed{"certificate", "key",     "key_password", "ca",
+                                     "min_version", "ciphers", "ciphersuites", "curves"};
+    allowed.insert(allowed.end(), side_keys);
+    only_keys_in(t, what, allowed);
     if (auto n = t["certificate"]) s.certificate_pem = secret(n, what + ".certificate", true);
     if (auto n = t["key"]) s.key_pem = secret(n, what + ".key", true);
     if (auto n = t["key_password"]) s.key_password = secret(n, what + ".key_password", false);
@@ -215,12 +225,8 @@ class parser {
   }
 
   tls_server_settings tls_server(const YAML::Node& t, const std::string& what) const {
-    require_map(t, what);
-    only_keys(t, what,
-              {"certificate", "key", "key_password", "ca", "min_version", "ciphers", "ciphersuites", "curves",
-               "client_auth", "handshake_timeout"});
     tls_server_settings s;
-    tls_common(t, what, s);
+    tls_common(t, what, s, {"client_auth", "handshake_timeout"});
     if (s.certificate_pem.empty()) fail(t, what + " needs 'certificate' and 'key'");
     if (auto n = t["client_auth"]) {
       const std::string v = scalar(n, what + ".client_auth");
@@ -240,12 +246,8 @@ class parser {
   }
 
   tls_client_settings tls_client(const YAML::Node& t, const std::string& what) const {
-    require_map(t, what);
-    only_keys(t, what,
-              {"certificate", "key", "key_password", "ca", "min_version", "ciphers", "ciphersuites", "curves",
-               "verify_hostname", "server_name"});
     tls_client_settings s;
-    tls_common(t, what, s);
+    tls_common(t, what, s, {"verify_hostname", "server_name"});
     if (auto n = t["verify_hostname"]) s.verify_hostname = boolean(n, what + ".verify_hostname");
     if (auto n = t["server_name"]) s.server_name = scalar(n, what + ".server_name");
     return s;

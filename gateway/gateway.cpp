@@ -14,11 +14,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -35,10 +33,7 @@
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
-#include "protocol/api_versions.h"
-#include "protocol/headers.h"
 #include "protocol/metadata.h"
-#include "protocol/request_frame.h"
 
 namespace kgw::gateway {
 namespace asio = boost::asio;
@@ -80,34 +75,19 @@ awaitable<void> discover(config::host_port bs, const upstream_connector& connect
   byte_stream s(tcp::socket(co_await asio::this_coro::executor));
   if (auto error = co_await connector.connect(s, bs); !error.empty()) throw std::runtime_error(error);
 
-  protocol::api_versions_request av;
-  auto av_body = co_await exchange(s, protocol::encode_request(av, 0, 1, "kafka-gateway"));
-  protocol::reader r(av_body);
-  protocol::response_header rh;
-  rh.decode(r, 0);
-  protocol::api_versions_response avr;
-  avr.decode(r, 0);
-  if (!r.ok() || avr.error_code != 0) throw std::runtime_error("ApiVersions failed");
+  std::vector<api_range> ranges = co_await fetch_api_versions(s, 1);
   std::int16_t mv = -1;
-  std::vector<api_range> ranges;
-  for (const auto& k : avr.api_keys) {
-    ranges.push_back({k.api_key, k.min_version, k.max_version});
+  for (const auto& k : ranges)
     if (k.api_key == protocol::metadata_request::api_key)
       mv = std::min<std::int16_t>(k.max_version, protocol::metadata_request::max_version);
-  }
   versions.update(std::move(ranges));
   if (mv < 1) throw std::runtime_error("broker does not offer Metadata v1+");
 
   protocol::metadata_request mr;
   mr.topics = std::vector<protocol::metadata_request::metadata_request_topic>{};  // brokers only
   mr.allow_auto_topic_creation = false;
-  auto md_body = co_await exchange(s, protocol::encode_request(mr, mv, 2, "kafka-gateway"));
-  protocol::reader mrd(md_body);
-  protocol::response_header mh;
-  mh.decode(mrd, protocol::response_header_version(protocol::metadata_request::api_key, mv));
-  protocol::metadata_response md;
-  md.decode(mrd, mv);
-  if (!mrd.ok()) throw std::runtime_error(std::string("malformed Metadata response: ") + mrd.error().what);
+  const auto answer = co_await ask<protocol::metadata_response>(s, mr, mv, 2);
+  const auto& md = answer.msg;
   for (const auto& l : listeners)
     for (const auto& b : md.brokers) l->registry->learn(b.node_id, b.host, b.port);
   spdlog::info("upstream {} reports {} broker(s)", bs.str(), md.brokers.size());
@@ -120,6 +100,7 @@ std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config:
   auto l = std::make_unique<listener_runtime>();
   l->index = index;
   l->cfg = cfg;
+  l->identities = &identities;
   const std::string what = "listener '" + cfg.name + "'";
   if (cfg.tls) {
     l->tls = make_server_tls_context(*cfg.tls, what + " tls");

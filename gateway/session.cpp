@@ -8,7 +8,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -26,6 +25,7 @@
 #include "gateway/api_versions_answer.h"
 #include "gateway/byte_stream.h"
 #include "gateway/frame_buffer.h"
+#include "gateway/identity_store.h"
 #include "gateway/listener.h"
 #include "gateway/request_inspector.h"
 #include "gateway/sasl_authenticator.h"
@@ -34,9 +34,6 @@
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "protocol/api_keys.h"
-#include "protocol/api_versions.h"
-#include "protocol/headers.h"
-#include "protocol/request_frame.h"
 
 namespace kgw::gateway {
 namespace asio = boost::asio;
@@ -218,14 +215,9 @@ class session : public std::enable_shared_from_this<session> {
         co_return false;
       }
       principal_.name = *name;
-      principal_.known = find_known(principal_.name);
+      principal_.known = l_.identities->find(principal_.name);
     }
     co_return true;
-  }
-
-  const config::principal_config* find_known(const std::string& name) const {
-    auto it = w_.cfg.principals.find(name);
-    return it == w_.cfg.principals.end() ? nullptr : &it->second;
   }
 
   // The SASL exchange, answered by the gateway itself, bounded by the listener's auth_timeout.
@@ -302,16 +294,7 @@ class session : public std::enable_shared_from_this<session> {
   // ApiVersions v0 on the gateway's own upstream connection, before any client request.
   awaitable<bool> fetch_cluster_versions() {
     try {
-      protocol::api_versions_request req;
-      auto body = co_await exchange(upstream_, protocol::encode_request(req, 0, -1, "kafka-gateway"));
-      protocol::reader r(body);
-      protocol::response_header h;
-      h.decode(r, 0);
-      protocol::api_versions_response resp;
-      resp.decode(r, 0);
-      if (!r.ok() || resp.error_code != 0) throw std::runtime_error("bad ApiVersions answer");
-      std::vector<api_range> ranges;
-      for (const auto& k : resp.api_keys) ranges.push_back({k.api_key, k.min_version, k.max_version});
+      auto ranges = co_await fetch_api_versions(upstream_, -1);
       w_.versions.update(std::move(ranges));
       co_return true;
     } catch (const std::exception& e) {

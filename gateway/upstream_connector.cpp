@@ -19,6 +19,7 @@
 #include "gateway/security/plain.h"
 #include "gateway/security/scram.h"
 #include "gateway/tls_context.h"
+#include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/request_frame.h"
 #include "protocol/sasl_authenticate.h"
@@ -50,6 +51,15 @@ awaitable<std::vector<std::byte>> exchange(byte_stream& s, const proto::writer& 
   auto [bec, bn] = co_await asio::async_read(s, asio::buffer(body.data(), body.size()), use_tuple);
   if (bec) throw std::runtime_error("read failed: " + bec.message());
   co_return body;
+}
+
+awaitable<std::vector<api_range>> fetch_api_versions(byte_stream& s, std::int32_t correlation_id) {
+  const auto answer = co_await ask<proto::api_versions_response>(s, proto::api_versions_request{}, 0, correlation_id);
+  if (answer.msg.error_code != 0)
+    throw std::runtime_error("ApiVersions failed with error " + std::to_string(answer.msg.error_code));
+  std::vector<api_range> ranges;
+  for (const auto& k : answer.msg.api_keys) ranges.push_back({k.api_key, k.min_version, k.max_version});
+  co_return ranges;
 }
 
 upstream_connector::upstream_connector(const config::gateway_config& cfg) : cfg_(cfg) {
@@ -106,17 +116,11 @@ awaitable<std::string> upstream_connector::sasl_login(byte_stream& stream) const
   {
     proto::sasl_handshake_request req;
     req.mechanism = sasl.mechanism;
-    auto body = co_await exchange(stream, proto::encode_request(req, handshake_version, ++corr, client_id));
-    proto::reader r(body);
-    proto::response_header h;
-    h.decode(r, proto::response_header_version(req.api_key, handshake_version));
-    proto::sasl_handshake_response resp;
-    resp.decode(r, handshake_version);
-    if (!r.ok()) co_return "malformed SaslHandshake response";
-    if (resp.error_code != 0) {
+    const auto answer = co_await ask<proto::sasl_handshake_response>(stream, req, handshake_version, ++corr);
+    if (answer.msg.error_code != 0) {
       std::string offered;
-      for (auto m : resp.mechanisms) offered += (offered.empty() ? "" : ", ") + std::string(m);
-      co_return "the broker does not accept " + sasl.mechanism + " (error " + std::to_string(resp.error_code) +
+      for (auto m : answer.msg.mechanisms) offered += (offered.empty() ? "" : ", ") + std::string(m);
+      co_return "the broker does not accept " + sasl.mechanism + " (error " + std::to_string(answer.msg.error_code) +
           "; it offers: " + offered + ")";
     }
   }
@@ -124,13 +128,8 @@ awaitable<std::string> upstream_connector::sasl_login(byte_stream& stream) const
   auto round = [&](std::string token) -> awaitable<std::string> {
     proto::sasl_authenticate_request req;
     req.auth_bytes = proto::bytes_view(reinterpret_cast<const std::byte*>(token.data()), token.size());
-    auto body = co_await exchange(stream, proto::encode_request(req, authenticate_version, ++corr, client_id));
-    proto::reader r(body);
-    proto::response_header h;
-    h.decode(r, proto::response_header_version(req.api_key, authenticate_version));
-    proto::sasl_authenticate_response resp;
-    resp.decode(r, authenticate_version);
-    if (!r.ok()) throw std::runtime_error("malformed SaslAuthenticate response");
+    const auto answer = co_await ask<proto::sasl_authenticate_response>(stream, req, authenticate_version, ++corr);
+    const auto& resp = answer.msg;
     if (resp.error_code != 0)
       throw std::runtime_error("the broker refused the gateway's credentials (error " + std::to_string(resp.error_code) +
                                (resp.error_message ? ": " + std::string(*resp.error_message) : std::string()) + ")");

@@ -12,16 +12,12 @@
 #include "tests/e2e/e2e_environment.h"
 
 namespace kgw::e2e {
-namespace {
-
 std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-}  // namespace
 
 std::string stored_credential(const std::string& mechanism, const std::string& password) {
   auto m = security::scram_mechanism_from_name(mechanism);
@@ -109,7 +105,7 @@ secure_environment::~secure_environment() {
 }
 
 std::string secure_environment::bootstrap(const std::string& listener) const {
-  return "127.0.0.1:" + std::to_string(ports_.at(listener));
+  return "127.0.0.1:" + std::to_string(port(listener));
 }
 
 std::vector<auth_event> secure_environment::auth_events() const {

@@ -15,6 +15,7 @@
 // Threading: construct, use and destroy on the test thread; auth events are recorded from the
 // gateway's threads under a mutex.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,6 +50,7 @@ class secure_environment {
   secure_environment& operator=(const secure_environment&) = delete;
 
   std::string bootstrap(const std::string& listener) const;  // "127.0.0.1:<port>"
+  std::uint16_t port(const std::string& listener) const { return ports_.at(listener); }
   const testing::test_pki& pki() const { return pki_; }
   testing::test_pki& pki() { return pki_; }
   const testing::jwt_test_signer& issuer() const { return issuer_; }
@@ -72,6 +74,9 @@ class secure_environment {
   mutable std::mutex mu_;
   std::vector<auth_event> events_;
 };
+
+// A whole file's contents (PEM files for TLS settings).
+std::string read_text(const std::filesystem::path& p);
 
 // A stored SCRAM credential for `password` (what `kafka-gateway passwd` prints).
 std::string stored_credential(const std::string& mechanism, const std::string& password);

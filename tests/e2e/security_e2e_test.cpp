@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -308,7 +306,7 @@ TEST_CASE("identity: before authentication a SASL listener answers only ApiVersi
       if (l.tls) l.tls->handshake_timeout = 1s;
     }
   });
-  const auto port = static_cast<std::uint16_t>(std::stoi(env.bootstrap("sasl").substr(10)));
+  const auto port = env.port("sasl");
   auto frame = [](const auto& msg, std::int16_t version, std::int32_t corr) {
     return proto::encode_request(msg, version, corr, "raw-test").flatten();
   };
@@ -346,14 +344,14 @@ TEST_CASE("identity: before authentication a SASL listener answers only ApiVersi
   }
   {
     // Plaintext Kafka to the TLS port: the handshake fails, only that connection closes.
-    raw_connection c(static_cast<std::uint16_t>(std::stoi(env.bootstrap("mtls").substr(10))));
+    raw_connection c(env.port("mtls"));
     c.send(frame(proto::api_versions_request{}, 0, 4));
     CHECK_FALSE(c.receive());
   }
   for (const char* listener : {"sasl", "mtls"}) {
     // A client that connects and says nothing is closed after auth_timeout / handshake_timeout.
     INFO(listener);
-    raw_connection c(static_cast<std::uint16_t>(std::stoi(env.bootstrap(listener).substr(10))));
+    raw_connection c(env.port(listener));
     const auto start = std::chrono::steady_clock::now();
     CHECK_FALSE(c.receive());
     CHECK_FALSE(c.timed_out);
@@ -373,10 +371,6 @@ TEST_CASE("identity: chained gateways where the outer one logs in to the inner o
     svc.name = "gateway-svc";
     svc.credentials = {stored_credential("SCRAM-SHA-512", service_password)};
   });
-  auto read_text = [](const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
   const auto client_cert = inner.pki().issue_client("outer-gateway", "CN=gateway-svc,OU=teams,O=Example Corp");
   // The outer gateway: plaintext for its clients, `protocol` to the inner gateway's `listener`.
   auto make_outer = [&](const std::string& listener, config::security_protocol protocol,
@@ -390,8 +384,7 @@ TEST_CASE("identity: chained gateways where the outer one logs in to the inner o
     cfg.broker_port_last = static_cast<std::uint16_t>(base + 7);
     cfg.workers = 1;
     cfg.upstream_connect_timeout = 5s;
-    const auto bs = inner.bootstrap(listener);
-    cfg.upstream_bootstrap = {{"127.0.0.1", static_cast<std::uint16_t>(std::stoi(bs.substr(10)))}};
+    cfg.upstream_bootstrap = {{"127.0.0.1", inner.port(listener)}};
     cfg.upstream_protocol = protocol;
     if (config::uses_tls(protocol)) {
       config::tls_client_settings tls;
