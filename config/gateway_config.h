@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/policy_config.h"
+
 namespace kgw::config {
 
 struct host_port {
@@ -135,6 +137,7 @@ struct gateway_config {
 
   std::vector<listener_config> listeners;  // empty: one PLAINTEXT listener from the fields above
   std::map<std::string, principal_config> principals;
+  policy_config policies;  // ACLs, views, validation (config/policy_config.h)
 
   std::string log_level = "info";
 

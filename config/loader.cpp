@@ -14,6 +14,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "config/policy_loader.h"
 #include "gateway/security/jwt.h"
 #include "gateway/security/principal_mapping.h"
 #include "gateway/security/scram.h"
@@ -27,7 +28,7 @@ struct config_error {
 
 class parser {
  public:
-  explicit parser(std::string source) : source_(std::move(source)) {}
+  parser(std::string source, std::string_view text) : source_(std::move(source)), text_(text) {}
 
   [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
     const YAML::Mark m = n.Mark();
@@ -497,12 +498,44 @@ class parser {
     upstream_security(u, c);
   }
 
+  // `policies:` is a policy document inline (a mapping), or the policy files and directories
+  // to load (a string or a list of them, relative to this file's directory). Documents merge in
+  // order: see config/policy_loader.h.
+  void policies_section(const YAML::Node& p, gateway_config& c) const {
+    policy_loader loader;
+    auto check = [](std::optional<std::string> err) {
+      if (err) throw config_error{std::move(*err)};
+    };
+    if (p.IsMap()) {
+      check(loader.add_node(p, source_, text_));
+    } else if (p.IsScalar() || p.IsSequence()) {
+      std::vector<YAML::Node> entries;
+      if (p.IsScalar())
+        entries.push_back(p);
+      else
+        for (const auto& e : p) entries.push_back(e);
+      if (entries.empty()) fail(p, "'policies' must name at least one policy file or directory");
+      for (const auto& e : entries) {
+        std::filesystem::path path(scalar(e, "policies entry"));
+        if (path.empty()) fail(e, "policies entry must not be empty");
+        if (path.is_relative()) path = std::filesystem::path(source_).parent_path() / path;
+        auto files = policy_files(path.string());
+        if (!files) fail(e, "policies: " + files.error());
+        for (const auto& f : *files) check(loader.add_file(f));
+      }
+    } else {
+      fail(p, "'policies' must be a policy document (a mapping) or policy files and directories (a string or a list)");
+    }
+    check(loader.finish());
+    c.policies = std::move(loader.result());
+  }
+
   gateway_config parse(const YAML::Node& root) const {
     gateway_config c;
     c.source = source_;
     if (!root.IsDefined() || root.IsNull()) throw config_error{source_ + ":1:1: empty configuration"};
     require_map(root, "the configuration");
-    only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream"});
+    only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream", "policies"});
     if (auto g = root["gateway"]) gateway_section(g, c);
     if (auto ls = root["listeners"]) {
       if (auto g = root["gateway"]; g && (g["listen"] || g["broker_ports"]))
@@ -515,11 +548,13 @@ class parser {
       upstream_section(u, c);
     else
       fail(root, "missing 'upstream' section");
+    if (auto p = root["policies"]) policies_section(p, c);
     return c;
   }
 
  private:
   std::string source_;
+  std::string_view text_;  // the whole file, for exact columns inside policy predicates
 };
 
 }  // namespace
@@ -527,7 +562,7 @@ class parser {
 std::expected<gateway_config, std::string> load_string(std::string_view yaml, const std::string& source_name) {
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
-    return parser(source_name).parse(root);
+    return parser(source_name, yaml).parse(root);
   } catch (const config_error& e) {
     return std::unexpected(e.message);
   } catch (const YAML::Exception& e) {

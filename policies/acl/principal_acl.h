@@ -1,0 +1,40 @@
+#pragma once
+// The ACL decisions for one principal, compiled from the rules that attach to it (by name, by
+// one of its teams, or to everyone). Kafka semantics: deny by default once any ACL is
+// configured; a deny rule wins over any allow; All matches every operation; Read, Write, Delete
+// and Alter imply Describe; AlterConfigs implies DescribeConfigs.
+// Threading: immutable after construction; shared by every worker thread.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/gateway_config.h"
+#include "config/policy_config.h"
+
+namespace kgw::policies {
+
+class principal_acl {
+ public:
+  principal_acl(const config::policy_config& policies, const config::principal_config& principal);
+
+  // False: no ACL is configured anywhere; every request is allowed.
+  bool enabled() const { return enabled_; }
+  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const;
+  // Kafka's authorized-operations bit field (bit = AclOperation code: Read 3, Write 4, Create 5,
+  // Delete 6, Alter 7, Describe 8, ClusterAction 9, DescribeConfigs 10, AlterConfigs 11,
+  // IdempotentWrite 12) for Metadata's and DescribeGroups' *_authorized_operations.
+  std::int32_t authorized_operations(config::resource_type type, std::string_view name) const;
+  // An API key the gateway cannot authorize that the config says to relay anyway.
+  bool pass_through(std::int16_t api_key) const;
+
+  // The rules that apply, in plain words (for `kafka-gateway explain`).
+  std::vector<std::string> describe(config::resource_type type, std::string_view name) const;
+
+ private:
+  bool enabled_ = false;
+  std::vector<const config::acl_rule*> rules_;  // the rules attaching to this principal
+  std::vector<std::int16_t> pass_through_;
+};
+
+}  // namespace kgw::policies

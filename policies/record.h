@@ -1,0 +1,61 @@
+#pragma once
+// One Kafka record as the policies see it: views into the decoded batch (key, value, headers,
+// timestamp), and what a policy decided about it. The one small interface every record policy
+// (row filter, masking, validation) works through.
+// Threading: plain values; a record_result's views point into the caller's record_arena.
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kgw::policies {
+
+struct record_header {
+  std::string_view key;
+  std::optional<std::string_view> value;  // nullopt: a null header value
+};
+
+struct record_in {
+  std::optional<std::string_view> key;    // nullopt: null key
+  std::optional<std::string_view> value;  // nullopt: null value (tombstone)
+  std::span<const record_header> headers;
+  std::int64_t timestamp = -1;  // ms since the epoch (batch base timestamp + delta)
+};
+
+// Owns the bytes of rewritten keys, values and headers until the batch holding them is encoded.
+// Strings are stored in a deque so earlier views stay valid; clear() between batches.
+class record_arena {
+ public:
+  std::string_view store(std::string s) { return strings_.emplace_back(std::move(s)); }
+  std::string& scratch() { return strings_.emplace_back(); }  // build in place, then view it
+  void clear() { strings_.clear(); }
+
+ private:
+  std::deque<std::string> strings_;
+};
+
+enum class verdict {
+  keep,          // deliver (possibly rewritten: see the *_changed flags)
+  drop,          // filtered out by the view's row filter
+  drop_invalid,  // cannot be governed (value is not JSON on a masked/filtered topic): dropped, counted
+};
+
+struct record_result {
+  verdict what = verdict::keep;
+  bool replaced_invalid = false;  // not JSON; delivered as the configured replacement (counted)
+  bool key_changed = false, value_changed = false, headers_changed = false;
+  std::optional<std::string_view> key, value;  // valid when key_changed / value_changed
+  std::vector<record_header> headers;           // valid when headers_changed
+  void reset() {
+    what = verdict::keep;
+    replaced_invalid = key_changed = value_changed = headers_changed = false;
+    key.reset();
+    value.reset();
+    headers.clear();
+  }
+};
+
+}  // namespace kgw::policies

@@ -1,0 +1,20 @@
+#include "policies/row_filter/predicate_syntax.h"
+
+#include "policies/json/selector.h"
+#include "policies/row_filter/predicate_ast.h"
+
+namespace kgw::policies {
+
+std::optional<syntax_error> check_predicate(std::string_view text) {
+  auto parsed = row_filter::parse_predicate(text);
+  if (!parsed) return parsed.error();
+  return std::nullopt;
+}
+
+std::optional<syntax_error> check_selector(std::string_view text) {
+  auto parsed = json::parse_selector(text);
+  if (!parsed) return parsed.error();
+  return std::nullopt;
+}
+
+}  // namespace kgw::policies
