@@ -91,21 +91,30 @@ rewrite_status with_response(const response_context& ctx, proto::bytes_view body
 
 }  // namespace
 
+bool address_rewriter::map_endpoint(std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed,
+                                    std::string& error) {
+  // Entries with no broker (node -1, as in a FindCoordinator error) carry no address.
+  if (node_id < 0) return true;
+  auto gw_port = registry_.learn(node_id, host, port);
+  if (!gw_port) {
+    error = "no gateway port for broker " + std::to_string(node_id);
+    return false;
+  }
+  host = advertised_host_;
+  port = *gw_port;
+  changed = true;
+  return true;
+}
+
+void address_rewriter::filter_apis(std::vector<api_range>& ranges) const {
+  if (api_allowed_)
+    std::erase_if(ranges, [&](const api_range& r) { return !api_allowed_(r.api_key, api_allowed_ctx_); });
+}
+
 rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::bytes_view body, proto::writer& out,
                                          std::string& error) {
-  // Points one (node, host, port) triple at the gateway. Entries with no broker (node -1, as in
-  // a FindCoordinator error) carry no address and stay as they are.
   auto map_endpoint = [&](std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed) {
-    if (node_id < 0) return true;
-    auto gw_port = registry_.learn(node_id, host, port);
-    if (!gw_port) {
-      error = "no gateway port for broker " + std::to_string(node_id);
-      return false;
-    }
-    host = advertised_host_;
-    port = *gw_port;
-    changed = true;
-    return true;
+    return this->map_endpoint(node_id, host, port, changed, error);
   };
 
   switch (ctx.api_key) {
@@ -153,6 +162,7 @@ rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::byt
         for (const auto& k : m.api_keys) ranges.push_back({k.api_key, k.min_version, k.max_version});
         if (versions_ && m.error_code == 0) versions_->update(ranges);
         trim_api_versions(ranges, sasl_listener_);
+        filter_apis(ranges);
         m.api_keys.clear();
         for (const auto& r : ranges) m.api_keys.push_back({r.api_key, r.min_version, r.max_version, {}});
         if (ctx.unsupported_api_versions && m.error_code == 0) m.error_code = unsupported_version_error;

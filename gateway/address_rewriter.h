@@ -10,6 +10,7 @@
 // Threading: one rewriter per worker or per session; the registry it points to is thread-safe.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "protocol/wire.h"
 
@@ -17,6 +18,7 @@ namespace kgw::gateway {
 
 class broker_registry;
 class cluster_versions;
+struct api_range;
 
 // APIs whose responses carry addresses the gateway does not rewrite (KRaft quorum APIs, share
 // groups): they are removed from ApiVersions and a request for one closes the connection,
@@ -54,11 +56,27 @@ class address_rewriter {
   rewrite_status rewrite(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
                          std::string& error);
 
+  // Points one broker endpoint at the gateway (for responses decoded elsewhere, e.g. governed
+  // Fetch responses). Entries with no broker (node -1) stay. False: no gateway port (error set).
+  bool map_endpoint(std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed,
+                    std::string& error);
+
+  // Removes the APIs the filter (below) refuses from a list of ranges.
+  void filter_apis(std::vector<api_range>& ranges) const;
+
+  // With ACLs on, ApiVersions lists only the APIs the gateway can authorize (or lets through).
+  void set_api_filter(bool (*allowed)(std::int16_t api_key, const void* ctx), const void* ctx) {
+    api_allowed_ = allowed;
+    api_allowed_ctx_ = ctx;
+  }
+
  private:
   broker_registry& registry_;
   std::string advertised_host_;
   bool sasl_listener_;
   cluster_versions* versions_;
+  bool (*api_allowed_)(std::int16_t, const void*) = nullptr;
+  const void* api_allowed_ctx_ = nullptr;
 };
 
 }  // namespace kgw::gateway

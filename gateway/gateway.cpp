@@ -28,11 +28,13 @@
 #include "gateway/frame_buffer.h"
 #include "gateway/identity_store.h"
 #include "gateway/listener.h"
+#include "gateway/request_authorizer.h"
 #include "gateway/security/jwt.h"
 #include "gateway/session.h"
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
+#include "policies/policy_set.h"
 #include "protocol/metadata.h"
 
 namespace kgw::gateway {
@@ -44,10 +46,19 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 worker::worker(int i, const config::gateway_config& c, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
                const upstream_connector& conn, cluster_versions& v, const response_tap& t, const auth_tap& a,
-               const std::vector<config::host_port>& bs)
-    : index(i), cfg(c), connector(conn), versions(v), tap(t), on_auth(a), bootstrap(bs) {
-  for (const auto& l : listeners)
+               const std::vector<config::host_port>& bs, policies::policy_set* p)
+    : index(i), cfg(c), connector(conn), versions(v), tap(t), on_auth(a), bootstrap(bs), policies(p) {
+  for (const auto& l : listeners) {
     rewriters.emplace_back(*l->registry, l->cfg.advertised_host, l->sasl.has_value(), &versions);
+    // With ACLs on, clients learn only the APIs the gateway can authorize or lets through.
+    if (p && c.policies.acls_enabled())
+      rewriters.back().set_api_filter(
+          [](std::int16_t key, const void* ctx) {
+            const auto& pass = static_cast<const config::policy_config*>(ctx)->pass_through_apis;
+            return request_authorizer::can_authorize(key) || std::find(pass.begin(), pass.end(), key) != pass.end();
+          },
+          &c.policies);
+  }
 }
 
 namespace {
@@ -141,6 +152,7 @@ struct gateway::impl {
   response_tap tap;
   auth_tap on_auth;
   identity_store identities;
+  std::unique_ptr<policies::policy_set> policies;  // null: no policy configured
   std::unique_ptr<upstream_connector> connector;
   cluster_versions versions;
   std::vector<std::unique_ptr<listener_runtime>> listeners;
@@ -246,6 +258,7 @@ void gateway::start() {
   if (m.bootstrap.empty()) throw std::runtime_error("no upstream brokers configured");
 
   m.identities = identity_store(m.cfg.principals);
+  if (!m.cfg.policies.empty()) m.policies = std::make_unique<policies::policy_set>(m.cfg);
   m.connector = std::make_unique<upstream_connector>(m.cfg);
   const auto listener_cfgs = m.cfg.effective_listeners();
   for (std::size_t i = 0; i < listener_cfgs.size(); ++i) {
@@ -260,7 +273,8 @@ void gateway::start() {
   int n = m.cfg.workers > 0 ? m.cfg.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i)
     m.workers.push_back(
-        std::make_unique<worker>(i, m.cfg, m.listeners, *m.connector, m.versions, m.tap, m.on_auth, m.bootstrap));
+        std::make_unique<worker>(i, m.cfg, m.listeners, *m.connector, m.versions, m.tap, m.on_auth, m.bootstrap,
+                                 m.policies.get()));
 
   for (auto& l : m.listeners)
     if (!m.listen(*l, l->cfg.listen.port, true))
@@ -370,6 +384,24 @@ std::uint64_t gateway::spliced_bytes() const {
   std::uint64_t n = 0;
   for (const auto& w : impl_->workers) n += w->spliced_bytes.load(std::memory_order_relaxed);
   return n;
+}
+
+governance_stats gateway::governance() const {
+  governance_stats s;
+  for (const auto& w : impl_->workers) {
+    const auto& c = w->governance;
+    auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    s.records_delivered += get(c.records_delivered);
+    s.records_filtered += get(c.records_filtered);
+    s.records_masked += get(c.records_masked);
+    s.records_invalid_dropped += get(c.records_invalid_dropped);
+    s.records_invalid_replaced += get(c.records_invalid_replaced);
+    s.legacy_batches_dropped += get(c.legacy_batches_dropped);
+    s.corrupt_batches += get(c.corrupt_batches);
+    s.batches_rewritten += get(c.batches_rewritten);
+    s.produce_rejected += get(c.produce_rejected);
+  }
+  return s;
 }
 
 std::string gateway::upstream_bootstrap() const {

@@ -28,6 +28,13 @@ using response_tap = std::function<void(std::int16_t api_key, std::int16_t api_v
 // OAUTHBEARER, SSL, PLAINTEXT). For tests; called on worker threads, so it must be thread-safe.
 using auth_tap = std::function<void(std::string_view listener, std::string_view principal, std::string_view mechanism)>;
 
+// What policies did to records, summed over all workers (see record_governor.h).
+struct governance_stats {
+  std::uint64_t records_delivered = 0, records_filtered = 0, records_masked = 0, records_invalid_dropped = 0,
+                records_invalid_replaced = 0, legacy_batches_dropped = 0, corrupt_batches = 0, batches_rewritten = 0,
+                produce_rejected = 0;
+};
+
 class gateway {
  public:
   explicit gateway(config::gateway_config cfg);
@@ -51,6 +58,7 @@ class gateway {
   std::uint64_t spliced_bytes() const;
   // "host:port,..." of the upstream brokers in use (for tests and logs).
   std::string upstream_bootstrap() const;
+  governance_stats governance() const;
 
  private:
   struct impl;

@@ -3,13 +3,18 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "config/loader.h"
 #include "gateway/dev_cluster_command.h"
+#include "gateway/explain_command.h"
 #include "gateway/gateway.h"
 #include "gateway/passwd_command.h"
 
@@ -18,11 +23,21 @@ namespace {
 constexpr const char* usage = R"(kafka-gateway: a Kafka protocol gateway that governs what each client sees.
 
 Usage:
-  kafka-gateway --config FILE [--log-level LEVEL]
+  kafka-gateway --config FILE [--log-level LEVEL] [--upstream HOST:PORT[,HOST:PORT...]]
       Run the gateway. SIGINT/SIGTERM stop accepting, let in-flight requests finish
-      (up to 5 s) and exit 0.
+      (up to 5 s) and exit 0. --upstream replaces the configured upstream with these brokers
+      (and turns `embedded` off): a way to point an example at real brokers.
   kafka-gateway validate FILE
-      Check a configuration file; print errors as file:line:col: message. Exit 0 if valid, 1 if not.
+      Check a configuration file and its policies; print errors as file:line:col: message.
+      Exit 0 if valid, 1 if not.
+  kafka-gateway explain --config FILE --principal NAME --topic TOPIC
+      Say in plain words what the policies mean for NAME on TOPIC: teams and attributes,
+      allowed and denied operations and the rules behind them, group, transactional-id and
+      cluster rules, the rows and fields NAME sees, produce validation. Offline.
+  kafka-gateway preview --config FILE --principal NAME --topic TOPIC [--envelope]
+      Read one record value per line on stdin (--envelope: {"key":..,"value":..,"headers":{..},
+      "timestamp":..} per line) and print what NAME would receive for each, or "# dropped" and
+      why. Exit 1 if NAME may not read TOPIC. Offline.
   kafka-gateway dev-cluster --brokers N --topic NAME:PARTITIONS [--topic ...]
       Start an embedded Kafka broker (librdkafka's mock cluster) on loopback, print its
       bootstrap list (host:port,host:port,...) as the first line on stdout, run until
@@ -69,8 +84,30 @@ Configuration (YAML):
       teams: [sales]
       attributes: { territory: US-WEST }
       credentials: [ "SCRAM-SHA-512:iterations=4096:salt=...:stored_key=...:server_key=..." ]
-  Secrets (certificates, keys, JWKS, credentials, passwords) may be given as { file: PATH },
-  { env: VARIABLE } or { value: TEXT }; for certificates, keys and JWKS a plain string is a path.
+  policies:                        # inline, or files/directories: policies: [policies.yaml, policies.d/]
+    acls:                          # once any ACL exists, everything not allowed is denied
+      - teams: [readers]           # or principals: [alice] (User:alice works too), or everyone: true
+        allow: [Read, Describe]    # or deny: [...] (deny wins); Read, Write, Create, Delete, Alter,
+                                   # Describe, DescribeConfigs, AlterConfigs, IdempotentWrite, All
+        topics: [customers, { prefix: "mkt-" }, { glob: "cust*" }]   # "*" = every name
+      - principals: [alice]
+        allow: [Read]
+        groups: [{ prefix: alice- }]   # also transactional_ids: [...], cluster: true
+    pass_through_apis: [DescribeAcls]  # relayed without authorization (names or API keys)
+    views:                         # what a principal reads; the rules naming the principal win,
+      - teams: [readers]           # else those naming one of its teams, else those for everyone
+        topics: [customers]
+        where: region == principal.territory     # row filter
+        mask:
+          - { field: email, function: partial, keep_domain: true }   # redact, partial, hash, null, remove
+          - { fields: [phone], function: remove }
+        on_invalid_json: drop      # or { replace_with: TEXT }
+    validation:                    # produce side: bad records get INVALID_RECORD
+      - { everyone: true, topics: [customers], require_json: true, required_fields: [id, email] }
+    hash_key: { env: KGW_HASH_KEY }  # HMAC key for `hash` masks, at least 16 bytes
+  Secrets (certificates, keys, JWKS, credentials, passwords, hash_key) may be given as
+  { file: PATH }, { env: VARIABLE } or { value: TEXT }; for certificates, keys and JWKS a plain
+  string is a path.
 )";
 
 // Blocks SIGINT/SIGTERM in every thread (workers inherit the mask) and returns the set, so the
@@ -84,11 +121,40 @@ sigset_t block_stop_signals() {
   return set;
 }
 
-int run_gateway(const std::string& path, const std::string& level_override) {
+// "host:port,host:port" (IPv6 hosts in brackets) for --upstream; nullopt if malformed.
+std::optional<std::vector<kgw::config::host_port>> parse_brokers(std::string_view list) {
+  std::vector<kgw::config::host_port> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    const auto colon = item.rfind(':');
+    unsigned port = 0;
+    if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+    auto [p, ec] = std::from_chars(item.data() + colon + 1, item.data() + item.size(), port);
+    if (ec != std::errc{} || p != item.data() + item.size() || port == 0 || port > 65535) return std::nullopt;
+    std::string_view host = item.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    out.push_back({std::string(host), static_cast<std::uint16_t>(port)});
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+int run_gateway(const std::string& path, const std::string& level_override, const std::string& upstream) {
   auto cfg = kgw::config::load_file(path);
   if (!cfg) {
     std::cerr << cfg.error() << "\n";
     return 1;
+  }
+  if (!upstream.empty()) {
+    auto brokers = parse_brokers(upstream);
+    if (!brokers) {
+      std::cerr << "--upstream must be HOST:PORT[,HOST:PORT...], got '" << upstream << "'\n";
+      return 2;
+    }
+    cfg->upstream_bootstrap = std::move(*brokers);
+    cfg->embedded.reset();
   }
   const std::string level = level_override.empty() ? cfg->log_level : level_override;
   spdlog::set_level(spdlog::level::from_str(level));
@@ -137,14 +203,18 @@ int main(int argc, char** argv) {
   }
   if (cmd == "dev-cluster") return kgw::gateway::run_dev_cluster(argc - 1, argv + 1);
   if (cmd == "passwd") return kgw::gateway::run_passwd_command(argc - 1, argv + 1);
+  if (cmd == "explain") return kgw::gateway::run_explain_command(argc - 1, argv + 1);
+  if (cmd == "preview") return kgw::gateway::run_preview_command(argc - 1, argv + 1);
 
-  std::string config_path, level;
+  std::string config_path, level, upstream;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "--config" || a == "-c") && i + 1 < argc)
       config_path = argv[++i];
     else if (a == "--log-level" && i + 1 < argc)
       level = argv[++i];
+    else if (a == "--upstream" && i + 1 < argc)
+      upstream = argv[++i];
     else {
       std::cerr << "unknown argument '" << a << "'\n\n" << usage;
       return 2;
@@ -154,5 +224,5 @@ int main(int argc, char** argv) {
     std::cerr << "missing --config FILE\n\n" << usage;
     return 2;
   }
-  return run_gateway(config_path, level);
+  return run_gateway(config_path, level, upstream);
 }

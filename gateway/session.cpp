@@ -27,13 +27,16 @@
 #include "gateway/frame_buffer.h"
 #include "gateway/identity_store.h"
 #include "gateway/listener.h"
+#include "gateway/request_authorizer.h"
 #include "gateway/request_inspector.h"
 #include "gateway/sasl_authenticator.h"
+#include "gateway/session_policies.h"
 #include "gateway/security/cert_identity.h"
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "protocol/api_keys.h"
+#include "protocol/metadata.h"
 
 namespace kgw::gateway {
 namespace asio = boost::asio;
@@ -101,7 +104,8 @@ class session : public std::enable_shared_from_this<session> {
         client_(std::move(client)),
         upstream_(tcp::socket(w.io)),
         target_(std::move(target)),
-        idle_timer_(w.io) {
+        idle_timer_(w.io),
+        client_free_(w.io) {
     peer_ = peer_of(client_.socket());
     ++w_.live_sessions;
   }
@@ -116,6 +120,7 @@ class session : public std::enable_shared_from_this<session> {
     spdlog::info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
                  principal_.mechanism);
     if (w_.on_auth) w_.on_auth(l_.cfg.name, principal_.name, principal_.mechanism);
+    if (w_.policies) policies_ = std::make_unique<session_policies>(*w_.policies, principal_.name, w_.topic_ids, w_.governance);
     if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
     spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
@@ -137,10 +142,15 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   struct inflight {
-    std::int32_t correlation_id;
-    std::int16_t api_key;
-    std::int16_t version;  // as sent upstream
-    bool unsupported_api_versions;
+    std::int32_t correlation_id = 0;
+    std::int16_t api_key = 0;
+    std::int16_t version = 0;  // as sent upstream
+    bool unsupported_api_versions = false;
+    bool govern = false;  // the response goes through the policies (ACL fixup, governed Fetch)
+    std::shared_ptr<const response_fixup> fixup;
+    // Answered by the gateway itself (every entry denied): the response frame, size included.
+    // Delivered in its turn, after the answers to earlier requests.
+    std::shared_ptr<const std::vector<std::byte>> local;
   };
 
   // Whichever part finishes first closes both sockets, so the others' pending operations end
@@ -157,6 +167,129 @@ class session : public std::enable_shared_from_this<session> {
     client_.close();
     upstream_.close();
     idle_timer_.cancel();
+    client_free_.cancel();
+  }
+
+  // The client socket has two writers: upstream_to_client (broker answers) and
+  // client_to_upstream (the gateway's own answers, when nothing is in flight before them).
+  // Both run on this thread; this keeps their writes, and a cut-through response's pieces,
+  // from interleaving.
+  awaitable<bool> acquire_client() {
+    while (client_busy_) {
+      if (!client_.socket().is_open()) co_return false;
+      client_free_.expires_at(asio::steady_timer::time_point::max());
+      co_await client_free_.async_wait(use_tuple);
+    }
+    client_busy_ = true;
+    co_return client_.socket().is_open();
+  }
+  void release_client() {
+    client_busy_ = false;
+    client_free_.cancel();
+  }
+
+  // The response frame the gateway gives in place of an upstream answer.
+  void queue_local(const request_info& info, const std::vector<std::byte>& body) {
+    auto frame = std::make_shared<std::vector<std::byte>>(4 + body.size());
+    const auto n = static_cast<std::uint32_t>(body.size());
+    for (int i = 0; i < 4; ++i) (*frame)[i] = static_cast<std::byte>(n >> (24 - 8 * i));
+    std::copy(body.begin(), body.end(), frame->begin() + 4);
+    inflight req;
+    req.correlation_id = info.correlation_id;
+    req.api_key = info.api_key;
+    req.version = info.api_version;
+    req.local = std::move(frame);
+    inflight_.push_back(std::move(req));
+  }
+
+  bool local_at_head() const { return !inflight_.empty() && inflight_.front().local; }
+
+  // Writes the gateway's own answers at the head of the queue (client_to_upstream's side).
+  awaitable<bool> deliver_local_answers() {
+    if (!co_await acquire_client()) co_return false;
+    std::vector<asio::const_buffer> out;
+    std::vector<std::shared_ptr<const std::vector<std::byte>>> keep;
+    while (local_at_head()) {
+      keep.push_back(inflight_.front().local);
+      out.emplace_back(keep.back()->data(), keep.back()->size());
+      if (w_.tap) w_.tap(inflight_.front().api_key, inflight_.front().version, protocol::bytes_view(*keep.back()).subspan(4));
+      inflight_.pop_front();
+    }
+    bool ok = true;
+    if (!out.empty()) {
+      auto [ec, n] = co_await write_frames(client_, out, local_scratch_);
+      bytes_out_ += n;
+      if (ec) {
+        end("client write failed: " + ec.message(), false);
+        ok = false;
+      }
+    }
+    release_client();
+    co_return ok;
+  }
+
+  // Learns topic ids -> names with a Metadata request of the gateway's own, on a connection of
+  // its own (the session's upstream connection is busy relaying). Bounded by the connect timeout.
+  awaitable<void> lookup_topic_ids() {
+    asio::steady_timer timer(w_.io, w_.cfg.upstream_connect_timeout * 2);
+    co_await (learn_topic_ids() || timer.async_wait(use_tuple));
+  }
+  awaitable<void> learn_topic_ids() {
+    byte_stream s(tcp::socket(w_.io));
+    std::string error = "no upstream broker";
+    for (const auto& c : w_.bootstrap) {
+      error = co_await w_.connector.connect(s, c);
+      if (error.empty()) break;
+    }
+    if (!error.empty()) {
+      spdlog::warn("{}: cannot look up topic ids: {}", peer_, error);
+      co_return;
+    }
+    try {
+      const auto ranges = co_await fetch_api_versions(s, 1);
+      std::int16_t mv = -1;
+      for (const auto& k : ranges)
+        if (k.api_key == protocol::metadata_request::api_key)
+          mv = std::min<std::int16_t>(k.max_version, protocol::metadata_request::max_version);
+      if (mv < 10) co_return;  // the cluster has no topic ids
+      protocol::metadata_request mr;
+      mr.topics.reset();  // every topic
+      mr.allow_auto_topic_creation = false;
+      const auto answer = co_await ask<protocol::metadata_response>(s, mr, mv, 2);
+      for (const auto& t : answer.msg.topics)
+        if (t.name) w_.topic_ids.learn(t.topic_id, *t.name);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: cannot look up topic ids: {}", peer_, e.what());
+    }
+  }
+
+  // Passes a response through the policies. unchanged: forward the body as it is (after the
+  // address rewriter, if the response needs it).
+  rewrite_status govern_response(const inflight& req, protocol::bytes_view body, governed_response& g,
+                                 std::string& error) {
+    const response_context ctx{req.api_key, req.version, req.unsupported_api_versions};
+    const std::size_t size_at = g.w.reserve_i32();
+    rewrite_status st = rewrite_status::unchanged;
+    if (req.api_key == 1 && policies_->governs_fetch()) {
+      st = policies_->govern_fetch(req.fixup.get(), ctx, body, rewriter_, g, error);
+    } else if (req.fixup) {
+      st = policies_->authorizer().complete(*req.fixup, ctx, body, g.w, error);
+      if (st == rewrite_status::rewritten && response_needs_inspection(req.api_key, req.version)) {
+        // Addresses too (Metadata): rewrite the completed answer.
+        auto& completed = g.buffers.emplace_back(g.w.flatten());
+        protocol::writer again;
+        const std::size_t again_at = again.reserve_i32();
+        const auto st2 = rewriter_.rewrite(ctx, protocol::bytes_view(completed).subspan(4), again, error);
+        if (st2 == rewrite_status::failed) return st2;
+        if (st2 == rewrite_status::rewritten) {
+          again.patch_i32(again_at, static_cast<std::int32_t>(again.size() - 4));
+          g.w = std::move(again);
+          return st2;
+        }
+      }
+    }
+    if (st == rewrite_status::rewritten) g.w.patch_i32(size_at, static_cast<std::int32_t>(g.w.size() - 4));
+    return st;
   }
 
   // Writes a batch of frame pieces. Over TLS every buffer of a gather write would become its own
@@ -265,6 +398,7 @@ class session : public std::enable_shared_from_this<session> {
           if (!co_await connect_upstream() || !co_await fetch_cluster_versions()) co_return false;
           cluster = w_.versions.get();
         }
+        rewriter_.filter_apis(*cluster);  // with ACLs on: only what the gateway can authorize
         res.frame = local_api_versions_response(res.correlation_id, res.api_version, *cluster, true);
       } else if (res.what == sasl_authenticator::next::close) {
         w_.auth_log.failure(address_of(client_.socket()), "SASL authentication failed",
@@ -341,11 +475,13 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> client_to_upstream() {
     std::vector<asio::const_buffer> out;
     std::vector<std::vector<std::byte>> replacements;  // small rewritten requests, alive until written
+    std::deque<protocol::writer> authorized;             // requests with denied entries removed
     for (;;) {
       std::size_t used = 0;
       std::size_t need = 4;
       out.clear();
       replacements.clear();
+      authorized.clear();
       for (;;) {
         auto d = in_.data().subspan(used);
         const std::int64_t n = frame_size(d, 8);
@@ -365,7 +501,45 @@ class session : public std::enable_shared_from_this<session> {
           end(info.reason, true);
           co_return;
         }
-        if (info.what == request_info::action::replace) {
+        std::shared_ptr<const response_fixup> fixup;
+        if (policies_ && info.what == request_info::action::forward) {
+          const auto body = frame.subspan(4);
+          authorization a = policies_->authorizer().authorize(info, body);
+          if (a.what == authorization::action::lookup_topic_ids) {
+            co_await lookup_topic_ids();
+            if (!client_.socket().is_open()) co_return;
+            a = policies_->authorizer().authorize(info, body, true);
+          }
+          switch (a.what) {
+            case authorization::action::refuse:
+              end(a.reason, true);
+              co_return;
+            case authorization::action::drop:
+              ++requests_;
+              used += frame.size();
+              continue;
+            case authorization::action::answer:
+              ++requests_;
+              queue_local(info, a.response);
+              used += frame.size();
+              continue;
+            case authorization::action::forward_rewritten: {
+              // The new request borrows the received records; both live until written.
+              auto& req = authorized.emplace_back(std::move(a.request));
+              auto& size = replacements.emplace_back(4);
+              const auto n = static_cast<std::uint32_t>(req.size());
+              for (int i = 0; i < 4; ++i) size[i] = static_cast<std::byte>(n >> (24 - 8 * i));
+              out.emplace_back(size.data(), size.size());
+              for (auto sl : req.slices()) out.emplace_back(sl.data(), sl.size());
+              break;
+            }
+            case authorization::action::forward:
+            case authorization::action::lookup_topic_ids:
+              out.emplace_back(frame.data(), frame.size());
+              break;
+          }
+          fixup = std::move(a.fixup);
+        } else if (info.what == request_info::action::replace) {
           auto& rep = replacements.emplace_back(4);
           protocol::writer size;
           size.i32(static_cast<std::int32_t>(info.replacement.size()));
@@ -377,7 +551,14 @@ class session : public std::enable_shared_from_this<session> {
         }
         ++requests_;
         if (info.expects_response) {
-          inflight_.push_back({info.correlation_id, info.api_key, info.upstream_version, info.unsupported_api_versions});
+          inflight req;
+          req.correlation_id = info.correlation_id;
+          req.api_key = info.api_key;
+          req.version = info.upstream_version;
+          req.unsupported_api_versions = info.unsupported_api_versions;
+          req.govern = policies_ && (fixup || (info.api_key == 1 && policies_->governs_fetch()));
+          req.fixup = std::move(fixup);
+          inflight_.push_back(std::move(req));
         } else {
           acks0_ids_.push_back(info.correlation_id);
           if (acks0_ids_.size() > max_acks0_ids) acks0_ids_.pop_front();
@@ -393,6 +574,9 @@ class session : public std::enable_shared_from_this<session> {
       }
       in_.consume(used);
       if (in_.data().empty()) in_.shrink();
+      // The gateway's own answers with nothing in flight before them go out now; the others
+      // follow the broker's answers they queue behind (upstream_to_client).
+      if (local_at_head() && !co_await deliver_local_answers()) co_return;
       if (draining_) co_return co_await wait_forever();
       auto space = in_.prepare(need - std::min(need, in_.data().size()));
       auto [ec, got] = co_await client_.async_read_some(
@@ -474,13 +658,18 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> upstream_to_client() {
     std::vector<asio::const_buffer> out;
     std::deque<protocol::writer> rewritten;  // alive until written
+    std::deque<governed_response> governed;  // alive until written
+    std::vector<std::shared_ptr<const std::vector<std::byte>>> locals;  // alive until written
     std::size_t& passthrough_left = passthrough_left_;
     inflight passthrough_req{};
+    bool holding = false;  // this side holds the client socket (see acquire_client)
     for (;;) {
       std::size_t used = 0;
       std::size_t need = 4;
       out.clear();
       rewritten.clear();
+      governed.clear();
+      locals.clear();
       for (;;) {
         auto d = up_.data().subspan(used);
         if (passthrough_left > 0) {
@@ -492,6 +681,13 @@ class session : public std::enable_shared_from_this<session> {
           tap_chunk(passthrough_req, d.subspan(0, n), passthrough_left == 0);
           continue;
         }
+        // The gateway's own answers whose turn has come.
+        while (local_at_head()) {
+          locals.push_back(inflight_.front().local);
+          out.emplace_back(locals.back()->data(), locals.back()->size());
+          if (w_.tap) w_.tap(inflight_.front().api_key, inflight_.front().version, protocol::bytes_view(*locals.back()).subspan(4));
+          inflight_.pop_front();
+        }
         const std::int64_t len = frame_size(d, 4);
         if (len < 0) {
           end("invalid response frame size " + std::to_string(read_be32(d.data())) + " from " + upstream_name_, true);
@@ -500,7 +696,7 @@ class session : public std::enable_shared_from_this<session> {
         const std::size_t frame_len = static_cast<std::size_t>(len) + 4;
         if (len == 0 || d.size() < frame_len) {
           if (len > 0 && frame_len >= cut_through_min && d.size() >= 8 && !inflight_.empty() &&
-              inflight_.front().correlation_id == read_be32(d.data() + 4) &&
+              inflight_.front().correlation_id == read_be32(d.data() + 4) && !inflight_.front().govern &&
               !response_needs_inspection(inflight_.front().api_key, inflight_.front().version)) {
             if (match_response(d, passthrough_req) != match::ok) co_return;
             out.emplace_back(d.data(), d.size());
@@ -524,6 +720,24 @@ class session : public std::enable_shared_from_this<session> {
         if (m == match::stray) {
           used += frame.size();
           continue;
+        }
+        if (req.govern) {
+          auto& g = governed.emplace_back();
+          std::string error;
+          const auto status = govern_response(req, body, g, error);
+          if (status == rewrite_status::failed) {
+            end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + error, true);
+            co_return;
+          }
+          if (status == rewrite_status::rewritten) {
+            for (auto sl : g.w.slices()) out.emplace_back(sl.data(), sl.size());
+            if (w_.tap) {
+              auto flat = g.w.flatten();
+              w_.tap(req.api_key, req.version, protocol::bytes_view(flat).subspan(4));
+            }
+            used += frame.size();
+            continue;
+          }
         }
         if (response_needs_inspection(req.api_key, req.version)) {
           auto& wr = rewritten.emplace_back();
@@ -550,7 +764,13 @@ class session : public std::enable_shared_from_this<session> {
         used += frame.size();
       }
       if (!out.empty()) {
+        // Held across a cut-through response's pieces, released once it is complete.
+        if (!holding && !(holding = co_await acquire_client())) co_return;
         auto [ec, written] = co_await write_frames(client_, out, client_scratch_);
+        if (passthrough_left == 0) {
+          release_client();
+          holding = false;
+        }
         if (ec && !client_eof_) {
           end("client write failed: " + ec.message(), false);
           co_return;
@@ -562,9 +782,14 @@ class session : public std::enable_shared_from_this<session> {
       if (passthrough_left >= cut_through_min && up_.data().empty() && !w_.tap && !client_.tls() && !upstream_.tls() &&
           pipe_.open()) {
         // The rest of this response moves socket to socket inside the kernel.
-        if (!co_await splice_through(passthrough_left)) co_return;
+        if (!holding && !(holding = co_await acquire_client())) co_return;
+        const bool ok = co_await splice_through(passthrough_left);
+        release_client();
+        holding = false;
+        if (!ok) co_return;
         continue;
       }
+      if (passthrough_left == 0 && local_at_head()) continue;  // answers queued while writing
       if (draining_ && inflight_.empty() && passthrough_left == 0) {
         end("gateway shutting down", false);
         co_return;
@@ -660,6 +885,7 @@ class session : public std::enable_shared_from_this<session> {
   authenticated_principal principal_;
   upstream_target target_;
   asio::steady_timer idle_timer_;
+  asio::steady_timer client_free_;  // wakes a writer waiting for the client socket
   asio::cancellation_signal stop_reading_;
   std::string peer_;
   std::string upstream_name_;
@@ -679,6 +905,9 @@ class session : public std::enable_shared_from_this<session> {
   // write_frames' gather buffers, one per direction (both directions write concurrently).
   std::vector<std::byte> client_scratch_, upstream_scratch_;
   std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)
+  std::unique_ptr<session_policies> policies_;  // null: no policy configured
+  bool client_busy_ = false;               // a write to the client is in progress (see acquire_client)
+  std::vector<std::byte> local_scratch_;   // write_frames' gather buffer for the gateway's own answers
 
   friend void drain_sessions(worker& w);
 };

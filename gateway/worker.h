@@ -13,6 +13,8 @@
 #include "config/gateway_config.h"
 #include "gateway/address_rewriter.h"
 #include "gateway/gateway.h"
+#include "gateway/record_governor.h"
+#include "gateway/topic_names.h"
 #include "gateway/security/auth_failure_log.h"
 
 namespace kgw::gateway {
@@ -22,11 +24,16 @@ class identity_store;
 class session;
 class upstream_connector;
 struct listener_runtime;
+}  // namespace kgw::gateway
+namespace kgw::policies {
+class policy_set;
+}
+namespace kgw::gateway {
 
 struct worker {
   worker(int index, const config::gateway_config& cfg, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
          const upstream_connector& connector, cluster_versions& versions, const response_tap& tap,
-         const auth_tap& on_auth, const std::vector<config::host_port>& bootstrap);
+         const auth_tap& on_auth, const std::vector<config::host_port>& bootstrap, policies::policy_set* policies);
 
   const int index;
   const config::gateway_config& cfg;
@@ -38,6 +45,9 @@ struct worker {
   std::size_t next_bootstrap = 0;         // round-robin over the bootstrap brokers
   std::vector<address_rewriter> rewriters;  // one per listener, by listener index
   security::auth_failure_log auth_log;      // per worker: no lock on the failure path
+  policies::policy_set* const policies;     // null: no policy configured (transparent relay)
+  topic_names topic_ids;                    // learnt from Metadata this worker relays
+  governance_counters governance;
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown
   std::atomic<int> live_sessions{0};

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kafka-gateway command line as an operator uses it: --help, validate (exit 0/1, errors as
-# file:line:col), dev-cluster (bootstrap list first on stdout, SIGTERM exits 0) and the gateway
-# itself (SIGTERM drains and exits 0). Usage: cli_test.sh PATH/TO/kafka-gateway SOURCE_DIR
+# file:line:col), dev-cluster (bootstrap list first on stdout, SIGTERM exits 0), the gateway
+# itself (SIGTERM drains and exits 0; --upstream), and explain / preview of policies. Usage: cli_test.sh PATH/TO/kafka-gateway SOURCE_DIR
 set -uo pipefail
 gw=$1
 src=$2
@@ -20,6 +20,9 @@ check() {  # check NAME COMMAND...: records a pass or a failure
 check "--help exits 0" test $? -eq 0
 check "--help documents validate" grep -q "kafka-gateway validate FILE" "$work/help"
 check "--help documents dev-cluster" grep -q "dev-cluster --brokers N" "$work/help"
+check "--help documents explain" grep -q "kafka-gateway explain --config FILE --principal NAME --topic TOPIC" "$work/help"
+check "--help documents preview" grep -q "kafka-gateway preview --config FILE --principal NAME --topic TOPIC" "$work/help"
+check "--help documents the policies section" grep -q "^  policies:" "$work/help"
 
 "$gw" validate "$src/config/examples/demo.yaml" >/dev/null 2>&1
 check "validate: example is valid" test $? -eq 0
@@ -161,9 +164,167 @@ check "min_version TLSv1.3 refuses a TLS 1.2 client" grep -q "alert protocol ver
 kill -TERM "$t"
 wait "$t"
 
+# --upstream replaces the configured upstream (and turns `embedded` off): a config written for
+# the embedded broker, pointed at the dev cluster, shows the dev cluster's topic.
+up_port=$((port + 40))
+cat >"$work/emb.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$up_port
+  broker_ports: $((up_port + 1))-$((up_port + 9))
+upstream:
+  embedded: { brokers: 1, topics: [ { name: only-embedded } ] }
+YAML
+"$gw" --config "$work/emb.yaml" --upstream "$bootstrap" 2>"$work/up.err" &
+u=$!; pids+=("$u")
+for _ in $(seq 100); do grep -q "gateway running" "$work/up.err" && break; sleep 0.1; done
+timeout 20 kcat -b "127.0.0.1:$up_port" -L >"$work/upmd" 2>&1
+check "--upstream: the dev cluster's topic is seen" grep -q 'topic "t" with 3 partitions' "$work/upmd"
+check "--upstream: the embedded broker is not started" bash -c '! grep -q only-embedded "$1"' _ "$work/upmd"
+kill -TERM "$u"
+wait "$u"
+"$gw" --config "$work/emb.yaml" --upstream nowhere >/dev/null 2>&1
+check "--upstream: a malformed list exits 2" test $? -eq 2
+
 kill -TERM "$dc"
 wait "$dc"
 check "dev-cluster: SIGTERM exits 0" test $? -eq 0
+
+# Policies, offline: explain and preview for the scenario's principals. marketing sees
+# consenting customers, e-mail partly masked and no phone; analytics every row, identifying
+# fields hashed; sales its territory's rows; fraud everything; ingest may write, not read.
+mkdir -p "$work/pol"
+cat >"$work/pol/gw.yaml" <<'YAML'
+upstream:
+  bootstrap: [127.0.0.1:9092]
+principals:
+  marketing: { teams: [readers] }
+  analytics: { teams: [readers] }
+  sales: { teams: [readers], attributes: { territory: US-WEST } }
+  fraud: { teams: [readers, risk] }
+  ingest: { teams: [producers] }
+policies: policies.yaml
+YAML
+cat >"$work/pol/policies.yaml" <<'YAML'
+acls:
+  - teams: [readers]
+    allow: [Read, Describe]
+    topics: [customers]
+  - principals: [ingest]
+    allow: [Write]
+    topics: [customers]
+  - principals: [ingest]
+    allow: [IdempotentWrite]
+    cluster: true
+  # Readers use consumer groups named after themselves.
+  - { principals: [marketing], allow: [Read], groups: [{ prefix: marketing- }] }
+  - { principals: [analytics], allow: [Read], groups: [{ prefix: analytics- }] }
+  - { principals: [sales], allow: [Read], groups: [{ prefix: sales- }] }
+  - { principals: [fraud], allow: [Read], groups: [{ prefix: fraud- }] }
+views:
+  - principals: [marketing]
+    topics: [customers]
+    where: consent.marketing == true
+    mask:
+      - { field: email, function: partial, keep_domain: true }
+      - { field: phone, function: remove }
+  - principals: [analytics]
+    topics: [customers]
+    mask:
+      - { fields: [name, email, phone], function: hash }
+  - principals: [sales]
+    topics: [customers]
+    where: region == principal.territory
+  - principals: [fraud]
+    topics: [customers]
+  - teams: [readers]
+    topics: [customers]
+    mask:
+      - { fields: [name, email, phone], function: redact }
+validation:
+  - principals: [ingest]
+    topics: [customers]
+    required_fields: [id, email, region]
+hash_key: { env: KGW_TEST_HASH_KEY }
+YAML
+export KGW_TEST_HASH_KEY=cli-test-hash-key-0123456789
+check "validate: the policy scenario is valid" "$gw" validate "$work/pol/gw.yaml"
+explain() { "$gw" explain --config "$work/pol/gw.yaml" --principal "$1" --topic customers >"$work/ex.$1" 2>&1; }
+for p in marketing analytics sales fraud ingest; do
+  explain "$p"
+  check "explain $p exits 0" test $? -eq 0
+  check "explain $p: ACLs are on" grep -q "^ACLs are on" "$work/ex.$p"
+done
+check "explain marketing: teams" grep -qx "  teams: readers" "$work/ex.marketing"
+check "explain marketing: Read allowed by the readers rule" grep -qx "  allowed: Read, Describe" "$work/ex.marketing"
+check "explain marketing: the rule and where it is" \
+  grep -qxF "    allow Read, Describe on topic customers (team readers, $work/pol/policies.yaml:2:5)" "$work/ex.marketing"
+check "explain marketing: its consumer groups" \
+  grep -qxF "    allow Read on group prefix marketing- (principal marketing, $work/pol/policies.yaml:12:5)" "$work/ex.marketing"
+check "explain marketing: its view rule" grep -qxF "  view rule for principal marketing at $work/pol/policies.yaml:17:5" "$work/ex.marketing"
+check "explain marketing: the row filter" grep -q "consent.marketing == true" "$work/ex.marketing"
+check "explain marketing: e-mail partly masked" grep -q "email: partially masked" "$work/ex.marketing"
+check "explain marketing: phone removed" grep -q "phone: removed" "$work/ex.marketing"
+check "explain marketing: may not write" grep -q "marketing may not Write customers" "$work/ex.marketing"
+check "explain analytics: fields hashed" test "$(grep -c "HMAC-SHA-256" "$work/ex.analytics")" -eq 3
+check "explain sales: its attribute" grep -qx "  attributes: territory = US-WEST" "$work/ex.sales"
+check "explain sales: the territory filter" grep -q 'region == "US-WEST"' "$work/ex.sales"
+check "explain fraud: its own view rule wins over the readers' masks" grep -qxF "  view rule for principal fraud at $work/pol/policies.yaml:30:5" "$work/ex.fraud"
+check "explain fraud: everything as it is" grep -q "every record, every field as it is" "$work/ex.fraud"
+check "explain ingest: Write allowed, Read denied" grep -qx "  allowed: Write, Describe" "$work/ex.ingest"
+check "explain ingest: may not read" grep -q "ingest may not Read customers (TOPIC_AUTHORIZATION_FAILED)" "$work/ex.ingest"
+check "explain ingest: idempotent producer on the cluster" \
+  grep -qxF "    allow IdempotentWrite on the cluster (principal ingest, $work/pol/policies.yaml:8:5)" "$work/ex.ingest"
+check "explain ingest: produce validation" grep -qF "validation rule for principal ingest at $work/pol/policies.yaml:37:5" "$work/ex.ingest"
+"$gw" explain --config "$work/pol/gw.yaml" --principal marketing >/dev/null 2>&1
+check "explain without --topic exits 2" test $? -eq 2
+"$gw" explain --config "$work/bad.yaml" --principal marketing --topic customers >"$work/out" 2>&1
+check "explain: a config error exits 1" test $? -eq 1
+check "explain: the config error is file:line:col" grep -qx "$work/bad.yaml:2:11: gateway.listen must be host:port, got 'nowhere'" "$work/out"
+
+cat >"$work/records" <<'JSON'
+{"id":1,"name":"Ann Lee","email":"ann@example.com","phone":"555-1234","region":"US-WEST","consent":{"marketing":true}}
+{"id":2,"name":"Bob Roe","email":"bob@corp.org","phone":"555-9876","region":"EU","consent":{"marketing":false}}
+not json
+JSON
+preview() { "$gw" preview --config "$work/pol/gw.yaml" --principal "$1" --topic customers "${@:2}" <"$work/records" >"$work/pv.$1" 2>"$work/pv.$1.err"; }
+preview marketing
+check "preview marketing exits 0" test $? -eq 0
+check "preview marketing: one line per record" test "$(wc -l <"$work/pv.marketing")" -eq 3
+check "preview marketing: e-mail masked to the domain" grep -q '"email":"\*\*\*@example.com"' <(sed -n 1p "$work/pv.marketing")
+check "preview marketing: phone removed" bash -c '! sed -n 1p "$1" | grep -q phone' _ "$work/pv.marketing"
+check "preview marketing: other fields untouched" grep -q '"name":"Ann Lee"' <(sed -n 1p "$work/pv.marketing")
+check "preview marketing: the non-consenting customer is dropped" grep -q "^# dropped.*row filter" <(sed -n 2p "$work/pv.marketing")
+check "preview marketing: non-JSON dropped" grep -q "^# dropped.*not JSON" <(sed -n 3p "$work/pv.marketing")
+preview analytics
+check "preview analytics: every JSON row, e-mail hashed" bash -c \
+  '[ "$(grep -c "\"email\":\"[0-9a-f]\{64\}\"" "$1")" -eq 2 ] && ! grep -q "@" "$1"' _ "$work/pv.analytics"
+preview sales
+check "preview sales: only US-WEST" bash -c \
+  'sed -n 1p "$1" | grep -q "\"region\":\"US-WEST\"" && sed -n 2p "$1" | grep -q "^# dropped"' _ "$work/pv.sales"
+preview fraud
+check "preview fraud: everything as it is" diff "$work/records" "$work/pv.fraud"
+preview ingest
+check "preview ingest: exits 1" test $? -eq 1
+check "preview ingest: authorization failure on stderr" \
+  grep -qx "ingest may not read customers: TOPIC_AUTHORIZATION_FAILED" "$work/pv.ingest.err"
+check "preview ingest: nothing on stdout" test ! -s "$work/pv.ingest"
+printf '%s\n' '{"key": "c-1", "value": {"email": "cy@example.org", "phone": "1", "consent": {"marketing": true}}, "headers": {"trace": "t1"}}' \
+  | "$gw" preview --config "$work/pol/gw.yaml" --principal User:marketing --topic customers --envelope >"$work/pv.env"
+check "preview --envelope: key, masked value and headers" \
+  grep -qx '{"key": "c-1", "value": {"email": "\*\*\*@example.org", "consent": {"marketing": true}}, "headers": {"trace": "t1"}}' "$work/pv.env"
+
+# validate reports a policy error with file:line:col.
+cp "$work/pol/gw.yaml" "$work/pol/gw-bad.yaml"
+sed -i 's/policies: policies.yaml/policies: bad-policies.yaml/' "$work/pol/gw-bad.yaml"
+printf 'views:\n  - principals: [marketing]\n    topics: [customers]\n    where: consent.marketing = true\n' >"$work/pol/bad-policies.yaml"
+"$gw" validate "$work/pol/gw-bad.yaml" >"$work/out" 2>&1
+check "validate: a bad policy exits 1" test $? -eq 1
+check "validate: the predicate error points at the character" \
+  grep -q "^$work/pol/bad-policies.yaml:4:30: where: unknown operator '='" "$work/out"
+printf 'acls:\n  - principals: [ingest]\n    allow: [IdempotentWrite]\n    topics: [customers]\n' >"$work/pol/bad-policies.yaml"
+"$gw" validate "$work/pol/gw-bad.yaml" >"$work/out" 2>&1
+check "validate: an operation that does not apply to topics" \
+  grep -q "^$work/pol/bad-policies.yaml:3:13: IdempotentWrite does not apply to topics" "$work/out"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -1,0 +1,289 @@
+#pragma once
+// Internal to the request authorizer (request_authorizer.cpp and the per-family authz_*.cpp
+// files): the response fixup, the state one authorize() call shares with the per-API handlers,
+// Kafka's error codes and texts, and the decode / re-encode / answer helpers.
+// Threading: as request_authorizer (one session's worker thread).
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/policy_config.h"
+#include "gateway/request_authorizer.h"
+#include "gateway/topic_names.h"
+#include "policies/acl/principal_acl.h"
+#include "protocol/api_keys.h"
+#include "protocol/headers.h"
+#include "protocol/wire.h"
+
+namespace kgw::gateway {
+
+namespace kafka_error {
+constexpr std::int16_t none = 0, unknown_topic_or_partition = 3, topic_authorization_failed = 29,
+                       group_authorization_failed = 30, cluster_authorization_failed = 31, invalid_request = 42,
+                       transactional_id_authorization_failed = 53, operation_not_attempted = 55,
+                       invalid_record = 87, unknown_topic_id = 100;
+}
+// Kafka's Errors.message() for the codes the authorizer produces; nullptr for 0 and others.
+const char* kafka_error_message(std::int16_t code);
+
+// Kafka's name of the one cluster resource.
+inline constexpr std::string_view cluster_resource_name = "kafka-cluster";
+
+// What the response to a rewritten request needs. Everything is owned (std::string): the request
+// frame it came from is gone when the response arrives.
+struct response_fixup {
+  std::int16_t api_key = -1;
+
+  struct partition_error {
+    std::int32_t partition = 0;
+    std::int16_t error = 0;
+    std::string message;  // Produce INVALID_RECORD: the validation message
+  };
+  // A topic (or some of its partitions) taken out of the request.
+  struct topic_error {
+    std::string name;
+    bool name_null = false;  // requested by id (Metadata v12+, DeleteTopics v6): name stays null
+    protocol::uuid id{};
+    std::int16_t error = 0;  // topic-level error (Metadata, CreateTopics, DeleteTopics, ...)
+    std::vector<partition_error> partitions;
+  };
+  std::vector<topic_error> topics;
+
+  // A group, coordinator key, transactional id or config resource taken out of the request.
+  struct entry_error {
+    std::string name;
+    std::int16_t error = 0;
+    std::int8_t resource_type = 0;  // config APIs
+  };
+  std::vector<entry_error> entries;
+
+  // OffsetFetch: per group (v0-7: one entry for the request's group).
+  struct group_fixup {
+    std::string group;
+    bool removed = false;        // the whole group left the request (all its topics denied)
+    bool filter_topics = false;  // all-topics request: keep topics the principal may Describe
+    std::vector<topic_error> topics;
+  };
+  std::vector<group_fixup> groups;
+
+  bool learn_ids = false;              // Metadata v10+: record topic id -> name
+  bool filter_topics = false;          // Metadata: keep topics the principal may Describe
+  bool drop_forwarded_topics = false;  // Metadata v0 whose named topics were all denied
+  bool topic_operations = false;       // Metadata: fill topic_authorized_operations
+  bool cluster_operations = false;     // Metadata v8-10, DescribeCluster
+  bool group_operations = false;       // DescribeGroups: fill authorized_operations
+  bool filter_entries = false;         // ListGroups / ListTransactions: keep what may be described
+  bool topic_config_access = false;    // CreateTopics v5+: configs need DescribeConfigs
+  bool filter_transaction_topics = false;  // DescribeTransactions: topics need Describe
+};
+
+// One authorize() call: the decoded header, the reader positioned after it, and the ACL.
+struct authz_request {
+  const request_info& info;
+  protocol::bytes_view body;
+  const policies::principal_acl& acl;
+  topic_names& names;
+  const produce_check& check;
+  bool ids_looked_up = false;
+  protocol::request_header header;
+  std::int16_t header_version = 1;
+  protocol::reader r;
+
+  std::int16_t version() const { return info.api_version; }
+  const char* api_name() const;
+  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
+    return !acl.enabled() || acl.allowed(op, type, name);
+  }
+  bool cluster_allowed(config::acl_operation op) const {
+    return allowed(op, config::resource_type::cluster, cluster_resource_name);
+  }
+};
+
+authorization refuse(std::string reason);
+
+inline std::shared_ptr<response_fixup> new_fixup(const authz_request& rq) {
+  auto fx = std::make_shared<response_fixup>();
+  fx->api_key = rq.info.api_key;
+  return fx;
+}
+
+// kafka_error_message as an error_message field value (null for codes without a text).
+inline std::optional<std::string_view> message_of(std::int16_t error) {
+  const char* m = kafka_error_message(error);
+  return m ? std::optional<std::string_view>(m) : std::nullopt;
+}
+
+// error_for(topic name) for take_topics: `op` on the topic, else TOPIC_AUTHORIZATION_FAILED.
+inline auto topic_check(const authz_request& rq, config::acl_operation op) {
+  return [&rq, op](std::string_view name) {
+    return rq.allowed(op, config::resource_type::topic, name) ? kafka_error::none
+                                                              : kafka_error::topic_authorization_failed;
+  };
+}
+
+// Decodes the request message after the header; false: `out` is a refusal (malformed).
+template <class M>
+bool decode_request(authz_request& rq, M& msg, authorization& out) {
+  msg.decode(rq.r, rq.version());
+  if (!rq.r.ok() || rq.r.remaining() != 0) {
+    out = refuse(std::string("malformed ") + rq.api_name() + " v" + std::to_string(rq.version()) + " request: " +
+                 (rq.r.ok() ? "trailing bytes" : rq.r.error().what));
+    return false;
+  }
+  return true;
+}
+
+// forward_rewritten: the header as received plus `msg` re-encoded (records are borrowed).
+template <class M>
+authorization forward_rewritten(const authz_request& rq, const M& msg, std::shared_ptr<const response_fixup> fixup) {
+  authorization a;
+  a.what = authorization::action::forward_rewritten;
+  rq.header.encode(a.request, rq.header_version);
+  msg.encode(a.request, rq.version());
+  a.fixup = std::move(fixup);
+  return a;
+}
+
+// answer: a response of the request's version, built here.
+template <class M>
+authorization answer(const authz_request& rq, const M& msg) {
+  protocol::writer w;
+  protocol::response_header h;
+  h.correlation_id = rq.info.correlation_id;
+  h.encode(w, protocol::response_header_version(rq.info.api_key, rq.version()));
+  msg.encode(w, rq.version());
+  authorization a;
+  a.what = authorization::action::answer;
+  a.response = w.flatten();
+  return a;
+}
+
+inline authorization forward_with(std::shared_ptr<const response_fixup> fixup) {
+  authorization a;
+  a.fixup = std::move(fixup);
+  return a;
+}
+
+// Ids of topics named by id that topic_names does not know, each once.
+void add_unknown_id(std::vector<protocol::uuid>& unknown, const topic_names& names, const protocol::uuid& id);
+authorization lookup_ids(std::vector<protocol::uuid> ids);
+
+// Decodes a response (header + message), applies fn(msg, changed) -> bool, re-encodes into out
+// when changed.
+template <class M, class Fn>
+rewrite_status with_response(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
+                             std::string& error, Fn&& fn) {
+  protocol::reader r(body);
+  protocol::response_header hdr;
+  const std::int16_t hv = protocol::response_header_version(ctx.api_key, ctx.api_version);
+  hdr.decode(r, hv);
+  M msg;
+  msg.decode(r, ctx.api_version);
+  if (!r.ok() || r.remaining() != 0) {
+    const protocol::api_info* api = protocol::find_api(ctx.api_key);
+    error = std::string("malformed ") + (api ? api->name : "?") + " v" + std::to_string(ctx.api_version) +
+            " response: " + (r.ok() ? "trailing bytes" : r.error().what);
+    return rewrite_status::failed;
+  }
+  bool changed = false;
+  if (!fn(msg, changed)) return rewrite_status::failed;
+  if (!changed) return rewrite_status::unchanged;
+  hdr.encode(out, hv);
+  msg.encode(out, ctx.api_version);
+  return rewrite_status::rewritten;
+}
+
+// Takes out of `topics` every topic for which error_for(name) is not 0, recording each of its
+// partitions with that error in `out`. name_of(topic) -> string_view; partitions_of(topic, fn)
+// calls fn(partition index) for each partition.
+template <class Topic, class NameOf, class PartitionsOf, class ErrorFor>
+void take_topics(std::vector<Topic>& topics, std::vector<response_fixup::topic_error>& out, NameOf name_of,
+                 PartitionsOf partitions_of, ErrorFor error_for) {
+  std::erase_if(topics, [&](const Topic& t) {
+    const std::string_view name = name_of(t);
+    const std::int16_t error = error_for(name);
+    if (error == kafka_error::none) return false;
+    response_fixup::topic_error te;
+    te.name = std::string(name);
+    partitions_of(t, [&](std::int32_t p) { te.partitions.push_back({p, error, {}}); });
+    out.push_back(std::move(te));
+    return true;
+  });
+}
+
+// Puts removed topics back into a response's topic list: into the entry of the same name if the
+// response has one, else a new entry. name_ref(topic) -> string_view&; parts_ref(topic) -> the
+// partition vector; make(partition_error) -> a response partition.
+template <class Topic, class NameRef, class PartsRef, class Make>
+void put_topics(std::vector<Topic>& topics, const std::vector<response_fixup::topic_error>& errors, NameRef name_ref,
+                PartsRef parts_ref, Make make) {
+  for (const auto& te : errors) {
+    Topic* t = nullptr;
+    for (auto& x : topics)
+      if (name_ref(x) == te.name) t = &x;
+    if (!t) {
+      t = &topics.emplace_back();
+      name_ref(*t) = te.name;
+    }
+    for (const auto& pe : te.partitions) parts_ref(*t).push_back(make(pe));
+  }
+}
+
+// The response fixup's view of the ACL, for complete().
+struct authz_response {
+  const response_fixup& fixup;
+  const policies::principal_acl& acl;
+  topic_names& names;
+  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
+    return !acl.enabled() || acl.allowed(op, type, name);
+  }
+};
+
+// Per-family handlers (authz_topics.cpp, authz_groups.cpp, authz_admin.cpp).
+authorization authorize_produce(authz_request& rq);
+authorization authorize_fetch(authz_request& rq);
+authorization authorize_list_offsets(authz_request& rq);
+authorization authorize_offset_for_leader_epoch(authz_request& rq);
+authorization authorize_metadata(authz_request& rq);
+authorization authorize_create_topics(authz_request& rq);
+authorization authorize_delete_topics(authz_request& rq);
+authorization authorize_delete_records(authz_request& rq);
+authorization authorize_create_partitions(authz_request& rq);
+authorization authorize_describe_producers(authz_request& rq);
+
+authorization authorize_offset_commit(authz_request& rq);
+authorization authorize_offset_fetch(authz_request& rq);
+authorization authorize_offset_delete(authz_request& rq);
+authorization authorize_find_coordinator(authz_request& rq);
+authorization authorize_group_member(authz_request& rq);  // JoinGroup, Heartbeat, LeaveGroup, SyncGroup
+authorization authorize_describe_groups(authz_request& rq);
+authorization authorize_list_groups(authz_request& rq);
+authorization authorize_delete_groups(authz_request& rq);
+authorization authorize_consumer_group_heartbeat(authz_request& rq);
+
+authorization authorize_configs(authz_request& rq);  // DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
+authorization authorize_init_producer_id(authz_request& rq);
+authorization authorize_add_partitions_to_txn(authz_request& rq);
+authorization authorize_add_offsets_to_txn(authz_request& rq);
+authorization authorize_end_txn(authz_request& rq);
+authorization authorize_txn_offset_commit(authz_request& rq);
+authorization authorize_describe_transactions(authz_request& rq);
+authorization authorize_list_transactions(authz_request& rq);
+authorization authorize_describe_cluster(authz_request& rq);
+
+// Fetch responses: see request_authorizer::complete_fetch.
+void complete_fetch_response(const response_fixup* fixup, const policies::principal_acl& acl, topic_names& names,
+                             protocol::fetch_response& response, std::int16_t version, bool& changed);
+
+rewrite_status complete_topics_family(const authz_response& rs, const response_context& ctx, protocol::bytes_view body,
+                                      protocol::writer& out, std::string& error);
+rewrite_status complete_groups_family(const authz_response& rs, const response_context& ctx, protocol::bytes_view body,
+                                      protocol::writer& out, std::string& error);
+rewrite_status complete_admin_family(const authz_response& rs, const response_context& ctx, protocol::bytes_view body,
+                                     protocol::writer& out, std::string& error);
+
+}  // namespace kgw::gateway

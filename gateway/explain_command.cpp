@@ -1,0 +1,371 @@
+#include "gateway/explain_command.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/loader.h"
+#include "gateway/cli_args.h"
+#include "policies/json/json_doc.h"
+#include "policies/json/json_text.h"
+#include "policies/policy_set.h"
+#include "protocol/api_keys.h"
+
+namespace kgw::gateway {
+namespace {
+
+using config::acl_operation;
+using config::resource_type;
+
+constexpr const char* explain_usage =
+    "usage: kafka-gateway explain --config FILE --principal NAME --topic TOPIC\n"
+    "\n"
+    "Says in plain words what the policies in FILE mean for one principal and one topic: its\n"
+    "teams and attributes, whether ACLs are on, which operations on the topic are allowed or\n"
+    "denied and by which rule, its group, transactional-id and cluster rules, the rows and\n"
+    "fields it sees, produce validation, and where each rule was written. No broker is contacted.\n";
+
+constexpr const char* preview_usage =
+    "usage: kafka-gateway preview --config FILE --principal NAME --topic TOPIC [--envelope]\n"
+    "\n"
+    "Reads one record value per line on stdin and prints what NAME would receive for each: the\n"
+    "delivered value, or a line starting with '# dropped' and why. With --envelope each input\n"
+    "line is {\"key\": .., \"value\": .., \"headers\": {\"name\": \"value\"}, \"timestamp\": ..} (key\n"
+    "and value any JSON, or a string for raw text) and the output is an envelope too.\n"
+    "Exits 1 if NAME may not read TOPIC. No broker is contacted.\n";
+
+struct options {
+  std::string config, principal, topic;
+  bool envelope = false;
+  bool help = false;
+};
+
+std::optional<std::string> parse(int argc, char** argv, options& out, bool preview) {
+  cli_args args(argc, argv);
+  while (args.next()) {
+    const std::string_view arg = args.name();
+    auto take = [&](std::string& into) -> std::optional<std::string> {
+      auto v = args.value();
+      if (!v || v->empty()) return std::string(arg) + " needs a value";
+      into = std::string(*v);
+      return std::nullopt;
+    };
+    std::optional<std::string> err;
+    if (arg == "-h" || arg == "--help")
+      out.help = true;
+    else if (arg == "--config" || arg == "-c")
+      err = take(out.config);
+    else if (arg == "--principal")
+      err = take(out.principal);
+    else if (arg == "--topic")
+      err = take(out.topic);
+    else if (preview && arg == "--envelope")
+      out.envelope = true;
+    else
+      return "unknown argument '" + std::string(args.raw()) + "'";
+    if (err) return err;
+  }
+  if (out.help) return std::nullopt;
+  if (out.config.empty()) return std::string("missing --config FILE");
+  if (out.principal.empty()) return std::string("missing --principal NAME");
+  if (out.topic.empty()) return std::string("missing --topic TOPIC");
+  // Kafka tools write principals as User:name; the gateway's names have no type.
+  if (out.principal.starts_with("User:")) out.principal.erase(0, 5);
+  if (out.principal.empty()) return std::string("--principal needs a name after 'User:'");
+  return std::nullopt;
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string s;
+  for (const auto& i : items) s += (s.empty() ? "" : sep) + i;
+  return s;
+}
+
+std::string subject_words(const config::subject& who) {
+  switch (who.what) {
+    case config::subject::kind::everyone: return "everyone";
+    case config::subject::kind::principals: return "principal " + join(who.names);
+    case config::subject::kind::teams: return "team " + join(who.names);
+  }
+  return "?";
+}
+
+void print_rules(const std::vector<std::string>& lines, const char* none) {
+  if (lines.empty()) std::printf("    %s\n", none);
+  for (const auto& l : lines) std::printf("    %s\n", l.c_str());
+}
+
+std::string api_words(std::int16_t key) {
+  const auto* api = protocol::find_api(key);
+  return api ? std::string(api->name) + " (" + std::to_string(key) + ")" : "API key " + std::to_string(key);
+}
+
+void explain(const config::gateway_config& cfg, policies::policy_set& set, const options& o) {
+  const auto& pol = cfg.policies;
+  const auto& who = set.principal(o.principal);
+  const bool listed = cfg.principals.contains(o.principal);
+  std::printf("Principal %s%s\n", o.principal.c_str(),
+              listed ? "" : " (not listed under 'principals': no teams, no attributes)");
+  if (listed) {
+    std::printf("  teams: %s\n", who.teams.empty() ? "none" : join(who.teams).c_str());
+    std::vector<std::string> attrs;
+    for (const auto& [k, v] : who.attributes) attrs.push_back(k + " = " + v);
+    std::printf("  attributes: %s\n", attrs.empty() ? "none" : join(attrs).c_str());
+  }
+
+  const auto acl = set.acl(o.principal);
+  if (acl->enabled())
+    std::printf("\nACLs are on (%zu rules): anything not allowed is denied.\n", pol.acls.size());
+  else
+    std::printf("\nACLs are off (no 'acls' configured): every operation is allowed.\n");
+
+  std::printf("\nTopic %s\n", o.topic.c_str());
+  std::vector<std::string> allowed, denied;
+  for (auto op : {acl_operation::read, acl_operation::write, acl_operation::create, acl_operation::delete_,
+                  acl_operation::alter, acl_operation::describe, acl_operation::describe_configs,
+                  acl_operation::alter_configs})
+    (acl->allowed(op, resource_type::topic, o.topic) ? allowed : denied).push_back(config::name_of(op));
+  std::printf("  allowed: %s\n", allowed.empty() ? "nothing" : join(allowed).c_str());
+  std::printf("  denied: %s\n", denied.empty() ? "nothing" : join(denied).c_str());
+  if (acl->enabled()) {
+    std::printf("  by these rules:\n");
+    print_rules(acl->describe(resource_type::topic, o.topic), "none matches this topic (denied by default)");
+    std::printf("  (an allow of Read, Write, Delete or Alter includes Describe, of AlterConfigs DescribeConfigs;\n"
+                "   a deny wins over any allow)\n");
+    std::printf("\nConsumer group rules:\n");
+    print_rules(acl->describe(resource_type::group, ""), "none (no consumer group may be used)");
+    std::printf("Transactional id rules:\n");
+    print_rules(acl->describe(resource_type::transactional_id, ""), "none (no transactional id may be used)");
+    std::printf("Cluster rules:\n");
+    print_rules(acl->describe(resource_type::cluster, ""), "none");
+    if (!pol.pass_through_apis.empty()) {
+      std::vector<std::string> apis;
+      for (auto k : pol.pass_through_apis) apis.push_back(api_words(k));
+      std::printf("Relayed without authorization: %s\n", join(apis).c_str());
+    }
+  }
+
+  const auto tp = set.for_topic(o.principal, o.topic);
+  const auto views = policies::applicable_views(pol, who, o.topic);
+  std::printf("\nWhat %s reads from %s:\n", o.principal.c_str(), o.topic.c_str());
+  if (!acl->allowed(acl_operation::read, resource_type::topic, o.topic)) {
+    std::printf("  nothing: %s may not Read %s (TOPIC_AUTHORIZATION_FAILED)\n", o.principal.c_str(), o.topic.c_str());
+  } else if (!tp->error.empty()) {
+    std::printf("  POLICY ERROR, the gateway denies this topic: %s\n", tp->error.c_str());
+  } else if (views.empty()) {
+    std::printf("  every record, every field as it is (no view applies)\n");
+  } else {
+    for (const auto* v : views) std::printf("  view rule for %s at %s\n", subject_words(v->who).c_str(), v->at.str().c_str());
+    if (tp->view)
+      for (const auto& line : tp->view->describe()) std::printf("    %s\n", line.c_str());
+    else
+      std::printf("    every record, every field as it is\n");
+  }
+
+  const auto checks = policies::applicable_validations(pol, who, o.topic);
+  std::printf("\nWhat %s may produce to %s:\n", o.principal.c_str(), o.topic.c_str());
+  if (!acl->allowed(acl_operation::write, resource_type::topic, o.topic)) {
+    std::printf("  nothing: %s may not Write %s (TOPIC_AUTHORIZATION_FAILED)\n", o.principal.c_str(), o.topic.c_str());
+  } else if (!tp->error.empty()) {
+    std::printf("  POLICY ERROR, the gateway denies this topic: %s\n", tp->error.c_str());
+  } else if (checks.empty()) {
+    std::printf("  any record: produce is not validated\n");
+  } else {
+    for (const auto* v : checks)
+      std::printf("  validation rule for %s at %s\n", subject_words(v->who).c_str(), v->at.str().c_str());
+    if (tp->validator)
+      for (const auto& line : tp->validator->describe()) std::printf("    %s\n", line.c_str());
+  }
+
+  if (!pol.files.empty()) std::printf("\nPolicies loaded from: %s\n", join(pol.files).c_str());
+}
+
+// One input line of preview --envelope, as the record the gateway would fetch.
+struct envelope {
+  std::optional<std::string> key, value;
+  std::vector<std::string> header_names;
+  std::vector<std::optional<std::string>> header_values;
+  std::int64_t timestamp = -1;
+  bool has_timestamp = false;
+};
+
+// JSON null -> nullopt; a string -> its content (raw bytes); anything else -> its JSON text.
+std::optional<std::string> bytes_of(const policies::json::json_doc& doc, std::uint32_t n) {
+  switch (doc.type(n)) {
+    case policies::json::json_type::null: return std::nullopt;
+    case policies::json::json_type::string: {
+      std::string s;
+      doc.string_value(n, s);
+      return s;
+    }
+    default: return std::string(doc.text(n));
+  }
+}
+
+std::optional<std::string> parse_envelope(std::string_view line, envelope& out) {
+  policies::json::json_doc doc;
+  if (auto err = doc.parse(line)) return "not JSON: " + std::string(err->message) + " at character " + std::to_string(err->offset + 1);
+  if (doc.type(doc.root()) != policies::json::json_type::object) return std::string("not a JSON object");
+  for (auto m = doc.first_child(doc.root()); m != policies::json::npos; m = doc.node(m).next) {
+    if (doc.key_equals(m, "key")) {
+      out.key = bytes_of(doc, m);
+    } else if (doc.key_equals(m, "value")) {
+      out.value = bytes_of(doc, m);
+    } else if (doc.key_equals(m, "headers")) {
+      if (doc.type(m) != policies::json::json_type::object) return std::string("\"headers\" must be an object");
+      for (auto h = doc.first_child(m); h != policies::json::npos; h = doc.node(h).next) {
+        std::string name;
+        policies::json::unescape_append(doc.key_raw(h), name);
+        out.header_names.push_back(std::move(name));
+        out.header_values.push_back(bytes_of(doc, h));
+      }
+    } else if (doc.key_equals(m, "timestamp")) {
+      const auto t = doc.text(m);
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out.timestamp);
+      if (doc.type(m) != policies::json::json_type::number || ec != std::errc{} || p != t.data() + t.size())
+        return std::string("\"timestamp\" must be an integer (milliseconds since the epoch)");
+      out.has_timestamp = true;
+    } else {
+      return "unknown member \"" + std::string(doc.key_raw(m)) + "\" (expected key, value, headers, timestamp)";
+    }
+  }
+  return std::nullopt;
+}
+
+// A key or value for the output envelope: JSON text as it is, anything else as a JSON string.
+void append_bytes(std::optional<std::string_view> b, std::string& out) {
+  if (!b) {
+    out += "null";
+    return;
+  }
+  policies::json::json_doc doc;
+  if (!doc.parse(*b))
+    out += *b;
+  else
+    policies::json::quote_append(*b, out);
+}
+
+const char* drop_reason(const policies::record_result& r) {
+  return r.what == policies::verdict::drop ? "# dropped: the row filter excludes this record"
+                                           : "# dropped: the value is not JSON (on_invalid_json: drop)";
+}
+
+int preview(policies::policy_set& set, const options& o) {
+  const auto acl = set.acl(o.principal);
+  if (!acl->allowed(acl_operation::read, resource_type::topic, o.topic)) {
+    std::fprintf(stderr, "%s may not read %s: TOPIC_AUTHORIZATION_FAILED\n", o.principal.c_str(), o.topic.c_str());
+    return 1;
+  }
+  const auto tp = set.for_topic(o.principal, o.topic);
+  if (!tp->error.empty()) {
+    std::fprintf(stderr, "%s may not read %s: the policy does not compile: %s\n", o.principal.c_str(), o.topic.c_str(),
+                 tp->error.c_str());
+    return 1;
+  }
+  int status = 0;
+  std::string line;
+  std::size_t line_no = 0;
+  policies::record_arena arena;
+  policies::record_result result;
+  while (std::getline(std::cin, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    envelope env;
+    if (o.envelope) {
+      if (auto err = parse_envelope(line, env)) {
+        std::printf("# skipped: line %zu is not an envelope: %s\n", line_no, err->c_str());
+        status = 1;
+        continue;
+      }
+    } else {
+      env.value = line;
+    }
+    std::vector<policies::record_header> headers;
+    for (std::size_t i = 0; i < env.header_names.size(); ++i) {
+      policies::record_header h;
+      h.key = env.header_names[i];
+      if (env.header_values[i]) h.value = *env.header_values[i];
+      headers.push_back(h);
+    }
+    policies::record_in in;
+    if (env.key) in.key = *env.key;
+    if (env.value) in.value = *env.value;
+    in.headers = headers;
+    in.timestamp = env.timestamp;
+
+    arena.clear();
+    result.reset();
+    if (tp->view) tp->view->apply(in, result, arena);
+    if (result.what != policies::verdict::keep) {
+      std::printf("%s\n", drop_reason(result));
+      continue;
+    }
+    const auto value = result.value_changed ? result.value : in.value;
+    if (!o.envelope) {
+      std::string out = value ? std::string(*value) : "null";
+      std::printf("%s\n", out.c_str());
+      continue;
+    }
+    const auto key = result.key_changed ? result.key : in.key;
+    std::string out = "{\"key\": ";
+    append_bytes(key, out);
+    out += ", \"value\": ";
+    append_bytes(value, out);
+    const std::span<const policies::record_header> hs =
+        result.headers_changed ? std::span<const policies::record_header>(result.headers) : in.headers;
+    if (!hs.empty()) {
+      out += ", \"headers\": {";
+      for (std::size_t i = 0; i < hs.size(); ++i) {
+        if (i) out += ", ";
+        policies::json::quote_append(hs[i].key, out);
+        out += ": ";
+        if (hs[i].value)
+          policies::json::quote_append(*hs[i].value, out);
+        else
+          out += "null";
+      }
+      out += "}";
+    }
+    if (env.has_timestamp) out += ", \"timestamp\": " + std::to_string(env.timestamp);
+    out += "}";
+    std::printf("%s\n", out.c_str());
+  }
+  return status;
+}
+
+int run(int argc, char** argv, bool is_preview) {
+  const char* name = is_preview ? "preview" : "explain";
+  options o;
+  const auto error = parse(argc, argv, o, is_preview);
+  if (auto code = early_exit(name, error, o.help, is_preview ? preview_usage : explain_usage)) return *code;
+  auto cfg = config::load_file(o.config);
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", cfg.error().c_str());
+    return 1;
+  }
+  policies::policy_set set(*cfg);
+  int status = 0;
+  if (is_preview)
+    status = preview(set, o);
+  else
+    explain(*cfg, set, o);
+  if (std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "%s: cannot write to stdout: %s\n", name, std::strerror(errno));
+    return 1;
+  }
+  return status;
+}
+
+}  // namespace
+
+int run_explain_command(int argc, char** argv) { return run(argc, argv, false); }
+int run_preview_command(int argc, char** argv) { return run(argc, argv, true); }
+
+}  // namespace kgw::gateway

@@ -1,0 +1,189 @@
+#include "gateway/record_governor.h"
+
+#include "policies/record.h"
+#include "policies/validation/record_validator.h"
+#include "policies/view/topic_view.h"
+#include "protocol/record_batch.h"
+
+namespace kgw::gateway {
+namespace proto = kgw::protocol;
+
+namespace {
+// A batch never inflates beyond this when decompressed (Kafka's default max.message.bytes is
+// 1 MiB compressed; 64 MiB of plain records leaves room for good compression ratios).
+constexpr std::size_t max_uncompressed_batch = 64u * 1024 * 1024;
+
+std::string_view text(proto::bytes_view b) { return proto::as_string(b); }
+std::optional<std::string_view> text(const std::optional<proto::bytes_view>& b) {
+  if (!b) return std::nullopt;
+  return proto::as_string(*b);
+}
+std::optional<proto::bytes_view> bytes(const std::optional<std::string_view>& s) {
+  if (!s) return std::nullopt;
+  return proto::as_bytes(*s);
+}
+
+void relaxed_add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
+  if (n) c.fetch_add(n, std::memory_order_relaxed);
+}
+}  // namespace
+
+struct record_governor::scratch {
+  std::vector<proto::records_entry> entries;
+  proto::decoded_batch batch;
+  std::vector<policies::record_header> headers;     // one record's headers, as the policies see them
+  std::vector<proto::record_to_write> to_write;
+  std::vector<proto::record_header_bytes> out_headers;  // rewritten headers of all kept records
+  std::vector<std::pair<std::size_t, std::size_t>> header_ranges;  // per to_write entry, into out_headers
+  policies::record_result result;
+  policies::record_arena arena;
+
+  // Fills `headers` with record r's headers; returns the record as the policies see it.
+  policies::record_in view_of(const proto::record_view& r) {
+    headers.clear();
+    for (std::uint32_t i = 0; i < r.header_count; ++i) {
+      const auto& h = batch.headers[r.first_header + i];
+      headers.push_back({text(h.key), text(h.value)});
+    }
+    policies::record_in in;
+    in.key = text(r.key);
+    in.value = text(r.value);
+    in.headers = headers;
+    in.timestamp = batch.header.log_append_time() ? batch.header.max_timestamp
+                                                  : batch.header.base_timestamp + r.timestamp_delta;
+    return in;
+  }
+};
+
+record_governor::record_governor(governance_counters& counters)
+    : counters_(counters), s_(std::make_unique<scratch>()) {}
+record_governor::~record_governor() = default;
+
+record_governor::outcome record_governor::govern(proto::bytes_view records, const policies::topic_view& view,
+                                                 std::vector<std::byte>& out, std::string& error) {
+  auto& s = *s_;
+  proto::split_records(records, s.entries);
+  bool changed = false;
+  std::uint64_t delivered = 0, filtered = 0, masked = 0, invalid_dropped = 0, invalid_replaced = 0, legacy = 0,
+                rewritten = 0;
+  out.clear();
+  out.reserve(records.size());
+  for (const auto& e : s.entries) {
+    if (e.what == proto::records_entry::kind::truncated) {
+      // The broker cut the last batch at max_bytes; the consumer fetches it again whole.
+      changed = true;
+      continue;
+    }
+    if (e.what == proto::records_entry::kind::legacy) {
+      ++legacy;
+      changed = true;
+      continue;
+    }
+    if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) {
+      counters_.corrupt_batches.fetch_add(1, std::memory_order_relaxed);
+      error = "batch at offset " + std::to_string(e.base_offset) + ": " + r.error();
+      return outcome::corrupt;
+    }
+    if (s.batch.header.control()) {
+      out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+      continue;
+    }
+    s.arena.clear();
+    s.to_write.clear();
+    s.out_headers.clear();
+    s.header_ranges.clear();
+    bool batch_changed = false;
+    for (const auto& r : s.batch.records) {
+      const policies::record_in in = s.view_of(r);
+      view.apply(in, s.result, s.arena);
+      const auto& res = s.result;
+      if (res.what == policies::verdict::drop) {
+        ++filtered;
+        batch_changed = true;
+        continue;
+      }
+      if (res.what == policies::verdict::drop_invalid) {
+        ++invalid_dropped;
+        batch_changed = true;
+        continue;
+      }
+      ++delivered;
+      if (res.replaced_invalid) ++invalid_replaced;
+      proto::record_to_write w;
+      w.attributes = r.attributes;
+      w.timestamp_delta = r.timestamp_delta;
+      w.offset_delta = r.offset_delta;
+      w.key = res.key_changed ? bytes(res.key) : r.key;
+      w.value = res.value_changed ? bytes(res.value) : r.value;
+      const std::size_t first = s.out_headers.size();
+      if (res.headers_changed) {
+        for (const auto& h : res.headers) s.out_headers.push_back({proto::as_bytes(h.key), bytes(h.value)});
+      } else {
+        for (std::uint32_t i = 0; i < r.header_count; ++i) s.out_headers.push_back(s.batch.headers[r.first_header + i]);
+      }
+      s.header_ranges.emplace_back(first, s.out_headers.size() - first);
+      if (res.key_changed || res.value_changed || res.headers_changed) {
+        ++masked;
+        batch_changed = true;
+      }
+      s.to_write.push_back(w);
+    }
+    if (!batch_changed) {
+      out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+      continue;
+    }
+    // Header spans are bound only now: out_headers may have moved while it grew.
+    for (std::size_t i = 0; i < s.to_write.size(); ++i)
+      s.to_write[i].headers = std::span<const proto::record_header_bytes>(s.out_headers)
+                                  .subspan(s.header_ranges[i].first, s.header_ranges[i].second);
+    proto::batch_header like = s.batch.header;
+    if (s.to_write.empty()) {
+      // Every record removed: an empty batch keeps the batch's offsets so the consumer moves
+      // past them (as after compaction, KAFKA-5443). It goes uncompressed, and marked as a
+      // control batch: clients skip those without looking for records, whereas a response
+      // holding only empty data batches makes librdkafka think its fetch size is too small
+      // (it doubles it, then reports MSG_SIZE_TOO_LARGE) and an empty compressed payload
+      // trips its decompressor.
+      like.attributes = static_cast<std::int16_t>(
+          (like.attributes & (proto::batch_timestamp_type_bit | proto::batch_transactional_bit)) |
+          proto::batch_control_bit);
+    }
+    if (auto r = proto::encode_batch(like, s.batch.snappy_xerial, s.to_write, out); !r) {
+      counters_.corrupt_batches.fetch_add(1, std::memory_order_relaxed);
+      error = "re-encoding batch at offset " + std::to_string(e.base_offset) + ": " + r.error();
+      return outcome::corrupt;
+    }
+    ++rewritten;
+    changed = true;
+  }
+  relaxed_add(counters_.records_delivered, delivered);
+  relaxed_add(counters_.records_filtered, filtered);
+  relaxed_add(counters_.records_masked, masked);
+  relaxed_add(counters_.records_invalid_dropped, invalid_dropped);
+  relaxed_add(counters_.records_invalid_replaced, invalid_replaced);
+  relaxed_add(counters_.legacy_batches_dropped, legacy);
+  relaxed_add(counters_.batches_rewritten, rewritten);
+  return changed ? outcome::rewritten : outcome::unchanged;
+}
+
+std::optional<std::string> record_governor::validate(proto::bytes_view records,
+                                                     const policies::record_validator& validator) {
+  auto& s = *s_;
+  proto::split_records(records, s.entries);
+  for (const auto& e : s.entries) {
+    if (e.what == proto::records_entry::kind::truncated) return "truncated record batch";
+    if (e.what == proto::records_entry::kind::legacy)
+      return "message format v" + std::to_string(e.magic) + " cannot be validated (record batch v2 required)";
+    if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) return r.error();
+    if (s.batch.header.control()) continue;
+    for (const auto& r : s.batch.records) {
+      if (auto why = validator.check(s.view_of(r))) {
+        counters_.produce_rejected.fetch_add(1, std::memory_order_relaxed);
+        return "record at offset delta " + std::to_string(r.offset_delta) + ": " + *why;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace kgw::gateway

@@ -1,0 +1,67 @@
+#pragma once
+// Applies a principal's topic views to the records of Fetch responses, and its produce
+// validation to the records of Produce requests. The glue between protocol/record_batch (bytes)
+// and policies/ (decisions):
+//   - a batch whose records all stay as they are is copied as received (no re-encode);
+//   - otherwise it is re-encoded with the records kept, in the codec it came with, keeping the
+//     batch's base offset and last offset delta: removed records leave gaps in the offsets and a
+//     batch whose records are all removed is sent empty, so consumers move past them and
+//     committed offsets stay valid;
+//   - control batches (transaction markers) are never altered;
+//   - legacy v0/v1 message sets cannot be governed: dropped for this principal, and counted;
+//   - a batch that does not decode (bad CRC, corrupt compression) fails the partition
+//     (CORRUPT_MESSAGE): fail closed, never forwarded ungoverned.
+// Threading: a governor belongs to one session (its scratch buffers are reused across batches);
+// the counters it updates are the worker's (relaxed atomics, read by stats and tests).
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/wire.h"
+
+namespace kgw::policies {
+class topic_view;
+class record_validator;
+}  // namespace kgw::policies
+
+namespace kgw::gateway {
+
+// What governance did, summed over a worker's sessions.
+struct governance_counters {
+  std::atomic<std::uint64_t> records_delivered{0};
+  std::atomic<std::uint64_t> records_filtered{0};       // removed by a row filter
+  std::atomic<std::uint64_t> records_masked{0};         // delivered with at least one field changed
+  std::atomic<std::uint64_t> records_invalid_dropped{0};  // not JSON on a governed topic: dropped
+  std::atomic<std::uint64_t> records_invalid_replaced{0};  // not JSON: replaced as configured
+  std::atomic<std::uint64_t> legacy_batches_dropped{0};    // v0/v1 message sets on governed topics
+  std::atomic<std::uint64_t> corrupt_batches{0};           // could not be decoded: partition failed
+  std::atomic<std::uint64_t> batches_rewritten{0};
+  std::atomic<std::uint64_t> produce_rejected{0};  // partitions answered INVALID_RECORD
+};
+
+class record_governor {
+ public:
+  explicit record_governor(governance_counters& counters);
+  ~record_governor();
+  record_governor(const record_governor&) = delete;
+  record_governor& operator=(const record_governor&) = delete;
+
+  enum class outcome { unchanged, rewritten, corrupt };
+  // Governs one partition's records field. rewritten: `out` holds the new records field.
+  // corrupt: `error` says why; the caller fails the partition.
+  outcome govern(protocol::bytes_view records, const policies::topic_view& view, std::vector<std::byte>& out,
+                 std::string& error);
+
+  // Produce validation of one partition's records: nullopt if every record passes.
+  std::optional<std::string> validate(protocol::bytes_view records, const policies::record_validator& validator);
+
+ private:
+  struct scratch;
+  governance_counters& counters_;
+  std::unique_ptr<scratch> s_;
+};
+
+}  // namespace kgw::gateway

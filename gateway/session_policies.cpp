@@ -1,0 +1,121 @@
+#include "gateway/session_policies.h"
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/topic_names.h"
+#include "policies/policy_set.h"
+#include "protocol/fetch.h"
+#include "protocol/headers.h"
+
+namespace kgw::gateway {
+namespace proto = kgw::protocol;
+
+namespace {
+constexpr std::int16_t fetch_key = 1;
+constexpr std::int16_t corrupt_message = 2, topic_authorization_failed = 29, unknown_topic_id = 100;
+}  // namespace
+
+session_policies::session_policies(policies::policy_set& set, const std::string& principal, topic_names& names,
+                                   governance_counters& counters)
+    : set_(set), principal_(principal), names_(names), acl_(set.acl(principal)), governor_(counters) {
+  const bool validates = !set.config().validations.empty();
+  produce_check check;
+  if (validates)
+    check = [this](std::string_view topic, std::int32_t, proto::bytes_view records) {
+      return check_produce(topic, records);
+    };
+  authorizer_ = std::make_unique<request_authorizer>(*acl_, names_, std::move(check));
+  governs_fetch_ = acl_->enabled() || !set.config().views.empty();
+}
+
+session_policies::~session_policies() = default;
+
+bool session_policies::acls_enabled() const { return acl_->enabled(); }
+
+const policies::topic_policies& session_policies::topic(std::string_view name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) it = topics_.emplace(std::string(name), set_.for_topic(principal_, name)).first;
+  return *it->second;
+}
+
+std::optional<std::string> session_policies::check_produce(std::string_view topic_name, proto::bytes_view records) {
+  const auto& tp = topic(topic_name);
+  if (!tp.error.empty()) return "the gateway cannot apply the policy for this topic";
+  if (!tp.validator) return std::nullopt;
+  return governor_.validate(records, *tp.validator);
+}
+
+rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const response_context& ctx,
+                                              proto::bytes_view body, address_rewriter& rewriter,
+                                              governed_response& out, std::string& error) {
+  proto::reader r(body);
+  proto::response_header hdr;
+  const std::int16_t hv = proto::response_header_version(fetch_key, ctx.api_version);
+  hdr.decode(r, hv);
+  proto::fetch_response m;
+  m.decode(r, ctx.api_version);
+  if (!r.ok() || r.remaining() != 0) {
+    error = std::string("malformed Fetch v") + std::to_string(ctx.api_version) + " response: " +
+            (r.ok() ? "trailing bytes" : r.error().what);
+    return rewrite_status::failed;
+  }
+  bool changed = false;
+  if (acl_->enabled() || fixup) authorizer_->complete_fetch(fixup, m, ctx.api_version, changed);
+
+  for (auto& t : m.responses) {
+    std::string_view name = t.topic;
+    if (ctx.api_version >= 13) {
+      const std::string* n = names_.name(t.topic_id);
+      name = n ? std::string_view(*n) : std::string_view();
+    }
+    if (name.empty()) {
+      // A topic the gateway cannot name cannot be governed: nothing of it is delivered.
+      for (auto& p : t.partitions) {
+        if (p.error_code != 0 && !p.records) continue;
+        p.error_code = unknown_topic_id;
+        p.records = proto::bytes_view{};
+        changed = true;
+      }
+      continue;
+    }
+    const auto& tp = topic(name);
+    if (!tp.error.empty()) {
+      for (auto& p : t.partitions) {
+        p.error_code = topic_authorization_failed;
+        p.records = proto::bytes_view{};
+      }
+      changed = true;
+      continue;
+    }
+    if (!tp.view || tp.view->passthrough()) continue;
+    for (auto& p : t.partitions) {
+      if (!p.records || p.records->empty()) continue;
+      auto& buf = out.buffers.emplace_back();
+      std::string why;
+      switch (governor_.govern(*p.records, *tp.view, buf, why)) {
+        case record_governor::outcome::unchanged:
+          out.buffers.pop_back();
+          break;
+        case record_governor::outcome::rewritten:
+          p.records = proto::bytes_view(buf);
+          changed = true;
+          break;
+        case record_governor::outcome::corrupt:
+          // Never forward what could not be governed; the consumer sees Kafka's error for it.
+          spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index, why);
+          p.error_code = corrupt_message;
+          p.records = proto::bytes_view{};
+          changed = true;
+          break;
+      }
+    }
+  }
+  for (auto& e : m.node_endpoints)
+    if (!rewriter.map_endpoint(e.node_id, e.host, e.port, changed, error)) return rewrite_status::failed;
+  if (!changed) return rewrite_status::unchanged;
+  hdr.encode(out.w, hv);
+  m.encode(out.w, ctx.api_version);
+  return rewrite_status::rewritten;
+}
+
+}  // namespace kgw::gateway
