@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Gateway benchmark, one command:  bench/run.sh [--direct-only] [--no-results] [-- gateway_bench args]
+# Gateway benchmark, one command:  bench/run.sh [--direct-only] [--no-governed] [--no-results] [-- gateway_bench args]
 #
 # Builds kafka-gateway and gateway_bench (Release, in build-release/ unless KGW_BUILD_DIR is set),
-# starts the embedded broker and the gateway as two separate processes on loopback, runs
-# gateway_bench (3 alternating rounds each of direct, through the gateway, and through the
-# gateway's TLS listener (certificate made here with openssl), 1 KiB records),
-# prints a Markdown table and records it in bench/RESULTS.md with the date and the machine.
+# starts the embedded broker and the gateways as separate processes on loopback, runs
+# gateway_bench (3 alternating rounds of each case: direct, through the gateway, through the
+# gateway's TLS listener (certificate made here with openssl), and through four governed
+# gateways, one process per policy: ACL-only, row filter, masking, masking + filter; 1 KiB JSON
+# records), prints a Markdown table and records it in bench/RESULTS.md with the date and the machine.
 #
-#   --direct-only   skip the gateway (measures the broker alone; for checking the bench itself)
+#   --direct-only   skip every gateway (measures the broker alone; for checking the bench itself)
+#   --no-governed   skip the four governed gateways (direct, gateway and gateway TLS only)
 #   --no-results    print only; leave bench/RESULTS.md alone
 #   KGW_GATEWAY_BIN / KGW_BENCH_BIN   use these binaries instead of building
 #   KGW_BENCH_PORT  gateway listen port (default 19092; broker ports are the next 28; the TLS
-#                   listener takes the 29 ports after those)
+#                   listener takes the 29 ports after those, and each governed gateway the next
+#                   29: 4 x 29 more, up to KGW_BENCH_PORT + 173)
 #
 # Loopback only; bounded: every wait has a timeout and gateway_bench limits each phase to 60 s.
 set -euo pipefail
@@ -19,14 +22,16 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KGW_BUILD_DIR:-$root/build-release}
 direct_only=0
+governed=1
 write_results=1
 bench_args=()
 while (($#)); do
   case $1 in
     --direct-only) direct_only=1 ;;
+    --no-governed) governed=0 ;;
     --no-results) write_results=0 ;;
     --) shift; bench_args=("$@"); break ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -43,10 +48,13 @@ fi
 
 port=${KGW_BENCH_PORT:-19092}
 work=$(mktemp -d /tmp/kgw-bench.XXXXXX)
-broker_pid="" gateway_pid=""
+broker_pid=""
+gateway_pids=()
 cleanup() {
   # Stop only what this script started, by pid.
-  [[ -n $gateway_pid ]] && kill -TERM "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null || true
+  local pid
+  for pid in "${gateway_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${gateway_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [[ -n $broker_pid ]] && kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -54,10 +62,18 @@ trap cleanup EXIT INT TERM
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The governed cases: "KIND TOPIC" lines; gateway_bench owns their policies (--print-policy).
+cases=()
+if ((direct_only == 0 && governed == 1)); then
+  mapfile -t cases < <("$bench_bin" --list-cases)
+  ((${#cases[@]})) || { echo "run.sh: $bench_bin --list-cases printed nothing" >&2; exit 1; }
+fi
+
 # 1. The broker, in its own process. Its first stdout line is the bootstrap list.
+topics=(--topic bench-direct:48 --topic bench-gw:48 --topic bench-tls:48)
+for c in "${cases[@]}"; do topics+=(--topic "${c#* }:48"); done
 mkfifo "$work/broker.out"
-"$gw_bin" dev-cluster --brokers 3 --topic bench-direct:48 --topic bench-gw:48 --topic bench-tls:48 \
-  >"$work/broker.out" 2>"$work/broker.err" &
+"$gw_bin" dev-cluster --brokers 3 "${topics[@]}" >"$work/broker.out" 2>"$work/broker.err" &
 broker_pid=$!
 exec 4<"$work/broker.out"
 if ! read -r -t 10 upstream <&4 || [[ -z $upstream ]]; then
@@ -65,23 +81,47 @@ if ! read -r -t 10 upstream <&4 || [[ -z $upstream ]]; then
 fi
 echo "broker (pid $broker_pid): $upstream" >&2
 
-# 2. The gateway, in its own process, configured with the YAML shape from the README.
+# start_gateway NAME LISTEN_PORT: runs kafka-gateway with $work/NAME.yaml, waits (10 s at most)
+# until it listens; sets started_pid.
+start_gateway() {
+  local name=$1 listen=$2
+  "$gw_bin" --config "$work/$name.yaml" 2>"$work/$name.err" &
+  started_pid=$!
+  gateway_pids+=("$started_pid")
+  for _ in $(seq 100); do
+    port_busy "$listen" && break
+    kill -0 "$started_pid" 2>/dev/null || { echo "run.sh: gateway $name exited:" >&2; cat "$work/$name.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  port_busy "$listen" || { echo "run.sh: gateway $name is not listening on $listen after 10 s" >&2; exit 1; }
+  echo "gateway $name (pid $started_pid): 127.0.0.1:$listen, config $work/$name.yaml" >&2
+}
+
+# gateway_yaml LISTEN_PORT: the settings every bench gateway shares (one plain listener).
+gateway_yaml() {
+  echo "gateway:"
+  echo "  advertised_host: 127.0.0.1"
+  echo "  workers: 1"
+  echo "  log_level: warn"
+  echo "listeners:"
+  echo "  - name: plain"
+  echo "    listen: 127.0.0.1:$1"
+  echo "    broker_ports: $(($1 + 1))-$(($1 + 28))"
+}
+
+# 2. The gateways, each in its own process, configured with the YAML shape from the README.
 args=(--direct "$upstream" --broker-pid "$broker_pid")
 if ((direct_only == 0)); then
-  if port_busy "$port"; then echo "run.sh: 127.0.0.1:$port is in use (set KGW_BENCH_PORT)" >&2; exit 1; fi
   tls_port=$((port + 29))
+  last_port=$((port + 57 + 29 * ${#cases[@]}))
+  for ((p = port; p <= last_port; p++)); do
+    if port_busy "$p"; then echo "run.sh: 127.0.0.1:$p is in use (the bench needs $port-$last_port; set KGW_BENCH_PORT)" >&2; exit 1; fi
+  done
   # A throw-away certificate for the TLS listener (P-256, names 127.0.0.1); clients trust it as CA.
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null
   {
-    echo "gateway:"
-    echo "  advertised_host: 127.0.0.1"
-    echo "  workers: 1"
-    echo "  log_level: warn"
-    echo "listeners:"
-    echo "  - name: plain"
-    echo "    listen: 127.0.0.1:$port"
-    echo "    broker_ports: $((port + 1))-$((port + 28))"
+    gateway_yaml "$port"
     echo "  - name: tls"
     echo "    listen: 127.0.0.1:$tls_port"
     echo "    broker_ports: $((tls_port + 1))-$((tls_port + 28))"
@@ -90,30 +130,42 @@ if ((direct_only == 0)); then
     echo "upstream:"
     echo "  bootstrap: [${upstream//,/, }]"
   } >"$work/gateway.yaml"
-  "$gw_bin" --config "$work/gateway.yaml" 2>"$work/gateway.err" &
-  gateway_pid=$!
-  for _ in $(seq 100); do
-    port_busy "$port" && break
-    kill -0 "$gateway_pid" 2>/dev/null || { echo "run.sh: the gateway exited:" >&2; cat "$work/gateway.err" >&2; exit 1; }
-    sleep 0.1
+  start_gateway gateway "$port"
+  args+=(--gateway "127.0.0.1:$port" --gateway-pid "$started_pid" --gateway-tls "127.0.0.1:$tls_port" --tls-ca "$work/tls.pem")
+
+  # One gateway process per policy, each on its own 29 ports, all in front of the same broker.
+  case_port=$((port + 58))
+  for c in "${cases[@]}"; do
+    kind=${c%% *}
+    {
+      gateway_yaml "$case_port"
+      echo "upstream:"
+      echo "  bootstrap: [${upstream//,/, }]"
+      "$bench_bin" --print-policy "$kind"
+    } >"$work/gateway-$kind.yaml"
+    start_gateway "gateway-$kind" "$case_port"
+    args+=(--case "$kind=127.0.0.1:$case_port@$started_pid")
+    case_port=$((case_port + 29))
   done
-  port_busy "$port" || { echo "run.sh: the gateway is not listening on $port after 10 s" >&2; exit 1; }
-  echo "gateway (pid $gateway_pid): 127.0.0.1:$port, config $work/gateway.yaml" >&2
-  args+=(--gateway "127.0.0.1:$port" --gateway-pid "$gateway_pid" --gateway-tls "127.0.0.1:$tls_port" --tls-ca "$work/tls.pem")
 fi
 
 # 3. The measurement.
-timeout 450 "$bench_bin" "${args[@]}" "${bench_args[@]}" | tee "$work/table.md"
-if ((direct_only == 0)) && [[ -s $work/gateway.err ]]; then
-  echo "--- gateway stderr (last lines)" >&2; tail -5 "$work/gateway.err" >&2
-fi
+status=0
+timeout 450 "$bench_bin" "${args[@]}" "${bench_args[@]}" | tee "$work/table.md" || status=$?
+for err in "$work"/gateway*.err; do
+  [[ -s $err ]] || continue
+  echo "--- $(basename "$err" .err) stderr (last lines)" >&2; tail -5 "$err" >&2
+done
+((status == 0)) || { echo "run.sh: gateway_bench failed (exit $status)" >&2; exit "$status"; }
 
 # 4. Record it: RESULTS.md keeps the newest run between the markers (older runs: git history).
 if ((write_results)); then
   results=$root/bench/RESULTS.md
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
-  mode=$([[ $direct_only == 1 ]] && echo "direct only (no gateway)" || echo "direct vs gateway vs gateway over TLS")
+  if ((direct_only)); then mode="direct only (no gateway)"
+  elif ((governed)); then mode="direct vs gateway (plaintext, TLS, ACL-only, row filter, masking, masking + filter)"
+  else mode="direct vs gateway vs gateway over TLS"; fi
   build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
   [[ -n ${KGW_GATEWAY_BIN:-} ]] && build_type="prebuilt $gw_bin"
   {
