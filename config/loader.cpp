@@ -1,20 +1,18 @@
 // YAML -> gateway_config, strict: unknown keys and wrong types are errors, each reported as
-// "file:line:col: message" (yaml-cpp marks are 0-based; editors count from 1).
+// "file:line:col: message" (the typed reads are config/yaml_reader.h's).
 #include "config/loader.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "config/policy_loader.h"
+#include "config/yaml_reader.h"
 #include "gateway/security/jwt.h"
 #include "gateway/security/principal_mapping.h"
 #include "gateway/security/scram.h"
@@ -22,62 +20,9 @@
 namespace kgw::config {
 namespace {
 
-struct config_error {
-  std::string message;
-};
-
-class parser {
+class parser : yaml_reader {
  public:
-  parser(std::string source, std::string_view text) : source_(std::move(source)), text_(text) {}
-
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
-    const YAML::Mark m = n.Mark();
-    std::ostringstream os;
-    os << source_ << ':';
-    if (m.line >= 0)
-      os << (m.line + 1) << ':' << (m.column + 1);
-    else
-      os << "1:1";
-    os << ": " << msg;
-    throw config_error{os.str()};
-  }
-
-  void require_map(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsMap()) fail(n, what + " must be a mapping");
-  }
-
-  // Rejects keys that are not in `allowed`: a typo must not silently become a default.
-  void only_keys(const YAML::Node& n, const std::string& what, std::initializer_list<const char*> allowed) const {
-    only_keys_in(n, what, allowed);
-  }
-  template <class Keys>
-  void only_keys_in(const YAML::Node& n, const std::string& what, const Keys& allowed) const {
-    for (const auto& kv : n) {
-      const auto key = kv.first.as<std::string>();
-      bool found = false;
-      for (const char* a : allowed) found = found || key == a;
-      if (!found) {
-        std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        fail(kv.first, "unknown key '" + key + "' in " + what + " (expected one of: " + list + ")");
-      }
-    }
-  }
-
-  std::string scalar(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(n, what + " must be a scalar");
-    return n.Scalar();
-  }
-
-  long long integer(const YAML::Node& n, const std::string& what, long long lo, long long hi) const {
-    const std::string s = scalar(n, what);
-    long long v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size()) fail(n, what + " must be an integer, got '" + s + "'");
-    if (v < lo || v > hi)
-      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + s);
-    return v;
-  }
+  parser(std::string source, std::string_view text) : yaml_reader(std::move(source), text, "scalar") {}
 
   host_port endpoint(const YAML::Node& n, const std::string& what) const { return endpoint(scalar(n, what), n, what); }
 
@@ -131,60 +76,14 @@ class parser {
     return static_cast<std::size_t>(v * mult);
   }
 
-
-  bool boolean(const YAML::Node& n, const std::string& what) const {
-    const std::string s = scalar(n, what);
-    if (s == "true") return true;
-    if (s == "false") return false;
-    fail(n, what + " must be true or false, got '" + s + "'");
-  }
-
-  std::vector<std::string> string_list(const YAML::Node& n, const std::string& what) const {
-    std::vector<std::string> out;
-    if (n.IsScalar()) {
-      out.push_back(n.Scalar());
-      return out;
-    }
-    if (!n.IsSequence()) fail(n, what + " must be a list");
-    for (const auto& e : n) out.push_back(scalar(e, what + " entry"));
-    return out;
-  }
-
-  std::string read_file(const YAML::Node& n, const std::string& what, const std::string& path) const {
-    std::filesystem::path p(path);
-    if (p.is_relative()) p = std::filesystem::path(source_).parent_path() / p;  // relative to the config file
-    std::ifstream in(p, std::ios::binary);
-    if (!in) fail(n, what + ": cannot read file '" + p.string() + "'");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  // Secret material: inline, `{file: PATH}` (relative to the config file), `{env: VAR}` or
-  // `{value: TEXT}`. For certificates, keys and JWKS a bare scalar is a file path, for
-  // passwords and credentials it is the value itself. Contents are never put in messages.
-  std::string secret(const YAML::Node& n, const std::string& what, bool scalar_is_path) const {
-    if (n.IsScalar()) return scalar_is_path ? read_file(n, what, n.Scalar()) : n.Scalar();
-    if (!n.IsMap() || n.size() != 1)
-      fail(n, what + " must be " + (scalar_is_path ? "a file path" : "a value") +
-                  " or one of {file: PATH}, {env: VARIABLE}, {value: TEXT}");
-    only_keys(n, what, {"file", "env", "value"});
-    if (auto f = n["file"]) return read_file(f, what, scalar(f, what + ".file"));
-    if (auto v = n["value"]) return scalar(v, what + ".value");
-    const auto e = n["env"];
-    const std::string var = scalar(e, what + ".env");
-    const char* val = std::getenv(var.c_str());
-    if (!val) fail(e, what + ": environment variable " + var + " is not set");
-    return val;
-  }
-
   security_protocol protocol(const YAML::Node& n, const std::string& what) const {
     const std::string s = scalar(n, what);
-    if (s == "PLAINTEXT") return security_protocol::plaintext;
-    if (s == "SSL") return security_protocol::ssl;
-    if (s == "SASL_PLAINTEXT") return security_protocol::sasl_plaintext;
-    if (s == "SASL_SSL") return security_protocol::sasl_ssl;
-    fail(n, what + " must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, got '" + s + "'");
+    const auto p = lookup<security_protocol>(s, {{"PLAINTEXT", security_protocol::plaintext},
+                                                 {"SSL", security_protocol::ssl},
+                                                 {"SASL_PLAINTEXT", security_protocol::sasl_plaintext},
+                                                 {"SASL_SSL", security_protocol::sasl_ssl}});
+    if (!p) fail(n, what + " must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, got '" + s + "'");
+    return *p;
   }
 
   std::pair<std::uint16_t, std::uint16_t> port_range(const YAML::Node& n, const std::string& what) const {
@@ -208,11 +107,11 @@ class parser {
     std::vector<const char*> allowed{"certificate", "key",     "key_password", "ca",
                                      "min_version", "ciphers", "ciphersuites", "curves"};
     allowed.insert(allowed.end(), side_keys);
-    only_keys_in(t, what, allowed);
-    if (auto n = t["certificate"]) s.certificate_pem = secret(n, what + ".certificate", true);
-    if (auto n = t["key"]) s.key_pem = secret(n, what + ".key", true);
-    if (auto n = t["key_password"]) s.key_password = secret(n, what + ".key_password", false);
-    if (auto n = t["ca"]) s.ca_pem = secret(n, what + ".ca", true);
+    only_keys(t, what, allowed);
+    if (auto n = t["certificate"]) s.certificate_pem = secret(n, what + ".certificate", {.bare_is_path = true});
+    if (auto n = t["key"]) s.key_pem = secret(n, what + ".key", {.bare_is_path = true});
+    if (auto n = t["key_password"]) s.key_password = secret(n, what + ".key_password", {});
+    if (auto n = t["ca"]) s.ca_pem = secret(n, what + ".ca", {.bare_is_path = true});
     if (auto n = t["min_version"]) {
       s.min_version = scalar(n, what + ".min_version");
       if (s.min_version != "TLSv1.2" && s.min_version != "TLSv1.3")
@@ -231,14 +130,11 @@ class parser {
     if (s.certificate_pem.empty()) fail(t, what + " needs 'certificate' and 'key'");
     if (auto n = t["client_auth"]) {
       const std::string v = scalar(n, what + ".client_auth");
-      if (v == "none")
-        s.client_auth = client_auth_mode::none;
-      else if (v == "requested")
-        s.client_auth = client_auth_mode::requested;
-      else if (v == "required")
-        s.client_auth = client_auth_mode::required;
-      else
-        fail(n, what + ".client_auth must be none, requested or required");
+      const auto mode = lookup<client_auth_mode>(v, {{"none", client_auth_mode::none},
+                                                     {"requested", client_auth_mode::requested},
+                                                     {"required", client_auth_mode::required}});
+      if (!mode) fail(n, what + ".client_auth must be none, requested or required");
+      s.client_auth = *mode;
       if (s.client_auth != client_auth_mode::none && s.ca_pem.empty())
         fail(n, what + ".client_auth " + v + " needs 'ca' to verify client certificates");
     }
@@ -278,7 +174,7 @@ class parser {
       oauthbearer_settings ob;
       const auto jwks = o["jwks"];
       if (!jwks) fail(o, what + ".oauthbearer needs 'jwks' (the JWKS file with the issuer's public keys)");
-      ob.jwks_json = secret(jwks, what + ".oauthbearer.jwks", true);
+      ob.jwks_json = secret(jwks, what + ".oauthbearer.jwks", {.bare_is_path = true});
       if (auto keys = security::jwks::parse(ob.jwks_json); !keys)
         fail(jwks, what + ".oauthbearer.jwks: " + keys.error());
       if (auto n = o["issuer"]) ob.issuer = scalar(n, what + ".oauthbearer.issuer");
@@ -362,8 +258,7 @@ class parser {
     require_map(ps, "'principals'");
     for (const auto& kv : ps) {
       principal_config p;
-      p.name = scalar(kv.first, "principal name");
-      if (p.name.empty()) fail(kv.first, "principal name must not be empty");
+      p.name = nonempty(kv.first, "principal name");
       const std::string what = "principal '" + p.name + "'";
       const auto& body = kv.second;
       if (!body.IsNull()) {
@@ -377,7 +272,7 @@ class parser {
         if (auto cr = body["credentials"]) {
           if (!cr.IsSequence()) fail(cr, what + " credentials must be a list of stored forms from 'kafka-gateway passwd'");
           for (const auto& e : cr) {
-            auto text = secret(e, what + " credential", false);
+            auto text = secret(e, what + " credential", {});
             while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();  // from a file
             if (auto parsed = security::parse_stored_form(text); !parsed)
               fail(e, what + " credential: " + parsed.error());
@@ -411,7 +306,7 @@ class parser {
       if (s.mechanism != "PLAIN" && s.mechanism != "SCRAM-SHA-256" && s.mechanism != "SCRAM-SHA-512")
         fail(sasl["mechanism"], "upstream.sasl.mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
       s.username = scalar(sasl["username"], "upstream.sasl.username");
-      s.password = secret(sasl["password"], "upstream.sasl.password", false);
+      s.password = secret(sasl["password"], "upstream.sasl.password", {});
       while (!s.password.empty() && (s.password.back() == '\n' || s.password.back() == '\r')) s.password.pop_back();
       if (s.username.empty() || s.password.empty()) fail(sasl, "upstream.sasl username and password must not be empty");
       c.upstream_sasl = std::move(s);
@@ -427,8 +322,7 @@ class parser {
                "upstream_connect_timeout", "log_level"});
     if (auto n = g["listen"]) c.listen = endpoint(n, "gateway.listen");
     if (auto n = g["advertised_host"]) {
-      c.advertised_host = scalar(n, "gateway.advertised_host");
-      if (c.advertised_host.empty()) fail(n, "gateway.advertised_host must not be empty");
+      c.advertised_host = nonempty(n, "gateway.advertised_host");
     }
     if (auto n = g["broker_ports"]) std::tie(c.broker_port_first, c.broker_port_last) = port_range(n, "gateway.broker_ports");
     if (auto n = g["workers"]) c.workers = static_cast<int>(integer(n, "gateway.workers", 0, 1024));
@@ -487,8 +381,7 @@ class parser {
           only_keys(t, "topic", {"name", "partitions"});
           topic_spec spec;
           if (!t["name"]) fail(t, "topic needs a 'name'");
-          spec.name = scalar(t["name"], "topic name");
-          if (spec.name.empty()) fail(t["name"], "topic name must not be empty");
+          spec.name = nonempty(t["name"], "topic name");
           if (auto p = t["partitions"]) spec.partitions = static_cast<int>(integer(p, "topic partitions", 1, 10000));
           e.topics.push_back(std::move(spec));
         }
@@ -504,10 +397,10 @@ class parser {
   void policies_section(const YAML::Node& p, gateway_config& c) const {
     policy_loader loader;
     auto check = [](std::optional<std::string> err) {
-      if (err) throw config_error{std::move(*err)};
+      if (err) throw yaml_failure{std::move(*err)};
     };
     if (p.IsMap()) {
-      check(loader.add_node(p, source_, text_));
+      check(loader.add_node(p, source(), text()));
     } else if (p.IsScalar() || p.IsSequence()) {
       std::vector<YAML::Node> entries;
       if (p.IsScalar())
@@ -518,7 +411,7 @@ class parser {
       for (const auto& e : entries) {
         std::filesystem::path path(scalar(e, "policies entry"));
         if (path.empty()) fail(e, "policies entry must not be empty");
-        if (path.is_relative()) path = std::filesystem::path(source_).parent_path() / path;
+        if (path.is_relative()) path = std::filesystem::path(source()).parent_path() / path;
         auto files = policy_files(path.string());
         if (!files) fail(e, "policies: " + files.error());
         for (const auto& f : *files) check(loader.add_file(f));
@@ -532,8 +425,8 @@ class parser {
 
   gateway_config parse(const YAML::Node& root) const {
     gateway_config c;
-    c.source = source_;
-    if (!root.IsDefined() || root.IsNull()) throw config_error{source_ + ":1:1: empty configuration"};
+    c.source = source();
+    if (!root.IsDefined() || root.IsNull()) throw yaml_failure{source() + ":1:1: empty configuration"};
     require_map(root, "the configuration");
     only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream", "policies"});
     if (auto g = root["gateway"]) gateway_section(g, c);
@@ -551,10 +444,6 @@ class parser {
     if (auto p = root["policies"]) policies_section(p, c);
     return c;
   }
-
- private:
-  std::string source_;
-  std::string_view text_;  // the whole file, for exact columns inside policy predicates
 };
 
 }  // namespace
@@ -563,22 +452,17 @@ std::expected<gateway_config, std::string> load_string(std::string_view yaml, co
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     return parser(source_name, yaml).parse(root);
-  } catch (const config_error& e) {
+  } catch (const yaml_failure& e) {
     return std::unexpected(e.message);
   } catch (const YAML::Exception& e) {
-    // yaml-cpp syntax errors carry a mark too.
-    std::ostringstream os;
-    os << source_name << ':' << (e.mark.line + 1) << ':' << (e.mark.column + 1) << ": " << e.msg;
-    return std::unexpected(os.str());
+    return std::unexpected(syntax_error_message(source_name, e));  // yaml-cpp syntax errors carry a mark too
   }
 }
 
 std::expected<gateway_config, std::string> load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected(path + ":1:1: cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load_string(ss.str(), path);
+  const auto text = file_contents(path);
+  if (!text) return std::unexpected(path + ":1:1: cannot open file");
+  return load_string(*text, path);
 }
 
 }  // namespace kgw::config

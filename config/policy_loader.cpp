@@ -9,21 +9,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <initializer_list>
-#include <sstream>
 
+#include "config/yaml_reader.h"
 #include "policies/row_filter/predicate_syntax.h"
 
 namespace kgw::config {
 namespace {
-
-struct load_error {
-  std::string message;
-};
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -31,21 +23,11 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-struct operation_name {
-  const char* name;
-  acl_operation op;
-};
-constexpr operation_name operation_names[] = {
-    {"Read", acl_operation::read},
-    {"Write", acl_operation::write},
-    {"Create", acl_operation::create},
-    {"Delete", acl_operation::delete_},
-    {"Alter", acl_operation::alter},
-    {"Describe", acl_operation::describe},
-    {"DescribeConfigs", acl_operation::describe_configs},
-    {"AlterConfigs", acl_operation::alter_configs},
-    {"IdempotentWrite", acl_operation::idempotent_write},
-    {"All", acl_operation::all},
+// Every operation an ACL may name, in the order messages list them (their names: name_of).
+constexpr acl_operation acl_operations[] = {
+    acl_operation::read,  acl_operation::write,    acl_operation::create,           acl_operation::delete_,
+    acl_operation::alter, acl_operation::describe, acl_operation::describe_configs, acl_operation::alter_configs,
+    acl_operation::idempotent_write, acl_operation::all,
 };
 
 // The operations Kafka accepts in an ACL for each resource type (AclEntry.supportedOperations;
@@ -110,10 +92,10 @@ constexpr api_name kafka_apis[] = {
     {87, "ReadShareGroupStateSummary"},
 };
 
-class document_parser {
+class document_parser : yaml_reader {
  public:
   document_parser(const std::string& source, std::string_view text, policy_config& cfg, source_mark& hash_key_at)
-      : source_(source), text_(text), cfg_(cfg), hash_key_at_(hash_key_at) {}
+      : yaml_reader(source, text, "string"), cfg_(cfg), hash_key_at_(hash_key_at) {}
 
   void parse(const YAML::Node& doc) {
     if (!doc.IsDefined() || doc.IsNull()) return;  // an empty document (only comments) adds nothing
@@ -133,71 +115,14 @@ class document_parser {
   }
 
  private:
-  source_mark mark_of(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
-    if (m.line < 0) return {source_, 1, 1};
-    return {source_, m.line + 1, m.column + 1};
-  }
-
-  [[noreturn]] void fail_at(const source_mark& at, const std::string& msg) const {
-    throw load_error{at.str() + ": " + msg};
-  }
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const { fail_at(mark_of(n), msg); }
-
-  void only_keys(const YAML::Node& n, const std::string& what, std::initializer_list<const char*> allowed) const {
-    for (const auto& kv : n) {
-      const std::string key = scalar(kv.first, "a key in " + what);
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
-        std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        fail(kv.first, "unknown key '" + key + "' in " + what + " (expected one of: " + list + ")");
-      }
-    }
-  }
-
   const YAML::Node& sequence(const YAML::Node& n, const std::string& what) const {
     if (!n.IsSequence()) fail(n, "'" + what + "' must be a list");
     return n;
   }
 
-  std::string scalar(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(n, what + " must be a string");
-    return n.Scalar();
-  }
-
-  std::string nonempty(const YAML::Node& n, const std::string& what) const {
-    std::string s = scalar(n, what);
-    if (s.empty()) fail(n, what + " must not be empty");
-    return s;
-  }
-
-  bool boolean(const YAML::Node& n, const std::string& what) const {
-    const std::string s = scalar(n, what);
-    if (s == "true") return true;
-    if (s == "false") return false;
-    fail(n, what + " must be true or false, got '" + s + "'");
-  }
-
-  long long integer(const YAML::Node& n, const std::string& what, long long lo, long long hi) const {
-    const std::string s = scalar(n, what);
-    long long v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size()) fail(n, what + " must be an integer, got '" + s + "'");
-    if (v < lo || v > hi)
-      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + s);
-    return v;
-  }
-
-  // A list, or one scalar standing for a list of one.
+  // A list, or one scalar standing for a list of one; never empty.
   std::vector<YAML::Node> items(const YAML::Node& n, const std::string& what) const {
-    std::vector<YAML::Node> out;
-    if (n.IsScalar()) {
-      out.push_back(n);
-    } else if (n.IsSequence()) {
-      for (const auto& e : n) out.push_back(e);
-    } else {
-      fail(n, what + " must be a list");
-    }
+    auto out = list(n, what);
     if (out.empty()) fail(n, what + " must not be empty");
     return out;
   }
@@ -206,23 +131,24 @@ class document_parser {
   // text exactly; nullopt otherwise (folded or multi-line flow scalars, escapes).
   std::optional<source_mark> position_in_scalar(const YAML::Node& n, std::size_t offset) const {
     const YAML::Mark m = n.Mark();
+    const std::string_view doc = text();
     const std::string& s = n.Scalar();
-    if (m.pos < 0 || static_cast<std::size_t>(m.pos) >= text_.size() || offset > s.size()) return std::nullopt;
+    if (m.pos < 0 || static_cast<std::size_t>(m.pos) >= doc.size() || offset > s.size()) return std::nullopt;
     const auto pos = static_cast<std::size_t>(m.pos);
-    const char first = text_[pos];
+    const char first = doc[pos];
     if (s.find('\n') == std::string::npos && first != '|' && first != '>') {
       const std::size_t quote = (first == '"' || first == '\'') ? 1 : 0;
-      if (text_.substr(pos + quote, s.size()) != s) return std::nullopt;
-      return source_mark{source_, m.line + 1, m.column + 1 + static_cast<int>(quote + offset)};
+      if (doc.substr(pos + quote, s.size()) != s) return std::nullopt;
+      return source_mark{source(), m.line + 1, m.column + 1 + static_cast<int>(quote + offset)};
     }
     if (first != '|') return std::nullopt;
     // A literal block keeps its lines: content line i is source line (indicator line + 1 + i),
     // indented by the block's indentation (that of its first non-blank line).
     std::vector<std::string_view> src_lines;
-    std::size_t at = text_.find('\n', pos);
-    while (at != std::string::npos && at + 1 <= text_.size()) {
-      const std::size_t end = text_.find('\n', at + 1);
-      src_lines.push_back(text_.substr(at + 1, (end == std::string::npos ? text_.size() : end) - at - 1));
+    std::size_t at = doc.find('\n', pos);
+    while (at != std::string::npos && at + 1 <= doc.size()) {
+      const std::size_t end = doc.find('\n', at + 1);
+      src_lines.push_back(doc.substr(at + 1, (end == std::string::npos ? doc.size() : end) - at - 1));
       at = end;
     }
     std::size_t indent = std::string::npos;
@@ -242,7 +168,7 @@ class document_parser {
     if (line_index >= src_lines.size()) return std::nullopt;
     const std::string_view src = src_lines[line_index];
     if (!content.empty() && (src.size() < indent || src.substr(indent, content.size()) != content)) return std::nullopt;
-    return source_mark{source_, m.line + 2 + static_cast<int>(line_index), static_cast<int>(indent + offset - start) + 1};
+    return source_mark{source(), m.line + 2 + static_cast<int>(line_index), static_cast<int>(indent + offset - start) + 1};
   }
 
   [[noreturn]] void fail_inside(const YAML::Node& n, const std::string& what, const policies::syntax_error& e) const {
@@ -317,7 +243,7 @@ class document_parser {
 
   void acl_entry(const YAML::Node& e) {
     const std::string what = "acl";
-    if (!e.IsMap()) fail(e, "an acls entry must be a mapping");
+    require_map(e, "an acls entry");
     only_keys(e, "an acls entry",
               {"principals", "teams", "everyone", "allow", "deny", "topics", "groups", "transactional_ids", "cluster"});
     acl_rule base;
@@ -332,15 +258,15 @@ class document_parser {
     std::vector<std::pair<acl_operation, YAML::Node>> ops;
     for (const auto& o : items(ops_node, ops_what)) {
       const std::string name = scalar(o, ops_what + " entry");
-      const auto* hit = std::find_if(std::begin(operation_names), std::end(operation_names),
-                                     [&](const operation_name& x) { return iequals(x.name, name); });
-      if (hit == std::end(operation_names)) {
+      const auto* hit = std::find_if(std::begin(acl_operations), std::end(acl_operations),
+                                     [&](acl_operation x) { return iequals(name_of(x), name); });
+      if (hit == std::end(acl_operations)) {
         std::string list;
-        for (const auto& x : operation_names) list += std::string(list.empty() ? "" : ", ") + x.name;
+        for (const auto x : acl_operations) list += std::string(list.empty() ? "" : ", ") + name_of(x);
         fail(o, "unknown operation '" + name + "' (expected one of: " + list + ")");
       }
-      if (std::none_of(ops.begin(), ops.end(), [&](const auto& p) { return p.first == hit->op; }))
-        ops.emplace_back(hit->op, o);
+      if (std::none_of(ops.begin(), ops.end(), [&](const auto& p) { return p.first == *hit; }))
+        ops.emplace_back(*hit, o);
     }
     for (const auto& op : ops) base.operations.push_back(op.first);
 
@@ -348,8 +274,8 @@ class document_parser {
       for (const auto& [op, node] : ops) {
         if (applies_to(op, type)) continue;
         std::string list;
-        for (const auto& x : operation_names)
-          if (applies_to(x.op, type)) list += std::string(list.empty() ? "" : ", ") + x.name;
+        for (const auto x : acl_operations)
+          if (applies_to(x, type)) list += std::string(list.empty() ? "" : ", ") + name_of(x);
         fail(node, std::string(name_of(op)) + " does not apply to " + plural_of(type) + " (Kafka allows on " +
                        plural_of(type) + ": " + list + ")");
       }
@@ -383,28 +309,24 @@ class document_parser {
   // source really says null (an empty `function:` is also a null node, and an error).
   bool written_null(const YAML::Node& n) const {
     const YAML::Mark m = n.Mark();
-    if (m.pos < 0 || text_.empty()) return true;
-    const std::string_view at = text_.substr(static_cast<std::size_t>(m.pos));
+    if (m.pos < 0 || text().empty()) return true;
+    const std::string_view at = text().substr(static_cast<std::size_t>(m.pos));
     for (std::string_view w : {"null", "Null", "NULL"})
       if (at.starts_with(w) && (at.size() == w.size() || !std::isalnum(static_cast<unsigned char>(at[w.size()])) )) return true;
     return false;
   }
 
   mask_rule mask_entry(const YAML::Node& m) const {
-    if (!m.IsMap()) fail(m, "a mask entry must be a mapping");
+    require_map(m, "a mask entry");
     only_keys(m, "a mask entry", {"in", "field", "fields", "header", "function", "replacement", "keep_last", "keep_domain"});
     mask_rule r;
     r.at = mark_of(m);
     if (auto n = m["in"]) {
       const std::string in = scalar(n, "mask in");
-      if (in == "value")
-        r.target = mask_target::value;
-      else if (in == "key")
-        r.target = mask_target::key;
-      else if (in == "header")
-        r.target = mask_target::header;
-      else
-        fail(n, "mask 'in' must be value, key or header, got '" + in + "'");
+      const auto target = lookup<mask_target>(
+          in, {{"value", mask_target::value}, {"key", mask_target::key}, {"header", mask_target::header}});
+      if (!target) fail(n, "mask 'in' must be value, key or header, got '" + in + "'");
+      r.target = *target;
     }
     const auto field = m["field"], fields = m["fields"];
     if (field && fields) fail(fields, "a mask has both 'field' and 'fields': use one");
@@ -426,18 +348,13 @@ class document_parser {
       name = "null";
     else
       name = scalar(fn, "mask function");
-    if (name == "redact")
-      r.function = mask_function::redact;
-    else if (name == "partial")
-      r.function = mask_function::partial;
-    else if (name == "hash")
-      r.function = mask_function::hash;
-    else if (name == "null")
-      r.function = mask_function::null;
-    else if (name == "remove")
-      r.function = mask_function::remove;
-    else
-      fail(fn, "mask function must be one of redact, partial, hash, null, remove, got '" + name + "'");
+    const auto function = lookup<mask_function>(name, {{"redact", mask_function::redact},
+                                                       {"partial", mask_function::partial},
+                                                       {"hash", mask_function::hash},
+                                                       {"null", mask_function::null},
+                                                       {"remove", mask_function::remove}});
+    if (!function) fail(fn, "mask function must be one of redact, partial, hash, null, remove, got '" + name + "'");
+    r.function = *function;
     if (auto n = m["replacement"]) {
       if (r.function != mask_function::redact && r.function != mask_function::partial)
         fail(n, "'replacement' applies to redact and partial masks only");
@@ -457,7 +374,7 @@ class document_parser {
   }
 
   void view_entry(const YAML::Node& e) {
-    if (!e.IsMap()) fail(e, "a views entry must be a mapping");
+    require_map(e, "a views entry");
     only_keys(e, "a views entry", {"principals", "teams", "everyone", "topics", "where", "mask", "on_invalid_json"});
     view_rule v;
     v.who = who(e, "view");
@@ -494,7 +411,7 @@ class document_parser {
   }
 
   void validation_entry(const YAML::Node& e) {
-    if (!e.IsMap()) fail(e, "a validation entry must be a mapping");
+    require_map(e, "a validation entry");
     only_keys(e, "a validation entry", {"principals", "teams", "everyone", "topics", "require_json", "required_fields"});
     validation_rule v;
     v.who = who(e, "validation");
@@ -528,40 +445,13 @@ class document_parser {
     }
   }
 
-  std::string read_file(const YAML::Node& n, const std::string& what, const std::string& path) const {
-    std::filesystem::path p(path);
-    if (p.is_relative()) p = std::filesystem::path(source_).parent_path() / p;  // relative to the file naming it
-    std::ifstream in(p, std::ios::binary);
-    if (!in) fail(n, what + ": cannot read file '" + p.string() + "'");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
-  // Inline text, {value: TEXT}, {file: PATH} or {env: VARIABLE}, as config/loader.cpp's secrets.
+  // Inline text, {value: TEXT}, {file: PATH} or {env: VARIABLE}, as config/loader.cpp's secrets
+  // (a key file's final newline is not part of the key).
   void hash_key(const YAML::Node& n) {
     const source_mark here = mark_of(n);
     if (!cfg_.hash_key.empty())
       fail(n, "hash_key is given twice: here and at " + hash_key_at_.str() + " (give it in one policy document)");
-    std::string key;
-    if (n.IsScalar()) {
-      key = n.Scalar();
-    } else {
-      if (!n.IsMap() || n.size() != 1) fail(n, "hash_key must be a value or one of {file: PATH}, {env: VARIABLE}, {value: TEXT}");
-      only_keys(n, "hash_key", {"file", "env", "value"});
-      if (auto f = n["file"]) {
-        key = read_file(f, "hash_key", nonempty(f, "hash_key.file"));
-        while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();  // a file ends its line
-      } else if (auto v = n["value"]) {
-        key = scalar(v, "hash_key.value");
-      } else {
-        const auto e = n["env"];
-        const std::string var = nonempty(e, "hash_key.env");
-        const char* val = std::getenv(var.c_str());
-        if (!val) fail(e, "hash_key: environment variable " + var + " is not set");
-        key = val;
-      }
-    }
+    std::string key = secret(n, "hash_key", {.names_nonempty = true, .trim_file_line_end = true});
     // The key is a secret: its length is reported, never its contents.
     if (key.size() < 16)
       fail(n, "hash_key must be at least 16 bytes (it keys HMAC-SHA-256), got " + std::to_string(key.size()));
@@ -569,17 +459,9 @@ class document_parser {
     hash_key_at_ = here;
   }
 
-  const std::string& source_;
-  std::string_view text_;
   policy_config& cfg_;
   source_mark& hash_key_at_;
 };
-
-std::string yaml_error(const std::string& source, const YAML::Exception& e) {
-  std::ostringstream os;
-  os << source << ':' << (e.mark.line + 1) << ':' << (e.mark.column + 1) << ": " << e.msg;
-  return os.str();
-}
 
 }  // namespace
 
@@ -587,10 +469,10 @@ std::optional<std::string> policy_loader::add_node(const YAML::Node& doc, const 
                                                     std::string_view text) {
   try {
     document_parser(source, text, cfg_, hash_key_at_).parse(doc);
-  } catch (const load_error& e) {
+  } catch (const yaml_failure& e) {
     return e.message;
   } catch (const YAML::Exception& e) {
-    return yaml_error(source, e);
+    return syntax_error_message(source, e);
   }
   return std::nullopt;
 }
@@ -600,7 +482,7 @@ std::optional<std::string> policy_loader::add_string(std::string_view text, cons
   try {
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
-    return yaml_error(source, e);
+    return syntax_error_message(source, e);
   }
   for (const auto& d : docs)
     if (auto err = add_node(d, source, text)) return err;
@@ -608,12 +490,10 @@ std::optional<std::string> policy_loader::add_string(std::string_view text, cons
 }
 
 std::optional<std::string> policy_loader::add_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return path + ":1:1: cannot open policy file";
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  const auto text = file_contents(path);
+  if (!text) return path + ":1:1: cannot open policy file";
   cfg_.files.push_back(path);
-  return add_string(ss.str(), path);
+  return add_string(*text, path);
 }
 
 std::optional<std::string> policy_loader::finish() {

@@ -1,9 +1,11 @@
 #include "gateway/address_rewriter.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
+#include "gateway/response_codec.h"
 #include "protocol/api_keys.h"
 #include "protocol/api_versions.h"
 #include "protocol/describe_cluster.h"
@@ -61,32 +63,20 @@ address_rewriter::address_rewriter(broker_registry& registry, std::string advert
 
 namespace {
 
-// Decodes header + body of response M, applies fn (which returns false on failure or sets
-// `changed`), re-encodes into out when changed.
+// "malformed Metadata v12 response: <why> at byte N", or "trailing bytes after Metadata response".
+std::string malformed_response(const response_context& ctx, const proto::reader& r) {
+  if (!r.ok())
+    return std::string("malformed ") + proto::find_api(ctx.api_key)->name + " v" + std::to_string(ctx.api_version) +
+           " response: " + r.error().what + " at byte " + std::to_string(r.error().offset);
+  return std::string("trailing bytes after ") + proto::find_api(ctx.api_key)->name + " response";
+}
+
+// Decodes response M, applies fn (which returns false on failure or sets `changed`), re-encodes
+// into out when changed: see gateway/response_codec.h.
 template <class M, class Fn>
 rewrite_status with_response(const response_context& ctx, proto::bytes_view body, proto::writer& out,
                              std::string& error, Fn&& fn) {
-  proto::reader r(body);
-  proto::response_header hdr;
-  const std::int16_t hv = proto::response_header_version(ctx.api_key, ctx.api_version);
-  hdr.decode(r, hv);
-  M msg;
-  msg.decode(r, ctx.api_version);
-  if (!r.ok()) {
-    error = std::string("malformed ") + proto::find_api(ctx.api_key)->name + " v" + std::to_string(ctx.api_version) +
-            " response: " + r.error().what + " at byte " + std::to_string(r.error().offset);
-    return rewrite_status::failed;
-  }
-  if (r.remaining() != 0) {
-    error = std::string("trailing bytes after ") + proto::find_api(ctx.api_key)->name + " response";
-    return rewrite_status::failed;
-  }
-  bool changed = false;
-  if (!fn(msg, changed)) return rewrite_status::failed;
-  if (!changed) return rewrite_status::unchanged;
-  hdr.encode(out, hv);
-  msg.encode(out, ctx.api_version);
-  return rewrite_status::rewritten;
+  return rewrite_response<M>(ctx, body, out, error, malformed_response, std::forward<Fn>(fn));
 }
 
 }  // namespace

@@ -197,12 +197,7 @@ authorization authorize_end_txn(authz_request& rq) {
 namespace {
 
 void put_txn_commit_errors(proto::txn_offset_commit_response& resp, const response_fixup& fx) {
-  put_topics(
-      resp.topics, fx.topics, [](auto& t) -> std::string_view& { return t.name; },
-      [](auto& t) -> auto& { return t.partitions; },
-      [](const response_fixup::partition_error& pe) {
-        return proto::txn_offset_commit_response::txn_offset_commit_response_partition{pe.partition, pe.error, {}};
-      });
+  put_partition_errors(resp.topics, fx.topics);
 }
 
 }  // namespace
@@ -217,16 +212,11 @@ authorization authorize_txn_offset_commit(authz_request& rq) {
   else if (!rq.allowed(acl_operation::read, resource_type::group, req.group_id))
     whole = kafka_error::group_authorization_failed;
   auto fx = new_fixup(rq);
-  take_topics(
-      req.topics, fx->topics, [](const auto& t) { return t.name; },
-      [](const auto& t, auto fn) {
-        for (const auto& p : t.partitions) fn(p.partition_index);
-      },
-      [&](std::string_view name) {
-        if (whole != kafka_error::none) return whole;
-        return rq.allowed(acl_operation::read, resource_type::topic, name) ? kafka_error::none
-                                                                           : kafka_error::topic_authorization_failed;
-      });
+  take_topics(req.topics, fx->topics, topic_name_of, each_partition_index, [&](std::string_view name) {
+    if (whole != kafka_error::none) return whole;
+    return rq.allowed(acl_operation::read, resource_type::topic, name) ? kafka_error::none
+                                                                       : kafka_error::topic_authorization_failed;
+  });
   if (fx->topics.empty() && whole == kafka_error::none) return {};
   if (req.topics.empty()) {
     proto::txn_offset_commit_response resp;
@@ -302,30 +292,17 @@ rewrite_status complete_admin_family(const authz_response& rs, const response_co
   const response_fixup& fx = rs.fixup;
   switch (ctx.api_key) {
     case proto::describe_configs_request::api_key:
-      return with_response<proto::describe_configs_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_config_errors(m.results, fx);
-        changed = !fx.entries.empty();
-        return true;
-      });
+      return put_back_errors<proto::describe_configs_response>(ctx, body, out, error, !fx.entries.empty(),
+                                                               [&](auto& m) { put_config_errors(m.results, fx); });
     case proto::alter_configs_request::api_key:
-      return with_response<proto::alter_configs_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_config_errors(m.responses, fx);
-        changed = !fx.entries.empty();
-        return true;
-      });
+      return put_back_errors<proto::alter_configs_response>(ctx, body, out, error, !fx.entries.empty(),
+                                                            [&](auto& m) { put_config_errors(m.responses, fx); });
     case proto::incremental_alter_configs_request::api_key:
-      return with_response<proto::incremental_alter_configs_response>(ctx, body, out, error,
-                                                                      [&](auto& m, bool& changed) {
-                                                                        put_config_errors(m.responses, fx);
-                                                                        changed = !fx.entries.empty();
-                                                                        return true;
-                                                                      });
+      return put_back_errors<proto::incremental_alter_configs_response>(
+          ctx, body, out, error, !fx.entries.empty(), [&](auto& m) { put_config_errors(m.responses, fx); });
     case proto::txn_offset_commit_request::api_key:
-      return with_response<proto::txn_offset_commit_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_txn_commit_errors(m, fx);
-        changed = !fx.topics.empty();
-        return true;
-      });
+      return put_back_errors<proto::txn_offset_commit_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                                [&](auto& m) { put_txn_commit_errors(m, fx); });
     case proto::describe_transactions_request::api_key:
       return with_response<proto::describe_transactions_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
         if (fx.filter_transaction_topics) {

@@ -31,12 +31,7 @@ bool group_allowed(const authz_request& rq, acl_operation op, std::string_view g
 // --- OffsetCommit ------------------------------------------------------------------------------
 
 void put_commit_errors(proto::offset_commit_response& resp, const std::vector<response_fixup::topic_error>& topics) {
-  put_topics(
-      resp.topics, topics, [](auto& t) -> std::string_view& { return t.name; },
-      [](auto& t) -> auto& { return t.partitions; },
-      [](const response_fixup::partition_error& pe) {
-        return proto::offset_commit_response::offset_commit_response_partition{pe.partition, pe.error, {}};
-      });
+  put_partition_errors(resp.topics, topics);
 }
 
 }  // namespace
@@ -47,15 +42,10 @@ authorization authorize_offset_commit(authz_request& rq) {
   if (!decode_request(rq, req, out)) return out;
   auto fx = new_fixup(rq);
   const bool group_ok = group_allowed(rq, acl_operation::read, req.group_id);
-  take_topics(
-      req.topics, fx->topics, [](const auto& t) { return t.name; },
-      [](const auto& t, auto fn) {
-        for (const auto& p : t.partitions) fn(p.partition_index);
-      },
-      [&](std::string_view name) {
-        if (!group_ok) return kafka_error::group_authorization_failed;
-        return topic_check(rq, acl_operation::read)(name);
-      });
+  take_topics(req.topics, fx->topics, topic_name_of, each_partition_index, [&](std::string_view name) {
+    if (!group_ok) return kafka_error::group_authorization_failed;
+    return topic_check(rq, acl_operation::read)(name);
+  });
   if (fx->topics.empty() && group_ok) return {};
   if (req.topics.empty()) {
     proto::offset_commit_response resp;
@@ -69,17 +59,6 @@ authorization authorize_offset_commit(authz_request& rq) {
 
 namespace {
 
-template <class Partition>
-Partition offset_fetch_error_partition(const response_fixup::partition_error& pe) {
-  Partition p;
-  p.partition_index = pe.partition;
-  p.committed_offset = -1;
-  p.committed_leader_epoch = -1;
-  p.metadata = std::string_view();
-  p.error_code = pe.error;
-  return p;
-}
-
 // Filters an all-topics answer and puts the removed topics back, in one group's topic list.
 template <class Topic, class Allowed>
 bool fix_offset_fetch_topics(std::vector<Topic>& topics, const response_fixup::group_fixup& g, Allowed allowed) {
@@ -89,10 +68,11 @@ bool fix_offset_fetch_topics(std::vector<Topic>& topics, const response_fixup::g
     std::erase_if(topics, [&](const Topic& t) { return !allowed(t.name); });
     changed = topics.size() != before;
   }
-  using partition = typename decltype(Topic::partitions)::value_type;
-  put_topics(
-      topics, g.topics, [](auto& t) -> std::string_view& { return t.name; },
-      [](auto& t) -> auto& { return t.partitions; }, offset_fetch_error_partition<partition>);
+  put_partition_errors(topics, g.topics, [](auto& p, const auto&) {
+    p.committed_offset = -1;
+    p.committed_leader_epoch = -1;
+    p.metadata = std::string_view();
+  });
   return changed || !g.topics.empty();
 }
 
@@ -135,10 +115,6 @@ authorization authorize_offset_fetch(authz_request& rq) {
   const std::int16_t v = rq.version();
   auto fx = new_fixup(rq);
   auto describable = topic_check(rq, acl_operation::describe);
-  auto partitions_of = [](const auto& t, auto fn) {
-    for (auto p : t.partition_indexes) fn(p);
-  };
-  auto name_of = [](const auto& t) { return t.name; };
   auto allowed_topic = [&](std::string_view name) {
     return rq.allowed(acl_operation::describe, resource_type::topic, name);
   };
@@ -151,7 +127,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
       proto::offset_fetch_response resp;
       if (v < 2) {
         if (req.topics)
-          take_topics(*req.topics, g.topics, name_of, partitions_of,
+          take_topics(*req.topics, g.topics, topic_name_of, each_listed_partition,
                       [](std::string_view) { return kafka_error::group_authorization_failed; });
         fix_offset_fetch(resp, *fx, v, allowed_topic);
       } else {
@@ -164,7 +140,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
       return forward_with(std::move(fx));
     }
     if (req.topics->empty()) return {};
-    take_topics(*req.topics, g.topics, name_of, partitions_of, describable);
+    take_topics(*req.topics, g.topics, topic_name_of, each_listed_partition, describable);
     if (g.topics.empty()) return {};
     if (req.topics->empty()) {
       proto::offset_fetch_response resp;
@@ -186,7 +162,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
     if (!rg.topics) {
       g.filter_topics = true;
     } else if (!rg.topics->empty()) {
-      take_topics(*rg.topics, g.topics, name_of, partitions_of, describable);
+      take_topics(*rg.topics, g.topics, topic_name_of, each_listed_partition, describable);
       g.removed = rg.topics->empty();
       changed |= !g.topics.empty();
     }
@@ -208,12 +184,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
 namespace {
 
 void put_offset_delete_errors(proto::offset_delete_response& resp, const response_fixup& fx) {
-  put_topics(
-      resp.topics, fx.topics, [](auto& t) -> std::string_view& { return t.name; },
-      [](auto& t) -> auto& { return t.partitions; },
-      [](const response_fixup::partition_error& pe) {
-        return proto::offset_delete_response::offset_delete_response_partition{pe.partition, pe.error};
-      });
+  put_partition_errors(resp.topics, fx.topics);
 }
 
 }  // namespace
@@ -228,12 +199,7 @@ authorization authorize_offset_delete(authz_request& rq) {
     return answer(rq, resp);
   }
   auto fx = new_fixup(rq);
-  take_topics(
-      req.topics, fx->topics, [](const auto& t) { return t.name; },
-      [](const auto& t, auto fn) {
-        for (const auto& p : t.partitions) fn(p.partition_index);
-      },
-      topic_check(rq, acl_operation::read));
+  take_topics(req.topics, fx->topics, topic_name_of, each_partition_index, topic_check(rq, acl_operation::read));
   if (fx->topics.empty()) return {};
   if (req.topics.empty()) {
     proto::offset_delete_response resp;
@@ -453,29 +419,20 @@ rewrite_status complete_groups_family(const authz_response& rs, const response_c
   };
   switch (ctx.api_key) {
     case proto::offset_commit_request::api_key:
-      return with_response<proto::offset_commit_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_commit_errors(m, fx.topics);
-        changed = !fx.topics.empty();
-        return true;
-      });
+      return put_back_errors<proto::offset_commit_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                            [&](auto& m) { put_commit_errors(m, fx.topics); });
     case proto::offset_fetch_request::api_key:
       return with_response<proto::offset_fetch_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
         changed = fix_offset_fetch(m, fx, ctx.api_version, describable_topic);
         return true;
       });
     case proto::offset_delete_request::api_key:
-      return with_response<proto::offset_delete_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_offset_delete_errors(m, fx);
-        changed = !fx.topics.empty();
-        return true;
-      });
+      return put_back_errors<proto::offset_delete_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                            [&](auto& m) { put_offset_delete_errors(m, fx); });
     case proto::find_coordinator_request::api_key:
       if (ctx.api_version < 4) return rewrite_status::unchanged;
-      return with_response<proto::find_coordinator_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_coordinator_errors(m, fx);
-        changed = !fx.entries.empty();
-        return true;
-      });
+      return put_back_errors<proto::find_coordinator_response>(ctx, body, out, error, !fx.entries.empty(),
+                                                               [&](auto& m) { put_coordinator_errors(m, fx); });
     case proto::describe_groups_request::api_key:
       return with_response<proto::describe_groups_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
         if (fx.group_operations) {
@@ -501,11 +458,8 @@ rewrite_status complete_groups_family(const authz_response& rs, const response_c
         return true;
       });
     case proto::delete_groups_request::api_key:
-      return with_response<proto::delete_groups_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_deleted_group_errors(m, fx);
-        changed = !fx.entries.empty();
-        return true;
-      });
+      return put_back_errors<proto::delete_groups_response>(ctx, body, out, error, !fx.entries.empty(),
+                                                            [&](auto& m) { put_deleted_group_errors(m, fx); });
     default:
       return rewrite_status::unchanged;
   }

@@ -9,10 +9,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/policy_config.h"
 #include "gateway/request_authorizer.h"
+#include "gateway/response_codec.h"
 #include "gateway/topic_names.h"
 #include "policies/acl/principal_acl.h"
 #include "protocol/api_keys.h"
@@ -125,13 +127,20 @@ inline auto topic_check(const authz_request& rq, config::acl_operation op) {
   };
 }
 
+// "malformed Metadata v12 request: <why>" (kind "request" or "response"); r stopped where
+// decoding did (r.ok(): the message decoded and bytes are left over).
+inline std::string malformed_message(const char* api_name, std::int16_t version, const char* kind,
+                                     const protocol::reader& r) {
+  return std::string("malformed ") + api_name + " v" + std::to_string(version) + " " + kind + ": " +
+         (r.ok() ? "trailing bytes" : r.error().what);
+}
+
 // Decodes the request message after the header; false: `out` is a refusal (malformed).
 template <class M>
 bool decode_request(authz_request& rq, M& msg, authorization& out) {
   msg.decode(rq.r, rq.version());
   if (!rq.r.ok() || rq.r.remaining() != 0) {
-    out = refuse(std::string("malformed ") + rq.api_name() + " v" + std::to_string(rq.version()) + " request: " +
-                 (rq.r.ok() ? "trailing bytes" : rq.r.error().what));
+    out = refuse(malformed_message(rq.api_name(), rq.version(), "request", rq.r));
     return false;
   }
   return true;
@@ -173,28 +182,38 @@ void add_unknown_id(std::vector<protocol::uuid>& unknown, const topic_names& nam
 authorization lookup_ids(std::vector<protocol::uuid> ids);
 
 // Decodes a response (header + message), applies fn(msg, changed) -> bool, re-encodes into out
-// when changed.
+// when changed: see gateway/response_codec.h.
 template <class M, class Fn>
 rewrite_status with_response(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
                              std::string& error, Fn&& fn) {
-  protocol::reader r(body);
-  protocol::response_header hdr;
-  const std::int16_t hv = protocol::response_header_version(ctx.api_key, ctx.api_version);
-  hdr.decode(r, hv);
-  M msg;
-  msg.decode(r, ctx.api_version);
-  if (!r.ok() || r.remaining() != 0) {
-    const protocol::api_info* api = protocol::find_api(ctx.api_key);
-    error = std::string("malformed ") + (api ? api->name : "?") + " v" + std::to_string(ctx.api_version) +
-            " response: " + (r.ok() ? "trailing bytes" : r.error().what);
-    return rewrite_status::failed;
-  }
-  bool changed = false;
-  if (!fn(msg, changed)) return rewrite_status::failed;
-  if (!changed) return rewrite_status::unchanged;
-  hdr.encode(out, hv);
-  msg.encode(out, ctx.api_version);
-  return rewrite_status::rewritten;
+  auto malformed = [](const response_context& c, const protocol::reader& r) {
+    const protocol::api_info* api = protocol::find_api(c.api_key);
+    return malformed_message(api ? api->name : "?", c.api_version, "response", r);
+  };
+  return rewrite_response<M>(ctx, body, out, error, malformed, std::forward<Fn>(fn));
+}
+
+// name_of and partitions_of for take_topics, for the many requests whose topics have a `name`
+// and `partitions` with a `partition_index` (ListOffsets, DeleteRecords, OffsetCommit, ...), or
+// a list of `partition_indexes` (OffsetFetch, DescribeProducers).
+inline constexpr auto topic_name_of = [](const auto& t) { return t.name; };
+inline constexpr auto each_partition_index = [](const auto& t, auto fn) {
+  for (const auto& p : t.partitions) fn(p.partition_index);
+};
+inline constexpr auto each_listed_partition = [](const auto& t, auto fn) {
+  for (auto p : t.partition_indexes) fn(p);
+};
+
+// with_response for a response whose only fixup is put(msg): the topics or entries taken out of
+// the request go back in as errors. `any`: there are some, so the response is re-encoded.
+template <class M, class Put>
+rewrite_status put_back_errors(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
+                               std::string& error, bool any, Put put) {
+  return with_response<M>(ctx, body, out, error, [&](M& m, bool& changed) {
+    put(m);
+    changed = any;
+    return true;
+  });
 }
 
 // Takes out of `topics` every topic for which error_for(name) is not 0, recording each of its
@@ -215,6 +234,11 @@ void take_topics(std::vector<Topic>& topics, std::vector<response_fixup::topic_e
   });
 }
 
+// name_ref and parts_ref for put_topics, for the many responses whose topics have a `name` and
+// `partitions`.
+inline constexpr auto topic_name_ref = [](auto& t) -> std::string_view& { return t.name; };
+inline constexpr auto topic_partitions_ref = [](auto& t) -> auto& { return t.partitions; };
+
 // Puts removed topics back into a response's topic list: into the entry of the same name if the
 // response has one, else a new entry. name_ref(topic) -> string_view&; parts_ref(topic) -> the
 // partition vector; make(partition_error) -> a response partition.
@@ -231,6 +255,23 @@ void put_topics(std::vector<Topic>& topics, const std::vector<response_fixup::to
     }
     for (const auto& pe : te.partitions) parts_ref(*t).push_back(make(pe));
   }
+}
+
+// put_topics for the common response shape: topics with a `name` and `partitions`, a partition
+// with a `partition_index` and an `error_code`. fill(partition, pe) sets whatever else the API
+// wants in an error partition (offsets of -1, an error message); the rest keep their defaults.
+inline constexpr auto no_more_fields = [](auto&, const response_fixup::partition_error&) {};
+template <class Topic, class Fill = decltype(no_more_fields)>
+void put_partition_errors(std::vector<Topic>& topics, const std::vector<response_fixup::topic_error>& errors,
+                          Fill fill = no_more_fields) {
+  using partition = typename decltype(Topic::partitions)::value_type;
+  put_topics(topics, errors, topic_name_ref, topic_partitions_ref, [&](const response_fixup::partition_error& pe) {
+    partition p;
+    p.partition_index = pe.partition;
+    p.error_code = pe.error;
+    fill(p, pe);
+    return p;
+  });
 }
 
 // The response fixup's view of the ACL, for complete().

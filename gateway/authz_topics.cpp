@@ -25,7 +25,7 @@ namespace {
 
 void put_produce_errors(proto::produce_response& resp, const response_fixup& fx) {
   put_topics(
-      resp.responses, fx.topics, [](auto& t) -> std::string_view& { return t.name; },
+      resp.responses, fx.topics, topic_name_ref,
       [](auto& t) -> auto& { return t.partition_responses; },
       [](const response_fixup::partition_error& pe) {
         proto::produce_response::partition_produce_response p;
@@ -200,21 +200,13 @@ void complete_fetch_response(const response_fixup* fixup, const policies::princi
 namespace {
 
 void put_list_offsets_errors(proto::list_offsets_response& resp, const response_fixup& fx) {
-  put_topics(
-      resp.topics, fx.topics, [](auto& t) -> std::string_view& { return t.name; },
-      [](auto& t) -> auto& { return t.partitions; },
-      [](const response_fixup::partition_error& pe) {
-        proto::list_offsets_response::list_offsets_partition_response p;
-        p.partition_index = pe.partition;
-        p.error_code = pe.error;
-        return p;
-      });
+  put_partition_errors(resp.topics, fx.topics);
 }
 
 void put_epoch_errors(proto::offset_for_leader_epoch_response& resp, const response_fixup& fx) {
   put_topics(
       resp.topics, fx.topics, [](auto& t) -> std::string_view& { return t.topic; },
-      [](auto& t) -> auto& { return t.partitions; },
+      topic_partitions_ref,
       [](const response_fixup::partition_error& pe) {
         proto::offset_for_leader_epoch_response::epoch_end_offset p;
         p.partition = pe.partition;
@@ -224,29 +216,11 @@ void put_epoch_errors(proto::offset_for_leader_epoch_response& resp, const respo
 }
 
 void put_delete_records_errors(proto::delete_records_response& resp, const response_fixup& fx) {
-  put_topics(
-      resp.topics, fx.topics, [](auto& t) -> std::string_view& { return t.name; },
-      [](auto& t) -> auto& { return t.partitions; },
-      [](const response_fixup::partition_error& pe) {
-        proto::delete_records_response::delete_records_partition_result p;
-        p.partition_index = pe.partition;
-        p.low_watermark = -1;
-        p.error_code = pe.error;
-        return p;
-      });
+  put_partition_errors(resp.topics, fx.topics, [](auto& p, const auto&) { p.low_watermark = -1; });
 }
 
 void put_producers_errors(proto::describe_producers_response& resp, const response_fixup& fx) {
-  put_topics(
-      resp.topics, fx.topics, [](auto& t) -> std::string_view& { return t.name; },
-      [](auto& t) -> auto& { return t.partitions; },
-      [](const response_fixup::partition_error& pe) {
-        proto::describe_producers_response::partition_response p;
-        p.partition_index = pe.partition;
-        p.error_code = pe.error;
-        p.error_message = message_of(pe.error);
-        return p;
-      });
+  put_partition_errors(resp.topics, fx.topics, [](auto& p, const auto& pe) { p.error_message = message_of(pe.error); });
 }
 
 // The common shape: check each topic with `op`, take the denied ones out, answer when nothing
@@ -271,11 +245,7 @@ authorization per_topic(authz_request& rq, acl_operation op, NameOf name_of, Par
 
 authorization authorize_list_offsets(authz_request& rq) {
   return per_topic<proto::list_offsets_request, proto::list_offsets_response>(
-      rq, acl_operation::describe, [](const auto& t) { return t.name; },
-      [](const auto& t, auto fn) {
-        for (const auto& p : t.partitions) fn(p.partition_index);
-      },
-      put_list_offsets_errors);
+      rq, acl_operation::describe, topic_name_of, each_partition_index, put_list_offsets_errors);
 }
 
 authorization authorize_offset_for_leader_epoch(authz_request& rq) {
@@ -290,20 +260,12 @@ authorization authorize_offset_for_leader_epoch(authz_request& rq) {
 
 authorization authorize_delete_records(authz_request& rq) {
   return per_topic<proto::delete_records_request, proto::delete_records_response>(
-      rq, acl_operation::delete_, [](const auto& t) { return t.name; },
-      [](const auto& t, auto fn) {
-        for (const auto& p : t.partitions) fn(p.partition_index);
-      },
-      put_delete_records_errors);
+      rq, acl_operation::delete_, topic_name_of, each_partition_index, put_delete_records_errors);
 }
 
 authorization authorize_describe_producers(authz_request& rq) {
   return per_topic<proto::describe_producers_request, proto::describe_producers_response>(
-      rq, acl_operation::read, [](const auto& t) { return t.name; },
-      [](const auto& t, auto fn) {
-        for (auto p : t.partition_indexes) fn(p);
-      },
-      put_producers_errors);
+      rq, acl_operation::read, topic_name_of, each_listed_partition, put_producers_errors);
 }
 
 // --- Metadata --------------------------------------------------------------------------------
@@ -387,22 +349,34 @@ authorization authorize_metadata(authz_request& rq) {
 
 // --- CreateTopics, DeleteTopics, CreatePartitions --------------------------------------------
 
+namespace {
+
+// Takes out of `topics` each one `op` is not allowed on, recording it in the fixup with a
+// topic-level TOPIC_AUTHORIZATION_FAILED. name_of(topic) -> string_view.
+template <class Topic, class NameOf>
+void take_denied_topics(const authz_request& rq, acl_operation op, std::vector<Topic>& topics, NameOf name_of,
+                        response_fixup& fx) {
+  std::erase_if(topics, [&](const Topic& t) {
+    const std::string_view name = name_of(t);
+    if (rq.allowed(op, resource_type::topic, name)) return false;
+    response_fixup::topic_error te;
+    te.name = std::string(name);
+    te.error = kafka_error::topic_authorization_failed;
+    fx.topics.push_back(std::move(te));
+    return true;
+  });
+}
+
+}  // namespace
+
 authorization authorize_create_topics(authz_request& rq) {
   proto::create_topics_request req;
   authorization out;
   if (!decode_request(rq, req, out)) return out;
   auto fx = new_fixup(rq);
   fx->topic_config_access = rq.version() >= 5;
-  if (!rq.cluster_allowed(acl_operation::create)) {
-    std::erase_if(req.topics, [&](const proto::create_topics_request::creatable_topic& t) {
-      if (rq.allowed(acl_operation::create, resource_type::topic, t.name)) return false;
-      response_fixup::topic_error te;
-      te.name = std::string(t.name);
-      te.error = kafka_error::topic_authorization_failed;
-      fx->topics.push_back(std::move(te));
-      return true;
-    });
-  }
+  if (!rq.cluster_allowed(acl_operation::create))
+    take_denied_topics(rq, acl_operation::create, req.topics, topic_name_of, *fx);
   if (fx->topics.empty()) return fx->topic_config_access ? forward_with(std::move(fx)) : authorization{};
   if (req.topics.empty()) {
     proto::create_topics_response resp;
@@ -424,14 +398,7 @@ authorization authorize_delete_topics(authz_request& rq) {
   const std::int16_t v = rq.version();
   auto fx = new_fixup(rq);
   if (v < 6) {
-    std::erase_if(req.topic_names, [&](std::string_view name) {
-      if (rq.allowed(acl_operation::delete_, resource_type::topic, name)) return false;
-      response_fixup::topic_error te;
-      te.name = std::string(name);
-      te.error = kafka_error::topic_authorization_failed;
-      fx->topics.push_back(std::move(te));
-      return true;
-    });
+    take_denied_topics(rq, acl_operation::delete_, req.topic_names, [](std::string_view name) { return name; }, *fx);
   } else {
     std::vector<proto::uuid> unknown;
     for (const auto& t : req.topics)
@@ -482,14 +449,7 @@ authorization authorize_create_partitions(authz_request& rq) {
   authorization out;
   if (!decode_request(rq, req, out)) return out;
   auto fx = new_fixup(rq);
-  std::erase_if(req.topics, [&](const proto::create_partitions_request::create_partitions_topic& t) {
-    if (rq.allowed(acl_operation::alter, resource_type::topic, t.name)) return false;
-    response_fixup::topic_error te;
-    te.name = std::string(t.name);
-    te.error = kafka_error::topic_authorization_failed;
-    fx->topics.push_back(std::move(te));
-    return true;
-  });
+  take_denied_topics(rq, acl_operation::alter, req.topics, topic_name_of, *fx);
   if (fx->topics.empty()) return {};
   if (req.topics.empty()) {
     proto::create_partitions_response resp;
@@ -506,36 +466,20 @@ rewrite_status complete_topics_family(const authz_response& rs, const response_c
   const response_fixup& fx = rs.fixup;
   switch (ctx.api_key) {
     case proto::produce_request::api_key:
-      return with_response<proto::produce_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_produce_errors(m, fx);
-        changed = !fx.topics.empty();
-        return true;
-      });
+      return put_back_errors<proto::produce_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                      [&](auto& m) { put_produce_errors(m, fx); });
     case proto::list_offsets_request::api_key:
-      return with_response<proto::list_offsets_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_list_offsets_errors(m, fx);
-        changed = !fx.topics.empty();
-        return true;
-      });
+      return put_back_errors<proto::list_offsets_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                           [&](auto& m) { put_list_offsets_errors(m, fx); });
     case proto::offset_for_leader_epoch_request::api_key:
-      return with_response<proto::offset_for_leader_epoch_response>(ctx, body, out, error,
-                                                                    [&](auto& m, bool& changed) {
-                                                                      put_epoch_errors(m, fx);
-                                                                      changed = !fx.topics.empty();
-                                                                      return true;
-                                                                    });
+      return put_back_errors<proto::offset_for_leader_epoch_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                                      [&](auto& m) { put_epoch_errors(m, fx); });
     case proto::delete_records_request::api_key:
-      return with_response<proto::delete_records_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_delete_records_errors(m, fx);
-        changed = !fx.topics.empty();
-        return true;
-      });
+      return put_back_errors<proto::delete_records_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                             [&](auto& m) { put_delete_records_errors(m, fx); });
     case proto::describe_producers_request::api_key:
-      return with_response<proto::describe_producers_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        put_producers_errors(m, fx);
-        changed = !fx.topics.empty();
-        return true;
-      });
+      return put_back_errors<proto::describe_producers_response>(ctx, body, out, error, !fx.topics.empty(),
+                                                                 [&](auto& m) { put_producers_errors(m, fx); });
     case proto::metadata_request::api_key:
       return with_response<proto::metadata_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
         if (fx.learn_ids)
