@@ -668,6 +668,8 @@ class session : public std::enable_shared_from_this<session> {
       std::size_t need = 4;
       out.clear();
       rewritten.clear();
+      if (policies_)
+        for (auto& g : governed) policies_->recycle(g);
       governed.clear();
       locals.clear();
       for (;;) {

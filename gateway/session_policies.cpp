@@ -91,9 +91,14 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
     for (auto& p : t.partitions) {
       if (!p.records || p.records->empty()) continue;
       auto& buf = out.buffers.emplace_back();
+      if (!spare_.empty()) {
+        buf = std::move(spare_.back());
+        spare_.pop_back();
+      }
       std::string why;
       switch (governor_.govern(*p.records, *tp.view, buf, why)) {
         case record_governor::outcome::unchanged:
+          spare_.push_back(std::move(buf));
           out.buffers.pop_back();
           break;
         case record_governor::outcome::rewritten:
@@ -116,6 +121,13 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
   hdr.encode(out.w, hv);
   m.encode(out.w, ctx.api_version);
   return rewrite_status::rewritten;
+}
+
+void session_policies::recycle(governed_response& g) {
+  constexpr std::size_t max_spare = 8, max_kept_bytes = 8u << 20;
+  for (auto& b : g.buffers)
+    if (spare_.size() < max_spare && b.capacity() <= max_kept_bytes) spare_.push_back(std::move(b));
+  g.buffers.clear();
 }
 
 }  // namespace kgw::gateway

@@ -26,15 +26,27 @@ struct record_in {
 };
 
 // Owns the bytes of rewritten keys, values and headers until the batch holding them is encoded.
-// Strings are stored in a deque so earlier views stay valid; clear() between batches.
+// Strings live in a deque (earlier views stay valid while more are added); clear() keeps them
+// and their capacity for the next batch, so a warm arena does not allocate per record.
 class record_arena {
  public:
-  std::string_view store(std::string s) { return strings_.emplace_back(std::move(s)); }
-  std::string& scratch() { return strings_.emplace_back(); }  // build in place, then view it
-  void clear() { strings_.clear(); }
+  std::string_view store(std::string_view s) {
+    std::string& dst = scratch();
+    dst.assign(s);
+    return dst;
+  }
+  // An empty string to build in place, then view it.
+  std::string& scratch() {
+    if (used_ == strings_.size()) strings_.emplace_back();
+    std::string& s = strings_[used_++];
+    s.clear();
+    return s;
+  }
+  void clear() { used_ = 0; }
 
  private:
   std::deque<std::string> strings_;
+  std::size_t used_ = 0;
 };
 
 enum class verdict {

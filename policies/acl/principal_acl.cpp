@@ -123,6 +123,27 @@ bool principal_acl::allowed(config::acl_operation op, config::resource_type type
   return allow;
 }
 
+bool principal_acl::allowed_on_some(config::acl_operation op, config::resource_type type) const {
+  if (!enabled_) return true;
+  auto covers_everything = [](const config::resource_pattern& p) {
+    return (p.type == config::pattern_type::literal && p.text == "*") ||
+           (p.type == config::pattern_type::prefix && p.text.empty()) ||
+           (p.type == config::pattern_type::glob && p.text.find_first_not_of('*') == std::string::npos);
+  };
+  bool allow = false;
+  for (const auto* rule : rules_) {
+    if (rule->type != type) continue;
+    if (rule->allow) {
+      allow = allow || allow_grants(*rule, op);
+    } else if (deny_covers(*rule, op) &&
+               (type == resource_type::cluster ||
+                std::any_of(rule->resources.begin(), rule->resources.end(), covers_everything))) {
+      return false;
+    }
+  }
+  return allow;
+}
+
 std::int32_t principal_acl::authorized_operations(config::resource_type type, std::string_view name) const {
   std::int32_t bits = 0;
   for (const auto op : supported_operations(type))

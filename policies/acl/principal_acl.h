@@ -21,6 +21,10 @@ class principal_acl {
   // False: no ACL is configured anywhere; every request is allowed.
   bool enabled() const { return enabled_; }
   bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const;
+  // Kafka's authorizeByResourceType (KIP-679): some resource of this type allows op, i.e. an
+  // allow rule grants it and no deny rule for it covers every name. InitProducerId uses it
+  // (an idempotent producer needs Write on some topic, or IdempotentWrite on the cluster).
+  bool allowed_on_some(config::acl_operation op, config::resource_type type) const;
   // Kafka's authorized-operations bit field (bit = AclOperation code: Read 3, Write 4, Create 5,
   // Delete 6, Alter 7, Describe 8, ClusterAction 9, DescribeConfigs 10, AlterConfigs 11,
   // IdempotentWrite 12) for Metadata's and DescribeGroups' *_authorized_operations.

@@ -2,6 +2,10 @@
 
 #include <array>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <limits>
 
 namespace kgw::policies::json {
@@ -75,6 +79,22 @@ class json_parser {
     ++p_;
     escaped = false;
     for (;;) {
+#if defined(__SSE2__)
+      // 16 bytes at a time while none is '"', '\\', a control or a non-ASCII byte (values are
+      // mostly long plain runs; this is the parser's hottest loop).
+      while (end_ - p_ >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+        const __m128i stop = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));  // signed: also every byte >= 0x80
+        const int mask = _mm_movemask_epi8(stop);
+        if (mask != 0) {
+          p_ += __builtin_ctz(static_cast<unsigned>(mask));
+          break;
+        }
+        p_ += 16;
+      }
+#endif
       while (p_ < end_ && plain_string_bytes[*p_]) ++p_;
       if (p_ >= end_) return unterminated();
       unsigned char c = *p_;
@@ -178,8 +198,8 @@ class json_parser {
     if (p_ >= end_) return fail("expected a value");
     if (nodes_.size() >= std::numeric_limits<std::uint32_t>::max() - 1) return fail("document too large");
     switch (*p_) {
-      case '{': return object(add(json_type::object, parent, depth, kb, ke, key_flags), depth);
-      case '[': return array(add(json_type::array, parent, depth, kb, ke, key_flags), depth);
+      case '{': return container<true>(add(json_type::object, parent, depth, kb, ke, key_flags), depth);
+      case '[': return container<false>(add(json_type::array, parent, depth, kb, ke, key_flags), depth);
       case '"': {
         std::uint32_t i = add(json_type::string, parent, depth, kb, ke, key_flags);
         bool escaped;
@@ -216,30 +236,27 @@ class json_parser {
     }
   }
 
-  bool object(std::uint32_t self, int depth) {
+  // An object or an array (self: its node, already added; p_ at its '{' or '['): members or
+  // elements separated by ',' up to the closing bracket, each linked to the one before it.
+  template <bool Object>
+  bool container(std::uint32_t self, int depth) {
+    constexpr char close = Object ? '}' : ']';
     if (depth + 1 > json_doc::max_depth) return fail("nesting too deep");
     ++p_;
     skip_ws();
     std::uint32_t prev = npos;
-    if (p_ < end_ && *p_ == '}') {
+    if (p_ < end_ && *p_ == close) {
       ++p_;
       nodes_[self].end = offset();
       return true;
     }
     for (;;) {
-      if (p_ >= end_ || *p_ != '"') return fail(prev == npos ? "expected a member name or '}'" : "expected a member name");
-      std::uint32_t kb = offset() + 1;
-      bool key_escaped;
-      if (!string(key_escaped)) return false;
-      std::uint32_t ke = offset() - 1;
-      skip_ws();
-      if (p_ >= end_ || *p_ != ':') return fail("expected ':' after a member name");
-      ++p_;
-      skip_ws();
-      std::uint32_t child = static_cast<std::uint32_t>(nodes_.size());
-      // key_end is never 0 for a member (its key follows at least "{\""), which is how
-      // is_member tells members apart.
-      if (!value(self, depth + 1, kb, ke, key_escaped ? json_node::key_escaped_flag : 0)) return false;
+      const std::uint32_t child = static_cast<std::uint32_t>(nodes_.size());
+      if constexpr (Object) {
+        if (!member(self, depth, prev == npos)) return false;
+      } else {
+        if (!value(self, depth + 1, 0, 0, 0)) return false;
+      }
       link(prev, child);
       prev = child;
       skip_ws();
@@ -248,43 +265,29 @@ class json_parser {
         skip_ws();
         continue;
       }
-      if (p_ < end_ && *p_ == '}') {
+      if (p_ < end_ && *p_ == close) {
         ++p_;
         nodes_[self].end = offset();
         return true;
       }
-      return fail("expected ',' or '}' in object");
+      return fail(Object ? "expected ',' or '}' in object" : "expected ',' or ']' in array");
     }
   }
 
-  bool array(std::uint32_t self, int depth) {
-    if (depth + 1 > json_doc::max_depth) return fail("nesting too deep");
+  // One member of object `self`: "name": value (p_ where its name should start).
+  bool member(std::uint32_t self, int depth, bool first) {
+    if (p_ >= end_ || *p_ != '"') return fail(first ? "expected a member name or '}'" : "expected a member name");
+    std::uint32_t kb = offset() + 1;
+    bool key_escaped;
+    if (!string(key_escaped)) return false;
+    std::uint32_t ke = offset() - 1;
+    skip_ws();
+    if (p_ >= end_ || *p_ != ':') return fail("expected ':' after a member name");
     ++p_;
     skip_ws();
-    std::uint32_t prev = npos;
-    if (p_ < end_ && *p_ == ']') {
-      ++p_;
-      nodes_[self].end = offset();
-      return true;
-    }
-    for (;;) {
-      std::uint32_t child = static_cast<std::uint32_t>(nodes_.size());
-      if (!value(self, depth + 1, 0, 0, 0)) return false;
-      link(prev, child);
-      prev = child;
-      skip_ws();
-      if (p_ < end_ && *p_ == ',') {
-        ++p_;
-        skip_ws();
-        continue;
-      }
-      if (p_ < end_ && *p_ == ']') {
-        ++p_;
-        nodes_[self].end = offset();
-        return true;
-      }
-      return fail("expected ',' or ']' in array");
-    }
+    // key_end is never 0 for a member (its key follows at least "{\""), which is how
+    // is_member tells members apart.
+    return value(self, depth + 1, kb, ke, key_escaped ? json_node::key_escaped_flag : 0);
   }
 
   void link(std::uint32_t prev, std::uint32_t child) {

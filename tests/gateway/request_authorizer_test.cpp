@@ -1374,7 +1374,7 @@ TEST_CASE("DescribeConfigs, AlterConfigs, IncrementalAlterConfigs: topic, broker
 // ------------------------------------------------------------------------------------------------
 // Transactions and producer ids
 
-TEST_CASE("InitProducerId: Write on the transactional id, IdempotentWrite on the cluster") {
+TEST_CASE("InitProducerId: Write on the transactional id, IdempotentWrite on the cluster or Write on some topic") {
   for (std::int16_t v : {0, 2, 5}) {
     harness h;
     proto::init_producer_id_request req;
@@ -1385,7 +1385,11 @@ TEST_CASE("InitProducerId: Write on the transactional id, IdempotentWrite on the
     CHECK(t.error_code == txn_denied);
     CHECK(t.producer_id == -1);
     req.transactional_id.reset();
-    CHECK(h.answered<proto::init_producer_id_response>(h.run(req, v), v).error_code == cluster_denied);
+    CHECK(h.run(req, v).what == action::forward);  // Write on topic orders (KIP-679)
+    cfg::policy_config read_only;
+    read_only.acls.push_back(rule("alice", true, {op::read}, rt::topic, {lit("orders")}));
+    harness hr(read_only);
+    CHECK(hr.answered<proto::init_producer_id_response>(hr.run(req, v), v).error_code == cluster_denied);
     harness hc(standard_policy(true));
     CHECK(hc.run(req, v).what == action::forward);
   }

@@ -270,3 +270,19 @@ TEST_CASE("describe says which rules apply, in plain words with their source") {
   CHECK(acl.describe(group, "") == std::vector<std::string>{"allow Read on group prefix alice-, reports (everyone, acl.yaml:16:9)"});
   CHECK(acl.describe(resource_type::cluster, "") == std::vector<std::string>{"allow Describe on the cluster (team readers, acl.yaml:19:9)"});
 }
+
+TEST_CASE("allowed on some resource of a type, as Kafka's authorizeByResourceType") {
+  const auto c = load(R"(
+  acls:
+    - { principals: [alice], allow: [Write], topics: [{prefix: orders-}] }
+    - { principals: [bob], allow: [Read], topics: [customers] }
+    - { principals: [carol], allow: [Write], topics: [orders] }
+    - { principals: [carol], deny: [Write], topics: ["*"] }
+)");
+  const principal_acl alice(c.policies, who(c, "alice")), bob(c.policies, who(c, "bob")), carol(c.policies, who(c, "carol"));
+  CHECK(alice.allowed_on_some(acl_operation::write, topic));
+  CHECK_FALSE(bob.allowed_on_some(acl_operation::write, topic));  // Read does not grant Write
+  CHECK(bob.allowed_on_some(acl_operation::describe, topic));     // Read implies Describe
+  CHECK_FALSE(carol.allowed_on_some(acl_operation::write, topic));  // denied on every topic
+  CHECK_FALSE(alice.allowed_on_some(acl_operation::write, group));
+}
