@@ -18,6 +18,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -139,6 +140,43 @@ std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config:
     l->sasl = std::move(sc);
   }
   return l;
+}
+
+}  // namespace
+
+namespace {
+std::string describe(const governance_stats& s) {
+  return std::to_string(s.records_delivered) + " records delivered from governed topics, " +
+         std::to_string(s.records_filtered) + " filtered out by views, " + std::to_string(s.records_masked) +
+         " masked, " + std::to_string(s.records_invalid_dropped) + " dropped as not JSON, " +
+         std::to_string(s.records_invalid_replaced) + " replaced as not JSON, " +
+         std::to_string(s.legacy_batches_dropped) + " legacy message sets dropped, " +
+         std::to_string(s.corrupt_batches) + " corrupt batches refused, " + std::to_string(s.produce_rejected) +
+         " produce partitions rejected by validation";
+}
+bool operator==(const governance_stats& a, const governance_stats& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// What the policies did since start-up, logged every minute while it changes (operators see
+// dropped and invalid records without a metrics system) and once at shutdown.
+awaitable<void> report_governance(const gateway& gw) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  governance_stats last;
+  for (;;) {
+    t.expires_after(std::chrono::minutes(1));
+    if (auto [ec] = co_await t.async_wait(use_tuple); ec) co_return;
+    const auto now = gw.governance();
+    if (now == last) continue;
+    spdlog::info("governance since start: {}", describe(now));
+    last = now;
+  }
+}
+
+void log_governance(const gateway& gw, const char* what) {
+  const auto s = gw.governance();
+  if (s == governance_stats{}) return;
+  spdlog::info("{}: {}", what, describe(s));
 }
 
 }  // namespace
@@ -316,6 +354,7 @@ void gateway::start() {
     std::lock_guard lk(m.state_mu);
     m.running = true;
   }
+  if (m.policies) asio::co_spawn(m.workers.front()->io, report_governance(*this), asio::detached);
   for (const auto& l : m.listeners) {
     std::string how = config::security_protocol_name(l->cfg.protocol);
     if (l->cfg.sasl) {
@@ -356,6 +395,7 @@ void gateway::stop() {
     while (w->live_sessions.load() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  if (m.policies) log_governance(*this, "governance totals");
   for (auto& w : m.workers) w->io.stop();
   for (auto& w : m.workers)
     if (w->thread.joinable()) w->thread.join();

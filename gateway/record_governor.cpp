@@ -1,5 +1,7 @@
 #include "gateway/record_governor.h"
 
+#include <algorithm>
+
 #include "policies/record.h"
 #include "policies/validation/record_validator.h"
 #include "policies/view/topic_view.h"
@@ -60,7 +62,7 @@ record_governor::record_governor(governance_counters& counters)
 record_governor::~record_governor() = default;
 
 record_governor::outcome record_governor::govern(proto::bytes_view records, const policies::topic_view& view,
-                                                 std::vector<std::byte>& out, std::string& error) {
+                                                 std::vector<std::byte>& out, std::string& error, bool v2_allowed) {
   auto& s = *s_;
   proto::split_records(records, s.entries);
   bool changed = false;
@@ -68,14 +70,47 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
                 rewritten = 0;
   out.clear();
   out.reserve(records.size());
+  // A run of dropped legacy entries becomes one empty control batch ending at the run's last
+  // offset, so the consumer moves past them as past an emptied batch (else it would fetch the
+  // same offset forever).
+  std::optional<std::int64_t> legacy_first;
+  std::int64_t legacy_last = 0;
+  auto close_legacy_run = [&] {
+    if (!legacy_first) return true;
+    proto::batch_header h;
+    h.base_offset = *legacy_first;
+    h.last_offset_delta = static_cast<std::int32_t>(legacy_last - *legacy_first);
+    h.attributes = proto::batch_control_bit;
+    legacy_first.reset();
+    return proto::encode_batch(h, false, {}, out).has_value();
+  };
   for (const auto& e : s.entries) {
-    if (e.what == proto::records_entry::kind::truncated) {
-      // The broker cut the last batch at max_bytes; the consumer fetches it again whole.
+    if (e.what == proto::records_entry::kind::legacy) {
+      if (!v2_allowed) {
+        // Fetch v0-3 cannot carry the batches a governed view writes.
+        error = "message format v" + std::to_string(e.magic) + " at offset " + std::to_string(e.base_offset) +
+                " on a governed topic needs Fetch v4 or newer";
+        return outcome::unsupported;
+      }
+      ++legacy;
       changed = true;
+      // A v0/v1 entry's offset is its last (inner) offset.
+      if (!legacy_first || e.base_offset - *legacy_first > 0x7fffffff) {
+        if (!close_legacy_run()) {
+          error = "cannot write the batch standing for legacy message sets";
+          return outcome::corrupt;
+        }
+        legacy_first = e.base_offset;
+      }
+      legacy_last = std::max(legacy_last, e.base_offset);
       continue;
     }
-    if (e.what == proto::records_entry::kind::legacy) {
-      ++legacy;
+    if (!close_legacy_run()) {
+      error = "cannot write the batch standing for legacy message sets";
+      return outcome::corrupt;
+    }
+    if (e.what == proto::records_entry::kind::truncated) {
+      // The broker cut the last batch at max_bytes; the consumer fetches it again whole.
       changed = true;
       continue;
     }
@@ -155,6 +190,10 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
     }
     ++rewritten;
     changed = true;
+  }
+  if (!close_legacy_run()) {
+    error = "cannot write the batch standing for legacy message sets";
+    return outcome::corrupt;
   }
   relaxed_add(counters_.records_delivered, delivered);
   relaxed_add(counters_.records_filtered, filtered);

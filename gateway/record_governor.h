@@ -5,10 +5,12 @@
 //   - a batch whose records all stay as they are is copied as received (no re-encode);
 //   - otherwise it is re-encoded with the records kept, in the codec it came with, keeping the
 //     batch's base offset and last offset delta: removed records leave gaps in the offsets and a
-//     batch whose records are all removed is sent empty, so consumers move past them and
-//     committed offsets stay valid;
+//     batch whose records are all removed is sent empty (uncompressed, marked as a control
+//     batch, which clients skip), so consumers move past them and committed offsets stay valid;
 //   - control batches (transaction markers) are never altered;
-//   - legacy v0/v1 message sets cannot be governed: dropped for this principal, and counted;
+//   - legacy v0/v1 message sets cannot be governed: dropped for this principal, and counted; a
+//     run of them is replaced by an empty batch ending at their last offset (as for emptied
+//     batches below), and on Fetch v0-3, which cannot carry v2 batches, the partition fails;
 //   - a batch that does not decode (bad CRC, corrupt compression) fails the partition
 //     (CORRUPT_MESSAGE): fail closed, never forwarded ungoverned.
 // Threading: a governor belongs to one session (its scratch buffers are reused across batches);
@@ -49,11 +51,12 @@ class record_governor {
   record_governor(const record_governor&) = delete;
   record_governor& operator=(const record_governor&) = delete;
 
-  enum class outcome { unchanged, rewritten, corrupt };
+  enum class outcome { unchanged, rewritten, corrupt, unsupported };
   // Governs one partition's records field. rewritten: `out` holds the new records field.
-  // corrupt: `error` says why; the caller fails the partition.
+  // corrupt / unsupported (legacy entries where v2 batches cannot be sent): `error` says why;
+  // the caller fails the partition. v2_allowed: the response may carry v2 batches (Fetch v4+).
   outcome govern(protocol::bytes_view records, const policies::topic_view& view, std::vector<std::byte>& out,
-                 std::string& error);
+                 std::string& error, bool v2_allowed = true);
 
   // Produce validation of one partition's records: nullopt if every record passes.
   std::optional<std::string> validate(protocol::bytes_view records, const policies::record_validator& validator);

@@ -12,7 +12,7 @@ namespace proto = kgw::protocol;
 
 namespace {
 constexpr std::int16_t fetch_key = 1;
-constexpr std::int16_t corrupt_message = 2, topic_authorization_failed = 29, unknown_topic_id = 100;
+constexpr std::int16_t corrupt_message = 2, unsupported_version = 35, topic_authorization_failed = 29, unknown_topic_id = 100;
 }  // namespace
 
 session_policies::session_policies(policies::policy_set& set, const std::string& principal, topic_names& names,
@@ -96,13 +96,19 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
         spare_.pop_back();
       }
       std::string why;
-      switch (governor_.govern(*p.records, *tp.view, buf, why)) {
+      switch (governor_.govern(*p.records, *tp.view, buf, why, ctx.api_version >= 4)) {
         case record_governor::outcome::unchanged:
           spare_.push_back(std::move(buf));
           out.buffers.pop_back();
           break;
         case record_governor::outcome::rewritten:
           p.records = proto::bytes_view(buf);
+          changed = true;
+          break;
+        case record_governor::outcome::unsupported:
+          spdlog::warn("principal {}: {}-{}: {}", principal_, name, p.partition_index, why);
+          p.error_code = unsupported_version;
+          p.records = proto::bytes_view{};
           changed = true;
           break;
         case record_governor::outcome::corrupt:

@@ -1,0 +1,736 @@
+// session_policies::govern_fetch on Fetch responses the embedded broker never sends (it speaks
+// Fetch 0-11 only): v4, v11, v12 (flexible), v13 (topic ids) and v16/v17 (KIP-951 node
+// endpoints). Every case builds a gateway config with inline policies, encodes a real Fetch
+// response with the codec and records made by protocol::encode_batch, governs it as the ANONYMOUS
+// principal, decodes what comes out and checks it record by record: offsets kept, filtered
+// records gone, masks applied, control batches byte-identical, legacy entries and truncated tails
+// dropped (and counted), corrupt batches failing their partition, untouched partitions borrowed
+// from the received frame.
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "config/gateway_config.h"
+#include "config/loader.h"
+#include "gateway/address_rewriter.h"
+#include "gateway/broker_registry.h"
+#include "gateway/record_governor.h"
+#include "gateway/session_policies.h"
+#include "gateway/topic_names.h"
+#include "policies/policy_set.h"
+#include "protocol/fetch.h"
+#include "protocol/headers.h"
+#include "protocol/record_batch.h"
+
+namespace proto = kgw::protocol;
+namespace cfg = kgw::config;
+using namespace kgw::gateway;
+using codec = proto::compression_codec;
+
+namespace {
+
+constexpr std::int16_t corrupt_message = 2, topic_authorization_failed = 29, unknown_topic_id = 100;
+constexpr std::int32_t correlation = 31337;
+constexpr std::int64_t base_ts = 1'700'000'000'000;
+constexpr const char* principal = "ANONYMOUS";
+
+// orders: filtered (keep == true) and e-mail redacted, invalid JSON dropped (the default).
+// lenient: e-mail redacted, invalid JSON replaced. plain: no view.
+const std::string policies_yaml = R"(upstream: { bootstrap: [k:9092] }
+policies:
+  views:
+    - everyone: true
+      topics: [orders]
+      where: keep == true
+      mask:
+        - { field: email, function: redact }
+    - everyone: true
+      topics: [lenient]
+      mask:
+        - { field: email, function: redact }
+      on_invalid_json: { replace_with: '{"invalid": true}' }
+)";
+
+// Same views, plus ACLs: everyone may read orders and plain, nothing else.
+const std::string acl_yaml = policies_yaml + R"(  acls:
+    - everyone: true
+      allow: [Read, Describe]
+      topics: [orders, plain]
+)";
+
+void put_be(std::vector<std::byte>& out, std::uint64_t v, int n) {
+  for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
+}
+
+struct record_spec {
+  std::string key, value;
+};
+
+// One v2 batch: record i at base + i (offset delta i), key and value as given.
+std::vector<std::byte> make_batch(std::int64_t base, codec c, const std::vector<record_spec>& recs,
+                                  std::int16_t extra_attributes = 0) {
+  proto::batch_header like;
+  like.base_offset = base;
+  like.partition_leader_epoch = 7;
+  like.attributes = static_cast<std::int16_t>(static_cast<std::int16_t>(c) | extra_attributes);
+  like.last_offset_delta = static_cast<std::int32_t>(recs.size()) - 1;
+  like.base_timestamp = base_ts + base;
+  like.max_timestamp = base_ts + base + static_cast<std::int64_t>(recs.size()) - 1;
+  like.producer_id = extra_attributes & proto::batch_transactional_bit ? 4000 : -1;
+  like.producer_epoch = extra_attributes & proto::batch_transactional_bit ? 3 : -1;
+  std::vector<proto::record_to_write> w;
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    proto::record_to_write r;
+    r.offset_delta = static_cast<std::int32_t>(i);
+    r.timestamp_delta = static_cast<std::int64_t>(i);
+    r.key = proto::as_bytes(recs[i].key);
+    r.value = proto::as_bytes(recs[i].value);
+    w.push_back(r);
+  }
+  std::vector<std::byte> out;
+  auto ok = proto::encode_batch(like, false, w, out);
+  INFO((ok ? std::string() : ok.error()));
+  REQUIRE(ok.has_value());
+  return out;
+}
+
+// A transaction marker: control batch, one record with the control key (version 0, type 1 =
+// COMMIT) and value (version 0, coordinator epoch 5).
+std::vector<std::byte> make_control_batch(std::int64_t offset) {
+  const std::string key("\x00\x00\x00\x01", 4), value("\x00\x00\x00\x00\x00\x05", 6);
+  return make_batch(offset, codec::none, {{key, value}}, proto::batch_control_bit | proto::batch_transactional_bit);
+}
+
+// A legacy message set entry (magic 0 or 1, uncompressed): offset, size, crc (CRC-32 of what
+// follows), magic, attributes, timestamp (v1 only), key, value.
+std::vector<std::byte> make_legacy(int magic, std::int64_t offset, std::string_view key, std::string_view value) {
+  std::vector<std::byte> body;  // magic .. value
+  put_be(body, static_cast<std::uint64_t>(magic), 1);
+  put_be(body, 0, 1);
+  if (magic == 1) put_be(body, static_cast<std::uint64_t>(base_ts), 8);
+  put_be(body, key.size(), 4);
+  for (char ch : key) body.push_back(static_cast<std::byte>(ch));
+  put_be(body, value.size(), 4);
+  for (char ch : value) body.push_back(static_cast<std::byte>(ch));
+  const auto crc = ::crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  std::vector<std::byte> out;
+  put_be(out, static_cast<std::uint64_t>(offset), 8);
+  put_be(out, body.size() + 4, 4);
+  put_be(out, crc, 4);
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+std::vector<std::byte> concat(std::initializer_list<const std::vector<std::byte>*> parts) {
+  std::vector<std::byte> out;
+  for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
+  return out;
+}
+
+std::string order(int id, bool keep, bool with_email = true) {
+  std::string v = R"({"id": )" + std::to_string(id) + R"(, "keep": )" + (keep ? "true" : "false");
+  if (with_email) v += R"(, "email": "user)" + std::to_string(id) + R"(@example.com")";
+  return v + "}";
+}
+std::string masked_order(int id) { return R"({"id": )" + std::to_string(id) + R"(, "keep": true, "email": "***"})"; }
+
+// A batch as decoded from the governed response, with its exact bytes.
+struct seen_record {
+  std::int64_t offset;
+  std::string key, value;
+  bool operator==(const seen_record&) const = default;
+};
+struct seen_batch {
+  std::vector<std::byte> bytes;
+  proto::batch_header header;
+  std::vector<seen_record> records;
+};
+
+std::string text(const std::optional<proto::bytes_view>& b) { return b ? std::string(proto::as_string(*b)) : "<null>"; }
+
+std::vector<seen_batch> batches_of(proto::bytes_view records) {
+  std::vector<proto::records_entry> entries;
+  proto::split_records(records, entries);
+  std::vector<seen_batch> out;
+  proto::decoded_batch d;
+  for (const auto& e : entries) {
+    INFO("entry at offset " << e.base_offset);
+    REQUIRE(e.what == proto::records_entry::kind::batch_v2);
+    auto ok = proto::decode_batch(e.bytes, d, 1u << 24);
+    INFO((ok ? std::string() : ok.error()));
+    REQUIRE(ok.has_value());
+    seen_batch b;
+    b.bytes.assign(e.bytes.begin(), e.bytes.end());
+    b.header = d.header;
+    for (const auto& r : d.records) b.records.push_back({d.header.base_offset + r.offset_delta, text(r.key), text(r.value)});
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+// Everything one session needs: the config, its policy set, the worker's topic names and
+// counters, a rewriter whose registry "binds" 30000-30009, and the session's policies.
+struct fixture {
+  cfg::gateway_config config;
+  std::unique_ptr<kgw::policies::policy_set> set;
+  topic_names names;
+  governance_counters counters;
+  std::vector<std::uint16_t> bound;
+  broker_registry reg{30000, 30009, [this](std::uint16_t p) {
+                        bound.push_back(p);
+                        return true;
+                      }};
+  address_rewriter rw{reg, "gw.local"};
+  std::unique_ptr<session_policies> sp;
+  std::deque<std::vector<std::byte>> keep;  // bodies and outputs the decoded views point into
+
+  explicit fixture(const std::string& yaml = policies_yaml) {
+    auto c = cfg::load_string(yaml, "policies.yaml");
+    INFO((c ? std::string() : c.error()));
+    REQUIRE(c.has_value());
+    config = std::move(*c);
+    set = std::make_unique<kgw::policies::policy_set>(config);
+    sp = std::make_unique<session_policies>(*set, principal, names, counters);
+  }
+
+  std::vector<std::byte>& body(const proto::fetch_response& m, std::int16_t v) {
+    proto::writer w;
+    proto::response_header h;
+    h.correlation_id = correlation;
+    h.encode(w, proto::response_header_version(proto::fetch_response::api_key, v));
+    m.encode(w, v);
+    return keep.emplace_back(w.flatten());
+  }
+};
+
+// The outcome of governing one response.
+struct governed {
+  rewrite_status status = rewrite_status::failed;
+  std::string error;
+  std::unique_ptr<governed_response> out = std::make_unique<governed_response>();
+  std::vector<std::byte> flat;
+  proto::fetch_response decoded;
+};
+
+governed govern(fixture& f, const std::vector<std::byte>& body, std::int16_t v) {
+  governed g;
+  g.status = f.sp->govern_fetch(nullptr, {proto::fetch_response::api_key, v, false}, body, f.rw, *g.out, g.error);
+  if (g.status != rewrite_status::rewritten) return g;
+  g.flat = g.out->w.flatten();
+  proto::reader r(g.flat);
+  proto::response_header h;
+  h.decode(r, proto::response_header_version(proto::fetch_response::api_key, v));
+  CHECK(h.correlation_id == correlation);
+  g.decoded.decode(r, v);
+  REQUIRE(r.ok());
+  CHECK(r.remaining() == 0);
+  return g;
+}
+
+// True when the governed output refers to `records` in place (borrowed, not copied).
+bool borrowed(const governed& g, proto::bytes_view records) {
+  for (auto s : g.out->w.slices())
+    if (s.data() == records.data() && s.size() == records.size()) return true;
+  return false;
+}
+
+proto::uuid id_of(std::uint8_t n) {
+  proto::uuid u{};
+  u[0] = std::byte{0xAB};
+  u[15] = std::byte{n};
+  return u;
+}
+
+}  // namespace
+
+TEST_CASE("governed Fetch v4, v11 and v12 with codecs none, zstd and snappy: offsets kept, filtered records gone, "
+          "masks applied, control batch as received, legacy and truncated tail dropped, corrupt batch fails its "
+          "partition") {
+  for (std::int16_t v : {4, 11, 12})
+    for (codec c : {codec::none, codec::zstd, codec::snappy}) {
+      INFO("Fetch v" << v << ", codec " << proto::name_of(c));
+      fixture f;
+      // orders p0: A keeps 0 and 2 (masked), drops 1; B drops both; a transaction marker; a
+      // legacy v1 and a legacy v0 message; C keeps both unchanged (no e-mail to mask); D cut at
+      // max_bytes.
+      const auto a = make_batch(0, c, {{"k0", order(0, true)}, {"k1", order(1, false)}, {"k2", order(2, true)}});
+      const auto b = make_batch(3, c, {{"k3", order(3, false)}, {"k4", order(4, false)}});
+      const auto control = make_control_batch(5);
+      const auto legacy1 = make_legacy(1, 6, "k6", order(6, true));
+      const auto legacy0 = make_legacy(0, 7, "k7", order(7, true));
+      const auto cc = make_batch(8, c, {{"k8", order(8, true, false)}, {"k9", order(9, true, false)}});
+      auto d = make_batch(10, c, {{"k10", order(10, true)}, {"k11", order(11, true)}});
+      d.resize(d.size() / 2);
+      const auto p0 = concat({&a, &b, &control, &legacy1, &legacy0, &cc, &d});
+      // orders p1: one batch whose CRC no longer matches (last byte changed).
+      auto corrupt = make_batch(0, c, {{"k0", order(0, true)}, {"k1", order(1, true)}});
+      corrupt.back() ^= std::byte{0x5A};
+      // plain p0: no view; not even JSON, and a legacy message at the end.
+      const auto plain_batch = make_batch(0, c, {{"x", "not json at all"}, {"y", "neither"}});
+      const auto plain_legacy = make_legacy(1, 2, "z", "old format");
+      const auto plain = concat({&plain_batch, &plain_legacy});
+
+      proto::fetch_response m;
+      m.responses.reserve(2);
+      m.throttle_time_ms = 12;
+      m.session_id = 99;
+      auto& orders = m.responses.emplace_back();
+      orders.topic = "orders";
+      auto& op0 = orders.partitions.emplace_back();
+      op0.partition_index = 0;
+      op0.high_watermark = 12;
+      op0.last_stable_offset = 12;
+      op0.log_start_offset = 0;
+      op0.aborted_transactions->push_back({4000, 5, {}});
+      op0.preferred_read_replica = 2;
+      op0.current_leader.leader_id = 3;
+      op0.current_leader.leader_epoch = 7;
+      op0.records = proto::bytes_view(p0);
+      auto& op1 = orders.partitions.emplace_back();
+      op1.partition_index = 1;
+      op1.high_watermark = 2;
+      op1.records = proto::bytes_view(corrupt);
+      auto& op2 = orders.partitions.emplace_back();
+      op2.partition_index = 2;
+      op2.error_code = 1;  // OFFSET_OUT_OF_RANGE, no records
+      op2.records = std::nullopt;
+      auto& plain_t = m.responses.emplace_back();
+      plain_t.topic = "plain";
+      auto& pp0 = plain_t.partitions.emplace_back();
+      pp0.partition_index = 0;
+      pp0.high_watermark = 3;
+      pp0.records = proto::bytes_view(plain);
+
+      const auto& body = f.body(m, v);
+      const auto g = govern(f, body, v);
+      INFO(g.error);
+      REQUIRE(g.status == rewrite_status::rewritten);
+      const auto& out = g.decoded;
+      CHECK(out.throttle_time_ms == 12);
+      if (v >= 7) CHECK(out.session_id == 99);
+      REQUIRE(out.responses.size() == 2);
+      REQUIRE(out.responses[0].topic == "orders");
+      REQUIRE(out.responses[0].partitions.size() == 3);
+
+      // p0: everything about the partition as received, its records governed.
+      const auto& q0 = out.responses[0].partitions[0];
+      CHECK(q0.partition_index == 0);
+      CHECK(q0.error_code == 0);
+      CHECK(q0.high_watermark == 12);
+      CHECK(q0.last_stable_offset == 12);
+      if (v >= 5) CHECK(q0.log_start_offset == 0);
+      REQUIRE(q0.aborted_transactions.has_value());
+      REQUIRE(q0.aborted_transactions->size() == 1);
+      CHECK((*q0.aborted_transactions)[0].producer_id == 4000);
+      CHECK((*q0.aborted_transactions)[0].first_offset == 5);
+      if (v >= 11) CHECK(q0.preferred_read_replica == 2);
+      if (v >= 12) {
+        CHECK(q0.current_leader.leader_id == 3);
+        CHECK(q0.current_leader.leader_epoch == 7);
+      }
+      REQUIRE(q0.records.has_value());
+      const auto got = batches_of(*q0.records);
+      // A', B', control, the stand-in for the legacy messages, C: the truncated tail gone.
+      REQUIRE(got.size() == 5);
+      // A': offsets 0 and 2, masked, the batch still ending at offset 2, same codec and producer.
+      CHECK(got[0].header.base_offset == 0);
+      CHECK(got[0].header.last_offset_delta == 2);
+      CHECK(got[0].header.record_count == 2);
+      CHECK(got[0].header.codec() == c);
+      CHECK(got[0].header.partition_leader_epoch == 7);
+      CHECK(got[0].header.base_timestamp == base_ts);
+      CHECK(got[0].header.max_timestamp == base_ts + 2);
+      CHECK(got[0].records == std::vector<seen_record>{{0, "k0", masked_order(0)}, {2, "k2", masked_order(2)}});
+      // B': every record filtered, sent empty so the consumer moves past offsets 3 and 4;
+      // uncompressed and marked as a control batch (what clients skip without looking for records).
+      CHECK(got[1].header.base_offset == 3);
+      CHECK(got[1].header.last_offset_delta == 1);
+      CHECK(got[1].header.last_offset() == 4);
+      CHECK(got[1].header.record_count == 0);
+      CHECK(got[1].header.codec() == codec::none);
+      CHECK(got[1].header.control());
+      CHECK(got[1].records.empty());
+      // The marker exactly as received.
+      CHECK(got[2].bytes == control);
+      CHECK(got[2].header.control());
+      // The legacy v1 and v0 messages (offsets 6 and 7): none of their records, one empty
+      // control batch ending at offset 7 in their place so the consumer moves past them.
+      CHECK(got[3].header.base_offset == 6);
+      CHECK(got[3].header.last_offset() == 7);
+      CHECK(got[3].header.record_count == 0);
+      CHECK(got[3].header.control());
+      CHECK(got[3].records.empty());
+      // C exactly as received.
+      CHECK(got[4].bytes == cc);
+      CHECK(got[4].records == std::vector<seen_record>{{8, "k8", order(8, true, false)}, {9, "k9", order(9, true, false)}});
+
+      // p1: the corrupt batch fails the partition; nothing of it is delivered.
+      const auto& q1 = out.responses[0].partitions[1];
+      CHECK(q1.partition_index == 1);
+      CHECK(q1.error_code == corrupt_message);
+      CHECK((!q1.records || q1.records->empty()));
+      // p2: untouched.
+      const auto& q2 = out.responses[0].partitions[2];
+      CHECK(q2.error_code == 1);
+      CHECK_FALSE(q2.records.has_value());
+
+      // plain: byte-identical (its legacy message included), and borrowed from the received frame
+      // rather than copied.
+      REQUIRE(out.responses[1].topic == "plain");
+      REQUIRE(out.responses[1].partitions.size() == 1);
+      REQUIRE(out.responses[1].partitions[0].records.has_value());
+      const auto pr = *out.responses[1].partitions[0].records;
+      CHECK(std::vector<std::byte>(pr.begin(), pr.end()) == plain);
+      {
+        // The records field inside the received body: find it as the frame's own bytes.
+        proto::reader r(body);
+        proto::response_header h;
+        h.decode(r, proto::response_header_version(proto::fetch_response::api_key, v));
+        proto::fetch_response in;
+        in.decode(r, v);
+        REQUIRE(r.ok());
+        CHECK(borrowed(g, *in.responses[1].partitions[0].records));
+        CHECK_FALSE(borrowed(g, *in.responses[0].partitions[0].records));
+      }
+
+      const auto& n = f.counters;
+      CHECK(n.records_filtered == 3);
+      CHECK(n.records_masked == 2);
+      CHECK(n.records_delivered == 4);
+      CHECK(n.legacy_batches_dropped == 2);
+      CHECK(n.corrupt_batches == 1);
+      CHECK(n.batches_rewritten == 2);
+      CHECK(n.records_invalid_dropped == 0);
+      CHECK(n.records_invalid_replaced == 0);
+    }
+}
+
+TEST_CASE("governed Fetch v13: topics by id, an unknown id is UNKNOWN_TOPIC_ID with no records") {
+  for (std::int16_t v : {13, 15}) {
+    INFO("Fetch v" << v);
+    fixture f;
+    f.names.learn(id_of(1), "orders");
+    f.names.learn(id_of(2), "plain");
+    const auto a = make_batch(40, codec::zstd, {{"k40", order(40, false)}, {"k41", order(41, true)}});
+    const auto plain = make_batch(0, codec::none, {{"x", "raw"}});
+    const auto secret = make_batch(0, codec::none, {{"s", order(1, true)}});
+
+    proto::fetch_response m;
+    m.responses.reserve(3);
+    auto& t1 = m.responses.emplace_back();
+    t1.topic_id = id_of(1);
+    auto& p = t1.partitions.emplace_back();
+    p.partition_index = 3;
+    p.high_watermark = 42;
+    p.records = proto::bytes_view(a);
+    auto& t2 = m.responses.emplace_back();
+    t2.topic_id = id_of(2);
+    t2.partitions.emplace_back().records = proto::bytes_view(plain);
+    auto& t9 = m.responses.emplace_back();
+    t9.topic_id = id_of(9);  // never learnt
+    auto& u0 = t9.partitions.emplace_back();
+    u0.partition_index = 0;
+    u0.high_watermark = 1;
+    u0.records = proto::bytes_view(secret);
+    auto& u1 = t9.partitions.emplace_back();
+    u1.partition_index = 1;
+    u1.error_code = 6;  // NOT_LEADER_OR_FOLLOWER, no records: left as it is
+    u1.records = std::nullopt;
+
+    const auto& body = f.body(m, v);
+    const auto g = govern(f, body, v);
+    INFO(g.error);
+    REQUIRE(g.status == rewrite_status::rewritten);
+    REQUIRE(g.decoded.responses.size() == 3);
+    const auto& o1 = g.decoded.responses[0];
+    CHECK(o1.topic_id == id_of(1));
+    REQUIRE(o1.partitions.size() == 1);
+    CHECK(o1.partitions[0].partition_index == 3);
+    CHECK(o1.partitions[0].high_watermark == 42);
+    const auto got = batches_of(*o1.partitions[0].records);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].header.base_offset == 40);
+    CHECK(got[0].header.last_offset_delta == 1);
+    CHECK(got[0].header.codec() == codec::zstd);
+    CHECK(got[0].records == std::vector<seen_record>{{41, "k41", masked_order(41)}});
+
+    const auto& o2 = g.decoded.responses[1];
+    CHECK(o2.topic_id == id_of(2));
+    CHECK(std::vector<std::byte>(o2.partitions.at(0).records->begin(), o2.partitions.at(0).records->end()) == plain);
+
+    const auto& o9 = g.decoded.responses[2];
+    CHECK(o9.topic_id == id_of(9));
+    REQUIRE(o9.partitions.size() == 2);
+    CHECK(o9.partitions[0].error_code == unknown_topic_id);
+    CHECK((!o9.partitions[0].records || o9.partitions[0].records->empty()));
+    CHECK(o9.partitions[1].error_code == 6);
+    CHECK_FALSE(o9.partitions[1].records.has_value());
+
+    CHECK(f.counters.records_filtered == 1);
+    CHECK(f.counters.records_masked == 1);
+  }
+}
+
+TEST_CASE("governed Fetch v16 and v17: node endpoints point at the gateway, with and without governed records") {
+  for (std::int16_t v : {16, 17}) {
+    INFO("Fetch v" << v);
+    for (bool governed_topic : {true, false}) {
+      INFO((governed_topic ? "orders (governed)" : "plain (no view)"));
+      fixture f;
+      f.names.learn(id_of(1), "orders");
+      f.names.learn(id_of(2), "plain");
+      const auto a = make_batch(0, codec::snappy, {{"k0", order(0, true)}, {"k1", order(1, false)}});
+      proto::fetch_response m;
+      auto& t = m.responses.emplace_back();
+      t.topic_id = governed_topic ? id_of(1) : id_of(2);
+      auto& p = t.partitions.emplace_back();
+      p.error_code = 6;  // NOT_LEADER_OR_FOLLOWER: the new leader is in current_leader + endpoints
+      p.current_leader.leader_id = 2;
+      p.current_leader.leader_epoch = 9;
+      p.records = proto::bytes_view(a);
+      m.node_endpoints.push_back({1, "kafka-1.internal", 9092, std::string_view("rack-a"), {}});
+      m.node_endpoints.push_back({2, "kafka-2.internal", 9093, std::nullopt, {}});
+
+      const auto& body = f.body(m, v);
+      const auto g = govern(f, body, v);
+      INFO(g.error);
+      REQUIRE(g.status == rewrite_status::rewritten);
+      const auto& out = g.decoded;
+      REQUIRE(out.node_endpoints.size() == 2);
+      CHECK(out.node_endpoints[0].node_id == 1);
+      CHECK(out.node_endpoints[0].host == "gw.local");
+      CHECK(out.node_endpoints[0].port == 30001);
+      CHECK(out.node_endpoints[0].rack == std::optional<std::string_view>("rack-a"));
+      CHECK(out.node_endpoints[1].node_id == 2);
+      CHECK(out.node_endpoints[1].host == "gw.local");
+      CHECK(out.node_endpoints[1].port == 30002);
+      CHECK_FALSE(out.node_endpoints[1].rack.has_value());
+      CHECK(f.bound == std::vector<std::uint16_t>{30001, 30002});
+      REQUIRE(f.reg.for_port(30001).has_value());
+      CHECK(f.reg.for_port(30001)->upstream.str() == "kafka-1.internal:9092");
+      CHECK(f.reg.for_port(30002)->upstream.str() == "kafka-2.internal:9093");
+      const auto flat = std::string(proto::as_string(g.flat));
+      CHECK(flat.find("kafka-1.internal") == std::string::npos);
+      CHECK(flat.find("kafka-2.internal") == std::string::npos);
+
+      const auto& q = out.responses.at(0).partitions.at(0);
+      CHECK(q.error_code == 6);
+      CHECK(q.current_leader.leader_id == 2);
+      CHECK(q.current_leader.leader_epoch == 9);
+      const auto got = batches_of(*q.records);
+      REQUIRE(got.size() == 1);
+      if (governed_topic) {
+        CHECK(got[0].header.last_offset_delta == 1);
+        CHECK(got[0].header.codec() == codec::snappy);
+        CHECK(got[0].records == std::vector<seen_record>{{0, "k0", masked_order(0)}});
+      } else {
+        CHECK(got[0].bytes == a);
+      }
+    }
+  }
+}
+
+TEST_CASE("a Fetch response policies leave alone is unchanged: plain topics, batches without anything to filter or "
+          "mask, empty and null records") {
+  for (std::int16_t v : {4, 11, 12, 13, 17}) {
+    INFO("Fetch v" << v);
+    fixture f;
+    f.names.learn(id_of(1), "orders");
+    f.names.learn(id_of(2), "plain");
+    const auto plain = make_batch(0, codec::lz4, {{"x", "raw bytes"}, {"y", order(1, false)}});
+    // Records the view keeps as they are (keep == true, no e-mail), and a marker.
+    const auto kept = make_batch(10, codec::zstd, {{"k10", order(10, true, false)}});
+    const auto control = make_control_batch(11);
+    const auto orders_records = concat({&kept, &control});
+    const auto empty = std::vector<std::byte>{};
+
+    proto::fetch_response m;
+    m.responses.reserve(2);
+    auto& tp = m.responses.emplace_back();
+    tp.topic = "plain";
+    tp.topic_id = id_of(2);
+    tp.partitions.emplace_back().records = proto::bytes_view(plain);
+    auto& to = m.responses.emplace_back();
+    to.topic = "orders";
+    to.topic_id = id_of(1);
+    auto& o0 = to.partitions.emplace_back();
+    o0.records = proto::bytes_view(orders_records);
+    auto& o1 = to.partitions.emplace_back();
+    o1.partition_index = 1;
+    o1.records = proto::bytes_view(empty);
+    auto& o2 = to.partitions.emplace_back();
+    o2.partition_index = 2;
+    o2.error_code = 1;
+    o2.records = std::nullopt;
+
+    const auto& body = f.body(m, v);
+    const auto g = govern(f, body, v);
+    INFO(g.error);
+    CHECK(g.status == rewrite_status::unchanged);
+    CHECK(g.out->w.size() == 0);
+    CHECK(f.counters.batches_rewritten == 0);
+    CHECK(f.counters.records_delivered == 1);  // the kept record was looked at
+    CHECK(f.counters.records_filtered == 0);
+    CHECK(f.counters.records_masked == 0);
+  }
+}
+
+TEST_CASE("governed Fetch: values that are not JSON are dropped, or replaced where the view says so, and counted") {
+  fixture f;
+  const auto o = make_batch(0, codec::zstd, {{"k0", order(0, true)}, {"k1", "not json"}, {"k2", "{\"id\": "}, {"k3", order(3, true)}});
+  const auto l = make_batch(100, codec::none, {{"m0", "<xml/>"}, {"m1", order(1, false)}});
+  proto::fetch_response m;
+  m.responses.reserve(2);
+  auto& to = m.responses.emplace_back();
+  to.topic = "orders";
+  to.partitions.emplace_back().records = proto::bytes_view(o);
+  auto& tl = m.responses.emplace_back();
+  tl.topic = "lenient";
+  tl.partitions.emplace_back().records = proto::bytes_view(l);
+
+  const auto& body = f.body(m, 12);
+  const auto g = govern(f, body, 12);
+  INFO(g.error);
+  REQUIRE(g.status == rewrite_status::rewritten);
+  const auto go = batches_of(*g.decoded.responses.at(0).partitions.at(0).records);
+  REQUIRE(go.size() == 1);
+  CHECK(go[0].header.last_offset_delta == 3);
+  CHECK(go[0].records == std::vector<seen_record>{{0, "k0", masked_order(0)}, {3, "k3", masked_order(3)}});
+  const auto gl = batches_of(*g.decoded.responses.at(1).partitions.at(0).records);
+  REQUIRE(gl.size() == 1);
+  CHECK(gl[0].header.base_offset == 100);
+  // lenient has no filter: keep == false is delivered too, masked.
+  CHECK(gl[0].records == std::vector<seen_record>{{100, "m0", R"({"invalid": true})"},
+                                                  {101, "m1", R"({"id": 1, "keep": false, "email": "***"})"}});
+  CHECK(f.counters.records_invalid_dropped == 2);
+  CHECK(f.counters.records_invalid_replaced == 1);
+  CHECK(f.counters.records_filtered == 0);
+  CHECK(f.counters.records_delivered == 4);
+}
+
+TEST_CASE("governed Fetch with ACLs: partitions of a topic the principal may not read leave with "
+          "TOPIC_AUTHORIZATION_FAILED and no records") {
+  fixture f(acl_yaml);
+  REQUIRE(f.sp->acls_enabled());
+  REQUIRE(f.sp->governs_fetch());
+  const auto a = make_batch(0, codec::none, {{"k0", order(0, false)}, {"k1", order(1, true)}});
+  const auto s = make_batch(0, codec::none, {{"s0", "secret stuff"}});
+  const auto plain = make_batch(0, codec::none, {{"p0", "plain"}});
+  proto::fetch_response m;
+  m.responses.reserve(3);
+  auto& to = m.responses.emplace_back();
+  to.topic = "orders";
+  to.partitions.emplace_back().records = proto::bytes_view(a);
+  auto& ts = m.responses.emplace_back();
+  ts.topic = "secret";  // an incremental session may return it although the request did not list it
+  for (int i = 0; i < 2; ++i) {
+    auto& p = ts.partitions.emplace_back();
+    p.partition_index = i;
+    p.high_watermark = 1;
+    p.records = proto::bytes_view(s);
+  }
+  auto& tp = m.responses.emplace_back();
+  tp.topic = "plain";
+  tp.partitions.emplace_back().records = proto::bytes_view(plain);
+
+  for (std::int16_t v : {4, 12}) {
+    INFO("Fetch v" << v);
+    const auto& body = f.body(m, v);
+    const auto g = govern(f, body, v);
+    INFO(g.error);
+    REQUIRE(g.status == rewrite_status::rewritten);
+    REQUIRE(g.decoded.responses.size() == 3);
+    CHECK(batches_of(*g.decoded.responses[0].partitions.at(0).records).at(0).records ==
+          std::vector<seen_record>{{1, "k1", masked_order(1)}});
+    const auto& sec = g.decoded.responses[1];
+    CHECK(sec.topic == "secret");
+    REQUIRE(sec.partitions.size() == 2);
+    for (const auto& p : sec.partitions) {
+      CHECK(p.error_code == topic_authorization_failed);
+      CHECK((!p.records || p.records->empty()));
+    }
+    const auto pr = *g.decoded.responses[2].partitions.at(0).records;
+    CHECK(std::vector<std::byte>(pr.begin(), pr.end()) == plain);
+    const auto flat = std::string(proto::as_string(g.flat));
+    CHECK(flat.find("secret stuff") == std::string::npos);
+  }
+}
+
+TEST_CASE("a Fetch response that does not decode fails (never forwarded)") {
+  fixture f;
+  proto::fetch_response m;
+  auto& to = m.responses.emplace_back();
+  to.topic = "orders";
+  const auto a = make_batch(0, codec::none, {{"k0", order(0, true)}});
+  to.partitions.emplace_back().records = proto::bytes_view(a);
+  auto body = f.body(m, 12);
+  body.push_back(std::byte{0});  // trailing garbage
+  auto g = govern(f, body, 12);
+  CHECK(g.status == rewrite_status::failed);
+  CHECK(g.error.find("trailing") != std::string::npos);
+  body.resize(body.size() - 10);  // cut inside the records
+  g = govern(f, body, 12);
+  CHECK(g.status == rewrite_status::failed);
+  CHECK_FALSE(g.error.empty());
+}
+
+TEST_CASE("governed Fetch v4+: a partition whose fetched records are only legacy message sets still lets the "
+          "consumer move past them") {
+  // A log written by pre-0.11 clients (or a broker fetch that returned only such entries, cut at
+  // max_bytes) on a topic with a view: the entries are not delivered, but the response must not
+  // leave the consumer fetching the same offset forever. What a consumer does with a response:
+  // its next fetch offset is one past the last offset of the last entry it got.
+  for (std::int16_t v : {4, 11, 12}) {
+    INFO("Fetch v" << v);
+    fixture f;
+    const auto l0 = make_legacy(1, 0, "k0", order(0, true));
+    const auto l1 = make_legacy(1, 1, "k1", order(1, true));
+    const auto l2 = make_legacy(0, 2, "k2", order(2, true));
+    const auto records = concat({&l0, &l1, &l2});
+    proto::fetch_response m;
+    auto& t = m.responses.emplace_back();
+    t.topic = "orders";
+    auto& p = t.partitions.emplace_back();
+    p.high_watermark = 3;
+    p.records = proto::bytes_view(records);
+
+    const auto& body = f.body(m, v);
+    const auto g = govern(f, body, v);
+    INFO(g.error);
+    REQUIRE(g.status == rewrite_status::rewritten);
+    const auto& q = g.decoded.responses.at(0).partitions.at(0);
+    CHECK(f.counters.legacy_batches_dropped == 3);
+    std::int64_t next_fetch = 0;  // where a consumer that fetched at 0 goes next
+    std::size_t delivered = 0;
+    if (q.records)
+      for (const auto& b : batches_of(*q.records)) {
+        next_fetch = std::max(next_fetch, b.header.last_offset() + 1);
+        delivered += b.records.size();
+      }
+    CHECK(delivered == 0);
+    CHECK(q.error_code == 0);
+    CHECK(next_fetch == 3);
+  }
+}
+
+TEST_CASE("governed Fetch v0-3 cannot carry v2 batches: legacy entries on a governed topic fail the partition") {
+  for (std::int16_t v : {0, 3}) {
+    INFO("Fetch v" << v);
+    fixture f;
+    const auto l0 = make_legacy(1, 0, "k0", order(0, true));
+    proto::fetch_response m;
+    auto& t = m.responses.emplace_back();
+    t.topic = "orders";
+    auto& p = t.partitions.emplace_back();
+    p.high_watermark = 1;
+    p.records = proto::bytes_view(l0);
+    const auto g = govern(f, f.body(m, v), v);
+    REQUIRE(g.status == rewrite_status::rewritten);
+    const auto& q = g.decoded.responses.at(0).partitions.at(0);
+    CHECK(q.error_code == 35);  // UNSUPPORTED_VERSION
+    CHECK((!q.records || q.records->empty()));
+  }
+}
