@@ -24,6 +24,7 @@
 #include "protocol/fetch.h"
 #include "protocol/headers.h"
 #include "protocol/record_batch.h"
+#include "protocol/request_frame.h"
 
 namespace proto = kgw::protocol;
 namespace cfg = kgw::config;
@@ -733,4 +734,36 @@ TEST_CASE("governed Fetch v0-3 cannot carry v2 batches: legacy entries on a gove
     CHECK(q.error_code == 35);  // UNSUPPORTED_VERSION
     CHECK((!q.records || q.records->empty()));
   }
+}
+
+TEST_CASE("Fetch v13+ with topic ids the worker has not learnt asks for a lookup when no ACL check does") {
+  auto request = [](std::int16_t v, const proto::uuid& id) {
+    proto::fetch_request req;
+    auto& t = req.topics.emplace_back();
+    t.topic_id = id;
+    t.partitions.emplace_back().partition = 0;
+    return proto::encode_request(req, v, 7, "c", false);
+  };
+  proto::uuid id{};
+  id[0] = std::byte{0x42};
+  auto info_of = [](std::int16_t v) {
+    request_info info;
+    info.api_key = proto::fetch_request::api_key;
+    info.api_version = info.upstream_version = v;
+    return info;
+  };
+  fixture f;  // views, no ACLs
+  const auto body13 = request(13, id).flatten();
+  CHECK(f.sp->fetch_needs_topic_names(info_of(13), body13));
+  f.names.learn(id, "orders");
+  CHECK_FALSE(f.sp->fetch_needs_topic_names(info_of(13), body13));
+  // Before v13 requests name their topics.
+  proto::fetch_request by_name;
+  by_name.topics.emplace_back().topic = "orders";
+  CHECK_FALSE(f.sp->fetch_needs_topic_names(info_of(12), proto::encode_request(by_name, 12, 7, "c", false).flatten()));
+  // With ACLs the authorizer asks for the lookup itself (action::lookup_topic_ids).
+  fixture acl(acl_yaml);
+  proto::uuid other{};
+  other[0] = std::byte{0x43};
+  CHECK_FALSE(acl.sp->fetch_needs_topic_names(info_of(13), request(13, other).flatten()));
 }
