@@ -287,6 +287,8 @@ struct authz_response {
 // Per-family handlers (authz_topics.cpp, authz_groups.cpp, authz_admin.cpp).
 authorization authorize_produce(authz_request& rq);
 authorization authorize_fetch(authz_request& rq);
+// Fetch v13+ with ACLs off but views on: only asks for the lookup of topic ids not learnt yet.
+authorization lookup_fetch_topic_ids(authz_request& rq);
 authorization authorize_list_offsets(authz_request& rq);
 authorization authorize_offset_for_leader_epoch(authz_request& rq);
 authorization authorize_metadata(authz_request& rq);

@@ -118,7 +118,23 @@ void put_fetch_errors(proto::fetch_response& resp, const std::vector<response_fi
   }
 }
 
+// The topic ids of a Fetch v13+ request this worker has not learnt yet.
+std::vector<proto::uuid> unknown_fetch_ids(const proto::fetch_request& req, const topic_names& names) {
+  std::vector<proto::uuid> unknown;
+  for (const auto& t : req.topics) add_unknown_id(unknown, names, t.topic_id);
+  return unknown;
+}
+
 }  // namespace
+
+authorization lookup_fetch_topic_ids(authz_request& rq) {
+  proto::fetch_request req;
+  authorization out;
+  if (!decode_request(rq, req, out)) return {};  // the broker answers it; its response is checked
+  if (auto unknown = unknown_fetch_ids(req, rq.names); !unknown.empty() && !rq.ids_looked_up)
+    return lookup_ids(std::move(unknown));
+  return {};
+}
 
 authorization authorize_fetch(authz_request& rq) {
   proto::fetch_request req;
@@ -145,9 +161,8 @@ authorization authorize_fetch(authz_request& rq) {
   }
 
   if (v >= 13) {
-    std::vector<proto::uuid> unknown;
-    for (const auto& t : req.topics) add_unknown_id(unknown, rq.names, t.topic_id);
-    if (!unknown.empty() && !rq.ids_looked_up) return lookup_ids(std::move(unknown));
+    if (auto unknown = unknown_fetch_ids(req, rq.names); !unknown.empty() && !rq.ids_looked_up)
+      return lookup_ids(std::move(unknown));
   }
   std::erase_if(req.topics, [&](const proto::fetch_request::fetch_topic& t) {
     const std::string* known = v >= 13 ? rq.names.name(t.topic_id) : nullptr;

@@ -126,8 +126,9 @@ authorization lookup_ids(std::vector<proto::uuid> ids) {
   return a;
 }
 
-request_authorizer::request_authorizer(const policies::principal_acl& acl, topic_names& names, produce_check check)
-    : acl_(acl), names_(names), check_(std::move(check)) {}
+request_authorizer::request_authorizer(const policies::principal_acl& acl, topic_names& names, produce_check check,
+                                       bool views_need_names)
+    : acl_(acl), names_(names), check_(std::move(check)), views_need_names_(views_need_names) {}
 
 bool request_authorizer::can_authorize(std::int16_t api_key) {
   return always_allowed(api_key) || handler_for(api_key) != nullptr;
@@ -145,7 +146,9 @@ authorization request_authorizer::authorize(const request_info& info, proto::byt
       fixup->learn_ids = true;
       return forward_with(std::move(fixup));
     }
-    if (key != api::produce || !check_) return {};
+    // Fetch v13+ names topics by id; views need the names, so unknown ids are looked up.
+    const bool fetch_ids = key == api::fetch && info.api_version >= 13 && views_need_names_ && !ids_looked_up;
+    if (!fetch_ids && (key != api::produce || !check_)) return {};
   } else if (always_allowed(key)) {
     return {};
   }
@@ -169,6 +172,7 @@ authorization request_authorizer::authorize(const request_info& info, proto::byt
   rq.header_version = proto::request_header_version(key, info.api_version);
   rq.header.decode(rq.r, rq.header_version);
   if (!rq.r.ok()) return refuse(std::string("malformed ") + api->name + " request header: " + rq.r.error().what);
+  if (!acl_on && key == api::fetch) return lookup_fetch_topic_ids(rq);
   return h(rq);
 }
 

@@ -13,8 +13,9 @@
 // sessions can return partitions the current request does not list, so every Fetch response is
 // checked again partition by partition (complete_fetch).
 //
-// With ACLs off (no acl configured) only the produce check runs (validation), and Metadata v10+
-// answers still teach topic_names their ids; everything else is forwarded without being decoded.
+// With ACLs off (no acl configured) only the produce check runs (validation), Metadata v10+
+// answers still teach topic_names their ids, and when views need names a Fetch v13+ naming
+// unknown ids asks for their lookup; everything else is forwarded without being decoded.
 //
 // Per-API rules and answers live in authz_topics.cpp, authz_groups.cpp and authz_admin.cpp
 // (shared helpers: authz_support.h). Where Kafka's broker differs from a naive reading, Kafka
@@ -76,7 +77,9 @@ using produce_check =
 class request_authorizer {
  public:
   // acl: the principal's compiled ACL (enabled() false = no ACLs). check: may be empty.
-  request_authorizer(const policies::principal_acl& acl, topic_names& names, produce_check check = {});
+  // views_need_names: some view exists, so Fetch v13+ topic ids are looked up even with ACLs off.
+  request_authorizer(const policies::principal_acl& acl, topic_names& names, produce_check check = {},
+                     bool views_need_names = false);
 
   // body: the request frame without its size. ids_looked_up: this is the second call after a
   // lookup_topic_ids answer; ids still unknown are then answered UNKNOWN_TOPIC_ID (100).
@@ -102,6 +105,7 @@ class request_authorizer {
   const policies::principal_acl& acl_;
   topic_names& names_;
   produce_check check_;
+  bool views_need_names_;
 };
 
 }  // namespace kgw::gateway

@@ -504,10 +504,6 @@ class session : public std::enable_shared_from_this<session> {
         std::shared_ptr<const response_fixup> fixup;
         if (policies_ && info.what == request_info::action::forward) {
           const auto body = frame.subspan(4);
-          if (policies_->fetch_needs_topic_names(info, body)) {
-            co_await lookup_topic_ids();
-            if (!client_.socket().is_open()) co_return;
-          }
           authorization a = policies_->authorizer().authorize(info, body);
           if (a.what == authorization::action::lookup_topic_ids) {
             co_await lookup_topic_ids();

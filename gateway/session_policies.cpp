@@ -4,7 +4,6 @@
 
 #include "gateway/topic_names.h"
 #include "policies/policy_set.h"
-#include "protocol/api_keys.h"
 #include "protocol/fetch.h"
 #include "protocol/headers.h"
 
@@ -25,26 +24,16 @@ session_policies::session_policies(policies::policy_set& set, const std::string&
     check = [this](std::string_view topic, std::int32_t, proto::bytes_view records) {
       return check_produce(topic, records);
     };
-  authorizer_ = std::make_unique<request_authorizer>(*acl_, names_, std::move(check));
-  governs_fetch_ = acl_->enabled() || !set.config().views.empty();
+  // Views need topic names: Fetch v13+ ids are looked up even with ACLs off (a client's
+  // Metadata may have gone through another worker).
+  const bool views = !set.config().views.empty();
+  authorizer_ = std::make_unique<request_authorizer>(*acl_, names_, std::move(check), views);
+  governs_fetch_ = acl_->enabled() || views;
 }
 
 session_policies::~session_policies() = default;
 
 bool session_policies::acls_enabled() const { return acl_->enabled(); }
-
-bool session_policies::fetch_needs_topic_names(const request_info& info, proto::bytes_view body) const {
-  if (info.api_key != fetch_key || info.api_version < 13 || acl_->enabled() || !governs_fetch_) return false;
-  proto::reader r(body);
-  proto::request_header h;
-  h.decode(r, proto::request_header_version(fetch_key, info.api_version));
-  proto::fetch_request req;
-  req.decode(r, info.api_version);
-  if (!r.ok()) return false;  // the broker answers a malformed request; its response is checked
-  for (const auto& t : req.topics)
-    if (!names_.name(t.topic_id)) return true;
-  return false;
-}
 
 const policies::topic_policies& session_policies::topic(std::string_view name) {
   auto it = topics_.find(name);

@@ -47,11 +47,6 @@ class session_policies {
   // Fetch responses must be decoded: ACLs are on, or some view exists.
   bool governs_fetch() const { return governs_fetch_; }
 
-  // A Fetch v13+ request naming topic ids this worker has not learnt yet, when no ACL check
-  // (which asks the same) runs: the session looks them up before the response needs names for
-  // its views (a client's Metadata may have gone through another worker).
-  bool fetch_needs_topic_names(const request_info& info, protocol::bytes_view body) const;
-
   // The principal's compiled policies for a topic (never null).
   const policies::topic_policies& topic(std::string_view name);
 

@@ -736,13 +736,13 @@ TEST_CASE("governed Fetch v0-3 cannot carry v2 batches: legacy entries on a gove
   }
 }
 
-TEST_CASE("Fetch v13+ with topic ids the worker has not learnt asks for a lookup when no ACL check does") {
+TEST_CASE("Fetch v13+ with topic ids the worker has not learnt asks for a lookup, with or without ACLs") {
   auto request = [](std::int16_t v, const proto::uuid& id) {
     proto::fetch_request req;
     auto& t = req.topics.emplace_back();
     t.topic_id = id;
     t.partitions.emplace_back().partition = 0;
-    return proto::encode_request(req, v, 7, "c", false);
+    return proto::encode_request(req, v, 7, "c", false).flatten();
   };
   proto::uuid id{};
   id[0] = std::byte{0x42};
@@ -752,18 +752,31 @@ TEST_CASE("Fetch v13+ with topic ids the worker has not learnt asks for a lookup
     info.api_version = info.upstream_version = v;
     return info;
   };
+  using action = authorization::action;
   fixture f;  // views, no ACLs
-  const auto body13 = request(13, id).flatten();
-  CHECK(f.sp->fetch_needs_topic_names(info_of(13), body13));
+  const auto body13 = request(13, id);
+  const auto first = f.sp->authorizer().authorize(info_of(13), body13);
+  REQUIRE(first.what == action::lookup_topic_ids);
+  CHECK(first.unknown_topic_ids == std::vector<proto::uuid>{id});
+  // Still unknown after the lookup: forwarded (the response's partitions get UNKNOWN_TOPIC_ID).
+  CHECK(f.sp->authorizer().authorize(info_of(13), body13, true).what == action::forward);
   f.names.learn(id, "orders");
-  CHECK_FALSE(f.sp->fetch_needs_topic_names(info_of(13), body13));
+  CHECK(f.sp->authorizer().authorize(info_of(13), body13).what == action::forward);
   // Before v13 requests name their topics.
   proto::fetch_request by_name;
   by_name.topics.emplace_back().topic = "orders";
-  CHECK_FALSE(f.sp->fetch_needs_topic_names(info_of(12), proto::encode_request(by_name, 12, 7, "c", false).flatten()));
-  // With ACLs the authorizer asks for the lookup itself (action::lookup_topic_ids).
+  CHECK(f.sp->authorizer().authorize(info_of(12), proto::encode_request(by_name, 12, 7, "c", false).flatten()).what ==
+        action::forward);
+  // No views: nothing needs names, nothing is looked up.
+  fixture plain(R"(upstream: { bootstrap: [k:9092] }
+policies:
+  validation:
+    - { everyone: true, topics: [orders], require_json: true }
+)");
+  CHECK(plain.sp->authorizer().authorize(info_of(13), body13).what == action::forward);
+  // With ACLs the authorizer asks the same, as part of authorizing the request.
   fixture acl(acl_yaml);
   proto::uuid other{};
   other[0] = std::byte{0x43};
-  CHECK_FALSE(acl.sp->fetch_needs_topic_names(info_of(13), request(13, other).flatten()));
+  CHECK(acl.sp->authorizer().authorize(info_of(13), request(13, other)).what == action::lookup_topic_ids);
 }
