@@ -132,6 +132,11 @@ struct policy_config {
   std::vector<std::string> files;                // the policy files loaded, in order
 
   bool acls_enabled() const { return !acls.empty(); }
+  bool passes_through(std::int16_t api_key) const {
+    for (auto k : pass_through_apis)
+      if (k == api_key) return true;
+    return false;
+  }
   bool empty() const { return acls.empty() && views.empty() && validations.empty(); }
 };
 

@@ -18,7 +18,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <condition_variable>
-#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
@@ -55,8 +54,8 @@ worker::worker(int i, const config::gateway_config& c, const std::vector<std::un
     if (p && c.policies.acls_enabled())
       rewriters.back().set_api_filter(
           [](std::int16_t key, const void* ctx) {
-            const auto& pass = static_cast<const config::policy_config*>(ctx)->pass_through_apis;
-            return request_authorizer::can_authorize(key) || std::find(pass.begin(), pass.end(), key) != pass.end();
+            return request_authorizer::can_authorize(key) ||
+                   static_cast<const config::policy_config*>(ctx)->passes_through(key);
           },
           &c.policies);
   }
@@ -153,9 +152,6 @@ std::string describe(const governance_stats& s) {
          std::to_string(s.legacy_batches_dropped) + " legacy message sets dropped, " +
          std::to_string(s.corrupt_batches) + " corrupt batches refused, " + std::to_string(s.produce_rejected) +
          " produce partitions rejected by validation";
-}
-bool operator==(const governance_stats& a, const governance_stats& b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
 // What the policies did since start-up, logged every minute while it changes (operators see

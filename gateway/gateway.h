@@ -33,6 +33,7 @@ struct governance_stats {
   std::uint64_t records_delivered = 0, records_filtered = 0, records_masked = 0, records_invalid_dropped = 0,
                 records_invalid_replaced = 0, legacy_batches_dropped = 0, corrupt_batches = 0, batches_rewritten = 0,
                 produce_rejected = 0;
+  bool operator==(const governance_stats&) const = default;
 };
 
 class gateway {

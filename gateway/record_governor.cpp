@@ -73,16 +73,18 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
   // A run of dropped legacy entries becomes one empty control batch ending at the run's last
   // offset, so the consumer moves past them as past an emptied batch (else it would fetch the
   // same offset forever).
-  std::optional<std::int64_t> legacy_first;
-  std::int64_t legacy_last = 0;
+  bool in_legacy_run = false;
+  std::int64_t legacy_first = 0, legacy_last = 0;
   auto close_legacy_run = [&] {
-    if (!legacy_first) return true;
+    if (!in_legacy_run) return true;
+    in_legacy_run = false;
     proto::batch_header h;
-    h.base_offset = *legacy_first;
-    h.last_offset_delta = static_cast<std::int32_t>(legacy_last - *legacy_first);
+    h.base_offset = legacy_first;
+    h.last_offset_delta = static_cast<std::int32_t>(legacy_last - legacy_first);
     h.attributes = proto::batch_control_bit;
-    legacy_first.reset();
-    return proto::encode_batch(h, false, {}, out).has_value();
+    if (proto::encode_batch(h, false, {}, out)) return true;
+    error = "cannot write the batch standing for legacy message sets";
+    return false;
   };
   for (const auto& e : s.entries) {
     if (e.what == proto::records_entry::kind::legacy) {
@@ -95,20 +97,15 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
       ++legacy;
       changed = true;
       // A v0/v1 entry's offset is its last (inner) offset.
-      if (!legacy_first || e.base_offset - *legacy_first > 0x7fffffff) {
-        if (!close_legacy_run()) {
-          error = "cannot write the batch standing for legacy message sets";
-          return outcome::corrupt;
-        }
-        legacy_first = e.base_offset;
+      if (!in_legacy_run || e.base_offset - legacy_first > 0x7fffffff) {
+        if (!close_legacy_run()) return outcome::corrupt;
+        in_legacy_run = true;
+        legacy_first = legacy_last = e.base_offset;
       }
       legacy_last = std::max(legacy_last, e.base_offset);
       continue;
     }
-    if (!close_legacy_run()) {
-      error = "cannot write the batch standing for legacy message sets";
-      return outcome::corrupt;
-    }
+    if (!close_legacy_run()) return outcome::corrupt;
     if (e.what == proto::records_entry::kind::truncated) {
       // The broker cut the last batch at max_bytes; the consumer fetches it again whole.
       changed = true;
@@ -191,10 +188,7 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
     ++rewritten;
     changed = true;
   }
-  if (!close_legacy_run()) {
-    error = "cannot write the batch standing for legacy message sets";
-    return outcome::corrupt;
-  }
+  if (!close_legacy_run()) return outcome::corrupt;
   relaxed_add(counters_.records_delivered, delivered);
   relaxed_add(counters_.records_filtered, filtered);
   relaxed_add(counters_.records_masked, masked);

@@ -60,6 +60,8 @@ std::string address_of(const tcp::socket& s) {
   return ec ? "?" : ep.address().to_string();
 }
 
+constexpr std::int16_t fetch_key = 1;
+
 // SASL frames before authentication are small; Kafka's sasl.server.max.receive.size default.
 constexpr std::size_t max_sasl_frame = 512 * 1024;
 
@@ -191,8 +193,7 @@ class session : public std::enable_shared_from_this<session> {
   // The response frame the gateway gives in place of an upstream answer.
   void queue_local(const request_info& info, const std::vector<std::byte>& body) {
     auto frame = std::make_shared<std::vector<std::byte>>(4 + body.size());
-    const auto n = static_cast<std::uint32_t>(body.size());
-    for (int i = 0; i < 4; ++i) (*frame)[i] = static_cast<std::byte>(n >> (24 - 8 * i));
+    write_be32(frame->data(), static_cast<std::uint32_t>(body.size()));
     std::copy(body.begin(), body.end(), frame->begin() + 4);
     inflight req;
     req.correlation_id = info.correlation_id;
@@ -204,17 +205,25 @@ class session : public std::enable_shared_from_this<session> {
 
   bool local_at_head() const { return !inflight_.empty() && inflight_.front().local; }
 
+  // Moves the gateway's own answers at the head of the queue into `out` (kept alive by `keep`
+  // until written), in their turn.
+  void take_local_answers(std::vector<asio::const_buffer>& out,
+                          std::vector<std::shared_ptr<const std::vector<std::byte>>>& keep) {
+    while (local_at_head()) {
+      const auto& req = inflight_.front();
+      keep.push_back(req.local);
+      out.emplace_back(req.local->data(), req.local->size());
+      if (w_.tap) w_.tap(req.api_key, req.version, protocol::bytes_view(*req.local).subspan(4));
+      inflight_.pop_front();
+    }
+  }
+
   // Writes the gateway's own answers at the head of the queue (client_to_upstream's side).
   awaitable<bool> deliver_local_answers() {
     if (!co_await acquire_client()) co_return false;
     std::vector<asio::const_buffer> out;
     std::vector<std::shared_ptr<const std::vector<std::byte>>> keep;
-    while (local_at_head()) {
-      keep.push_back(inflight_.front().local);
-      out.emplace_back(keep.back()->data(), keep.back()->size());
-      if (w_.tap) w_.tap(inflight_.front().api_key, inflight_.front().version, protocol::bytes_view(*keep.back()).subspan(4));
-      inflight_.pop_front();
-    }
+    take_local_answers(out, keep);
     bool ok = true;
     if (!out.empty()) {
       auto [ec, n] = co_await write_frames(client_, out, local_scratch_);
@@ -270,7 +279,7 @@ class session : public std::enable_shared_from_this<session> {
     const response_context ctx{req.api_key, req.version, req.unsupported_api_versions};
     const std::size_t size_at = g.w.reserve_i32();
     rewrite_status st = rewrite_status::unchanged;
-    if (req.api_key == 1 && policies_->governs_fetch()) {
+    if (req.api_key == fetch_key && policies_->governs_fetch()) {
       st = policies_->govern_fetch(req.fixup.get(), ctx, body, rewriter_, g, error);
     } else if (req.fixup) {
       st = policies_->authorizer().complete(*req.fixup, ctx, body, g.w, error);
@@ -527,8 +536,7 @@ class session : public std::enable_shared_from_this<session> {
               // The new request borrows the received records; both live until written.
               auto& req = authorized.emplace_back(std::move(a.request));
               auto& size = replacements.emplace_back(4);
-              const auto n = static_cast<std::uint32_t>(req.size());
-              for (int i = 0; i < 4; ++i) size[i] = static_cast<std::byte>(n >> (24 - 8 * i));
+              write_be32(size.data(), static_cast<std::uint32_t>(req.size()));
               out.emplace_back(size.data(), size.size());
               for (auto sl : req.slices()) out.emplace_back(sl.data(), sl.size());
               break;
@@ -541,9 +549,7 @@ class session : public std::enable_shared_from_this<session> {
           fixup = std::move(a.fixup);
         } else if (info.what == request_info::action::replace) {
           auto& rep = replacements.emplace_back(4);
-          protocol::writer size;
-          size.i32(static_cast<std::int32_t>(info.replacement.size()));
-          std::copy(size.owned().begin(), size.owned().end(), rep.begin());
+          write_be32(rep.data(), static_cast<std::uint32_t>(info.replacement.size()));
           rep.insert(rep.end(), info.replacement.begin(), info.replacement.end());
           out.emplace_back(rep.data(), rep.size());
         } else {
@@ -556,7 +562,7 @@ class session : public std::enable_shared_from_this<session> {
           req.api_key = info.api_key;
           req.version = info.upstream_version;
           req.unsupported_api_versions = info.unsupported_api_versions;
-          req.govern = policies_ && (fixup || (info.api_key == 1 && policies_->governs_fetch()));
+          req.govern = policies_ && (fixup || (info.api_key == fetch_key && policies_->governs_fetch()));
           req.fixup = std::move(fixup);
           inflight_.push_back(std::move(req));
         } else {
@@ -683,13 +689,7 @@ class session : public std::enable_shared_from_this<session> {
           tap_chunk(passthrough_req, d.subspan(0, n), passthrough_left == 0);
           continue;
         }
-        // The gateway's own answers whose turn has come.
-        while (local_at_head()) {
-          locals.push_back(inflight_.front().local);
-          out.emplace_back(locals.back()->data(), locals.back()->size());
-          if (w_.tap) w_.tap(inflight_.front().api_key, inflight_.front().version, protocol::bytes_view(*locals.back()).subspan(4));
-          inflight_.pop_front();
-        }
+        take_local_answers(out, locals);  // the gateway's own answers whose turn has come
         const std::int64_t len = frame_size(d, 4);
         if (len < 0) {
           end("invalid response frame size " + std::to_string(read_be32(d.data())) + " from " + upstream_name_, true);

@@ -2,16 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/response_codec.h"
 #include "gateway/topic_names.h"
 #include "policies/policy_set.h"
 #include "protocol/fetch.h"
-#include "protocol/headers.h"
 
 namespace kgw::gateway {
 namespace proto = kgw::protocol;
 
 namespace {
-constexpr std::int16_t fetch_key = 1;
 constexpr std::int16_t corrupt_message = 2, unsupported_version = 35, topic_authorization_failed = 29, unknown_topic_id = 100;
 }  // namespace
 
@@ -51,85 +50,67 @@ std::optional<std::string> session_policies::check_produce(std::string_view topi
 rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const response_context& ctx,
                                               proto::bytes_view body, address_rewriter& rewriter,
                                               governed_response& out, std::string& error) {
-  proto::reader r(body);
-  proto::response_header hdr;
-  const std::int16_t hv = proto::response_header_version(fetch_key, ctx.api_version);
-  hdr.decode(r, hv);
-  proto::fetch_response m;
-  m.decode(r, ctx.api_version);
-  if (!r.ok() || r.remaining() != 0) {
-    error = std::string("malformed Fetch v") + std::to_string(ctx.api_version) + " response: " +
-            (r.ok() ? "trailing bytes" : r.error().what);
-    return rewrite_status::failed;
-  }
-  bool changed = false;
-  if (acl_->enabled() || fixup) authorizer_->complete_fetch(fixup, m, ctx.api_version, changed);
-
-  for (auto& t : m.responses) {
-    std::string_view name = t.topic;
-    if (ctx.api_version >= 13) {
-      const std::string* n = names_.name(t.topic_id);
-      name = n ? std::string_view(*n) : std::string_view();
-    }
-    if (name.empty()) {
-      // A topic the gateway cannot name cannot be governed: nothing of it is delivered.
-      for (auto& p : t.partitions) {
-        if (p.error_code != 0 && !p.records) continue;
-        p.error_code = unknown_topic_id;
-        p.records = proto::bytes_view{};
-        changed = true;
-      }
-      continue;
-    }
-    const auto& tp = topic(name);
-    if (!tp.error.empty()) {
-      for (auto& p : t.partitions) {
-        p.error_code = topic_authorization_failed;
-        p.records = proto::bytes_view{};
-      }
+  auto malformed = [](const response_context& c, const proto::reader& r) {
+    return std::string("malformed Fetch v") + std::to_string(c.api_version) + " response: " +
+           (r.ok() ? "trailing bytes" : r.error().what);
+  };
+  return rewrite_response<proto::fetch_response>(ctx, body, out.w, error, malformed, [&](proto::fetch_response& m,
+                                                                                          bool& changed) {
+    if (acl_->enabled() || fixup) authorizer_->complete_fetch(fixup, m, ctx.api_version, changed);
+    // Nothing of a partition that cannot be governed is delivered; the client sees Kafka's error.
+    auto fail = [&](proto::fetch_response::partition_data& p, std::int16_t error_code) {
+      p.error_code = error_code;
+      p.records = proto::bytes_view{};
       changed = true;
-      continue;
-    }
-    if (!tp.view || tp.view->passthrough()) continue;
-    for (auto& p : t.partitions) {
-      if (!p.records || p.records->empty()) continue;
-      auto& buf = out.buffers.emplace_back();
-      if (!spare_.empty()) {
-        buf = std::move(spare_.back());
-        spare_.pop_back();
+    };
+    for (auto& t : m.responses) {
+      std::string_view name = t.topic;
+      if (ctx.api_version >= 13) {
+        const std::string* n = names_.name(t.topic_id);
+        name = n ? std::string_view(*n) : std::string_view();
       }
-      std::string why;
-      switch (governor_.govern(*p.records, *tp.view, buf, why, ctx.api_version >= 4)) {
-        case record_governor::outcome::unchanged:
-          spare_.push_back(std::move(buf));
-          out.buffers.pop_back();
-          break;
-        case record_governor::outcome::rewritten:
-          p.records = proto::bytes_view(buf);
-          changed = true;
-          break;
-        case record_governor::outcome::unsupported:
-          spdlog::warn("principal {}: {}-{}: {}", principal_, name, p.partition_index, why);
-          p.error_code = unsupported_version;
-          p.records = proto::bytes_view{};
-          changed = true;
-          break;
-        case record_governor::outcome::corrupt:
-          // Never forward what could not be governed; the consumer sees Kafka's error for it.
-          spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index, why);
-          p.error_code = corrupt_message;
-          p.records = proto::bytes_view{};
-          changed = true;
-          break;
+      if (name.empty()) {
+        // A topic the gateway cannot name cannot be governed: nothing of it is delivered.
+        for (auto& p : t.partitions)
+          if (p.error_code == 0 || p.records) fail(p, unknown_topic_id);
+        continue;
+      }
+      const auto& tp = topic(name);
+      if (!tp.error.empty()) {
+        for (auto& p : t.partitions) fail(p, topic_authorization_failed);
+        continue;
+      }
+      if (!tp.view || tp.view->passthrough()) continue;
+      for (auto& p : t.partitions) {
+        if (!p.records || p.records->empty()) continue;
+        auto& buf = out.buffers.emplace_back();
+        if (!spare_.empty()) {
+          buf = std::move(spare_.back());
+          spare_.pop_back();
+        }
+        std::string why;
+        const auto outcome = governor_.govern(*p.records, *tp.view, buf, why, ctx.api_version >= 4);
+        switch (outcome) {
+          case record_governor::outcome::unchanged:
+            spare_.push_back(std::move(buf));
+            out.buffers.pop_back();
+            break;
+          case record_governor::outcome::rewritten:
+            p.records = proto::bytes_view(buf);
+            changed = true;
+            break;
+          case record_governor::outcome::unsupported:
+          case record_governor::outcome::corrupt:
+            spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index, why);
+            fail(p, outcome == record_governor::outcome::corrupt ? corrupt_message : unsupported_version);
+            break;
+        }
       }
     }
-  }
-  for (auto& e : m.node_endpoints)
-    if (!rewriter.map_endpoint(e.node_id, e.host, e.port, changed, error)) return rewrite_status::failed;
-  if (!changed) return rewrite_status::unchanged;
-  hdr.encode(out.w, hv);
-  m.encode(out.w, ctx.api_version);
-  return rewrite_status::rewritten;
+    for (auto& e : m.node_endpoints)
+      if (!rewriter.map_endpoint(e.node_id, e.host, e.port, changed, error)) return false;
+    return true;
+  });
 }
 
 void session_policies::recycle(governed_response& g) {

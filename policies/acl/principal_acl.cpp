@@ -105,7 +105,7 @@ std::string subject_words(const config::subject& who) {
 }  // namespace
 
 principal_acl::principal_acl(const config::policy_config& policies, const config::principal_config& principal)
-    : enabled_(policies.acls_enabled()), pass_through_(policies.pass_through_apis) {
+    : enabled_(policies.acls_enabled()), policies_(policies) {
   for (const auto& rule : policies.acls)
     if (attaches_to(rule.who, principal)) rules_.push_back(&rule);
 }
@@ -152,7 +152,7 @@ std::int32_t principal_acl::authorized_operations(config::resource_type type, st
 }
 
 bool principal_acl::pass_through(std::int16_t api_key) const {
-  return std::find(pass_through_.begin(), pass_through_.end(), api_key) != pass_through_.end();
+  return policies_.passes_through(api_key);
 }
 
 // One line per rule of this principal covering the resource: "allow Read, Describe on topic

@@ -38,7 +38,7 @@ class principal_acl {
  private:
   bool enabled_ = false;
   std::vector<const config::acl_rule*> rules_;  // the rules attaching to this principal
-  std::vector<std::int16_t> pass_through_;
+  const config::policy_config& policies_;  // outlives this (the gateway's configuration)
 };
 
 }  // namespace kgw::policies
