@@ -1,5 +1,7 @@
 #include "policies/masking/field_mask.h"
 
+#include <optional>
+
 #include "policies/json/json_text.h"
 #include "policies/masking/hmac_sha256.h"
 
@@ -32,13 +34,26 @@ const char* name_of(mask_function f) {
 namespace {
 
 // Unescaped string content (or a non-string's JSON text) of a node, without copying when the
-// source text can serve as it is.
+// source text can serve as it is. Only `hash` may see a container's text: it emits a digest of
+// it, never the text itself.
 std::string_view plain_content(const json::json_doc& doc, std::uint32_t node, std::string& scratch) {
   if (doc.type(node) != json::json_type::string) return doc.text(node);
   if (!doc.string_escaped(node)) return doc.string_raw(node);
   scratch.clear();
   doc.string_value(node, scratch);
   return scratch;
+}
+
+// What `partial` may reveal part of: a string's unescaped content, or a number's own text (a
+// card number stored as a number is still one value). Booleans, null, objects and arrays have
+// no content to keep part of: their text is syntax and, for containers, other fields' data
+// (an object's text after its last '@' is its neighbours' keys and values).
+std::optional<std::string_view> partial_content(const json::json_doc& doc, std::uint32_t node, std::string& scratch) {
+  switch (doc.type(node)) {
+    case json::json_type::string: return plain_content(doc, node, scratch);
+    case json::json_type::number: return doc.text(node);
+    default: return std::nullopt;
+  }
 }
 
 std::string& scratch_buffer() {
@@ -84,10 +99,10 @@ bool field_mask::mask_json(const json::json_doc& doc, std::uint32_t node, std::s
     case mask_function::null:
     case mask_function::remove: out += "null"; return true;
     case mask_function::partial: {
-      std::string_view plain = plain_content(doc, node, scratch_buffer());
+      auto content = partial_content(doc, node, scratch_buffer());
       out += '"';
       json::escape_append(replacement_, out);
-      json::escape_append(kept_part(plain), out);
+      if (content) json::escape_append(kept_part(*content), out);
       out += '"';
       return true;
     }

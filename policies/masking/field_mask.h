@@ -2,20 +2,25 @@
 // One mask function (config::mask_rule) ready to apply: to a node of a parsed JSON key or value,
 // or to raw bytes (a whole key, a header value).
 //
-// What each function makes of a value:
-//   redact   the string `replacement`, whatever the value was ("***")
-//   partial  keep_domain: replacement + "@domain" (ada@example.com -> ***@example.com); a value
-//            without '@' becomes the bare replacement.
-//            keep_last N: replacement + the last N characters (code points); a value of N
-//            characters or fewer becomes the bare replacement, so short values are not revealed.
-//            Neither: the bare replacement. Non-string JSON values are taken as their JSON text
-//            (12345678 -> "***5678"); the result is always a string.
-//   hash     HMAC-SHA-256(hash_key, content) as 64 lowercase hex characters: over a string's
-//            unescaped content, over the JSON text of any other value, over the raw bytes of a
-//            key or header. Equal inputs give equal tokens, so masked columns still join.
-//   null     JSON null (a null key, a null header value)
-//   remove   the object member (or array element) disappears; a header is removed; a whole key
-//            becomes null (a record always has a key slot)
+// What each function makes of a value, per JSON type (the README has the same table). No
+// function ever emits source text other than the part of one string (or number) it keeps:
+//   redact   the string `replacement` ("***"), for every type
+//   partial  a string: keep_domain gives replacement + "@domain" (ada@example.com ->
+//            ***@example.com; without '@', the bare replacement); keep_last N gives replacement
+//            + the last N code points (N or fewer: the bare replacement, so short values are not
+//            revealed); neither: the bare replacement. Always of the unescaped content.
+//            A number: the same over its text (4111111111111111 -> "***1111"; no '@', so
+//            keep_domain gives the bare replacement).
+//            true/false, null, an object or an array: the bare replacement (their text is
+//            syntax or other fields' data, never content to keep).
+//            The result is always a JSON string.
+//   hash     "<64 lowercase hex>" = HMAC-SHA-256(hash_key, x): x is a string's unescaped
+//            content, the JSON text as written for any other type (a digest, never the text);
+//            over the raw bytes of a key or header. Equal inputs give equal tokens, so masked
+//            columns still join.
+//   null     JSON null, for every type (a null key, a null header value)
+//   remove   the object member (or array element) disappears, whatever its type; a header is
+//            removed; a whole key becomes null (a record always has a key slot)
 // Threading: immutable after compile; the apply functions are const and use per-thread scratch.
 #include <cstdint>
 #include <expected>

@@ -313,6 +313,17 @@ printf '%s\n' '{"key": "c-1", "value": {"email": "cy@example.org", "phone": "1",
 check "preview --envelope: key, masked value and headers" \
   grep -qx '{"key": "c-1", "value": {"email": "\*\*\*@example.org", "consent": {"marketing": true}}, "headers": {"trace": "t1"}}' "$work/pv.env"
 
+# Issue 9, defect 1: on the shipped example, marketing's `partial keep_domain` e-mail mask on a
+# value that is not a string keeps nothing (it used to keep the JSON text after the last '@':
+# the neighbouring phone number).
+printf '%s\n' '{"id":1,"email":{"addr":"ada@example.com","phone":"+1-555-0100"},"consent":{"marketing":true}}' \
+  '{"id":2,"email":["ada@example.com","+1-555-0100"],"consent":{"marketing":true}}' \
+  '{"id":3,"email":true,"consent":{"marketing":true}}' \
+  | "$gw" preview --config "$src/config/examples/shared-customers.yaml" --principal marketing --topic customers >"$work/pv.leak"
+check "preview: a non-string e-mail becomes the bare replacement" \
+  test "$(grep -c '"email":"\*\*\*",' "$work/pv.leak")" -eq 3
+check "preview: nothing of a non-string e-mail leaks" bash -c '! grep -qE "555|example" "$1"' _ "$work/pv.leak"
+
 # validate reports a policy error with file:line:col.
 cp "$work/pol/gw.yaml" "$work/pol/gw-bad.yaml"
 sed -i 's/policies: policies.yaml/policies: bad-policies.yaml/' "$work/pol/gw-bad.yaml"

@@ -2,6 +2,8 @@
 #include <openssl/hmac.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -183,4 +185,138 @@ TEST_CASE("mask: every node a wildcard selects") {
     return false;
   });
   CHECK(out == std::vector<std::string>{R"("***1111")", R"("***0004")"});
+}
+
+// Regression (issue 9, defect 1): `partial` on a value that is not a string used to keep a raw
+// slice of its JSON text, i.e. the neighbouring fields (ada's phone after the last '@').
+TEST_CASE("mask: partial never keeps text of booleans, null, objects or arrays") {
+  auto domain = make(mask_function::partial, 0, true);
+  auto last4 = make(mask_function::partial, 4);
+  for (const char* v : {R"({"addr": "ada@example.com", "phone": "+1-555-0100"})",
+                        R"(["ada@example.com", "+1-555-0100"])", R"({"a": {"b": ["x@y.z"]}})", "[]", "{}", "true",
+                        "false", "null"}) {
+    INFO(v);
+    CHECK(on_json(domain, v) == R"("***")");
+    CHECK(on_json(last4, v) == R"("***")");
+  }
+  // Numbers are their own content: no '@', so keep_domain keeps nothing; keep_last keeps digits.
+  CHECK(on_json(domain, "12345") == R"("***")");
+  CHECK(on_json(last4, "-1.5e10") == R"("***5e10")");
+  CHECK(on_json(last4, "1234") == R"("***")");
+}
+
+namespace {
+
+// Random JSON of every type and nesting, with strings that hold '@', escapes and multi-byte
+// characters, and a sentinel in every string so a leaked neighbour is recognisable.
+struct json_gen {
+  std::mt19937_64 rng;
+  int counter = 0;
+  std::string string_literal() {
+    static const char* pieces[] = {"ada", "@", "example.com", "\\u0040", "\\\"", "\\\\", "\xC3\xA9", "\\u00e9",
+                                   "+1-555-0100", " ", "\\n", "}", "]", ",", "\\ud83d\\ude00", "\xF0\x9F\x98\x80"};
+    std::string s = "\"S" + std::to_string(counter++);
+    for (int n = static_cast<int>(rng() % 6); n > 0; --n) s += pieces[rng() % std::size(pieces)];
+    return s + "\"";
+  }
+  std::string number() {
+    static const char* nums[] = {"0", "-1", "4111111111111111", "1.5", "-2.25e-3", "1E+30", "12345678"};
+    return nums[rng() % std::size(nums)];
+  }
+  std::string value(int depth) {
+    switch (rng() % (depth > 3 ? 5 : 7)) {
+      case 0: return "null";
+      case 1: return rng() % 2 ? "true" : "false";
+      case 2: return number();
+      case 3:
+      case 4: return string_literal();
+      case 5: {
+        std::string s = "[";
+        for (int n = static_cast<int>(rng() % 4); n > 0; --n) s += value(depth + 1) + (n > 1 ? ", " : "");
+        return s + "]";
+      }
+      default: {
+        std::string s = "{";
+        for (int n = static_cast<int>(rng() % 4); n > 0; --n)
+          s += "\"k" + std::to_string(rng() % 3) + "@x\": " + value(depth + 1) + (n > 1 ? "," : "");
+        return s + "}";
+      }
+    }
+  }
+};
+
+// The unescaped content of a JSON string literal.
+std::string unquote(std::string_view literal) {
+  json::json_doc d;
+  REQUIRE_FALSE(d.parse(literal));
+  REQUIRE(d.type(0) == json::json_type::string);
+  std::string out;
+  d.string_value(0, out);
+  return out;
+}
+
+}  // namespace
+
+// The masking property: whatever the node's type and whatever surrounds it, a mask emits its
+// replacement, a token, null, or the replacement followed by part of the node's own string (or
+// number) content, and nothing else.
+TEST_CASE("mask: randomized property over every JSON type and nesting") {
+  json_gen gen{std::mt19937_64(20261205)};
+  std::vector<std::pair<std::string, field_mask>> masks;
+  masks.emplace_back("redact", make(mask_function::redact, 0, false, "[x]"));
+  masks.emplace_back("domain", make(mask_function::partial, 0, true));
+  masks.emplace_back("last1", make(mask_function::partial, 1, false, "#"));
+  masks.emplace_back("last4", make(mask_function::partial, 4));
+  masks.emplace_back("none", make(mask_function::partial));
+  masks.emplace_back("hash", make(mask_function::hash));
+  masks.emplace_back("null", make(mask_function::null));
+  json::json_doc doc;
+  std::size_t checked = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const std::string text = gen.value(0);
+    REQUIRE_FALSE(doc.parse(text));
+    for (std::uint32_t node = 0; node < doc.size(); ++node) {
+      // The content partial may keep part of: a string's unescaped content, a number's text.
+      std::optional<std::string> content;
+      if (doc.type(node) == json::json_type::string) {
+        content.emplace();
+        doc.string_value(node, *content);
+      } else if (doc.type(node) == json::json_type::number) {
+        content = std::string(doc.text(node));
+      }
+      for (const auto& [name, m] : masks) {
+        INFO(name << " on node " << node << " of " << text);
+        std::string out;
+        REQUIRE(m.mask_json(doc, node, out));
+        ++checked;
+        if (name == "null") {
+          CHECK(out == "null");
+          continue;
+        }
+        const std::string got = unquote(out);
+        if (name == "redact") {
+          CHECK(got == "[x]");
+        } else if (name == "hash") {
+          CHECK(got.size() == 64);
+          CHECK(got.find_first_not_of("0123456789abcdef") == std::string::npos);
+        } else {
+          const std::string repl = name == "last1" ? "#" : "***";
+          REQUIRE(got.starts_with(repl));
+          const std::string kept = got.substr(repl.size());
+          if (kept.empty()) continue;
+          // Something kept: only from a string or number, and only a suffix of its content.
+          REQUIRE(content.has_value());
+          CHECK(content->ends_with(kept));
+          if (name == "domain") {
+            CHECK(kept == content->substr(content->rfind('@')));
+          } else {
+            const std::size_t n = name == "last1" ? 1 : 4;
+            CHECK(json::utf8_length(kept) == n);
+            CHECK(json::utf8_length(*content) > n);
+          }
+        }
+      }
+    }
+  }
+  CHECK(checked > 30000);  // every node of every document, under each mask
 }
