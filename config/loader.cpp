@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "config/bounded_file.h"
 #include "config/policy_loader.h"
 #include "config/yaml_reader.h"
 #include "gateway/security/jwt.h"
@@ -382,6 +383,13 @@ class parser : yaml_reader {
           topic_spec spec;
           if (!t["name"]) fail(t, "topic needs a 'name'");
           spec.name = nonempty(t["name"], "topic name");
+          // Kafka's rule for topic names; the broker would refuse anything else.
+          if (spec.name.size() > 249 || spec.name == "." || spec.name == ".." ||
+              spec.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+                  std::string::npos)
+            fail(t["name"], "topic name '" + spec.name + "' is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)");
+          for (const auto& other : e.topics)
+            if (other.name == spec.name) fail(t["name"], "topic '" + spec.name + "' is listed twice");
           if (auto p = t["partitions"]) spec.partitions = static_cast<int>(integer(p, "topic partitions", 1, 10000));
           e.topics.push_back(std::move(spec));
         }
@@ -450,8 +458,8 @@ class parser : yaml_reader {
 
 std::expected<gateway_config, std::string> load_string(std::string_view yaml, const std::string& source_name) {
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
-    return parser(source_name, yaml).parse(root);
+    const auto docs = load_yaml_documents(yaml, source_name, true);
+    return parser(source_name, yaml).parse(docs.empty() ? YAML::Node() : docs.front());
   } catch (const yaml_failure& e) {
     return std::unexpected(e.message);
   } catch (const YAML::Exception& e) {
@@ -460,8 +468,8 @@ std::expected<gateway_config, std::string> load_string(std::string_view yaml, co
 }
 
 std::expected<gateway_config, std::string> load_file(const std::string& path) {
-  const auto text = file_contents(path);
-  if (!text) return std::unexpected(path + ":1:1: cannot open file");
+  const auto text = read_bounded_file(path, max_config_file_bytes);
+  if (!text) return std::unexpected(path + ":1:1: " + text.error());
   return load_string(*text, path);
 }
 

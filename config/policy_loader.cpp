@@ -11,6 +11,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "config/bounded_file.h"
 #include "config/yaml_reader.h"
 #include "policies/row_filter/predicate_syntax.h"
 
@@ -480,7 +481,9 @@ std::optional<std::string> policy_loader::add_node(const YAML::Node& doc, const 
 std::optional<std::string> policy_loader::add_string(std::string_view text, const std::string& source) {
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    docs = load_yaml_documents(text, source, false);
+  } catch (const yaml_failure& e) {
+    return e.message;
   } catch (const YAML::Exception& e) {
     return syntax_error_message(source, e);
   }
@@ -490,8 +493,8 @@ std::optional<std::string> policy_loader::add_string(std::string_view text, cons
 }
 
 std::optional<std::string> policy_loader::add_file(const std::string& path) {
-  const auto text = file_contents(path);
-  if (!text) return path + ":1:1: cannot open policy file";
+  const auto text = read_bounded_file(path, max_config_file_bytes);
+  if (!text) return path + ":1:1: policy file: " + text.error();
   cfg_.files.push_back(path);
   return add_string(*text, path);
 }

@@ -1,14 +1,18 @@
 // Strict YAML reads shared by the gateway config and policy loaders: see config/yaml_reader.h.
 #include "config/yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
+#include <unordered_map>
+
+#include "config/bounded_file.h"
 
 namespace kgw::config {
 
@@ -18,12 +22,166 @@ std::string syntax_error_message(const std::string& source, const YAML::Exceptio
   return os.str();
 }
 
-std::optional<std::string> file_contents(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+namespace {
+
+std::string position(const std::string& source, std::size_t line0, std::size_t col0) {
+  return source + ':' + std::to_string(line0 + 1) + ':' + std::to_string(col0 + 1);
+}
+
+// Length of the UTF-8 sequence starting at s[i] and its code point; 0 when invalid (truncated,
+// overlong, a surrogate, beyond U+10FFFF).
+std::size_t utf8_decode(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  std::size_t n;
+  char32_t min;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2, cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3, cp = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+// Why s cannot be configuration text, with the offset of the offending byte; nullopt when it can.
+// Allowed: tab, line ends, and printable code points (YAML 1.2's c-printable, NEL included;
+// DEL, C1 controls and U+FFFE/U+FFFF not). A leading byte order mark is allowed.
+std::optional<std::pair<std::size_t, std::string>> bad_text(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_decode(s, i, cp);
+    if (n == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(s[i]));
+      return std::pair{i, std::string("invalid UTF-8 (byte ") + hex + ")"};
+    }
+    const bool allowed = cp == '\t' || cp == '\n' || cp == '\r' || (cp >= 0x20 && cp < 0x7F) || cp == 0x85 ||
+                         (cp >= 0xA0 && cp != 0xFFFE && cp != 0xFFFF);
+    if (!allowed) {
+      char u[16];
+      std::snprintf(u, sizeof u, "U+%04X", static_cast<unsigned>(cp));
+      return std::pair{i, std::string("control character ") + u + " is not allowed"};
+    }
+    i += n;
+  }
+  return std::nullopt;
+}
+
+// Walks the parse events once (linear in the text, aliases are not expanded) to check what
+// yaml-cpp does not: duplicate keys, the content of strings, progress, document count.
+class stream_checker final : public YAML::EventHandler {
+ public:
+  explicit stream_checker(const std::string& source) : source_(source) {}
+
+  // Where the last document started: yaml-cpp reports it at the first token it found there.
+  std::optional<YAML::Mark> document_start;
+
+  void OnDocumentStart(const YAML::Mark& m) override {
+    document_start = m;
+    stack_.clear();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m, nullptr); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m, nullptr); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string& value) override {
+    if (auto bad = bad_text(value)) fail(m, "a string with " + bad->second + " (after its escapes)");
+    node(m, &value);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m, nullptr);
+    stack_.push_back({});
+  }
+  void OnSequenceEnd() override { stack_.pop_back(); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m, nullptr);
+    stack_.push_back(container{.is_map = true, .expect_key = true, .keys = {}});
+  }
+  void OnMapEnd() override { stack_.pop_back(); }
+
+  [[noreturn]] void fail(const YAML::Mark& m, const std::string& msg) const {
+    throw yaml_failure{position(source_, static_cast<std::size_t>(m.line), static_cast<std::size_t>(m.column)) +
+                       ": " + msg};
+  }
+
+ private:
+  struct container {
+    bool is_map = false;
+    bool expect_key = true;
+    std::unordered_map<std::string, YAML::Mark> keys;  // a mapping's scalar keys so far (hashed: a
+                                                       // mapping may have many keys)
+  };
+
+  // Every node starts here; in a mapping, nodes alternate between key and value.
+  void node(const YAML::Mark& m, const std::string* scalar) {
+    if (stack_.empty() || !stack_.back().is_map) return;
+    container& c = stack_.back();
+    if (c.expect_key && scalar) {
+      const auto [it, fresh] = c.keys.try_emplace(*scalar, m);
+      if (!fresh)
+        fail(m, "duplicate key '" + *scalar + "' (first at line " + std::to_string(it->second.line + 1) + ", column " +
+                    std::to_string(it->second.column + 1) + "): YAML would silently drop one of them");
+    }
+    c.expect_key = !c.expect_key;
+  }
+
+  const std::string& source_;
+  std::vector<container> stack_;
+};
+
+}  // namespace
+
+std::vector<YAML::Node> load_yaml_documents(std::string_view text, const std::string& source, bool single_document) {
+  std::string_view body = text;
+  std::size_t skipped = 0;
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(skipped = 3);  // a UTF-8 byte order mark
+  if (auto bad = bad_text(body)) {
+    const std::size_t at = bad->first + skipped;
+    const std::size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+    const std::size_t begin = (line_start == std::string_view::npos || at == 0) ? 0 : line_start + 1;
+    std::size_t col = 0;  // in code points
+    for (std::size_t i = begin; i < at; ++i)
+      if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++col;
+    const std::size_t line = static_cast<std::size_t>(std::count(text.begin(), text.begin() + at, '\n'));
+    throw yaml_failure{position(source, line, col) + ": " + bad->second};
+  }
+  const std::string owned(text);
+  {
+    std::istringstream in(owned);
+    YAML::Parser parser(in);
+    stream_checker checker(source);
+    std::optional<YAML::Mark> previous;
+    std::size_t documents = 0;
+    for (;;) {
+      checker.document_start.reset();
+      if (!parser.HandleNextDocument(checker)) break;
+      // A document that starts where the previous one did consumed nothing: yaml-cpp would
+      // go on yielding empty documents at that token forever.
+      const YAML::Mark at = checker.document_start.value_or(YAML::Mark{});
+      if (previous && previous->pos == at.pos) {
+        const char c = at.pos >= 0 && static_cast<std::size_t>(at.pos) < owned.size() ? owned[at.pos] : '?';
+        checker.fail(at, std::string("unexpected '") + c + "': not the start of a YAML node");
+      }
+      previous = at;
+      if (++documents > 1 && single_document)
+        checker.fail(at, "a second YAML document: this file must hold exactly one (remove the '---' line or the rest)");
+      if (documents > 10000) checker.fail(at, "more than 10000 YAML documents");
+    }
+  }
+  return YAML::LoadAll(owned);
 }
 
 source_mark yaml_reader::mark_of(const YAML::Node& n) const {
@@ -106,8 +264,8 @@ std::vector<std::string> yaml_reader::string_list(const YAML::Node& n, const std
 std::string yaml_reader::read_file(const YAML::Node& n, const std::string& what, const std::string& path) const {
   std::filesystem::path p(path);
   if (p.is_relative()) p = std::filesystem::path(source_).parent_path() / p;  // relative to the file naming it
-  auto contents = file_contents(p.string());
-  if (!contents) fail(n, what + ": cannot read file '" + p.string() + "'");
+  auto contents = read_bounded_file(p.string(), max_named_file_bytes);
+  if (!contents) fail(n, what + ": " + contents.error());
   return std::move(*contents);
 }
 

@@ -30,8 +30,17 @@ struct yaml_failure {
 // A yaml-cpp syntax error as "file:line:col: message".
 std::string syntax_error_message(const std::string& source, const YAML::Exception& e);
 
-// The whole file, or nullopt when it cannot be opened.
-std::optional<std::string> file_contents(const std::string& path);
+// The documents of a YAML stream, read strictly (yaml-cpp alone is lenient in ways that lose
+// configuration without a word). Before anything is used:
+// - the text must be UTF-8 of YAML's printable characters (no invalid bytes, no control
+//   characters but tab and line ends), and every string, after its escapes, valid UTF-8
+//   without control characters but tab and line ends;
+// - a mapping may not name a key twice (yaml-cpp would keep the first and drop the second);
+// - a token that cannot start a document (a lone ',') is an error, where yaml-cpp 0.7's LoadAll
+//   would yield empty documents forever without consuming it;
+// - with single_document, a second document is an error (yaml-cpp's Load drops it).
+// Throws yaml_failure "source:line:col: message" at the offending place.
+std::vector<YAML::Node> load_yaml_documents(std::string_view text, const std::string& source, bool single_document);
 
 // One name of an enumeration as written in YAML, for lookup().
 template <class E>

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/bounded_file.h"
 #include "gateway/cli_args.h"
 #include "gateway/security/scram.h"
 
@@ -104,15 +105,10 @@ std::optional<std::string> read_line(std::FILE* in) {
 }
 
 std::expected<std::string, std::string> read_password_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return std::unexpected("cannot open password file " + path + ": " + std::strerror(errno));
-  std::string content;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) content.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return std::unexpected("cannot read password file " + path);
+  // A regular file of bounded size: /dev/zero or a FIFO would never end.
+  auto read = config::read_bounded_file(path, 64 * 1024);
+  if (!read) return std::unexpected("password file: " + read.error());
+  std::string content = std::move(*read);
   strip_line_end(content);
   // A second line means the wrong file or a mangled one; hashing it whole would lock the user out.
   if (content.find('\n') != std::string::npos)

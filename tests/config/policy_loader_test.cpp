@@ -311,7 +311,7 @@ TEST_CASE("policy errors point at the offending node") {
   CHECK(error_of("  hash_key: { env: KGW_TEST_UNSET_VARIABLE }\n") ==
         "gw.yaml:3:20: hash_key: environment variable KGW_TEST_UNSET_VARIABLE is not set");
   CHECK(error_of("  hash_key: { file: /nonexistent/key }\n") ==
-        "gw.yaml:3:21: hash_key: cannot read file '/nonexistent/key'");
+        "gw.yaml:3:21: hash_key: cannot open '/nonexistent/key': No such file or directory");
   CHECK(error_of("  - {acls: []}\n") == "gw.yaml:3:5: policies entry must be a scalar");
   CHECK(error_of("  7\n").starts_with("gw.yaml:3:3: policies: no such policy file or directory"));
 }

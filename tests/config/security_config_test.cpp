@@ -160,7 +160,7 @@ TEST_CASE("security configuration errors point at the offending line") {
   CHECK(error_of(listener_head + "    sasl: { mechanisms: [PLAIN] }\n" + upstream) ==
         "sec.yaml:5:11: listener 'a' has a 'sasl' section but security_protocol is PLAINTEXT");
   CHECK(error_of(listener_head + "    security_protocol: SSL\n    tls: { certificate: /nonexistent/c.pem, key: k }\n" +
-                 upstream) == "sec.yaml:6:25: listener 'a' tls.certificate: cannot read file '/nonexistent/c.pem'");
+                 upstream) == "sec.yaml:6:25: listener 'a' tls.certificate: cannot open '/nonexistent/c.pem': No such file or directory");
   CHECK(error_of(listener_head + "  - name: b\n    listen: 127.0.0.1:9005\n    broker_ports: 9100-9110\n" + upstream) ==
         "sec.yaml:6:13: listener 'b': a listen port is inside the other listener's broker_ports ('a')");
   CHECK(error_of(listener_head + "  - name: a\n    listen: 127.0.0.1:9200\n    broker_ports: 9100-9110\n" + upstream) ==

@@ -42,6 +42,20 @@ printf 's3cret\n' >"$work/pw"
 check "passwd --password-file, SCRAM-SHA-512 by default" grep -q '^SCRAM-SHA-512:iterations=8192:' <("$gw" passwd --password-file "$work/pw" --iterations 8192)
 printf '' | "$gw" passwd >/dev/null 2>&1
 check "passwd: an empty password is refused" test $? -ne 0
+# Issue 9, defect 4 (the same class): a password file that never ends is refused at once.
+timeout 10 "$gw" passwd --password-file /dev/zero >/dev/null 2>"$work/pwz"
+check "passwd --password-file /dev/zero: refused, not read forever" grep -q "'/dev/zero' is not a regular file" "$work/pwz"
+# validate: a secret from /dev/zero, a stray ',' as a policy file, a duplicate key, each at once.
+printf 'upstream:\n  bootstrap: [a:1]\npolicies:\n  hash_key: {file: /dev/zero}\n' >"$work/z.yaml"
+timeout 10 "$gw" validate "$work/z.yaml" >"$work/out" 2>&1
+check "validate: hash_key from /dev/zero is refused" grep -qx "$work/z.yaml:4:20: hash_key: '/dev/zero' is not a regular file" "$work/out"
+printf ',' >"$work/comma.yaml"
+printf 'upstream:\n  bootstrap: [a:1]\npolicies: comma.yaml\n' >"$work/c.yaml"
+timeout 10 "$gw" validate "$work/c.yaml" >"$work/out" 2>&1
+check "validate: a policy file ',' is an error at once" grep -qx "$work/comma.yaml:1:1: unexpected ',': not the start of a YAML node" "$work/out"
+printf 'upstream:\n  bootstrap: [a:1]\nupstream:\n  bootstrap: [b:1]\n' >"$work/d.yaml"
+timeout 10 "$gw" validate "$work/d.yaml" >"$work/out" 2>&1
+check "validate: a duplicate key is an error" grep -q "^$work/d.yaml:3:1: duplicate key 'upstream'" "$work/out"
 "$gw" passwd --mechanism MD5 </dev/null >/dev/null 2>&1
 check "passwd: unknown mechanism exits 2" test $? -eq 2
 
