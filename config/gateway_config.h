@@ -126,6 +126,10 @@ struct gateway_config {
   int workers = 0;  // 0 = one per core
 
   std::size_t max_frame_bytes = 100u * 1024 * 1024;
+  // Bound on the request bytes all connections together may hold while their requests are still
+  // arriving (Kafka's queued.max.request.bytes). A connection whose next request would pass it
+  // stops reading until memory is freed. At least max_frame_bytes, so any one request fits.
+  std::size_t max_buffered_request_bytes = 256u * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};  // Kafka's connections.max.idle.ms
   std::chrono::milliseconds upstream_connect_timeout{std::chrono::seconds(10)};
 

@@ -319,8 +319,8 @@ class parser : yaml_reader {
   void gateway_section(const YAML::Node& g, gateway_config& c) const {
     require_map(g, "'gateway'");
     only_keys(g, "'gateway'",
-              {"listen", "advertised_host", "broker_ports", "workers", "max_frame_size", "idle_timeout",
-               "upstream_connect_timeout", "log_level"});
+              {"listen", "advertised_host", "broker_ports", "workers", "max_frame_size", "max_buffered_requests",
+               "idle_timeout", "upstream_connect_timeout", "log_level"});
     if (auto n = g["listen"]) c.listen = endpoint(n, "gateway.listen");
     if (auto n = g["advertised_host"]) {
       c.advertised_host = nonempty(n, "gateway.advertised_host");
@@ -331,6 +331,14 @@ class parser : yaml_reader {
       c.max_frame_bytes = size_bytes(n, "gateway.max_frame_size");
       if (c.max_frame_bytes < 1024 || c.max_frame_bytes > (1ull << 31) - 1)
         fail(n, "gateway.max_frame_size must be between 1KiB and 2GiB");
+    }
+    if (auto n = g["max_buffered_requests"]) {
+      c.max_buffered_request_bytes = size_bytes(n, "gateway.max_buffered_requests");
+      if (c.max_buffered_request_bytes < c.max_frame_bytes)
+        fail(n, "gateway.max_buffered_requests must be at least gateway.max_frame_size (" +
+                    std::to_string(c.max_frame_bytes) + " bytes), or a request of that size could never arrive");
+    } else {
+      c.max_buffered_request_bytes = std::max(c.max_buffered_request_bytes, c.max_frame_bytes);
     }
     if (auto n = g["idle_timeout"]) c.idle_timeout = duration(n, "gateway.idle_timeout");
     if (auto n = g["upstream_connect_timeout"])

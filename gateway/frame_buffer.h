@@ -1,9 +1,14 @@
 #pragma once
 // Receive buffer for size-prefixed Kafka frames. Frames are parsed in place and forwarded from
 // here (no copy); the buffer compacts only between reads, after everything parsed was written.
-// Threading: owned by one session direction.
-#include <cstddef>
+// It grows only as bytes arrive (at most doubling what is buffered per read), so a size prefix
+// alone costs nothing; a client connection's buffer also reserves large requests from the
+// process-wide request_memory_budget before growing for them.
+// Threading: a frame_buffer is owned by one session direction (one thread); the budget is
+// shared by all workers and lock-free.
 #include <algorithm>
+#include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -11,18 +16,78 @@
 
 namespace kgw::gateway {
 
+// The bytes that requests still arriving may hold across the process (Kafka's
+// queued.max.request.bytes). A large request reserves its whole declared size when it starts
+// to need more than a connection's base buffer, so every connection holding a reservation can
+// finish its request: reservations cannot deadlock each other, and a connection that cannot
+// reserve just stops reading until others finish.
+class request_memory_budget {
+ public:
+  explicit request_memory_budget(std::size_t limit) : limit_(limit) {}
+  bool try_reserve(std::size_t n) {
+    std::size_t used = used_.load(std::memory_order_relaxed);
+    do {
+      if (n > limit_ - std::min(used, limit_)) return false;
+    } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    return true;
+  }
+  void release(std::size_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
+  std::size_t used() const { return used_.load(std::memory_order_relaxed); }
+  std::size_t limit() const { return limit_; }
+
+ private:
+  const std::size_t limit_;
+  std::atomic<std::size_t> used_{0};
+};
+
 class frame_buffer {
  public:
   static constexpr std::size_t min_read = 64 * 1024;
+  // Frames up to this size need no reservation: every connection may hold this much.
+  static constexpr std::size_t unreserved_frame = 2 * min_read;
+
+  frame_buffer() = default;
+  frame_buffer(const frame_buffer&) = delete;
+  frame_buffer& operator=(const frame_buffer&) = delete;
+  ~frame_buffer() { reserve_frame(0); }
+
+  // For a buffer of untrusted input (a client's requests): grow only as bytes arrive, and
+  // reserve large frames from budget (null: growth paced, but no budget).
+  void pace_growth(request_memory_budget* budget) {
+    paced_ = true;
+    budget_ = budget;
+  }
+  // Reserves from the budget for a frame of frame_bytes at the front of the buffer; a smaller
+  // frame (or 0) gives back what an earlier one held. false: no room now (read later).
+  // A frame needs its reservation only once min_read of it arrived (the base buffer holds that
+  // much anyway): a size prefix alone reserves nothing.
+  bool reserve_frame(std::size_t frame_bytes) {
+    if (!budget_) return true;
+    if (frame_bytes > unreserved_frame && reserved_ == frame_bytes) return true;
+    const std::size_t want = frame_bytes > unreserved_frame && tail_ - head_ >= min_read ? frame_bytes : 0;
+    if (want == reserved_) return true;
+    if (want < reserved_) {
+      budget_->release(reserved_ - want);
+    } else if (!budget_->try_reserve(want - reserved_)) {
+      return false;
+    }
+    reserved_ = want;
+    return true;
+  }
+  std::size_t reserved() const { return reserved_; }
 
   protocol::bytes_view data() const { return {buf_.data() + head_, tail_ - head_}; }
-  // Space to read into, at least `need` bytes (and min_read when cheap): compacts, then grows.
+  // Space to read `need` more bytes into (at least min_read): compacts, then grows. Paced, it
+  // grows by at most what is buffered, so memory follows the bytes that arrived, not what a
+  // size prefix declared; otherwise (a broker's responses) to the whole need at once.
   std::span<std::byte> prepare(std::size_t need) {
-    const std::size_t want = std::max(need, min_read);
+    const std::size_t buffered = tail_ - head_;
+    const std::size_t want = paced_ ? std::max(min_read, std::min(need, std::max(min_read, buffered)))
+                                    : std::max(need, min_read);
     if (buf_.size() - tail_ < want) {
       if (head_ > 0) {
-        std::memmove(buf_.data(), buf_.data() + head_, tail_ - head_);
-        tail_ -= head_;
+        std::memmove(buf_.data(), buf_.data() + head_, buffered);
+        tail_ = buffered;
         head_ = 0;
       }
       if (buf_.size() - tail_ < want) buf_.resize(tail_ + want);
@@ -42,10 +107,14 @@ class frame_buffer {
       head_ = tail_ = 0;
     }
   }
+  std::size_t capacity() const { return buf_.size(); }
 
  private:
   std::vector<std::byte> buf_;
   std::size_t head_ = 0, tail_ = 0;
+  bool paced_ = false;
+  request_memory_budget* budget_ = nullptr;
+  std::size_t reserved_ = 0;
 };
 
 inline std::int32_t read_be32(const std::byte* p) {

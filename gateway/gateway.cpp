@@ -181,6 +181,7 @@ struct gateway::impl {
   explicit impl(config::gateway_config c) : cfg(std::move(c)) {}
 
   config::gateway_config cfg;
+  request_memory_budget request_memory{cfg.max_buffered_request_bytes};  // shared by all workers
   std::unique_ptr<embedded_cluster> embedded;
   std::vector<config::host_port> bootstrap;
   response_tap tap;
@@ -305,10 +306,12 @@ void gateway::start() {
   }
 
   int n = m.cfg.workers > 0 ? m.cfg.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
     m.workers.push_back(
         std::make_unique<worker>(i, m.cfg, m.listeners, *m.connector, m.versions, m.tap, m.on_auth, m.bootstrap,
                                  m.policies.get()));
+    m.workers.back()->request_memory = &m.request_memory;
+  }
 
   for (auto& l : m.listeners)
     if (!m.listen(*l, l->cfg.listen.port, true))
@@ -421,6 +424,8 @@ std::uint64_t gateway::spliced_bytes() const {
   for (const auto& w : impl_->workers) n += w->spliced_bytes.load(std::memory_order_relaxed);
   return n;
 }
+
+std::size_t gateway::buffered_request_bytes() const { return impl_->request_memory.used(); }
 
 governance_stats gateway::governance() const {
   governance_stats s;

@@ -60,6 +60,9 @@ class gateway {
   // "host:port,..." of the upstream brokers in use (for tests and logs).
   std::string upstream_bootstrap() const;
   governance_stats governance() const;
+  // Request bytes reserved by connections whose large requests are still arriving (bounded by
+  // gateway.max_buffered_requests).
+  std::size_t buffered_request_bytes() const;
 
  private:
   struct impl;

@@ -57,7 +57,10 @@ Configuration (YAML):
     broker_ports: 19093-19120      # one port per upstream broker id (first + id when it fits)
     workers: 0                     # 0 = one per core
     max_frame_size: 100MiB         # larger frames close the connection
-    idle_timeout: 10m              # connections idle this long are closed (0 = never)
+    max_buffered_requests: 256MiB  # all connections' partly received requests together; past it,
+                                   # reading pauses (Kafka's queued.max.request.bytes)
+    idle_timeout: 10m              # connections idle this long are closed (0 = never); a request
+                                   # still arriving is not activity, only whole frames are
     upstream_connect_timeout: 10s
     log_level: info                # trace, debug, info, warn, error, critical, off
   upstream:

@@ -109,6 +109,7 @@ class session : public std::enable_shared_from_this<session> {
         idle_timer_(w.io),
         client_free_(w.io) {
     peer_ = peer_of(client_.socket());
+    in_.pace_growth(w.request_memory);
     ++w_.live_sessions;
   }
   ~session() { --w_.live_sessions; }
@@ -170,6 +171,7 @@ class session : public std::enable_shared_from_this<session> {
     upstream_.close();
     idle_timer_.cancel();
     client_free_.cancel();
+    in_.reserve_frame(0);  // a closed connection's request will never complete: free its share now
   }
 
   // The client socket has two writers: upstream_to_client (broker answers) and
@@ -580,10 +582,17 @@ class session : public std::enable_shared_from_this<session> {
       }
       in_.consume(used);
       if (in_.data().empty()) in_.shrink();
+      // Only whole requests are activity: a request trickling in byte by byte does not keep an
+      // idle connection (and the memory it holds) alive.
+      if (used > 0) last_activity_ = std::chrono::steady_clock::now();
       // The gateway's own answers with nothing in flight before them go out now; the others
       // follow the broker's answers they queue behind (upstream_to_client).
       if (local_at_head() && !co_await deliver_local_answers()) co_return;
       if (draining_) co_return co_await wait_forever();
+      if (!co_await reserve_request_memory(need)) {
+        if (draining_) co_return co_await wait_forever();
+        co_return;
+      }
       auto space = in_.prepare(need - std::min(need, in_.data().size()));
       auto [ec, got] = co_await client_.async_read_some(
           asio::buffer(space.data(), space.size()),
@@ -597,8 +606,24 @@ class session : public std::enable_shared_from_this<session> {
       }
       in_.commit(got);
       bytes_in_ += got;
-      last_activity_ = std::chrono::steady_clock::now();
     }
+  }
+
+  // A request larger than every connection's base buffer reserves its size from the
+  // process-wide budget (gateway.max_buffered_requests) before more of it is read; while there
+  // is no room, this connection stops reading (its TCP window fills, as when a broker mutes a
+  // channel) and retries. false: the session ended meanwhile.
+  awaitable<bool> reserve_request_memory(std::size_t frame_bytes) {
+    if (in_.reserve_frame(frame_bytes)) co_return true;
+    spdlog::debug("{}: a {}-byte request waits for memory ({} of {} bytes reserved)", peer_, frame_bytes,
+                  w_.request_memory->used(), w_.request_memory->limit());
+    asio::steady_timer retry(w_.io);
+    while (!in_.reserve_frame(frame_bytes)) {
+      retry.expires_after(std::chrono::milliseconds(10));
+      auto [ec] = co_await retry.async_wait(asio::bind_cancellation_slot(stop_reading_.slot(), use_tuple));
+      if (ec || !client_.socket().is_open()) co_return false;
+    }
+    co_return true;
   }
 
   // The client closed its side. Pass the close on as a FIN, not a reset: closing a socket with

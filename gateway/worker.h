@@ -12,6 +12,7 @@
 
 #include "config/gateway_config.h"
 #include "gateway/address_rewriter.h"
+#include "gateway/frame_buffer.h"
 #include "gateway/gateway.h"
 #include "gateway/record_governor.h"
 #include "gateway/topic_names.h"
@@ -48,6 +49,7 @@ struct worker {
   policies::policy_set* const policies;     // null: no policy configured (transparent relay)
   topic_names topic_ids;                    // learnt from Metadata this worker relays
   governance_counters governance;
+  request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown
   std::atomic<int> live_sessions{0};

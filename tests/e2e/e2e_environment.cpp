@@ -53,7 +53,8 @@ std::uint16_t find_free_port_block(int count) {
   throw std::runtime_error("no block of " + std::to_string(count) + " free ports on 127.0.0.1");
 }
 
-e2e_environment::e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers, bool with_audit)
+e2e_environment::e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers, bool with_audit,
+                                 const std::function<void(config::gateway_config&)>& adjust)
     : cluster_(brokers, topics) {
   if (env_flag("KGW_E2E_DIRECT")) {
     client_bootstrap_ = cluster_.bootstrap();
@@ -78,6 +79,7 @@ e2e_environment::e2e_environment(const std::vector<gateway::embedded_topic>& top
   cfg.workers = 2;
   cfg.upstream_connect_timeout = std::chrono::seconds(5);
   for (std::uint16_t port : cluster_.broker_ports()) cfg.upstream_bootstrap.push_back({"127.0.0.1", port});
+  if (adjust) adjust(cfg);
 
   audit_ = std::make_unique<address_audit>(advertised_host, first_port_, last_port_, "127.0.0.1", cluster_.broker_ports());
   gateway_ = std::make_unique<gateway::gateway>(std::move(cfg));

@@ -9,6 +9,7 @@
 // Threading: construct, use and destroy on the test thread. The gateway and the mock run their
 // own threads; the audit is thread-safe.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@
 #include "gateway/embedded_cluster.h"
 #include "tests/e2e/address_audit.h"
 
+namespace kgw::config {
+struct gateway_config;
+}
 namespace kgw::gateway {
 class gateway;
 }
@@ -33,8 +37,9 @@ class e2e_environment {
 
   // with_audit=false runs the gateway without the response tap, as in production: the tap
   // needs whole frames, so with it the gateway never splices large pass-through responses.
+  // adjust: changes to the gateway's configuration (limits, timeouts) before it starts.
   explicit e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers = 3,
-                           bool with_audit = true);
+                           bool with_audit = true, const std::function<void(config::gateway_config&)>& adjust = {});
   ~e2e_environment();  // stops the gateway, then the broker
   e2e_environment(const e2e_environment&) = delete;
   e2e_environment& operator=(const e2e_environment&) = delete;

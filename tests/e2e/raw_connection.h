@@ -57,6 +57,12 @@ class raw_connection {
     return body;
   }
   bool timed_out = false;
+  // The gateway closed this connection (checked without waiting).
+  bool closed_by_peer() const {
+    std::byte b;
+    const ssize_t r = ::recv(fd_, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
 
  private:
   bool read_exact(std::byte* p, std::size_t n) {

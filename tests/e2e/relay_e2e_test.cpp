@@ -9,9 +9,14 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
+#include <memory>
+#include <string>
 #include <optional>
 #include <thread>
 
+#include "config/gateway_config.h"
+#include "gateway/gateway.h"
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
@@ -181,6 +186,119 @@ TEST_CASE("relay: when the broker goes away the client connection is closed", "[
   c.send(metadata_frame(2));
   CHECK_FALSE(c.receive());
   CHECK_FALSE(c.timed_out);
+}
+
+}  // namespace kgw::e2e
+
+namespace kgw::e2e {
+namespace {
+
+// This process's resident memory, from /proc/self/status.
+std::size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
+  FAIL("no VmRSS in /proc/self/status");
+  return 0;
+}
+
+// A request frame of `size` bytes (after the prefix) whose first `sent` body bytes are sent now.
+std::vector<std::byte> partial_frame(std::int32_t size, std::size_t sent) {
+  auto f = be32(size);
+  f.resize(4 + sent, std::byte{0});
+  return f;
+}
+
+}  // namespace
+
+// Issue 9, defect 6: a size prefix used to allocate (and zero-fill) the whole declared frame
+// before any byte of it arrived: eight 100 MiB prefixes cost 800 MiB.
+TEST_CASE("relay: a size prefix alone costs no memory", "[e2e][relay]") {
+  e2e_environment env({{"relay", 1}});
+  if (!env.through_gateway()) return;
+  raw_connection warm(env.gateway_port());
+  warm.send(metadata_frame(1));
+  REQUIRE(warm.receive());
+  const std::size_t before = resident_bytes();
+  std::vector<std::unique_ptr<raw_connection>> prefixes;
+  for (int i = 0; i < 8; ++i) {
+    prefixes.push_back(std::make_unique<raw_connection>(env.gateway_port()));
+    prefixes.back()->send(partial_frame((100 << 20) - 8, 16));
+  }
+  std::this_thread::sleep_for(500ms);
+  const std::size_t after = resident_bytes();
+  INFO("resident before " << before << ", after " << after);
+  CHECK(after < before + (32u << 20));
+  CHECK(env.gateway_instance()->buffered_request_bytes() == 0);  // nothing reserved for a prefix
+  // The gateway still serves everyone else.
+  warm.send(metadata_frame(2));
+  CHECK(warm.receive());
+}
+
+// Issue 9, defect 6: requests still arriving hold at most gateway.max_buffered_requests
+// together; a connection that would pass it stops reading until memory frees, and small
+// requests on other connections are served meanwhile.
+TEST_CASE("relay: requests still arriving are bounded across connections", "[e2e][relay]") {
+  constexpr std::int32_t frame = (1 << 20) - 64;  // after the prefix
+  e2e_environment env({{"relay", 1}}, 3, true, [](config::gateway_config& c) {
+    c.max_frame_bytes = 1u << 20;
+    c.max_buffered_request_bytes = 2u << 20;  // room for two such requests
+  });
+  if (!env.through_gateway()) return;
+  const auto& gw = *env.gateway_instance();
+  auto reserved_becomes = [&](std::size_t want) {
+    for (int i = 0; i < 300 && gw.buffered_request_bytes() != want; ++i) std::this_thread::sleep_for(10ms);
+    return gw.buffered_request_bytes();
+  };
+  const std::size_t one = static_cast<std::size_t>(frame) + 4;
+  auto a = std::make_unique<raw_connection>(env.gateway_port());
+  auto b = std::make_unique<raw_connection>(env.gateway_port());
+  auto c = std::make_unique<raw_connection>(env.gateway_port());
+  a->send(partial_frame(frame, 512 << 10));
+  b->send(partial_frame(frame, 512 << 10));
+  CHECK(reserved_becomes(2 * one) == 2 * one);
+  c->send(partial_frame(frame, 512 << 10));
+  std::this_thread::sleep_for(300ms);
+  CHECK(gw.buffered_request_bytes() == 2 * one);  // c waits: never more than the bound
+  CHECK_FALSE(c->closed_by_peer());
+  raw_connection small(env.gateway_port());
+  small.send(metadata_frame(3));
+  CHECK(small.receive());
+  // a leaves: its share goes to c, which now reads on.
+  a.reset();
+  std::this_thread::sleep_for(300ms);
+  CHECK(gw.buffered_request_bytes() == 2 * one);
+  b.reset();
+  CHECK(reserved_becomes(one) == one);  // c's
+  c.reset();
+  CHECK(reserved_becomes(0) == 0);
+}
+
+// Issue 9, defect 6: idle_timeout used to restart on every byte, so a request trickling in one
+// byte at a time held its connection (and memory) forever. Only whole requests are activity.
+TEST_CASE("relay: a request trickling in does not keep a connection alive", "[e2e][relay]") {
+  e2e_environment env({{"relay", 1}}, 3, true, [](config::gateway_config& c) { c.idle_timeout = 1s; });
+  if (!env.through_gateway()) return;
+  raw_connection slow(env.gateway_port());
+  slow.send(partial_frame(4000, 8));
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - start < 5s) {
+    std::this_thread::sleep_for(100ms);
+    const std::vector<std::byte> one_byte{std::byte{0}};
+    slow.send(one_byte);
+    closed = slow.closed_by_peer();
+  }
+  CHECK(closed);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  // A connection that sends whole requests stays.
+  raw_connection busy(env.gateway_port());
+  for (int i = 0; i < 8; ++i) {
+    busy.send(metadata_frame(10 + i));
+    REQUIRE(busy.receive());
+    std::this_thread::sleep_for(250ms);
+  }
 }
 
 }  // namespace kgw::e2e
