@@ -358,7 +358,7 @@ class parser : yaml_reader {
     const auto bs = u["bootstrap"];
     const auto em = u["embedded"];
     if (bs && em) fail(em, "upstream: give either 'bootstrap' or 'embedded', not both");
-    if (!bs && !em) fail(u, "upstream needs 'bootstrap' (real brokers) or 'embedded' (in-process broker)");
+    if (!bs && !em) fail(u, "upstream needs 'bootstrap' (real brokers) or 'embedded' (a broker the gateway runs for demos and tests)");
     if (bs) {
       if (bs.IsScalar()) {
         // Also accept a comma-separated string, the way Kafka clients take bootstrap.servers.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README demo: installs what is missing, builds, then runs the shared-customers scenario
 # (config/examples/shared-customers.yaml). The gateway starts an embedded 3-broker Kafka
-# in-process; `ingest` writes customers through it with kcat (five compression codecs); then
+# as its child process; `ingest` writes customers through it with kcat (five compression codecs); then
 # marketing, analytics, sales and fraud each read the same topic with kcat, in a consumer group
 # of their own, and each gets its own view. Finally ingest tries to read and is refused.
 #

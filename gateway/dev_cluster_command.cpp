@@ -1,13 +1,16 @@
 #include "gateway/dev_cluster_command.h"
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "gateway/cli_args.h"
@@ -24,6 +27,7 @@ constexpr const char* usage_text =
     "\n"
     "  --brokers N                 number of brokers, ids 1..N (default 3, max 64)\n"
     "  --topic NAME[:PARTITIONS]   create a topic (default 1 partition); repeatable\n"
+    "  --exit-with-stdin           stop when stdin ends (how the gateway runs `upstream.embedded`)\n"
     "  -h, --help                  show this help\n"
     "\n"
     "Limits of the mock: old API versions only (Metadata <= v2, Fetch <= v11, ...), no\n"
@@ -33,6 +37,7 @@ struct options {
   int brokers = 3;
   std::vector<embedded_topic> topics;
   bool help = false;
+  bool exit_with_stdin = false;
 };
 
 std::optional<int> parse_int(std::string_view s) {
@@ -49,6 +54,8 @@ std::optional<std::string> parse(int argc, char** argv, options& out) {
     const std::string_view arg = args.name();
     if (arg == "-h" || arg == "--help") {
       out.help = true;
+    } else if (arg == "--exit-with-stdin") {
+      out.exit_with_stdin = true;
     } else if (arg == "--brokers") {
       auto v = args.value();
       if (!v) return "--brokers needs a value";
@@ -94,6 +101,18 @@ int run_dev_cluster(int argc, char** argv) {
   if (int rc = pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); rc != 0) {
     std::fprintf(stderr, "dev-cluster: pthread_sigmask failed (%d)\n", rc);
     return 1;
+  }
+
+  if (opts.exit_with_stdin) {
+    // The gateway holds the other end of stdin: when it goes (even killed), so does the broker.
+    std::thread([] {
+      char buf[256];
+      for (;;) {
+        const ssize_t n = ::read(0, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EINTR)) break;
+      }
+      ::kill(::getpid(), SIGTERM);
+    }).detach();
   }
 
   std::optional<embedded_cluster> cluster;

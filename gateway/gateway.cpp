@@ -24,7 +24,7 @@
 #include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
 #include "gateway/byte_stream.h"
-#include "gateway/embedded_cluster.h"
+#include "gateway/embedded_broker_process.h"
 #include "gateway/frame_buffer.h"
 #include "gateway/identity_store.h"
 #include "gateway/listener.h"
@@ -46,7 +46,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 worker::worker(int i, const config::gateway_config& c, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
                const upstream_connector& conn, cluster_versions& v, const response_tap& t, const auth_tap& a,
-               const std::vector<config::host_port>& bs, policies::policy_set* p)
+               const bootstrap_brokers& bs, policies::policy_set* p)
     : index(i), cfg(c), connector(conn), versions(v), tap(t), on_auth(a), bootstrap(bs), policies(p) {
   for (const auto& l : listeners) {
     rewriters.emplace_back(*l->registry, l->cfg.advertised_host, l->sasl.has_value(), &versions);
@@ -181,9 +181,10 @@ struct gateway::impl {
   explicit impl(config::gateway_config c) : cfg(std::move(c)) {}
 
   config::gateway_config cfg;
+  std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
   request_memory_budget request_memory{cfg.max_buffered_request_bytes};  // shared by all workers
-  std::unique_ptr<embedded_cluster> embedded;
-  std::vector<config::host_port> bootstrap;
+  std::unique_ptr<embedded_broker_process> embedded;
+  bootstrap_brokers bootstrap;
   response_tap tap;
   auth_tap on_auth;
   identity_store identities;
@@ -263,7 +264,7 @@ struct gateway::impl {
       }
       upstream_target target;
       if (bootstrap_port) {
-        target.candidates = bootstrap;
+        target.candidates = *bootstrap.get();
       } else if (auto t = l.registry->for_port(port)) {
         target.node_id = t->node_id;
         target.candidates.push_back(t->upstream);
@@ -278,19 +279,26 @@ gateway::~gateway() { stop(); }
 
 void gateway::set_response_tap(response_tap tap) { impl_->tap = std::move(tap); }
 void gateway::set_auth_tap(auth_tap tap) { impl_->on_auth = std::move(tap); }
+void gateway::set_embedded_broker_program(std::string path) { impl_->embedded_program = std::move(path); }
 
 void gateway::start() {
   auto& m = *impl_;
   if (m.cfg.embedded) {
-    std::vector<embedded_topic> topics;
+    // In a child process: a request that crashes the mock broker must not take the gateway down.
+    std::vector<embedded_broker_process::topic> topics;
     for (const auto& t : m.cfg.embedded->topics) topics.push_back({t.name, t.partitions});
-    m.embedded = std::make_unique<embedded_cluster>(m.cfg.embedded->brokers, topics);
-    m.bootstrap = parse_bootstrap_list(m.embedded->bootstrap());
-    spdlog::info("embedded broker with {} broker(s) at {}", m.cfg.embedded->brokers, m.embedded->bootstrap());
+    m.embedded = std::make_unique<embedded_broker_process>(
+        m.embedded_program.empty() ? embedded_broker_process::self_program() : m.embedded_program,
+        m.cfg.embedded->brokers, std::move(topics));
+    const std::string at = m.embedded->start([&m](const std::string& bootstrap) {
+      m.bootstrap.set(parse_bootstrap_list(bootstrap));  // clients re-learn the brokers through it
+    });
+    m.bootstrap.set(parse_bootstrap_list(at));
+    spdlog::info("embedded broker with {} broker(s) at {} (pid {})", m.cfg.embedded->brokers, at, m.embedded->pid());
   } else {
-    m.bootstrap = m.cfg.upstream_bootstrap;
+    m.bootstrap.set(m.cfg.upstream_bootstrap);
   }
-  if (m.bootstrap.empty()) throw std::runtime_error("no upstream brokers configured");
+  if (m.bootstrap.get()->empty()) throw std::runtime_error("no upstream brokers configured");
 
   m.identities = identity_store(m.cfg.principals);
   if (!m.cfg.policies.empty()) m.policies = std::make_unique<policies::policy_set>(m.cfg);
@@ -330,7 +338,7 @@ void gateway::start() {
     asio::io_context io;
     std::string last_error;
     bool ok = false;
-    for (const auto& bs : m.bootstrap) {
+    for (const auto& bs : *m.bootstrap.get()) {
       asio::co_spawn(io, discover(bs, *m.connector, m.versions, m.listeners),
                      [&](std::exception_ptr e) {
                        if (!e) {
@@ -399,7 +407,7 @@ void gateway::stop() {
   for (auto& w : m.workers)
     if (w->thread.joinable()) w->thread.join();
   m.workers.clear();
-  m.embedded.reset();
+  if (m.embedded) m.embedded->stop();
 }
 
 void gateway::wait() {
@@ -447,7 +455,7 @@ governance_stats gateway::governance() const {
 
 std::string gateway::upstream_bootstrap() const {
   std::string out;
-  for (const auto& b : impl_->bootstrap) out += (out.empty() ? "" : ",") + b.str();
+  for (const auto& b : *impl_->bootstrap.get()) out += (out.empty() ? "" : ",") + b.str();
   return out;
 }
 

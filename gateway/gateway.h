@@ -45,6 +45,9 @@ class gateway {
 
   void set_response_tap(response_tap tap);  // before start()
   void set_auth_tap(auth_tap tap);          // before start()
+  // The program `upstream.embedded` runs as `PROGRAM dev-cluster ...` (embedded_broker_process.h),
+  // before start(). Default: this very program, which is kafka-gateway except in tests.
+  void set_embedded_broker_program(std::string path);
   // Resolves the upstream (starting the embedded broker if configured), learns the brokers,
   // binds the listeners and starts the workers. Throws std::runtime_error on failure.
   void start();

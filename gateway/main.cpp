@@ -65,7 +65,7 @@ Configuration (YAML):
     log_level: info                # trace, debug, info, warn, error, critical, off
   upstream:
     bootstrap: [127.0.0.1:9092]    # real brokers
-    # or, instead of bootstrap, an in-process broker for demos and tests:
+    # or, instead of bootstrap, an embedded broker (a child process) for demos and tests:
     # embedded: { brokers: 3, topics: [ { name: customers, partitions: 6 } ] }
     security_protocol: PLAINTEXT   # or SSL, SASL_PLAINTEXT, SASL_SSL (the gateway's own login)
     tls: { ca: ca.pem, certificate: gw.pem, key: gw.key, verify_hostname: true, server_name: "" }

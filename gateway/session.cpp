@@ -248,7 +248,8 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> learn_topic_ids() {
     byte_stream s(tcp::socket(w_.io));
     std::string error = "no upstream broker";
-    for (const auto& c : w_.bootstrap) {
+    const auto bootstrap = w_.bootstrap.get();
+    for (const auto& c : *bootstrap) {
       error = co_await w_.connector.connect(s, c);
       if (error.empty()) break;
     }

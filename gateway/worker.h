@@ -12,6 +12,7 @@
 
 #include "config/gateway_config.h"
 #include "gateway/address_rewriter.h"
+#include "gateway/bootstrap_brokers.h"
 #include "gateway/frame_buffer.h"
 #include "gateway/gateway.h"
 #include "gateway/record_governor.h"
@@ -34,7 +35,7 @@ namespace kgw::gateway {
 struct worker {
   worker(int index, const config::gateway_config& cfg, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
          const upstream_connector& connector, cluster_versions& versions, const response_tap& tap,
-         const auth_tap& on_auth, const std::vector<config::host_port>& bootstrap, policies::policy_set* policies);
+         const auth_tap& on_auth, const bootstrap_brokers& bootstrap, policies::policy_set* policies);
 
   const int index;
   const config::gateway_config& cfg;
@@ -42,7 +43,7 @@ struct worker {
   cluster_versions& versions;
   const response_tap& tap;
   const auth_tap& on_auth;
-  const std::vector<config::host_port>& bootstrap;
+  const bootstrap_brokers& bootstrap;
   std::size_t next_bootstrap = 0;         // round-robin over the bootstrap brokers
   std::vector<address_rewriter> rewriters;  // one per listener, by listener index
   security::auth_failure_log auth_log;      // per worker: no lock on the failure path

@@ -117,6 +117,7 @@ class scenario_gateway {
     l.broker_port_first = static_cast<std::uint16_t>(port_ + 1);
     l.broker_port_last = static_cast<std::uint16_t>(port_ + 15);
     gw_ = std::make_unique<gateway::gateway>(std::move(cfg));
+    gw_->set_embedded_broker_program(KGW_GATEWAY_PROGRAM);  // `upstream.embedded` runs `kafka-gateway dev-cluster`
     gw_->set_auth_tap([this](std::string_view listener, std::string_view principal, std::string_view mechanism) {
       std::lock_guard lk(mu_);
       events_.emplace(std::string(listener), std::string(principal), std::string(mechanism));

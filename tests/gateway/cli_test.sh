@@ -351,5 +351,48 @@ printf 'acls:\n  - principals: [ingest]\n    allow: [IdempotentWrite]\n    topic
 check "validate: an operation that does not apply to topics" \
   grep -q "^$work/pol/bad-policies.yaml:3:13: IdempotentWrite does not apply to topics" "$work/out"
 
+# Issue 9, defect 7: with `upstream.embedded`, one unauthenticated Metadata v1 request whose topic
+# count is 0x7fffffff makes the mock broker abort (an rd_realloc assertion). The broker runs as
+# a child process: it dies, the gateway stays up, says so, and starts a new one.
+eport=$((20000 + RANDOM % 20000))
+cat >"$work/emb.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$eport
+  broker_ports: $((eport + 1))-$((eport + 10))
+  workers: 2
+upstream:
+  embedded: { brokers: 1, topics: [ { name: t, partitions: 2 } ] }
+YAML
+"$gw" --config "$work/emb.yaml" 2>"$work/emb.err" &
+eg=$!; pids+=("$eg")
+for _ in $(seq 150); do grep -q "gateway running" "$work/emb.err" && break; sleep 0.1; done
+check "embedded: gateway starts" grep -q "gateway running" "$work/emb.err"
+child=$(sed -n 's/.*embedded broker with 1 broker(s) at .* (pid \([0-9]*\)).*/\1/p' "$work/emb.err" | head -1)
+check "embedded: the broker is a child process" bash -c '[ -n "$1" ] && [ "$(ps -o ppid= -p "$1" | tr -d " ")" = "$2" ]' _ "$child" "$eg"
+timeout 20 kcat -b "127.0.0.1:$eport" -L -t t >"$work/emb.md" 2>&1
+check "embedded: kcat sees the topic" grep -q 'topic "t" with 2 partitions' "$work/emb.md"
+python3 - "$eport" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+body = struct.pack(">hhih", 3, 1, 1, 1) + b"x" + struct.pack(">i", 0x7fffffff)  # Metadata v1, 2^31-1 topics
+s.sendall(struct.pack(">i", len(body)) + body)
+try:
+    s.recv(100)
+except OSError:
+    pass
+PY
+for _ in $(seq 100); do grep -q "embedded broker restarted" "$work/emb.err" && break; sleep 0.1; done
+check "embedded: the gateway survives the broker's crash" kill -0 "$eg"
+check "embedded: the crash is logged" grep -q "embedded broker (pid $child) was killed by signal" "$work/emb.err"
+check "embedded: a new broker is started" grep -q "embedded broker restarted at 127.0.0.1:" "$work/emb.err"
+timeout 20 kcat -b "127.0.0.1:$eport" -L -t t >"$work/emb.md2" 2>&1
+check "embedded: clients work again through the new broker" grep -q 'topic "t" with 2 partitions' "$work/emb.md2"
+kill -TERM "$eg"
+for _ in $(seq 100); do kill -0 "$eg" 2>/dev/null || break; sleep 0.1; done
+wait "$eg"
+check "embedded: SIGTERM exits 0" test $? -eq 0
+child2=$(sed -n 's/.*embedded broker restarted at .* (pid \([0-9]*\)).*/\1/p' "$work/emb.err" | head -1)
+check "embedded: no broker process is left behind" bash -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null && ! kill -0 "$2" 2>/dev/null' _ "$child2" "$child"
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
