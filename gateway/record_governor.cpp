@@ -28,6 +28,32 @@ std::optional<proto::bytes_view> bytes(const std::optional<std::string_view>& s)
 void relaxed_add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
   if (n) c.fetch_add(n, std::memory_order_relaxed);
 }
+
+// A partition whose records field holds batches but not one record breaks kafka-python 2.0.2
+// (Debian's): its fetcher takes the last record of what it unpacked (IndexError on none), after
+// it already advanced other partitions' positions in the same poll and before it returned their
+// records, which are then lost (dpkp/kafka-python#2132). Such a field gets this batch in front:
+// a control batch at offset -1 holding one COMMIT marker, with no producer id. Every client
+// skips records below its fetch offset, so nothing is delivered and no transaction state is
+// touched (producer id -1: read_committed consumers see no marker for any producer); the
+// batches after it still end where the removed records ended, so consumers move past them.
+// Checked against kafka-python 2.0.2, librdkafka 2.0.2 and the Java consumer's
+// CompletedFetch: all three skip it and advance.
+bool prepend_skip_marker(std::vector<std::byte>& out) {
+  static const std::byte marker_key[] = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1}};  // v0, COMMIT
+  static const std::byte marker_value[6] = {};  // v0, coordinator epoch 0
+  proto::batch_header h;
+  h.base_offset = -1;
+  h.attributes = proto::batch_control_bit;
+  h.base_timestamp = h.max_timestamp = 0;
+  proto::record_to_write marker;
+  marker.key = proto::bytes_view(marker_key);
+  marker.value = proto::bytes_view(marker_value);
+  std::vector<std::byte> batch;
+  if (!proto::encode_batch(h, false, std::span(&marker, 1), batch)) return false;
+  out.insert(out.begin(), batch.begin(), batch.end());
+  return true;
+}
 }  // namespace
 
 struct record_governor::scratch {
@@ -68,6 +94,7 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
   bool changed = false;
   std::uint64_t delivered = 0, filtered = 0, masked = 0, invalid_dropped = 0, invalid_replaced = 0, legacy = 0,
                 rewritten = 0;
+  std::uint64_t records_out = 0;  // records of control batches passed on (transaction markers)
   out.clear();
   out.reserve(records.size());
   // A run of dropped legacy entries becomes one empty control batch ending at the run's last
@@ -118,6 +145,7 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
     }
     if (s.batch.header.control()) {
       out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+      records_out += s.batch.records.size();
       continue;
     }
     s.arena.clear();
@@ -189,6 +217,10 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
     changed = true;
   }
   if (!close_legacy_run()) return outcome::corrupt;
+  if (changed && delivered + records_out == 0 && !out.empty() && !prepend_skip_marker(out)) {
+    error = "cannot write the batch that lets consumers skip removed records";
+    return outcome::corrupt;
+  }
   relaxed_add(counters_.records_delivered, delivered);
   relaxed_add(counters_.records_filtered, filtered);
   relaxed_add(counters_.records_masked, masked);

@@ -709,11 +709,77 @@ TEST_CASE("governed Fetch v4+: a partition whose fetched records are only legacy
     if (q.records)
       for (const auto& b : batches_of(*q.records)) {
         next_fetch = std::max(next_fetch, b.header.last_offset() + 1);
-        delivered += b.records.size();
+        for (const auto& r : b.records) delivered += r.offset >= 0 && !b.header.control();  // what a client returns
       }
     CHECK(delivered == 0);
     CHECK(q.error_code == 0);
     CHECK(next_fetch == 3);
+  }
+}
+
+// Issue 9, defect 8: kafka-python 2.0.2 raises IndexError on a partition whose records field
+// holds batches but no record, after it already dropped other partitions' records. Such a field
+// starts with a control batch at offset -1 holding one COMMIT marker without a producer id:
+// every client skips records below its fetch offset, and the batches after it still end where
+// the removed records ended.
+TEST_CASE("governed Fetch: a partition left without any record starts with a skip marker no client delivers") {
+  for (std::int16_t v : {4, 11, 12}) {
+    INFO("Fetch v" << v);
+    fixture f;
+    const auto a = make_batch(10, codec::lz4, {{"k10", order(10, false)}, {"k11", order(11, false)}});
+    const auto b = make_batch(12, codec::none, {{"k12", order(12, false)}});
+    const auto p0 = concat({&a, &b});  // nothing kept
+    const auto c = make_batch(20, codec::none, {{"k20", order(20, false)}, {"k21", order(21, true)}});
+    const auto p1 = concat({&a, &c});  // one record kept
+    const auto marker = make_control_batch(30);
+    const auto d = make_batch(31, codec::none, {{"k31", order(31, false)}});
+    const auto p2 = concat({&marker, &d});  // a transaction marker passes: it is a record
+    proto::fetch_response m;
+    auto& t = m.responses.emplace_back();
+    t.topic = "orders";
+    for (const auto* recs : {&p0, &p1, &p2}) {
+      auto& p = t.partitions.emplace_back();
+      p.partition_index = static_cast<std::int32_t>(t.partitions.size() - 1);
+      p.high_watermark = 40;
+      p.records = proto::bytes_view(*recs);
+    }
+    const auto& body = f.body(m, v);
+    const auto g = govern(f, body, v);
+    INFO(g.error);
+    REQUIRE(g.status == rewrite_status::rewritten);
+    const auto& parts = g.decoded.responses.at(0).partitions;
+    REQUIRE(parts.size() == 3);
+
+    const auto q0 = batches_of(*parts[0].records);
+    REQUIRE(q0.size() == 3);
+    const auto& skip = q0[0];
+    CHECK(skip.header.base_offset == -1);
+    CHECK(skip.header.last_offset_delta == 0);
+    CHECK(skip.header.control());
+    CHECK_FALSE(skip.header.transactional());
+    CHECK(skip.header.codec() == codec::none);
+    CHECK(skip.header.producer_id == -1);
+    CHECK(skip.header.producer_epoch == -1);
+    CHECK(skip.header.base_sequence == -1);
+    REQUIRE(skip.records.size() == 1);
+    CHECK(skip.records[0] == seen_record{-1, std::string("\x00\x00\x00\x01", 4), std::string(6, '\0')});
+    // Then the emptied batches, as before: their offsets, no records.
+    CHECK(q0[1].header.base_offset == 10);
+    CHECK(q0[1].header.last_offset() == 11);
+    CHECK(q0[1].records.empty());
+    CHECK(q0[2].header.last_offset() == 12);
+    CHECK(q0[2].records.empty());
+
+    // A partition with a record left, or with a transaction marker, needs none.
+    const auto q1 = batches_of(*parts[1].records);
+    REQUIRE(q1.size() == 2);
+    CHECK(q1[0].header.base_offset == 10);
+    CHECK(q1[1].records == std::vector<seen_record>{{21, "k21", masked_order(21)}});
+    const auto q2 = batches_of(*parts[2].records);
+    REQUIRE(q2.size() == 2);
+    CHECK(q2[0].bytes == marker);
+    CHECK(q2[1].header.base_offset == 31);
+    CHECK(q2[1].records.empty());
   }
 }
 
