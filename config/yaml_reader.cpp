@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "config/bounded_file.h"
+#include "config/utf8.h"
 
 namespace kgw::config {
 
@@ -26,35 +27,6 @@ namespace {
 
 std::string position(const std::string& source, std::size_t line0, std::size_t col0) {
   return source + ':' + std::to_string(line0 + 1) + ':' + std::to_string(col0 + 1);
-}
-
-// Length of the UTF-8 sequence starting at s[i] and its code point; 0 when invalid (truncated,
-// overlong, a surrogate, beyond U+10FFFF).
-std::size_t utf8_decode(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  std::size_t n;
-  char32_t min;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2, cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3, cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
 }
 
 // Why s cannot be configuration text, with the offset of the offending byte; nullopt when it can.

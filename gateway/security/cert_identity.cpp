@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/utf8.h"
+
 namespace kgw::security {
 namespace {
 
@@ -54,35 +56,16 @@ constexpr char32_t replacement_char = 0xFFFD;
 // Copies UTF-8, replacing each byte that does not start a valid sequence with U+FFFD (Java's
 // decoder also substitutes rather than failing, so a sloppy CA still yields a usable name).
 void append_checked_utf8(std::string& out, const unsigned char* p, std::size_t n) {
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char b = p[i];
-    if (b < 0x80) {
-      out += static_cast<char>(b);
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
+  const std::string_view s(reinterpret_cast<const char*>(p), n);
+  for (std::size_t i = 0; i < n;) {
     char32_t cp = 0;
-    char32_t min = 0;
-    if ((b & 0xE0) == 0xC0) {
-      len = 2, cp = b & 0x1F, min = 0x80;
-    } else if ((b & 0xF0) == 0xE0) {
-      len = 3, cp = b & 0x0F, min = 0x800;
-    } else if ((b & 0xF8) == 0xF0) {
-      len = 4, cp = b & 0x07, min = 0x10000;
-    }
-    bool ok = len != 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (p[i + k] & 0xC0) == 0x80;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    const std::size_t len = config::utf8_decode(s, i, cp);
+    if (len == 0) {
       append_utf8(out, replacement_char);
       ++i;
       continue;
     }
-    out.append(reinterpret_cast<const char*>(p + i), len);
+    out.append(s.substr(i, len));
     i += len;
   }
 }
