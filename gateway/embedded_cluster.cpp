@@ -96,4 +96,9 @@ void embedded_cluster::set_broker_up(int id, bool up) {
   if (err) throw std::runtime_error(std::string("cannot change broker state: ") + rd_kafka_err2str(err));
 }
 
+void embedded_cluster::set_broker_rtt(int id, int rtt_ms) {
+  const auto err = rd_kafka_mock_broker_set_rtt(mock_, id, rtt_ms);
+  if (err) throw std::runtime_error(std::string("cannot set broker rtt: ") + rd_kafka_err2str(err));
+}
+
 }  // namespace kgw::gateway

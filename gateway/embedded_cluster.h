@@ -65,6 +65,8 @@ class embedded_cluster {
   // Takes broker `id` down (its connections drop, new ones are refused) or back up: for tests
   // of upstream loss.
   void set_broker_up(int id, bool up);
+  // Delays every answer of broker `id` by rtt_ms (0: none): for tests of slow brokers.
+  void set_broker_rtt(int id, int rtt_ms);
 
  private:
   rd_kafka_s* rk_ = nullptr;                     // owner handle the mock requires; never connects

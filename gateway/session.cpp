@@ -65,6 +65,13 @@ constexpr std::int16_t fetch_key = 1;
 // SASL frames before authentication are small; Kafka's sasl.server.max.receive.size default.
 constexpr std::size_t max_sasl_frame = 512 * 1024;
 
+// Requests of one connection awaiting their answers. A broker reads one request per connection
+// at a time, so what it is sent is bounded by TCP; but answers the gateway gives itself (denied
+// requests) queue here behind the broker's, and without a bound a client could pipeline them
+// faster than the broker answers the request in front. Clients pipeline a handful (Kafka's
+// max.in.flight.requests.per.connection is 5); past this the gateway stops reading.
+constexpr std::size_t max_pipelined_requests = 1024;
+
 std::string api_name(std::int16_t key) {
   const auto* a = protocol::find_api(key);
   return a ? a->name : "api" + std::to_string(key);
@@ -107,7 +114,8 @@ class session : public std::enable_shared_from_this<session> {
         upstream_(tcp::socket(w.io)),
         target_(std::move(target)),
         idle_timer_(w.io),
-        client_free_(w.io) {
+        client_free_(w.io),
+        pipeline_room_(w.io) {
     peer_ = peer_of(client_.socket());
     in_.pace_growth(w.request_memory);
     ++w_.live_sessions;
@@ -171,6 +179,7 @@ class session : public std::enable_shared_from_this<session> {
     upstream_.close();
     idle_timer_.cancel();
     client_free_.cancel();
+    pipeline_room_.cancel();
     in_.reserve_frame(0);  // a closed connection's request will never complete: free its share now
   }
 
@@ -590,6 +599,12 @@ class session : public std::enable_shared_from_this<session> {
       // follow the broker's answers they queue behind (upstream_to_client).
       if (local_at_head() && !co_await deliver_local_answers()) co_return;
       if (draining_) co_return co_await wait_forever();
+      while (inflight_.size() >= max_pipelined_requests) {
+        if (!co_await wait_for_answers()) {
+          if (draining_) co_return co_await wait_forever();
+          co_return;
+        }
+      }
       if (!co_await reserve_request_memory(need)) {
         if (draining_) co_return co_await wait_forever();
         co_return;
@@ -608,6 +623,16 @@ class session : public std::enable_shared_from_this<session> {
       in_.commit(got);
       bytes_in_ += got;
     }
+  }
+
+  // Waits until upstream_to_client has sent answers (see max_pipelined_requests). false: the
+  // session ended or is draining.
+  awaitable<bool> wait_for_answers() {
+    waiting_for_answers_ = true;
+    pipeline_room_.expires_at(asio::steady_timer::time_point::max());
+    co_await pipeline_room_.async_wait(asio::bind_cancellation_slot(stop_reading_.slot(), use_tuple));
+    waiting_for_answers_ = false;
+    co_return client_.socket().is_open() && !draining_;
   }
 
   // A request larger than every connection's base buffer reserves its size from the
@@ -807,6 +832,7 @@ class session : public std::enable_shared_from_this<session> {
       }
       up_.consume(used);
       if (up_.data().empty()) up_.shrink();
+      if (waiting_for_answers_ && inflight_.size() < max_pipelined_requests) pipeline_room_.cancel();
       if (passthrough_left >= cut_through_min && up_.data().empty() && !w_.tap && !client_.tls() && !upstream_.tls() &&
           pipe_.open()) {
         // The rest of this response moves socket to socket inside the kernel.
@@ -914,6 +940,8 @@ class session : public std::enable_shared_from_this<session> {
   upstream_target target_;
   asio::steady_timer idle_timer_;
   asio::steady_timer client_free_;  // wakes a writer waiting for the client socket
+  asio::steady_timer pipeline_room_;  // wakes client_to_upstream waiting for answers to go out
+  bool waiting_for_answers_ = false;
   asio::cancellation_signal stop_reading_;
   std::string peer_;
   std::string upstream_name_;

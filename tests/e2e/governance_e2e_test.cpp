@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <fstream>
 #include <array>
 #include <cstdlib>
 #include <map>
@@ -34,8 +35,12 @@
 #include "config/loader.h"
 #include "gateway/embedded_cluster.h"
 #include "gateway/gateway.h"
+#include "protocol/describe_groups.h"
+#include "protocol/metadata.h"
+#include "protocol/request_frame.h"
 #include "tests/e2e/broker_contents.h"
 #include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/raw_connection.h"
 #include "tests/e2e/record_compare.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/subprocess.h"
@@ -81,6 +86,8 @@ class governed_environment {
 
   const std::string& bootstrap() const { return bootstrap_; }
   const gateway::embedded_cluster& cluster() const { return cluster_; }
+  gateway::embedded_cluster& cluster() { return cluster_; }
+  std::uint16_t port() const { return gw_->bootstrap_port(); }
   gateway::governance_stats governance() const { return gw_->governance(); }
 
  private:
@@ -736,6 +743,73 @@ TEST_CASE("governance: kcat -L lists only the topics the principal may describe,
     CHECK(r.out.find(std::string(topic) + "-") == std::string::npos);
     CHECK(r.err.find("uthorization") != std::string::npos);
   }
+}
+
+}  // namespace kgw::e2e
+
+namespace kgw::e2e {
+namespace proto = kgw::protocol;
+namespace {
+
+std::size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
+  FAIL("no VmRSS in /proc/self/status");
+  return 0;
+}
+
+}  // namespace
+
+// Issue 9 (the class of defect 6): answers the gateway gives itself (here DescribeGroups for a
+// group the principal may not describe) queue behind the broker's answer to the request in
+// front of them. A client pipelining denied requests faster than a slow broker answers used to
+// grow that queue without bound; past max_pipelined_requests the gateway stops reading (TCP
+// then holds the client back) and every answer still arrives, in order.
+TEST_CASE("governance: denied requests pipelined behind a slow broker answer are bounded, not queued without limit",
+          "[e2e][governance][acl]") {
+  governed_environment env({{"open", 1}}, R"(  acls:
+    - { everyone: true, allow: [Describe], topics: [open] }
+)");
+  for (int id = 1; id <= 3; ++id) env.cluster().set_broker_rtt(id, 2500);
+  constexpr int denied = 400000;
+  std::vector<std::byte> all;
+  {
+    proto::metadata_request m;  // forwarded: its answer comes 2.5 s later
+    m.topics = std::vector<proto::metadata_request::metadata_request_topic>{};
+    const auto f = proto::encode_request(m, 1, 0, "pipeliner").flatten();
+    all.insert(all.end(), f.begin(), f.end());
+    proto::describe_groups_request d;
+    d.groups = {"not-yours"};
+    for (int i = 1; i <= denied; ++i) {
+      const auto g = proto::encode_request(d, 0, i, "pipeliner").flatten();
+      all.insert(all.end(), g.begin(), g.end());
+    }
+  }
+  raw_connection c(env.port());
+  const std::size_t before = resident_bytes();
+  std::thread sender([&] { c.send(all); });  // blocks while the gateway does not read
+  std::this_thread::sleep_for(1500ms);       // the Metadata answer is still on its way
+  const std::size_t during = resident_bytes();
+  INFO("resident before " << before << ", while the broker is slow " << during << " (" << all.size()
+                          << " bytes of requests sent)");
+  CHECK(during < before + (24u << 20));
+  // Every request is answered, in order: the Metadata first, then each DescribeGroups with
+  // GROUP_AUTHORIZATION_FAILED.
+  auto first = c.receive();
+  REQUIRE(first);
+  decode_response<proto::metadata_response>(*first, 1, 0);
+  int answered = 0;
+  for (int i = 1; i <= denied; ++i) {
+    auto a = c.receive();
+    if (!a) break;
+    const auto r = decode_response<proto::describe_groups_response>(*a, 0, i);
+    if (r.groups.size() != 1 || r.groups[0].error_code != 30 || r.groups[0].group_id != "not-yours") break;
+    ++answered;
+  }
+  sender.join();
+  CHECK(answered == denied);
 }
 
 }  // namespace kgw::e2e
