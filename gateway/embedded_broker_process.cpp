@@ -47,6 +47,14 @@ std::string describe_status(int status) {
   return "stopped (status " + std::to_string(status) + ")";
 }
 
+// Waits for `pid` to end (the watcher's only way to learn of it) and returns its status.
+int reap(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
@@ -131,9 +139,7 @@ std::pair<pid_t, int> spawn_child(const std::string& program, int brokers, const
   if (!failure.empty() || line.empty()) {
     ::close(in_pipe[1]);
     ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    reap(pid);
     throw std::runtime_error("embedded broker: " + (failure.empty() ? std::string("empty bootstrap list") : failure));
   }
   bootstrap = line;
@@ -182,9 +188,7 @@ std::string embedded_broker_process::start(std::function<void(const std::string&
       const pid_t child = s.pid;
       const auto since = std::chrono::steady_clock::now();
       lk.unlock();
-      int status = 0;
-      while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-      }
+      const int status = reap(child);
       lk.lock();
       s.pid = 0;
       close_fd(s.lifeline);
@@ -222,9 +226,7 @@ std::string embedded_broker_process::start(std::function<void(const std::string&
       if (s.stopping && s.pid > 0) {
         const pid_t last = s.pid;
         lk.unlock();
-        int status2 = 0;
-        while (::waitpid(last, &status2, 0) < 0 && errno == EINTR) {
-        }
+        reap(last);
         lk.lock();
         s.pid = 0;
         close_fd(s.lifeline);

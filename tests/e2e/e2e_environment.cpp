@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 
 #include "config/gateway_config.h"
@@ -51,6 +52,14 @@ std::uint16_t find_free_port_block(int count) {
     if (free) return static_cast<std::uint16_t>(base);
   }
   throw std::runtime_error("no block of " + std::to_string(count) + " free ports on 127.0.0.1");
+}
+
+std::size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
+  throw std::runtime_error("no VmRSS in /proc/self/status");
 }
 
 e2e_environment::e2e_environment(const std::vector<gateway::embedded_topic>& topics, int brokers, bool with_audit,

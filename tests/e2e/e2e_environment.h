@@ -31,6 +31,9 @@ namespace kgw::e2e {
 // disjoint blocks; the start depends on the pid so parallel test processes spread out.
 std::uint16_t find_free_port_block(int count);
 
+// This process's resident memory (VmRSS), for tests of what the in-process gateway holds.
+std::size_t resident_bytes();
+
 class e2e_environment {
  public:
   static constexpr const char* advertised_host = "127.0.0.1";

@@ -22,7 +22,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <fstream>
 #include <array>
 #include <cstdlib>
 #include <map>
@@ -749,18 +748,6 @@ TEST_CASE("governance: kcat -L lists only the topics the principal may describe,
 
 namespace kgw::e2e {
 namespace proto = kgw::protocol;
-namespace {
-
-std::size_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
-  FAIL("no VmRSS in /proc/self/status");
-  return 0;
-}
-
-}  // namespace
 
 // Issue 9 (the class of defect 6): answers the gateway gives itself (here DescribeGroups for a
 // group the principal may not describe) queue behind the broker's answer to the request in

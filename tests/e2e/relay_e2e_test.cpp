@@ -9,7 +9,6 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <optional>
@@ -192,16 +191,6 @@ TEST_CASE("relay: when the broker goes away the client connection is closed", "[
 
 namespace kgw::e2e {
 namespace {
-
-// This process's resident memory, from /proc/self/status.
-std::size_t resident_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
-  FAIL("no VmRSS in /proc/self/status");
-  return 0;
-}
 
 // A request frame of `size` bytes (after the prefix) whose first `sent` body bytes are sent now.
 std::vector<std::byte> partial_frame(std::int32_t size, std::size_t sent) {
