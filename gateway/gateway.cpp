@@ -183,8 +183,10 @@ struct gateway::impl {
   config::gateway_config cfg;
   std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
   request_memory_budget request_memory{cfg.max_buffered_request_bytes};  // shared by all workers
-  std::unique_ptr<embedded_broker_process> embedded;
   bootstrap_brokers bootstrap;
+  // After bootstrap: destroyed first, so its watcher (which sets bootstrap on a restart) stops
+  // before bootstrap goes, also when start() throws.
+  std::unique_ptr<embedded_broker_process> embedded;
   response_tap tap;
   auth_tap on_auth;
   identity_store identities;
