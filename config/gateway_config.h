@@ -24,7 +24,7 @@ struct topic_spec {
   int partitions = 1;
 };
 
-// An in-process broker (librdkafka's mock cluster) for demos and tests.
+// A broker the gateway runs for demos and tests (librdkafka's mock cluster, in a child process).
 struct embedded_upstream {
   int brokers = 3;
   std::vector<topic_spec> topics;

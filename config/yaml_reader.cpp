@@ -25,8 +25,9 @@ std::string syntax_error_message(const std::string& source, const YAML::Exceptio
 
 namespace {
 
+// Where a 0-based line and column are, as every config error names it.
 std::string position(const std::string& source, std::size_t line0, std::size_t col0) {
-  return source + ':' + std::to_string(line0 + 1) + ':' + std::to_string(col0 + 1);
+  return source_mark{source, static_cast<int>(line0) + 1, static_cast<int>(col0) + 1}.str();
 }
 
 // Why s cannot be configuration text, with the offset of the offending byte; nullopt when it can.

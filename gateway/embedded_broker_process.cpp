@@ -18,6 +18,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 extern char** environ;
 
@@ -25,8 +26,7 @@ namespace kgw::gateway {
 
 struct embedded_broker_process::state {
   std::string program;
-  int brokers = 1;
-  std::vector<topic> topics;
+  config::embedded_upstream spec;
   std::function<void(const std::string&)> on_restart;
 
   std::mutex mu;
@@ -62,7 +62,7 @@ void close_fd(int& fd) {
 
 // Starts `program dev-cluster ...` and reads its bootstrap line. Returns the pid and the write
 // end of its stdin; throws on failure (the child, if any, is reaped).
-std::pair<pid_t, int> spawn_child(const std::string& program, int brokers, const std::vector<embedded_broker_process::topic>& topics,
+std::pair<pid_t, int> spawn_child(const std::string& program, const config::embedded_upstream& spec,
                                   std::string& bootstrap) {
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("embedded broker: pipe: ") + std::strerror(errno));
@@ -71,8 +71,8 @@ std::pair<pid_t, int> spawn_child(const std::string& program, int brokers, const
     ::close(in_pipe[1]);
     throw std::runtime_error(std::string("embedded broker: pipe: ") + std::strerror(errno));
   }
-  std::vector<std::string> args{program, "dev-cluster", "--exit-with-stdin", "--brokers", std::to_string(brokers)};
-  for (const auto& t : topics) {
+  std::vector<std::string> args{program, "dev-cluster", "--exit-with-stdin", "--brokers", std::to_string(spec.brokers)};
+  for (const auto& t : spec.topics) {
     args.push_back("--topic");
     args.push_back(t.name + ":" + std::to_string(t.partitions));
   }
@@ -148,11 +148,10 @@ std::pair<pid_t, int> spawn_child(const std::string& program, int brokers, const
 
 }  // namespace
 
-embedded_broker_process::embedded_broker_process(std::string program, int brokers, std::vector<topic> topics)
+embedded_broker_process::embedded_broker_process(std::string program, config::embedded_upstream spec)
     : s_(std::make_unique<state>()) {
   s_->program = std::move(program);
-  s_->brokers = brokers;
-  s_->topics = std::move(topics);
+  s_->spec = std::move(spec);
 }
 
 embedded_broker_process::~embedded_broker_process() { stop(); }
@@ -172,7 +171,7 @@ int embedded_broker_process::pid() const {
 std::string embedded_broker_process::start(std::function<void(const std::string&)> on_restart) {
   auto& s = *s_;
   std::string bootstrap;
-  auto [pid, lifeline] = spawn_child(s.program, s.brokers, s.topics, bootstrap);
+  auto [pid, lifeline] = spawn_child(s.program, s.spec, bootstrap);
   {
     std::lock_guard lk(s.mu);
     s.pid = pid;
@@ -203,7 +202,7 @@ std::string embedded_broker_process::start(std::function<void(const std::string&
         std::string bootstrap;
         std::pair<pid_t, int> started{0, -1};
         try {
-          started = spawn_child(s.program, s.brokers, s.topics, bootstrap);
+          started = spawn_child(s.program, s.spec, bootstrap);
         } catch (const std::exception& e) {
           spdlog::error("{}; trying again in {} s", e.what(), pause.count());
           lk.lock();

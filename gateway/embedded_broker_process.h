@@ -13,18 +13,16 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
+
+#include "config/gateway_config.h"
 
 namespace kgw::gateway {
 
 class embedded_broker_process {
  public:
-  struct topic {
-    std::string name;
-    int partitions = 1;
-  };
-  // program: the kafka-gateway binary to run as `program dev-cluster ...`.
-  embedded_broker_process(std::string program, int brokers, std::vector<topic> topics);
+  // program: the kafka-gateway binary to run as `program dev-cluster ...` with spec's brokers
+  // and topics.
+  embedded_broker_process(std::string program, config::embedded_upstream spec);
   ~embedded_broker_process();  // stop()
   embedded_broker_process(const embedded_broker_process&) = delete;
   embedded_broker_process& operator=(const embedded_broker_process&) = delete;

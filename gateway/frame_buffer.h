@@ -74,7 +74,6 @@ class frame_buffer {
     reserved_ = want;
     return true;
   }
-  std::size_t reserved() const { return reserved_; }
 
   protocol::bytes_view data() const { return {buf_.data() + head_, tail_ - head_}; }
   // Space to read `need` more bytes into (at least min_read): compacts, then grows. Paced, it
@@ -107,7 +106,6 @@ class frame_buffer {
       head_ = tail_ = 0;
     }
   }
-  std::size_t capacity() const { return buf_.size(); }
 
  private:
   std::vector<std::byte> buf_;

@@ -287,11 +287,8 @@ void gateway::start() {
   auto& m = *impl_;
   if (m.cfg.embedded) {
     // In a child process: a request that crashes the mock broker must not take the gateway down.
-    std::vector<embedded_broker_process::topic> topics;
-    for (const auto& t : m.cfg.embedded->topics) topics.push_back({t.name, t.partitions});
     m.embedded = std::make_unique<embedded_broker_process>(
-        m.embedded_program.empty() ? embedded_broker_process::self_program() : m.embedded_program,
-        m.cfg.embedded->brokers, std::move(topics));
+        m.embedded_program.empty() ? embedded_broker_process::self_program() : m.embedded_program, *m.cfg.embedded);
     const std::string at = m.embedded->start([&m](const std::string& bootstrap) {
       m.bootstrap.set(parse_bootstrap_list(bootstrap));  // clients re-learn the brokers through it
     });
