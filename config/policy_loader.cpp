@@ -14,6 +14,7 @@
 #include "config/bounded_file.h"
 #include "config/yaml_reader.h"
 #include "policies/row_filter/predicate_syntax.h"
+#include "protocol/api_keys.h"
 
 namespace kgw::config {
 namespace {
@@ -58,40 +59,6 @@ const char* plural_of(resource_type type) {
   }
   return "?";
 }
-
-// Every Kafka API key with its name (from Apache Kafka's *Request.json message specs), so
-// pass_through_apis can name APIs the gateway's codec does not know.
-struct api_name {
-  std::int16_t key;
-  const char* name;
-};
-constexpr api_name kafka_apis[] = {
-    {0, "Produce"}, {1, "Fetch"}, {2, "ListOffsets"}, {3, "Metadata"}, {4, "LeaderAndIsr"}, {5, "StopReplica"},
-    {6, "UpdateMetadata"}, {7, "ControlledShutdown"}, {8, "OffsetCommit"}, {9, "OffsetFetch"},
-    {10, "FindCoordinator"}, {11, "JoinGroup"}, {12, "Heartbeat"}, {13, "LeaveGroup"}, {14, "SyncGroup"},
-    {15, "DescribeGroups"}, {16, "ListGroups"}, {17, "SaslHandshake"}, {18, "ApiVersions"},
-    {19, "CreateTopics"}, {20, "DeleteTopics"}, {21, "DeleteRecords"}, {22, "InitProducerId"},
-    {23, "OffsetForLeaderEpoch"}, {24, "AddPartitionsToTxn"}, {25, "AddOffsetsToTxn"}, {26, "EndTxn"},
-    {27, "WriteTxnMarkers"}, {28, "TxnOffsetCommit"}, {29, "DescribeAcls"}, {30, "CreateAcls"},
-    {31, "DeleteAcls"}, {32, "DescribeConfigs"}, {33, "AlterConfigs"}, {34, "AlterReplicaLogDirs"},
-    {35, "DescribeLogDirs"}, {36, "SaslAuthenticate"}, {37, "CreatePartitions"},
-    {38, "CreateDelegationToken"}, {39, "RenewDelegationToken"}, {40, "ExpireDelegationToken"},
-    {41, "DescribeDelegationToken"}, {42, "DeleteGroups"}, {43, "ElectLeaders"},
-    {44, "IncrementalAlterConfigs"}, {45, "AlterPartitionReassignments"},
-    {46, "ListPartitionReassignments"}, {47, "OffsetDelete"}, {48, "DescribeClientQuotas"},
-    {49, "AlterClientQuotas"}, {50, "DescribeUserScramCredentials"}, {51, "AlterUserScramCredentials"},
-    {52, "Vote"}, {53, "BeginQuorumEpoch"}, {54, "EndQuorumEpoch"}, {55, "DescribeQuorum"},
-    {56, "AlterPartition"}, {57, "UpdateFeatures"}, {58, "Envelope"}, {59, "FetchSnapshot"},
-    {60, "DescribeCluster"}, {61, "DescribeProducers"}, {62, "BrokerRegistration"}, {63, "BrokerHeartbeat"},
-    {64, "UnregisterBroker"}, {65, "DescribeTransactions"}, {66, "ListTransactions"},
-    {67, "AllocateProducerIds"}, {68, "ConsumerGroupHeartbeat"}, {69, "ConsumerGroupDescribe"},
-    {70, "ControllerRegistration"}, {71, "GetTelemetrySubscriptions"}, {72, "PushTelemetry"},
-    {73, "AssignReplicasToDirs"}, {74, "ListClientMetricsResources"}, {75, "DescribeTopicPartitions"},
-    {76, "ShareGroupHeartbeat"}, {77, "ShareGroupDescribe"}, {78, "ShareFetch"}, {79, "ShareAcknowledge"},
-    {80, "AddRaftVoter"}, {81, "RemoveRaftVoter"}, {82, "UpdateRaftVoter"}, {83, "InitializeShareGroupState"},
-    {84, "ReadShareGroupState"}, {85, "WriteShareGroupState"}, {86, "DeleteShareGroupState"},
-    {87, "ReadShareGroupStateSummary"},
-};
 
 class document_parser : yaml_reader {
  public:
@@ -437,7 +404,7 @@ class document_parser : yaml_reader {
       if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
         key = static_cast<std::int16_t>(integer(e, "pass_through_apis entry", 0, 32767));
       } else {
-        for (const auto& a : kafka_apis)
+        for (const auto& a : protocol::api_names)
           if (iequals(a.name, s)) key = a.key;
         if (key < 0) fail(e, "unknown Kafka API '" + s + "' in pass_through_apis (use its name, e.g. DescribeAcls, or its key, e.g. 29)");
       }

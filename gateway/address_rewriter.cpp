@@ -12,49 +12,18 @@
 #include "protocol/fetch.h"
 #include "protocol/find_coordinator.h"
 #include "protocol/headers.h"
+#include "protocol/errors.h"
 #include "protocol/metadata.h"
 #include "protocol/produce.h"
 
 namespace kgw::gateway {
 namespace proto = kgw::protocol;
 
-namespace api {
-constexpr std::int16_t produce = 0, fetch = 1, metadata = 3, find_coordinator = 10, api_versions = 18,
-                       describe_cluster = 60;
-}
-constexpr std::int16_t unsupported_version_error = 35;
-
-bool exposes_unrewritable_addresses(std::int16_t key) {
-  switch (key) {
-    case 52:  // Vote
-    case 53:  // BeginQuorumEpoch
-    case 54:  // EndQuorumEpoch
-    case 55:  // DescribeQuorum
-    case 59:  // FetchSnapshot
-    case 78:  // ShareFetch
-    case 79:  // ShareAcknowledge
-    case 80:  // AddRaftVoter
-    case 82:  // UpdateRaftVoter
-      return true;
-    default:
-      return false;
-  }
-}
+namespace api = proto::api;
+namespace kafka_error = proto::kafka_error;
 
 bool response_needs_inspection(std::int16_t key, std::int16_t version) {
-  switch (key) {
-    case api::metadata:
-    case api::find_coordinator:
-    case api::describe_cluster:
-    case api::api_versions:
-      return true;
-    case api::produce:
-      return version >= 10;
-    case api::fetch:
-      return version >= 16;
-    default:
-      return false;
-  }
+  return key == api::api_versions || proto::carries_addresses(key, version);
 }
 
 address_rewriter::address_rewriter(broker_registry& registry, std::string advertised_host, bool sasl_listener,
@@ -155,7 +124,7 @@ rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::byt
         filter_apis(ranges);
         m.api_keys.clear();
         for (const auto& r : ranges) m.api_keys.push_back({r.api_key, r.min_version, r.max_version, {}});
-        if (ctx.unsupported_api_versions && m.error_code == 0) m.error_code = unsupported_version_error;
+        if (ctx.unsupported_api_versions && m.error_code == 0) m.error_code = kafka_error::unsupported_version;
         changed = true;
         return true;
       });

@@ -20,11 +20,6 @@ class broker_registry;
 class cluster_versions;
 struct api_range;
 
-// APIs whose responses carry addresses the gateway does not rewrite (KRaft quorum APIs, share
-// groups): they are removed from ApiVersions and a request for one closes the connection,
-// so no upstream address can leak through them.
-bool exposes_unrewritable_addresses(std::int16_t api_key);
-
 // True when the response to (api_key, version) must be decoded because it may carry addresses
 // or is ApiVersions.
 bool response_needs_inspection(std::int16_t api_key, std::int16_t api_version);

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "gateway/address_rewriter.h"
+#include "protocol/errors.h"
+#include "protocol/frames.h"
 #include "protocol/api_keys.h"
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
@@ -28,7 +30,7 @@ void trim_api_versions(std::vector<api_range>& ranges, bool sasl_listener) {
   // Intersect with what the gateway decodes. APIs outside the schema pass through opaque (only
   // their header is read), so their ranges stay.
   std::erase_if(ranges, [&](api_range& k) {
-    if (exposes_unrewritable_addresses(k.api_key) || k.api_key == handshake || k.api_key == authenticate) return true;
+    if (proto::exposes_unrewritable_addresses(k.api_key) || k.api_key == handshake || k.api_key == authenticate) return true;
     const proto::api_info* info = proto::find_api(k.api_key);
     if (!info) return false;
     k.min_version = std::max(k.min_version, info->min_version);
@@ -45,27 +47,19 @@ void trim_api_versions(std::vector<api_range>& ranges, bool sasl_listener) {
 
 std::vector<std::byte> local_api_versions_response(std::int32_t correlation_id, std::int16_t request_version,
                                                    std::vector<api_range> cluster, bool sasl_listener) {
-  constexpr std::int16_t unsupported_version = 35;
   proto::api_versions_response resp;
   std::int16_t version = request_version;
   if (request_version < proto::api_versions_response::min_version ||
       request_version > proto::api_versions_response::max_version) {
     version = 0;
-    resp.error_code = unsupported_version;
+    resp.error_code = proto::kafka_error::unsupported_version;
     resp.api_keys.push_back({proto::api_versions_request::api_key, proto::api_versions_response::min_version,
                              proto::api_versions_response::max_version, {}});
   } else {
     trim_api_versions(cluster, sasl_listener);
     for (const auto& r : cluster) resp.api_keys.push_back({r.api_key, r.min_version, r.max_version, {}});
   }
-  proto::writer w;
-  const std::size_t size_at = w.reserve_i32();
-  proto::response_header h;
-  h.correlation_id = correlation_id;
-  h.encode(w, proto::response_header_version(proto::api_versions_request::api_key, version));
-  resp.encode(w, version);
-  w.patch_i32(size_at, static_cast<std::int32_t>(w.size() - 4));
-  return w.flatten();
+  return proto::encode_response(resp, version, correlation_id).flatten();
 }
 
 }  // namespace kgw::gateway

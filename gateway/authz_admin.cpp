@@ -212,7 +212,7 @@ authorization authorize_txn_offset_commit(authz_request& rq) {
   else if (!rq.allowed(acl_operation::read, resource_type::group, req.group_id))
     whole = kafka_error::group_authorization_failed;
   auto fx = new_fixup(rq);
-  take_topics(req.topics, fx->topics, topic_name_of, each_partition_index, [&](std::string_view name) {
+  take_topics(req.topics, fx->topics, topic_name_of, each_partition_index, [&](std::string_view name) -> std::int16_t {
     if (whole != kafka_error::none) return whole;
     return rq.allowed(acl_operation::read, resource_type::topic, name) ? kafka_error::none
                                                                        : kafka_error::topic_authorization_failed;

@@ -18,19 +18,14 @@
 #include "gateway/topic_names.h"
 #include "policies/acl/principal_acl.h"
 #include "protocol/api_keys.h"
+#include "protocol/errors.h"
+#include "protocol/frames.h"
 #include "protocol/headers.h"
 #include "protocol/wire.h"
 
 namespace kgw::gateway {
 
-namespace kafka_error {
-constexpr std::int16_t none = 0, unknown_topic_or_partition = 3, topic_authorization_failed = 29,
-                       group_authorization_failed = 30, cluster_authorization_failed = 31, invalid_request = 42,
-                       transactional_id_authorization_failed = 53, operation_not_attempted = 55,
-                       invalid_record = 87, unknown_topic_id = 100;
-}
-// Kafka's Errors.message() for the codes the authorizer produces; nullptr for 0 and others.
-const char* kafka_error_message(std::int16_t code);
+namespace kafka_error = protocol::kafka_error;
 
 // Kafka's name of the one cluster resource.
 inline constexpr std::string_view cluster_resource_name = "kafka-cluster";
@@ -113,9 +108,9 @@ inline std::shared_ptr<response_fixup> new_fixup(const authz_request& rq) {
   return fx;
 }
 
-// kafka_error_message as an error_message field value (null for codes without a text).
+// The error's message as an error_message field value (null for codes without a text).
 inline std::optional<std::string_view> message_of(std::int16_t error) {
-  const char* m = kafka_error_message(error);
+  const char* m = protocol::error_message(error);
   return m ? std::optional<std::string_view>(m) : std::nullopt;
 }
 
@@ -160,14 +155,9 @@ authorization forward_rewritten(const authz_request& rq, const M& msg, std::shar
 // answer: a response of the request's version, built here.
 template <class M>
 authorization answer(const authz_request& rq, const M& msg) {
-  protocol::writer w;
-  protocol::response_header h;
-  h.correlation_id = rq.info.correlation_id;
-  h.encode(w, protocol::response_header_version(rq.info.api_key, rq.version()));
-  msg.encode(w, rq.version());
   authorization a;
   a.what = authorization::action::answer;
-  a.response = w.flatten();
+  a.response = protocol::encode_response(msg, rq.version(), rq.info.correlation_id, false).flatten();
   return a;
 }
 

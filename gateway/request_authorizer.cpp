@@ -10,18 +10,7 @@ namespace proto = kgw::protocol;
 
 namespace {
 
-namespace api {
-constexpr std::int16_t produce = 0, fetch = 1, list_offsets = 2, metadata = 3, offset_commit = 8, offset_fetch = 9,
-                       find_coordinator = 10, join_group = 11, heartbeat = 12, leave_group = 13, sync_group = 14,
-                       describe_groups = 15, list_groups = 16, sasl_handshake = 17, api_versions = 18,
-                       create_topics = 19, delete_topics = 20, delete_records = 21, init_producer_id = 22,
-                       offset_for_leader_epoch = 23, add_partitions_to_txn = 24, add_offsets_to_txn = 25,
-                       end_txn = 26, txn_offset_commit = 28, describe_configs = 32, alter_configs = 33,
-                       sasl_authenticate = 36, create_partitions = 37, delete_groups = 42,
-                       incremental_alter_configs = 44, offset_delete = 47, describe_cluster = 60,
-                       describe_producers = 61, describe_transactions = 65, list_transactions = 66,
-                       consumer_group_heartbeat = 68;
-}
+namespace api = proto::api;
 
 using handler = authorization (*)(authz_request&);
 
@@ -81,29 +70,9 @@ std::string api_label(std::int16_t key) {
 
 }  // namespace
 
-const char* kafka_error_message(std::int16_t code) {
-  switch (code) {
-    case kafka_error::unknown_topic_or_partition: return "This server does not host this topic-partition.";
-    case kafka_error::topic_authorization_failed: return "Topic authorization failed.";
-    case kafka_error::group_authorization_failed: return "Group authorization failed.";
-    case kafka_error::cluster_authorization_failed: return "Cluster authorization failed.";
-    case kafka_error::invalid_request:
-      return "This most likely occurs because of a request being malformed by the client library or the message "
-             "was sent to an incompatible broker. See the broker logs for more details.";
-    case kafka_error::transactional_id_authorization_failed: return "Transactional Id authorization failed.";
-    case kafka_error::operation_not_attempted:
-      return "The broker did not attempt to execute this operation. This may happen for batched RPCs where some "
-             "operations in the batch failed, causing the broker to respond without trying the rest.";
-    case kafka_error::invalid_record:
-      return "This record has failed the validation on broker and hence will be rejected.";
-    case kafka_error::unknown_topic_id: return "This server does not host this topic ID.";
-    default: return nullptr;
-  }
-}
-
 const char* authz_request::api_name() const {
-  const proto::api_info* api = proto::find_api(info.api_key);
-  return api ? api->name : "?";
+  const char* name = proto::api_name(info.api_key);
+  return name ? name : "?";
 }
 
 authorization refuse(std::string reason) {

@@ -8,7 +8,7 @@ namespace kgw::gateway {
 namespace proto = kgw::protocol;
 
 namespace {
-constexpr std::int16_t produce_key = 0, sasl_handshake_key = 17, api_versions_key = 18, sasl_authenticate_key = 36;
+namespace api = proto::api;
 
 request_info refuse(request_info info, std::string why) {
   info.what = request_info::action::refuse;
@@ -29,11 +29,11 @@ request_info inspect_request(proto::bytes_view body) {
   // A client's SASL exchange ends at the gateway: the upstream connection is logged in as the
   // gateway's service account, so SASL frames must never reach it. Re-authentication (KIP-368)
   // is not offered (session lifetime 0), and on non-SASL listeners there is nothing to do.
-  if (info.api_key == sasl_handshake_key || info.api_key == sasl_authenticate_key)
-    return refuse(info, std::string(info.api_key == sasl_handshake_key ? "SaslHandshake" : "SaslAuthenticate") +
+  if (info.api_key == api::sasl_handshake || info.api_key == api::sasl_authenticate)
+    return refuse(info, std::string(info.api_key == api::sasl_handshake ? "SaslHandshake" : "SaslAuthenticate") +
                             " outside the authentication phase");
 
-  if (exposes_unrewritable_addresses(info.api_key))
+  if (proto::exposes_unrewritable_addresses(info.api_key))
     return refuse(info, "API key " + std::to_string(info.api_key) +
                             " returns broker addresses the gateway does not rewrite");
 
@@ -43,7 +43,7 @@ request_info inspect_request(proto::bytes_view body) {
 
   const bool supported = info.api_version >= api->min_version && info.api_version <= api->max_version;
   if (!supported) {
-    if (info.api_key == api_versions_key) {
+    if (info.api_key == api::api_versions) {
       // Ask upstream at v0 and answer the client the way a broker answers an unknown
       // ApiVersions version: v0 response, UNSUPPORTED_VERSION, with the ranges it can use.
       proto::reader hr(body);
@@ -60,7 +60,7 @@ request_info inspect_request(proto::bytes_view body) {
       info.unsupported_api_versions = true;
       return info;
     }
-    if (response_needs_inspection(info.api_key, info.api_version) || info.api_key == produce_key)
+    if (response_needs_inspection(info.api_key, info.api_version) || info.api_key == api::produce)
       return refuse(info, std::string(api->name) + " v" + std::to_string(info.api_version) +
                               " is newer than the gateway decodes (max v" + std::to_string(api->max_version) +
                               "); the client ignored ApiVersions");
@@ -73,7 +73,7 @@ request_info inspect_request(proto::bytes_view body) {
   hdr.decode(hr, header_version);
   if (!hr.ok()) return refuse(info, std::string("malformed ") + api->name + " request header: " + hr.error().what);
 
-  if (info.api_key == produce_key) {
+  if (info.api_key == api::produce) {
     // Produce: [transactional_id (v3+)] acks ... ; only acks matters here.
     const bool flexible = header_version >= 2;
     if (info.api_version >= 3) (void)hr.nullable_string(flexible);

@@ -7,6 +7,8 @@
 #include "gateway/security/jwt.h"
 #include "gateway/security/plain.h"
 #include "gateway/security/scram.h"
+#include "protocol/errors.h"
+#include "protocol/frames.h"
 #include "protocol/api_keys.h"
 #include "protocol/headers.h"
 #include "protocol/sasl_authenticate.h"
@@ -16,25 +18,12 @@ namespace kgw::gateway {
 namespace proto = kgw::protocol;
 
 namespace {
-constexpr std::int16_t api_versions_key = 18;
-constexpr std::int16_t unsupported_sasl_mechanism = 33, sasl_authentication_failed = 58;
+namespace kafka_error = proto::kafka_error;
 
 // Kafka's own wording, which client libraries show to users.
 std::string invalid_credentials(std::string_view mechanism) {
   return "Authentication failed during authentication due to invalid credentials with SASL mechanism " +
          std::string(mechanism);
-}
-
-template <class M>
-std::vector<std::byte> framed(std::int16_t api_key, std::int32_t correlation_id, std::int16_t version, const M& msg) {
-  proto::writer w;
-  const std::size_t size_at = w.reserve_i32();
-  proto::response_header h;
-  h.correlation_id = correlation_id;
-  h.encode(w, proto::response_header_version(api_key, version));
-  msg.encode(w, version);
-  w.patch_i32(size_at, static_cast<std::int32_t>(w.size() - 4));
-  return w.flatten();
 }
 
 std::vector<std::byte> raw_frame(std::string_view token) {
@@ -78,7 +67,7 @@ sasl_authenticator::result sasl_authenticator::on_request(proto::bytes_view body
   const proto::api_info* api = proto::find_api(key);
   const std::string name = api ? api->name : "API key " + std::to_string(key);
 
-  if (key == api_versions_key && phase_ == phase::start) {
+  if (key == proto::api::api_versions && phase_ == phase::start) {
     res.what = next::api_versions;
     res.correlation_id = corr;
     res.api_version = version;
@@ -110,8 +99,8 @@ sasl_authenticator::result sasl_authenticator::on_request(proto::bytes_view body
     const std::string wanted(req.mechanism);
     const bool enabled = std::find(ctx_.mechanisms.begin(), ctx_.mechanisms.end(), wanted) != ctx_.mechanisms.end();
     if (!enabled) {
-      resp.error_code = unsupported_sasl_mechanism;
-      res.frame = framed(key, corr, version, resp);
+      resp.error_code = kafka_error::unsupported_sasl_mechanism;
+      res.frame = proto::encode_response(resp, version, corr).flatten();
       res.what = next::reply_and_close;
       std::string list;
       for (const auto& m : ctx_.mechanisms) list += (list.empty() ? "" : ", ") + m;
@@ -126,7 +115,7 @@ sasl_authenticator::result sasl_authenticator::on_request(proto::bytes_view body
       state_->scram.emplace(m, [ids, m](std::string_view user) { return ids ? ids->scram(user, m) : nullptr; });
     }
     phase_ = version == 0 ? phase::tokens_legacy : phase::tokens_framed;
-    res.frame = framed(key, corr, version, resp);
+    res.frame = proto::encode_response(resp, version, corr).flatten();
     res.what = next::reply;
     return res;
   }
@@ -142,7 +131,6 @@ sasl_authenticator::result sasl_authenticator::on_request(proto::bytes_view body
 
 sasl_authenticator::result sasl_authenticator::on_token(proto::bytes_view token, bool legacy, std::int32_t corr,
                                                         std::int16_t version) {
-  constexpr std::int16_t key = proto::sasl_authenticate_request::api_key;
   result res;
   auto answer = [&](std::string_view bytes, next what) {
     res.what = what;
@@ -152,7 +140,7 @@ sasl_authenticator::result sasl_authenticator::on_token(proto::bytes_view token,
       proto::sasl_authenticate_response resp;
       resp.auth_bytes = proto::bytes_view(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size());
       resp.session_lifetime_ms = 0;  // no re-authentication (KIP-368) is required
-      res.frame = framed(key, corr, version, resp);
+      res.frame = proto::encode_response(resp, version, corr).flatten();
     }
     return res;
   };
@@ -165,9 +153,9 @@ sasl_authenticator::result sasl_authenticator::on_token(proto::bytes_view token,
       return res;
     }
     proto::sasl_authenticate_response resp;
-    resp.error_code = sasl_authentication_failed;
+    resp.error_code = kafka_error::sasl_authentication_failed;
     resp.error_message = message;
-    res.frame = framed(key, corr, version, resp);
+    res.frame = proto::encode_response(resp, version, corr).flatten();
     res.what = next::reply_and_close;
     return res;
   };

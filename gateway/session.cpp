@@ -60,8 +60,6 @@ std::string address_of(const tcp::socket& s) {
   return ec ? "?" : ep.address().to_string();
 }
 
-constexpr std::int16_t fetch_key = 1;
-
 // SASL frames before authentication are small; Kafka's sasl.server.max.receive.size default.
 constexpr std::size_t max_sasl_frame = 512 * 1024;
 
@@ -73,8 +71,8 @@ constexpr std::size_t max_sasl_frame = 512 * 1024;
 constexpr std::size_t max_pipelined_requests = 1024;
 
 std::string api_name(std::int16_t key) {
-  const auto* a = protocol::find_api(key);
-  return a ? a->name : "api" + std::to_string(key);
+  const char* name = protocol::api_name(key);
+  return name ? name : "api" + std::to_string(key);
 }
 
 }  // namespace
@@ -291,7 +289,7 @@ class session : public std::enable_shared_from_this<session> {
     const response_context ctx{req.api_key, req.version, req.unsupported_api_versions};
     const std::size_t size_at = g.w.reserve_i32();
     rewrite_status st = rewrite_status::unchanged;
-    if (req.api_key == fetch_key && policies_->governs_fetch()) {
+    if (req.api_key == protocol::api::fetch && policies_->governs_fetch()) {
       st = policies_->govern_fetch(req.fixup.get(), ctx, body, rewriter_, g, error);
     } else if (req.fixup) {
       st = policies_->authorizer().complete(*req.fixup, ctx, body, g.w, error);
@@ -574,7 +572,7 @@ class session : public std::enable_shared_from_this<session> {
           req.api_key = info.api_key;
           req.version = info.upstream_version;
           req.unsupported_api_versions = info.unsupported_api_versions;
-          req.govern = policies_ && (fixup || (info.api_key == fetch_key && policies_->governs_fetch()));
+          req.govern = policies_ && (fixup || (info.api_key == protocol::api::fetch && policies_->governs_fetch()));
           req.fixup = std::move(fixup);
           inflight_.push_back(std::move(req));
         } else {

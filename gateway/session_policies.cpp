@@ -5,13 +5,14 @@
 #include "gateway/response_codec.h"
 #include "gateway/topic_names.h"
 #include "policies/policy_set.h"
+#include "protocol/errors.h"
 #include "protocol/fetch.h"
 
 namespace kgw::gateway {
 namespace proto = kgw::protocol;
 
 namespace {
-constexpr std::int16_t corrupt_message = 2, unsupported_version = 35, topic_authorization_failed = 29, unknown_topic_id = 100;
+namespace kafka_error = proto::kafka_error;
 }  // namespace
 
 session_policies::session_policies(policies::policy_set& set, const std::string& principal, topic_names& names,
@@ -72,12 +73,12 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
       if (name.empty()) {
         // A topic the gateway cannot name cannot be governed: nothing of it is delivered.
         for (auto& p : t.partitions)
-          if (p.error_code == 0 || p.records) fail(p, unknown_topic_id);
+          if (p.error_code == 0 || p.records) fail(p, kafka_error::unknown_topic_id);
         continue;
       }
       const auto& tp = topic(name);
       if (!tp.error.empty()) {
-        for (auto& p : t.partitions) fail(p, topic_authorization_failed);
+        for (auto& p : t.partitions) fail(p, kafka_error::topic_authorization_failed);
         continue;
       }
       if (!tp.view || tp.view->passthrough()) continue;
@@ -102,7 +103,7 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
           case record_governor::outcome::unsupported:
           case record_governor::outcome::corrupt:
             spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index, why);
-            fail(p, outcome == record_governor::outcome::corrupt ? corrupt_message : unsupported_version);
+            fail(p, outcome == record_governor::outcome::corrupt ? kafka_error::corrupt_message : kafka_error::unsupported_version);
             break;
         }
       }

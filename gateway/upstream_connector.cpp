@@ -21,7 +21,7 @@
 #include "gateway/tls_context.h"
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 #include "protocol/sasl_authenticate.h"
 #include "protocol/sasl_handshake.h"
 

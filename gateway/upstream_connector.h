@@ -14,7 +14,7 @@
 #include "config/gateway_config.h"
 #include "gateway/api_versions_answer.h"
 #include "protocol/headers.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 #include "protocol/wire.h"
 
 namespace boost::asio::ssl {

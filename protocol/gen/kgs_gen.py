@@ -6,7 +6,7 @@ Usage:
   kgs_gen.py SCHEMA --list               print the generated file paths (relative to DIR)
   kgs_gen.py SCHEMA --dump               print the parsed schema in a normalized form (for review)
 
-Output (DIR/protocol/): one <api>.h/.cpp per API, headers.h/.cpp, api_keys.h, and the test-only
+Output (DIR/protocol/): one <api>.h/.cpp per API, headers.h/.cpp, api_keys.h, errors.h, and the test-only
 samples.h + sample_<api>.cpp. Files are rewritten only when their content changes.
 Python 3 standard library only.
 """
@@ -167,6 +167,27 @@ class Api:
         self.key, self.name, self.versions, self.flexible = key, name, versions, flexible
         self.file = snake(name)
         self.request = self.response = None
+        self.addresses = Versions(1, 0)  # versions whose responses carry broker addresses
+        self.sensitive = False  # requests carry credentials
+
+
+class ApiName:
+    """An API the codec does not decode ('apikey' line)."""
+
+    def __init__(self, key, name, addresses):
+        self.key, self.name, self.addresses = key, name, addresses
+
+
+class ErrorCode:
+    def __init__(self, code, name, retriable, message):
+        self.code, self.name, self.retriable, self.message = code, name, retriable, message
+
+
+class Schema:
+    """Everything kafka.kgs declares."""
+
+    def __init__(self):
+        self.apis, self.headers, self.names, self.errors = [], [], [], []
 
 
 def tokenize(text, where):
@@ -222,8 +243,40 @@ def parse_field(toks, where):
     return f
 
 
+def parse_api_line(toks, words, where):
+    if len(words) < 7 or words[3] != "versions" or words[5] != "flexible":
+        raise SchemaError(f"{where}: expected 'api <key> <Name> versions <range> flexible <range> [flags]'")
+    api = Api(int(words[1]), words[2], Versions.parse(words[4], where), Versions.parse(words[6], where))
+    i = 7
+    while i < len(words):
+        if words[i] == "addresses" and i + 1 < len(words):
+            api.addresses = Versions.parse(words[i + 1], where)
+            i += 2
+        elif words[i] == "sensitive":
+            api.sensitive = True
+            i += 1
+        else:
+            raise SchemaError(f"{where}: unknown api flag '{words[i]}' (addresses <range>, sensitive)")
+    return api
+
+
+def parse_error_line(toks, words, where):
+    if len(toks) < 3 or not re.fullmatch(r"-?\d+", words[1]) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", words[2]):
+        raise SchemaError(f"{where}: expected 'error <code> <NAME> [retriable] [\"message\"]'")
+    retriable, message = False, None
+    for kind, val in toks[3:]:
+        if kind == "word" and val == "retriable" and not retriable and message is None:
+            retriable = True
+        elif kind == "str" and message is None:
+            message = val
+        else:
+            raise SchemaError(f"{where}: unexpected '{val}' in an error line")
+    return ErrorCode(int(words[1]), words[2], retriable, message)
+
+
 def parse(path):
-    apis, headers = [], []
+    schema = Schema()
+    apis, headers = schema.apis, schema.headers
     api = msg = None
     stack = []  # (indent, list to append fields to)
     with open(path, encoding="utf-8") as fh:
@@ -240,13 +293,26 @@ def parse(path):
         words = [t[1] for t in toks]
         if indent == 0:
             if words[0] == "api":
-                if len(words) != 7 or words[3] != "versions" or words[5] != "flexible":
-                    raise SchemaError(f"{where}: expected 'api <key> <Name> versions <range> flexible <range>'")
-                api = Api(int(words[1]), words[2], Versions.parse(words[4], where), Versions.parse(words[6], where))
-                if any(a.key == api.key or a.name == api.name for a in apis):
+                api = parse_api_line(toks, words, where)
+                if any(a.key == api.key or a.name == api.name for a in apis + schema.names):
                     raise SchemaError(f"{where}: duplicate api {api.key} {api.name}")
                 apis.append(api)
                 msg = None
+            elif words[0] == "apikey":
+                if len(words) not in (3, 4) or (len(words) == 4 and words[3] != "addresses") or \
+                        not re.fullmatch(r"\d+", words[1]) or not re.fullmatch(r"[A-Z][A-Za-z0-9]*", words[2]):
+                    raise SchemaError(f"{where}: expected 'apikey <key> <Name> [addresses]'")
+                n = ApiName(int(words[1]), words[2], len(words) == 4)
+                if any(a.key == n.key or a.name == n.name for a in apis + schema.names):
+                    raise SchemaError(f"{where}: duplicate api {n.key} {n.name}")
+                schema.names.append(n)
+                api = msg = None
+            elif words[0] == "error":
+                e = parse_error_line(toks, words, where)
+                if any(x.code == e.code or x.name == e.name for x in schema.errors):
+                    raise SchemaError(f"{where}: duplicate error {e.code} {e.name}")
+                schema.errors.append(e)
+                api = msg = None
             elif words[0] == "header":
                 if len(words) != 6 or words[2] != "versions" or words[4] != "flexible":
                     raise SchemaError(f"{where}: expected 'header <Name> versions <range> flexible <range>'")
@@ -264,7 +330,7 @@ def parse(path):
                 setattr(api, words[0], msg)
                 stack = [(0, msg.fields)]
             else:
-                raise SchemaError(f"{where}: expected api, header, request or response")
+                raise SchemaError(f"{where}: expected api, apikey, error, header, request or response")
             continue
         if msg is None:
             raise SchemaError(f"{where}: field outside a message")
@@ -287,9 +353,14 @@ def parse(path):
     for a in apis:
         if a.request is None or a.response is None:
             raise SchemaError(f"api {a.name}: needs both request and response")
+    for a in apis:
+        if not (a.addresses & a.versions).empty() and (a.addresses & a.versions).lo != a.addresses.lo:
+            raise SchemaError(f"api {a.name}: 'addresses' must lie within its versions")
+    if not any(e.code == 0 for e in schema.errors):
+        raise SchemaError(f"{path}: error 0 NONE is missing")
     for m in headers + [m for a in apis for m in (a.request, a.response)]:
         resolve(m)
-    return apis, headers
+    return schema
 
 
 def resolve(msg):
@@ -857,29 +928,47 @@ def gen_headers_source(headers):
     return "\n".join(out)
 
 
-def gen_api_keys(apis):
+def gen_api_keys(schema):
+    apis = schema.apis
     rows = []
     for a in sorted(apis, key=lambda a: a.key):
         ff = a.request.first_flexible
         ffs = "never_flexible" if ff == NEVER_FLEXIBLE else str(ff)
-        rows.append(f"    {{{a.key}, \"{a.name}\", {a.versions.lo}, {a.versions.hi}, {ffs}}},")
+        av = a.addresses & a.versions
+        afrom = "never_flexible" if av.empty() else str(av.lo)
+        rows.append(f"    {{{a.key}, \"{a.name}\", {a.versions.lo}, {a.versions.hi}, {ffs}, {afrom}, "
+                    f"{'true' if a.sensitive else 'false'}}},")
+    every = sorted([(a.key, a.name, True, False) for a in apis] +
+                   [(n.key, n.name, False, n.addresses) for n in schema.names])
+    name_rows = [f"    {{{k}, \"{n}\", {'true' if d else 'false'}, {'true' if u else 'false'}}},"
+                 for k, n, d, u in every]
+    consts = [f"inline constexpr std::int16_t {snake(n)} = {k};" for k, n, _, _ in every]
     return "\n".join([
         BANNER,
-        "// The APIs in the schema, sorted by key, and the header version each request/response uses.",
+        "// Every Kafka API: the ones the codec decodes (api_table, sorted by key) with the header",
+        "// version each request/response uses and their per-API facts, and the names of all others.",
         "#pragma once",
         "#include <cstdint>",
         "#include <iterator>",
         "#include <span>",
+        "#include <string_view>",
         "",
         "#include \"protocol/wire.h\"",
         "",
         "namespace kgw::protocol {",
+        "",
+        "// API keys by name: api::fetch, api::sasl_authenticate, ...",
+        "namespace api {",
+        *consts,
+        "}  // namespace api",
         "",
         "struct api_info {",
         "  std::int16_t key;",
         "  const char* name;  // e.g. \"Metadata\"",
         "  std::int16_t min_version, max_version;",
         "  std::int16_t first_flexible;  // never_flexible (0x7fff) when no version is flexible",
+        "  std::int16_t addresses_from;  // responses from this version on carry broker addresses (0x7fff: none)",
+        "  bool sensitive;               // requests carry credentials: never logged, never relayed",
         "};",
         "",
         "inline constexpr api_info api_table[] = {",
@@ -901,6 +990,46 @@ def gen_api_keys(apis):
         "  return i < 0 ? nullptr : &api_table[i];",
         "}",
         "",
+        "// Every API key Kafka defines, decodable or not.",
+        "struct api_name_info {",
+        "  std::int16_t key;",
+        "  const char* name;",
+        "  bool decodable;              // in api_table",
+        "  bool unrewritable_addresses;  // not decodable, and its responses carry broker addresses",
+        "};",
+        "",
+        "inline constexpr api_name_info api_names[] = {",
+        *name_rows,
+        "};",
+        "",
+        "// The API's name (\"Fetch\"), nullptr for a key Kafka does not define (as far as the schema knows).",
+        "inline constexpr const char* api_name(std::int16_t key) {",
+        "  for (const auto& a : api_names)",
+        "    if (a.key == key) return a.name;",
+        "  return nullptr;",
+        "}",
+        "",
+        "// The key of an API named as Kafka names it (\"OffsetCommit\"), -1 when there is none.",
+        "inline constexpr std::int16_t api_key_of(std::string_view name) {",
+        "  for (const auto& a : api_names)",
+        "    if (name == a.name) return a.key;",
+        "  return -1;",
+        "}",
+        "",
+        "// The response to (key, version) may carry broker addresses the gateway must rewrite.",
+        "inline constexpr bool carries_addresses(std::int16_t key, std::int16_t version) {",
+        "  const api_info* a = find_api(key);",
+        "  return a && version >= a->addresses_from;",
+        "}",
+        "",
+        "// An API the codec cannot decode whose responses carry broker addresses (KRaft quorum, share",
+        "// groups): never relayed, or an upstream address would reach the client.",
+        "inline constexpr bool exposes_unrewritable_addresses(std::int16_t key) {",
+        "  for (const auto& a : api_names)",
+        "    if (a.key == key) return a.unrewritable_addresses;",
+        "  return false;",
+        "}",
+        "",
         "// 2 for flexible versions, else 1 (ControlledShutdown v0's header v0 is not in the schema).",
         "// -1 when the key is not in the schema. Versions outside the API's range follow the same rule.",
         "inline constexpr std::int16_t request_header_version(std::int16_t key, std::int16_t version) {",
@@ -914,13 +1043,83 @@ def gen_api_keys(apis):
         "inline constexpr std::int16_t response_header_version(std::int16_t key, std::int16_t version) {",
         "  const int i = api_index(key);",
         "  if (i < 0) return -1;",
-        "  if (key == 18) return 0;",
+        "  if (key == api::api_versions) return 0;",
         "  return version >= api_table[i].first_flexible ? 1 : 0;",
         "}",
         "",
         "}  // namespace kgw::protocol",
         "",
     ])
+
+
+def c_string(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def gen_errors(schema):
+    errs = sorted(schema.errors, key=lambda e: e.code)
+    enum = [f"  {snake_upper(e.name)} = {e.code}," for e in errs]
+    rows = [f"    {{{e.code}, \"{e.name}\", {'true' if e.retriable else 'false'}, "
+            f"{c_string(e.message) if e.message is not None else 'nullptr'}}}," for e in errs]
+    return "\n".join([
+        BANNER,
+        "// Kafka's error codes: one enum whose values are the wire values, and each code's name,",
+        "// whether a client may retry it, and the message the gateway gives with it.",
+        "#pragma once",
+        "#include <cstdint>",
+        "",
+        "namespace kgw::protocol {",
+        "",
+        "namespace kafka_error {",
+        "// Unscoped: converts to the std::int16_t every error_code field holds.",
+        "enum code : std::int16_t {",
+        *enum,
+        "};",
+        "}  // namespace kafka_error",
+        "",
+        "struct error_info {",
+        "  std::int16_t code;",
+        "  const char* name;     // \"TOPIC_AUTHORIZATION_FAILED\"",
+        "  bool retriable;",
+        "  const char* message;  // nullptr: the gateway never gives this error itself",
+        "};",
+        "",
+        "inline constexpr error_info error_table[] = {",
+        *rows,
+        "};",
+        "",
+        "// nullptr for a code the schema does not know.",
+        "inline constexpr const error_info* find_error(std::int16_t code) {",
+        "  for (const auto& e : error_table)",
+        "    if (e.code == code) return &e;",
+        "  return nullptr;",
+        "}",
+        "",
+        "// \"UNKNOWN_TOPIC_ID\"; nullptr for an unknown code.",
+        "inline constexpr const char* error_name(std::int16_t code) {",
+        "  const error_info* e = find_error(code);",
+        "  return e ? e->name : nullptr;",
+        "}",
+        "",
+        "// The message to send with an error the gateway gives; nullptr for none and for codes it never gives.",
+        "inline constexpr const char* error_message(std::int16_t code) {",
+        "  const error_info* e = find_error(code);",
+        "  return e ? e->message : nullptr;",
+        "}",
+        "",
+        "inline constexpr bool error_retriable(std::int16_t code) {",
+        "  const error_info* e = find_error(code);",
+        "  return e && e->retriable;",
+        "}",
+        "",
+        "}  // namespace kgw::protocol",
+        "",
+    ])
+
+
+def snake_upper(name):
+    n = name.lower()
+    return n + "_" if n in CPP_KEYWORDS else n
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1072,18 +1271,20 @@ def gen_samples_header(apis, headers):
 
 
 def outputs(apis):
-    files = ["protocol/headers.h", "protocol/headers.cpp", "protocol/api_keys.h", "protocol/samples.h",
-             "protocol/sample_headers.cpp"]
+    files = ["protocol/headers.h", "protocol/headers.cpp", "protocol/api_keys.h", "protocol/errors.h",
+             "protocol/samples.h", "protocol/sample_headers.cpp"]
     for a in apis:
         files += [f"protocol/{a.file}.h", f"protocol/{a.file}.cpp", f"protocol/sample_{a.file}.cpp"]
     return files
 
 
-def generate(apis, headers):
+def generate(schema):
+    apis, headers = schema.apis, schema.headers
     files = {
         "protocol/headers.h": gen_headers_header(headers),
         "protocol/headers.cpp": gen_headers_source(headers),
-        "protocol/api_keys.h": gen_api_keys(apis),
+        "protocol/api_keys.h": gen_api_keys(schema),
+        "protocol/errors.h": gen_errors(schema),
         "protocol/samples.h": gen_samples_header(apis, headers),
         "protocol/sample_headers.cpp": gen_samples_for(headers, "headers.h"),
     }
@@ -1095,8 +1296,9 @@ def generate(apis, headers):
     return files
 
 
-def dump(apis, headers):
+def dump(schema):
     """Normalized listing (one line per field with its full path) used to review the schema."""
+    apis, headers = schema.apis, schema.headers
     lines = []
 
     def fields(prefix, fs):
@@ -1133,19 +1335,19 @@ def main():
     ap.add_argument("--dump", action="store_true")
     args = ap.parse_args()
     try:
-        apis, headers = parse(args.schema)
+        schema = parse(args.schema)
     except SchemaError as e:
         print(f"kgs_gen: error: {e}", file=sys.stderr)
         return 1
     if args.list:
-        print(";".join(outputs(apis)))
+        print(";".join(outputs(schema.apis)))
         return 0
     if args.dump:
-        sys.stdout.write(dump(apis, headers))
+        sys.stdout.write(dump(schema))
         return 0
     if not args.out:
         ap.error("--out is required")
-    for rel, text in generate(apis, headers).items():
+    for rel, text in generate(schema).items():
         path = os.path.join(args.out, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:

@@ -36,7 +36,7 @@
 #include "gateway/gateway.h"
 #include "protocol/describe_groups.h"
 #include "protocol/metadata.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 #include "tests/e2e/broker_contents.h"
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/raw_connection.h"

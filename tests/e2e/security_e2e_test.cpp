@@ -19,7 +19,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 #include "protocol/sasl_handshake.h"
 #include "tests/e2e/broker_contents.h"
 #include "tests/e2e/e2e_environment.h"

@@ -43,7 +43,7 @@
 #include "protocol/offset_fetch.h"
 #include "protocol/offset_for_leader_epoch.h"
 #include "protocol/produce.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 #include "protocol/sync_group.h"
 #include "protocol/txn_offset_commit.h"
 

@@ -4,7 +4,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/produce.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 
 namespace proto = kgw::protocol;
 using kgw::gateway::inspect_request;

@@ -14,7 +14,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 #include "protocol/sasl_authenticate.h"
 #include "protocol/sasl_handshake.h"
 #include "tests/support/jwt_test_signer.h"

@@ -24,7 +24,7 @@
 #include "protocol/fetch.h"
 #include "protocol/headers.h"
 #include "protocol/record_batch.h"
-#include "protocol/request_frame.h"
+#include "protocol/frames.h"
 
 namespace proto = kgw::protocol;
 namespace cfg = kgw::config;

@@ -1,6 +1,6 @@
 #pragma once
-// Encodes a complete request (header + body) for the gateway's own questions to brokers and for
-// tests. Threading: pure function.
+// Encodes complete frames (header + body): requests for the gateway's own questions to brokers
+// and for tests, responses for the answers the gateway gives itself. Threading: pure functions.
 #include <cstdint>
 #include <string_view>
 
@@ -22,6 +22,19 @@ writer encode_request(const Request& req, std::int16_t version, std::int32_t cor
   h.client_id = client_id;
   h.encode(w, request_header_version(Request::api_key, version));
   req.encode(w, version);
+  if (with_size) w.patch_i32(at, static_cast<std::int32_t>(w.size() - 4));
+  return w;
+}
+
+// A response to (Response::api_key, version), header included; with_size as above.
+template <class Response>
+writer encode_response(const Response& resp, std::int16_t version, std::int32_t correlation_id, bool with_size = true) {
+  writer w;
+  const std::size_t at = with_size ? w.reserve_i32() : 0;
+  response_header h;
+  h.correlation_id = correlation_id;
+  h.encode(w, response_header_version(Response::api_key, version));
+  resp.encode(w, version);
   if (with_size) w.patch_i32(at, static_cast<std::int32_t>(w.size() - 4));
   return w;
 }
