@@ -10,6 +10,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/describe_cluster.h"
 #include "protocol/fetch.h"
+#include "protocol/fetch_scanner.h"
 #include "protocol/find_coordinator.h"
 #include "protocol/headers.h"
 #include "protocol/errors.h"
@@ -65,6 +66,158 @@ bool address_rewriter::map_endpoint(std::int32_t node_id, std::string_view& host
   return true;
 }
 
+namespace {
+
+std::size_t varint_size(std::uint64_t v) {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+struct tagged_field {
+  std::uint32_t tag;
+  proto::bytes_view data;
+  std::size_t size() const { return varint_size(tag) + varint_size(data.size()) + data.size(); }
+};
+
+// Unknown tagged fields that bring a tagged-field section to an exact length: every client skips
+// tags it does not know. Numbered from 120 (far above the few tags Kafka defines, yet one byte,
+// so two bytes can be padded) and above the fields already there, in order. Empty optional:
+// `length` cannot be reached (one byte to spare, or too short).
+std::optional<std::vector<std::size_t>> padding_for(std::size_t length, const std::vector<tagged_field>& fields,
+                                                    std::uint32_t first_tag) {
+  std::size_t used = 0;
+  for (const auto& f : fields) used += f.size();
+  // One pad of `room` bytes: tag, length, data.
+  auto one = [&](std::int64_t room, std::uint32_t tag) -> std::optional<std::size_t> {
+    for (std::size_t len_size = 1; len_size <= 3; ++len_size) {
+      const std::int64_t data = room - static_cast<std::int64_t>(varint_size(tag) + len_size);
+      if (data >= 0 && varint_size(static_cast<std::uint64_t>(data)) == len_size) return static_cast<std::size_t>(data);
+    }
+    return std::nullopt;
+  };
+  const auto room = [&](std::size_t pads) {
+    return static_cast<std::int64_t>(length) - static_cast<std::int64_t>(varint_size(fields.size() + pads) + used);
+  };
+  if (room(0) == 0) return std::vector<std::size_t>{};
+  if (auto d = one(room(1), first_tag)) return std::vector<std::size_t>{*d};
+  for (std::int64_t first = 2; first <= 4; ++first) {  // a small pad, then the rest
+    if (auto d1 = one(first, first_tag))
+      if (auto d2 = one(room(2) - first, first_tag + 1)) return std::vector<std::size_t>{*d1, *d2};
+  }
+  return std::nullopt;
+}
+
+void write_tagged_fields(std::vector<std::byte>& out, const std::vector<tagged_field>& fields,
+                         const std::vector<std::size_t>& pads, std::uint32_t first_pad_tag) {
+  proto::writer w;
+  w.uvarint(static_cast<std::uint32_t>(fields.size() + pads.size()));
+  for (const auto& f : fields) {
+    w.uvarint(f.tag);
+    w.uvarint(static_cast<std::uint32_t>(f.data.size()));
+    w.append(f.data);
+  }
+  std::uint32_t tag = first_pad_tag;
+  for (std::size_t len : pads) {
+    w.uvarint(tag++);
+    w.uvarint(static_cast<std::uint32_t>(len));
+    const std::vector<std::byte> zeros(len);
+    w.append(zeros);
+  }
+  out = w.flatten();
+}
+
+}  // namespace
+
+rewrite_status address_rewriter::rewrite_fetch_trailer(std::int16_t version, proto::bytes_view trailer,
+                                                       bool same_length, std::vector<std::byte>& out,
+                                                       std::string& error) {
+  std::vector<tagged_field> fields;
+  const char* bad = nullptr;
+  if (!proto::fetch_scanner::for_each_tag(
+          trailer, [&](std::uint32_t tag, proto::bytes_view data) { fields.push_back({tag, data}); }, bad)) {
+    error = std::string("malformed Fetch v") + std::to_string(version) + " response: tagged fields: " + bad;
+    return rewrite_status::failed;
+  }
+  auto endpoints = std::find_if(fields.begin(), fields.end(), [](const tagged_field& f) { return f.tag == 0; });
+  if (version < 16 || endpoints == fields.end()) return rewrite_status::unchanged;
+
+  // NodeEndpoints: a compact array of {node_id, host, port, rack, tagged fields}.
+  proto::reader r(endpoints->data);
+  const std::int32_t n = r.array_length(true);
+  std::vector<proto::fetch_response::node_endpoint> list(n > 0 ? static_cast<std::size_t>(n) : 0);
+  for (auto& e : list) e.decode(r, version);
+  if (!r.ok() || r.remaining() != 0 || n < 0) {
+    error = std::string("malformed Fetch v") + std::to_string(version) + " response: node endpoints: " +
+            (r.ok() ? "trailing bytes" : r.error().what);
+    return rewrite_status::failed;
+  }
+  bool changed = false;
+  for (auto& e : list)
+    if (!map_endpoint(e.node_id, e.host, e.port, changed, error)) return rewrite_status::failed;
+  if (!changed) return rewrite_status::unchanged;
+  proto::writer w;
+  w.array_length(static_cast<std::int64_t>(list.size()), true);
+  for (const auto& e : list) e.encode(w, version);
+  const std::vector<std::byte> encoded = w.flatten();
+  endpoints->data = encoded;
+
+  if (!same_length) {
+    write_tagged_fields(out, fields, {}, 0);
+    return rewrite_status::rewritten;
+  }
+  const std::uint32_t pad_tag = std::max<std::uint32_t>(120, fields.back().tag + 1);
+  if (auto pads = padding_for(trailer.size(), fields, pad_tag)) {
+    write_tagged_fields(out, fields, *pads, pad_tag);
+    return rewrite_status::rewritten;
+  }
+  // The gateway's endpoints do not fit where the broker's were: withhold them (never pass the
+  // broker's). The client then finds the new leader through Metadata, as before KIP-951.
+  fields.erase(endpoints);
+  if (auto pads = padding_for(trailer.size(), fields, pad_tag)) {
+    write_tagged_fields(out, fields, *pads, pad_tag);
+    return rewrite_status::rewritten;
+  }
+  error = "Fetch v" + std::to_string(version) + " response: node endpoints cannot be rewritten in place";
+  return rewrite_status::failed;
+}
+
+rewrite_status address_rewriter::rewrite_fetch(const response_context& ctx, proto::bytes_view body,
+                                               proto::writer& out, std::string& error) {
+  proto::fetch_scanner scan(ctx.api_version, body.size());
+  struct piece {
+    std::size_t at, size;
+    bool records;
+  };
+  std::vector<piece> pieces;  // body ranges kept as they are, borrowed
+  for (;;) {
+    const std::size_t at = scan.position();
+    const auto s = scan.next(body.subspan(at));
+    using kind = proto::fetch_scanner::kind;
+    if (s.what == kind::failed || s.what == kind::need_more) {
+      error = std::string("malformed Fetch v") + std::to_string(ctx.api_version) +
+              " response: " + (scan.error() ? scan.error() : "truncated") + " at byte " + std::to_string(at);
+      return rewrite_status::failed;
+    }
+    if (s.what == kind::trailer) break;
+    // Each records payload is a piece of its own; structure joins the structure before it.
+    const bool records = s.what == kind::opaque;
+    if (!records && !pieces.empty() && !pieces.back().records)
+      pieces.back().size += s.bytes;
+    else
+      pieces.push_back({at, s.bytes, records});
+  }
+  std::vector<std::byte> trailer;
+  const auto st = rewrite_fetch_trailer(ctx.api_version, body.subspan(scan.position()), false, trailer, error);
+  if (st != rewrite_status::rewritten) return st;
+  for (const auto& p : pieces) out.borrow(body.subspan(p.at, p.size));
+  out.append(trailer);
+  return rewrite_status::rewritten;
+}
+
 void address_rewriter::filter_apis(std::vector<api_range>& ranges) const {
   if (api_allowed_)
     std::erase_if(ranges, [&](const api_range& r) { return !api_allowed_(r.api_key, api_allowed_ctx_); });
@@ -106,11 +259,7 @@ rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::byt
         return true;
       });
     case api::fetch:
-      return with_response<proto::fetch_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        for (auto& e : m.node_endpoints)
-          if (!map_endpoint(e.node_id, e.host, e.port, changed)) return false;
-        return true;
-      });
+      return rewrite_fetch(ctx, body, out, error);
     case api::api_versions:
       // An error answer (the broker does not speak the requested version) is sent in a format of
       // the broker's choosing (Kafka: v0) and grants nothing but a version to retry with: pass it.

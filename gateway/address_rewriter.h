@@ -2,10 +2,12 @@
 // Rewrites every broker address a client can see into a gateway address, and trims ApiVersions
 // to what the gateway can decode.
 //
-// Address-bearing responses: Metadata (brokers), FindCoordinator (v0-3 single, v4+ batched),
-// DescribeCluster (brokers), and the KIP-951 NodeEndpoints tagged field of Produce v10+ and
-// Fetch v16+. Each broker seen is recorded in the registry (which binds its port) before the
-// response leaves. Only these responses are decoded; everything else passes as received bytes.
+// Address-bearing responses (protocol::carries_addresses): Metadata (brokers), FindCoordinator
+// (v0-3 single, v4+ batched), DescribeCluster (brokers), and the KIP-951 NodeEndpoints tagged
+// field of Produce v10+ and Fetch v16+. Each broker seen is recorded in the registry (which
+// binds its port) before the response leaves. Only these responses are decoded, and of a Fetch
+// response only its structure and trailing endpoints (records stay bytes, relayed or spliced);
+// everything else passes as received bytes.
 //
 // Threading: one rewriter per worker or per session; the registry it points to is thread-safe.
 #include <cstdint>
@@ -56,6 +58,16 @@ class address_rewriter {
   bool map_endpoint(std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed,
                     std::string& error);
 
+  // The top-level tagged fields of a Fetch v16+ response (protocol/fetch_scanner.h's trailer)
+  // with the KIP-951 node endpoints pointed at the gateway. same_length: the frame's size has
+  // already gone out (cut-through), so `out` must be exactly as long as `trailer`: the rewritten
+  // endpoints are padded with unknown tagged fields (tags from 120, which every client skips),
+  // or, where they do not fit (the gateway's addresses are longer than the broker's, or exactly
+  // one byte shorter: a padding field takes two), withheld; the client then finds the new leader
+  // through Metadata, as before KIP-951. Never the broker's addresses.
+  rewrite_status rewrite_fetch_trailer(std::int16_t version, protocol::bytes_view trailer, bool same_length,
+                                       std::vector<std::byte>& out, std::string& error);
+
   // Removes the APIs the filter (below) refuses from a list of ranges.
   void filter_apis(std::vector<api_range>& ranges) const;
 
@@ -66,6 +78,11 @@ class address_rewriter {
   }
 
  private:
+  // Fetch v16+: walks the structure, keeps every other byte (records borrowed, not copied), and
+  // rewrites only the trailing node endpoints.
+  rewrite_status rewrite_fetch(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
+                               std::string& error);
+
   broker_registry& registry_;
   std::string advertised_host_;
   bool sasl_listener_;

@@ -36,6 +36,7 @@
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "protocol/api_keys.h"
+#include "protocol/fetch_scanner.h"
 #include "protocol/metadata.h"
 
 namespace kgw::gateway {
@@ -143,7 +144,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void drain() {
     draining_ = true;
-    if (inflight_.empty() && passthrough_left_ == 0)
+    if (inflight_.empty() && !mid_response())
       close();
     else
       stop_reading_.emit(asio::cancellation_type::terminal);
@@ -714,6 +715,7 @@ class session : public std::enable_shared_from_this<session> {
     std::vector<asio::const_buffer> out;
     std::deque<protocol::writer> rewritten;  // alive until written
     std::deque<governed_response> governed;  // alive until written
+    std::deque<std::vector<std::byte>> trailers;  // rewritten Fetch trailers, alive until written
     std::vector<std::shared_ptr<const std::vector<std::byte>>> locals;  // alive until written
     std::size_t& passthrough_left = passthrough_left_;
     inflight passthrough_req{};
@@ -727,6 +729,7 @@ class session : public std::enable_shared_from_this<session> {
         for (auto& g : governed) policies_->recycle(g);
       governed.clear();
       locals.clear();
+      trailers.clear();
       for (;;) {
         auto d = up_.data().subspan(used);
         if (passthrough_left > 0) {
@@ -735,7 +738,17 @@ class session : public std::enable_shared_from_this<session> {
           out.emplace_back(d.data(), n);
           passthrough_left -= n;
           used += n;
-          tap_chunk(passthrough_req, d.subspan(0, n), passthrough_left == 0);
+          tap_chunk(passthrough_req, d.subspan(0, n), passthrough_left == 0 && !scan_);
+          continue;
+        }
+        if (scan_) {  // inside a Fetch response streaming through (see stream_fetch)
+          const auto st = stream_fetch(d, out, trailers, passthrough_req, passthrough_left);
+          if (st == stream_step::fail) co_return;
+          if (st == stream_step::wait) {
+            need = want_;
+            break;
+          }
+          used += want_;
           continue;
         }
         take_local_answers(out, locals);  // the gateway's own answers whose turn has come
@@ -747,14 +760,25 @@ class session : public std::enable_shared_from_this<session> {
         const std::size_t frame_len = static_cast<std::size_t>(len) + 4;
         if (len == 0 || d.size() < frame_len) {
           if (len > 0 && frame_len >= cut_through_min && d.size() >= 8 && !inflight_.empty() &&
-              inflight_.front().correlation_id == read_be32(d.data() + 4) && !inflight_.front().govern &&
-              !response_needs_inspection(inflight_.front().api_key, inflight_.front().version)) {
-            if (match_response(d, passthrough_req) != match::ok) co_return;
-            out.emplace_back(d.data(), d.size());
-            passthrough_left = frame_len - d.size();
-            used += d.size();
-            tap_chunk(passthrough_req, d, false);
-            continue;
+              inflight_.front().correlation_id == read_be32(d.data() + 4) && !inflight_.front().govern) {
+            const auto& next = inflight_.front();
+            if (!response_needs_inspection(next.api_key, next.version)) {
+              if (match_response(d, passthrough_req) != match::ok) co_return;
+              out.emplace_back(d.data(), d.size());
+              passthrough_left = frame_len - d.size();
+              used += d.size();
+              tap_chunk(passthrough_req, d, false);
+              continue;
+            }
+            if (next.api_key == protocol::api::fetch && next.version >= 12) {
+              // Streams too: only its structure is read, its records relayed or spliced unread.
+              if (match_response(d, passthrough_req) != match::ok) co_return;
+              out.emplace_back(d.data(), 4);
+              used += 4;
+              tap_chunk(passthrough_req, d.subspan(0, 4), false);
+              scan_.emplace(passthrough_req.version, static_cast<std::size_t>(len));
+              continue;
+            }
           }
           need = len == 0 ? 4 : frame_len;
           break;
@@ -818,7 +842,7 @@ class session : public std::enable_shared_from_this<session> {
         // Held across a cut-through response's pieces, released once it is complete.
         if (!holding && !(holding = co_await acquire_client())) co_return;
         auto [ec, written] = co_await write_frames(client_, out, client_scratch_);
-        if (passthrough_left == 0) {
+        if (!mid_response()) {
           release_client();
           holding = false;
         }
@@ -841,8 +865,8 @@ class session : public std::enable_shared_from_this<session> {
         if (!ok) co_return;
         continue;
       }
-      if (passthrough_left == 0 && local_at_head()) continue;  // answers queued while writing
-      if (draining_ && inflight_.empty() && passthrough_left == 0) {
+      if (!mid_response() && local_at_head()) continue;  // answers queued while writing
+      if (draining_ && inflight_.empty() && !mid_response()) {
         end("gateway shutting down", false);
         co_return;
       }
@@ -863,6 +887,61 @@ class session : public std::enable_shared_from_this<session> {
       up_.commit(got);
       last_activity_ = std::chrono::steady_clock::now();
     }
+  }
+
+  bool mid_response() const { return passthrough_left_ > 0 || scan_.has_value(); }
+
+  enum class stream_step { forward, wait, fail };
+
+  // One step of a Fetch response streaming through (scan_ set, `d` the bytes buffered from its
+  // position): structure is forwarded as it is, a records payload becomes `passthrough_left`
+  // (relayed from the buffer, then spliced), and the trailing tagged fields are rewritten in
+  // place, at the same length since the frame's size has gone out (address_rewriter.h).
+  // forward: want_ bytes of `d` went to `out`; wait: want_ bytes must be buffered first.
+  stream_step stream_fetch(protocol::bytes_view d, std::vector<asio::const_buffer>& out,
+                           std::deque<std::vector<std::byte>>& trailers, const inflight& req, std::size_t& passthrough_left) {
+    using kind = protocol::fetch_scanner::kind;
+    const auto s = scan_->next(d);
+    want_ = 0;
+    switch (s.what) {
+      case kind::structure:
+        out.emplace_back(d.data(), s.bytes);
+        tap_chunk(req, d.subspan(0, s.bytes), false);
+        want_ = s.bytes;
+        return stream_step::forward;
+      case kind::opaque:
+        passthrough_left = s.bytes;
+        return stream_step::forward;
+      case kind::need_more:
+        want_ = s.bytes;
+        return stream_step::wait;
+      case kind::trailer: {
+        if (d.size() < s.bytes) {
+          want_ = s.bytes;
+          return stream_step::wait;
+        }
+        const auto trailer = d.subspan(0, s.bytes);
+        auto& rewritten = trailers.emplace_back();
+        std::string error;
+        const auto st = rewriter_.rewrite_fetch_trailer(req.version, trailer, true, rewritten, error);
+        if (st == rewrite_status::failed) {
+          end("Fetch v" + std::to_string(req.version) + ": " + error, true);
+          return stream_step::fail;
+        }
+        const auto sent = st == rewrite_status::rewritten ? protocol::bytes_view(rewritten) : trailer;
+        out.emplace_back(sent.data(), sent.size());
+        scan_.reset();
+        tap_chunk(req, sent, true);
+        want_ = s.bytes;
+        return stream_step::forward;
+      }
+      case kind::failed:
+        break;
+    }
+    end("malformed Fetch v" + std::to_string(req.version) + " response from " + upstream_name_ + ": " +
+            scan_->error() + " at byte " + std::to_string(scan_->position()),
+        true);
+    return stream_step::fail;
   }
 
   // Moves `left` bytes from the upstream socket to the client socket through a pipe with
@@ -955,6 +1034,8 @@ class session : public std::enable_shared_from_this<session> {
   bool client_eof_ = false;  // the client closed its side; upstream is being wound down
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
+  std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
+  std::size_t want_ = 0;  // stream_fetch's result size
   splice_pipe pipe_;
   // write_frames' gather buffers, one per direction (both directions write concurrently).
   std::vector<std::byte> client_scratch_, upstream_scratch_;

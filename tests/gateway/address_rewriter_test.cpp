@@ -7,6 +7,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/describe_cluster.h"
 #include "protocol/fetch.h"
+#include "protocol/fetch_scanner.h"
 #include "protocol/find_coordinator.h"
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
@@ -243,4 +244,85 @@ TEST_CASE("a malformed address-bearing response fails instead of passing through
   proto::writer out;
   std::string err;
   CHECK(f.rw.rewrite({3, 1, false}, body, out, err) == rewrite_status::failed);
+}
+
+TEST_CASE("Fetch v16+ node endpoints rewritten in place keep the trailer's length, for any host length") {
+  fixture f;
+  // Broker host lengths around every varint boundary of the padding (1..300 bytes), with and
+  // without an unknown tagged field of the broker's own after the endpoints.
+  for (std::int16_t v : {std::int16_t(16), std::int16_t(17)}) {
+    for (std::size_t host_len = 1; host_len <= 300; ++host_len) {
+      for (bool extra : {false, true}) {
+        INFO("v" << v << " host length " << host_len << (extra ? " with an unknown tag" : ""));
+        const std::string host(host_len, 'h');
+        proto::fetch_response fr;
+        fr.node_endpoints.push_back({2, host, 9092, std::nullopt, {}});
+        const std::string unknown(5, 'u');
+        if (extra) fr.unknown_tagged_fields.push_back({7, proto::as_bytes(unknown)});
+        const auto body = response_body(fr, v);
+        // The trailer: what follows the (empty) responses array.
+        proto::fetch_scanner scan(v, body.size());
+        proto::fetch_scanner::step s{};
+        while ((s = scan.next(proto::bytes_view(body).subspan(scan.position()))).what ==
+               proto::fetch_scanner::kind::structure) {
+        }
+        REQUIRE(s.what == proto::fetch_scanner::kind::trailer);
+        const auto trailer = proto::bytes_view(body).subspan(scan.position());
+        std::vector<std::byte> out;
+        std::string err;
+        REQUIRE(f.rw.rewrite_fetch_trailer(v, trailer, true, out, err) == rewrite_status::rewritten);
+        REQUIRE(out.size() == trailer.size());
+        std::vector<std::byte> rebuilt(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(scan.position()));
+        rebuilt.insert(rebuilt.end(), out.begin(), out.end());
+        const auto m = decode_response<proto::fetch_response>(rebuilt, v);
+        // "gw.local" is 8 bytes: the same length is exact; a padding field takes at least two
+        // bytes (tag, length), so one byte to spare cannot be filled and the endpoints are withheld.
+        const bool fits = host_len == 8 || host_len >= 10;
+        if (fits) {
+          REQUIRE(m.node_endpoints.size() == 1);
+          CHECK(m.node_endpoints[0].host == "gw.local");
+          CHECK(m.node_endpoints[0].port == 30002);
+        } else {
+          CHECK(m.node_endpoints.empty());  // does not fit: withheld, never the broker's
+        }
+        bool kept_unknown = false;
+        for (const auto& t : m.unknown_tagged_fields) {
+          if (t.tag == 7) kept_unknown = proto::as_string(t.data) == unknown;
+          else CHECK(t.tag >= 120);
+        }
+        CHECK(kept_unknown == extra);
+        // Not bound by the length, the rewrite is exact.
+        std::vector<std::byte> exact;
+        REQUIRE(f.rw.rewrite_fetch_trailer(v, trailer, false, exact, err) == rewrite_status::rewritten);
+        rebuilt.resize(scan.position());
+        rebuilt.insert(rebuilt.end(), exact.begin(), exact.end());
+        const auto e = decode_response<proto::fetch_response>(rebuilt, v);
+        REQUIRE(e.node_endpoints.size() == 1);
+        CHECK(e.node_endpoints[0].host == "gw.local");
+        CHECK(e.unknown_tagged_fields.size() == (extra ? 1u : 0u));
+      }
+    }
+  }
+}
+
+TEST_CASE("a malformed Fetch v16 response fails instead of passing through") {
+  fixture f;
+  const std::string records(100, 'r');
+  proto::fetch_response fr;
+  fr.responses.resize(1);
+  fr.responses[0].partitions.resize(1);
+  fr.responses[0].partitions[0].records = proto::as_bytes(records);
+  fr.node_endpoints.push_back({2, "kafka-2", 9092, std::nullopt, {}});
+  auto body = response_body(fr, 16);
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    proto::writer out;
+    std::string err;
+    INFO("cut at " << n);
+    CHECK(f.rw.rewrite({1, 16, false}, {body.data(), n}, out, err) == rewrite_status::failed);
+    CHECK_FALSE(err.empty());
+  }
+  body.push_back(std::byte{0});
+  proto::writer out;
+  std::string err;
+  CHECK(f.rw.rewrite({1, 16, false}, body, out, err) == rewrite_status::failed);
 }

@@ -1,0 +1,157 @@
+// Fetch v16+ through the relay, against a scripted broker (the embedded one stops at Fetch v11):
+// the response streams (its records relayed unread and spliced), and the KIP-951 node endpoints,
+// the one place it carries broker addresses, reach the client rewritten: in place and padded
+// when the gateway's address fits, withheld when it does not, exactly when the whole frame was
+// buffered anyway. Never the broker's address.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "config/gateway_config.h"
+#include "gateway/gateway.h"
+#include "protocol/fetch.h"
+#include "protocol/frames.h"
+#include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/raw_connection.h"
+#include "tests/e2e/scripted_broker.h"
+
+namespace kgw::e2e {
+namespace proto = kgw::protocol;
+
+namespace {
+
+constexpr const char* gateway_host = "127.0.0.1";
+
+struct scenario {
+  std::string endpoint_host;  // "" = no node endpoints
+  std::size_t records_per_partition;
+};
+
+// A Fetch response of two topics x two partitions whose records are random bytes (the relay
+// never reads them), with a node endpoint for broker 1 at `endpoint_host`.
+struct fetch_script {
+  std::vector<std::string> records;
+  std::string host;
+  std::vector<std::byte> body(std::int16_t version, std::int32_t corr) const {
+    proto::fetch_response m;
+    m.session_id = 7;
+    for (int t = 0; t < 2; ++t) {
+      auto& topic = m.responses.emplace_back();
+      topic.topic_id[0] = static_cast<std::byte>(t + 1);
+      for (int p = 0; p < 2; ++p) {
+        auto& part = topic.partitions.emplace_back();
+        part.partition_index = p;
+        part.high_watermark = 1000;
+        part.records = proto::as_bytes(records[static_cast<std::size_t>(t * 2 + p)]);
+      }
+    }
+    if (!host.empty()) m.node_endpoints.push_back({1, host, 9092, std::string_view("rack-a"), {}});
+    proto::writer w;
+    proto::response_header h;
+    h.correlation_id = corr;
+    h.encode(w, 1);
+    m.encode(w, version);
+    return w.flatten();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("relay: Fetch v16 and v17 responses stream through with their node endpoints rewritten",
+          "[e2e][relay]") {
+  const scenario sc = GENERATE(scenario{"broker-1.kafka.internal.example.com", 400 * 1024},  // padded in place
+                               scenario{"b1", 400 * 1024},                                   // withheld
+                               scenario{"", 400 * 1024},                                     // nothing to rewrite
+                               scenario{"broker-1.kafka.internal.example.com", 100});        // small: buffered
+  INFO("endpoint host '" << sc.endpoint_host << "', " << sc.records_per_partition << " record bytes per partition");
+  fetch_script script;
+  script.host = sc.endpoint_host;
+  std::mt19937 rng(42);
+  for (int i = 0; i < 4; ++i) {
+    std::string r(sc.records_per_partition, '\0');
+    for (auto& c : r) c = static_cast<char>(rng());
+    script.records.push_back(std::move(r));
+  }
+  scripted_broker broker([&](std::int16_t key, std::int16_t version, std::int32_t corr) {
+    REQUIRE(key == proto::api::fetch);
+    return script.body(version, corr);
+  });
+
+  const std::uint16_t listen = find_free_port_block(10);
+  config::gateway_config cfg;
+  cfg.source = "fetch stream test";
+  cfg.listen = {gateway_host, listen};
+  cfg.advertised_host = gateway_host;
+  cfg.broker_port_first = static_cast<std::uint16_t>(listen + 1);
+  cfg.broker_port_last = static_cast<std::uint16_t>(listen + 9);
+  cfg.workers = 1;
+  cfg.upstream_bootstrap.push_back({"127.0.0.1", broker.port()});
+  const char* level = std::getenv("KGW_E2E_LOG");
+  spdlog::set_level(spdlog::level::from_str(level && *level ? level : "warn"));
+  gateway::gateway gw(std::move(cfg));  // no tap: the relay splices as in production
+  gw.start();
+
+  raw_connection client(gw.bootstrap_port());
+  std::int32_t corr = 1;
+  for (std::int16_t version : {std::int16_t(16), std::int16_t(17)}) {
+    INFO("Fetch v" << version);
+    const std::uint64_t spliced_before = gw.spliced_bytes();
+    const auto original = script.body(version, corr);
+    client.send(proto::encode_request(proto::fetch_request{}, version, corr, "fetch-stream-test").flatten());
+    const auto got = client.receive();
+    REQUIRE(got);
+    const auto m = [&] {
+      proto::reader r{proto::bytes_view(*got)};
+      proto::response_header h;
+      h.decode(r, 1);
+      CHECK(h.correlation_id == corr);
+      proto::fetch_response out;
+      out.decode(r, version);
+      REQUIRE(r.ok());
+      CHECK(r.remaining() == 0);
+      return out;
+    }();
+    // Records byte-identical, in order.
+    std::size_t i = 0;
+    for (const auto& t : m.responses)
+      for (const auto& p : t.partitions) {
+        REQUIRE(p.records);
+        CHECK(proto::as_string(*p.records) == script.records.at(i++));
+      }
+    CHECK(i == 4);
+    // Never the broker's address.
+    for (const auto& e : m.node_endpoints) {
+      CHECK(e.host == gateway_host);
+      CHECK(e.port >= listen + 1);
+      CHECK(e.port <= listen + 9);
+      CHECK(e.node_id == 1);
+      CHECK(e.rack == std::optional<std::string_view>("rack-a"));
+    }
+    const bool streamed = sc.records_per_partition > 16 * 1024;
+    if (sc.endpoint_host.empty()) {
+      CHECK(*got == original);  // nothing to rewrite: the bytes that arrived
+    } else if (!streamed || sc.endpoint_host.size() >= std::string_view(gateway_host).size()) {
+      CHECK(m.node_endpoints.size() == 1);  // rewritten (exactly when buffered, padded in place when streamed)
+    } else {
+      CHECK(m.node_endpoints.empty());  // the gateway's address is longer: withheld, the frame's size has gone out
+    }
+    if (streamed) {
+      // Same frame size as the broker's (it went out before the endpoints arrived), pad tags
+      // from 120 only, and most record bytes went socket to socket.
+      CHECK(got->size() == original.size());
+      for (const auto& f : m.unknown_tagged_fields) CHECK(f.tag >= 120);
+      CHECK(gw.spliced_bytes() - spliced_before >= 4 * sc.records_per_partition / 2);
+    } else {
+      CHECK(m.unknown_tagged_fields.empty());
+    }
+    ++corr;
+  }
+  gw.stop();
+}
+
+}  // namespace kgw::e2e
