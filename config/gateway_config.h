@@ -17,17 +17,20 @@ struct host_port {
   std::string host;
   std::uint16_t port = 0;
   std::string str() const { return host + ":" + std::to_string(port); }
+  bool operator==(const host_port&) const = default;
 };
 
 struct topic_spec {
   std::string name;
   int partitions = 1;
+  bool operator==(const topic_spec&) const = default;
 };
 
 // A broker the gateway runs for demos and tests (librdkafka's mock cluster, in a child process).
 struct embedded_upstream {
   int brokers = 3;
   std::vector<topic_spec> topics;
+  bool operator==(const embedded_upstream&) const = default;
 };
 
 // Security protocols as Kafka names them (listener.security.protocol.map values).
@@ -59,16 +62,19 @@ struct tls_settings {
   std::string ciphers;          // TLS 1.2 cipher list, OpenSSL syntax ("" = OpenSSL's default)
   std::string ciphersuites;     // TLS 1.3 suites
   std::string curves;           // key-exchange groups, e.g. "X25519:P-256"
+  bool operator==(const tls_settings&) const = default;
 };
 
 struct tls_server_settings : tls_settings {
   client_auth_mode client_auth = client_auth_mode::none;
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
+  bool operator==(const tls_server_settings&) const = default;
 };
 
 struct tls_client_settings : tls_settings {
   bool verify_hostname = true;
   std::string server_name;  // SNI and name to verify; "" = the broker's host
+  bool operator==(const tls_client_settings&) const = default;
 };
 
 struct oauthbearer_settings {
@@ -77,12 +83,14 @@ struct oauthbearer_settings {
   std::vector<std::string> audiences;  // "aud" must contain one ("" list = not checked)
   std::string principal_claim = "sub";
   std::chrono::seconds clock_skew{30};
+  bool operator==(const oauthbearer_settings&) const = default;
 };
 
 struct sasl_server_settings {
   std::vector<std::string> mechanisms;  // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER
   std::optional<oauthbearer_settings> oauthbearer;
   std::chrono::milliseconds auth_timeout{std::chrono::seconds(10)};  // from accept to authenticated
+  bool operator==(const sasl_server_settings&) const = default;
 };
 
 // One place clients connect to. Every listener has its own bootstrap port and its own range of
@@ -98,6 +106,7 @@ struct listener_config {
   // Kafka-style ssl.principal.mapping.rules for client certificates; first match wins. Used on
   // SSL listeners; on SASL_SSL the principal comes from SASL, as on a broker.
   std::vector<std::string> principal_mapping_rules{"DEFAULT"};
+  bool operator==(const listener_config&) const = default;
 };
 
 // A principal the policies can refer to: its teams and attributes, and the stored SCRAM
@@ -107,12 +116,14 @@ struct principal_config {
   std::vector<std::string> teams;
   std::map<std::string, std::string> attributes;
   std::vector<std::string> credentials;  // stored forms from `kafka-gateway passwd`
+  bool operator==(const principal_config&) const = default;
 };
 
 struct upstream_sasl_settings {
   std::string mechanism;  // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
   std::string username;
   std::string password;
+  bool operator==(const upstream_sasl_settings&) const = default;
 };
 
 struct gateway_config {
@@ -156,6 +167,7 @@ struct gateway_config {
     l.broker_port_last = broker_port_last;
     return {l};
   }
+  bool operator==(const gateway_config&) const = default;
 };
 
 }  // namespace kgw::config

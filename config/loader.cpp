@@ -424,14 +424,20 @@ class parser : yaml_reader {
       else
         for (const auto& e : p) entries.push_back(e);
       if (entries.empty()) fail(p, "'policies' must name at least one policy file or directory");
+      std::vector<std::string> paths;
       for (const auto& e : entries) {
         std::filesystem::path path(scalar(e, "policies entry"));
         if (path.empty()) fail(e, "policies entry must not be empty");
         if (path.is_relative()) path = std::filesystem::path(source()).parent_path() / path;
+        paths.push_back(path.string());
         auto files = policy_files(path.string());
         if (!files) fail(e, "policies: " + files.error());
         for (const auto& f : *files) check(loader.add_file(f));
       }
+      check(loader.finish());
+      c.policies = std::move(loader.result());
+      c.policies.paths = std::move(paths);
+      return;
     } else {
       fail(p, "'policies' must be a policy document (a mapping) or policy files and directories (a string or a list)");
     }

@@ -53,6 +53,7 @@ struct source_mark {
   std::string file;
   int line = 0, column = 0;  // 1-based
   std::string str() const { return file + ":" + std::to_string(line) + ":" + std::to_string(column); }
+  bool operator==(const source_mark&) const = default;
 };
 
 enum class pattern_type { literal, prefix, glob };  // glob: '*' any run, '?' one character
@@ -62,6 +63,7 @@ struct resource_pattern {
   std::string text;
   bool matches(std::string_view name) const;  // defined in config/policy_config.cpp
   std::string str() const;                    // "customers", "prefix mkt-", "glob cust*"
+  bool operator==(const resource_pattern&) const = default;
 };
 
 // Who a rule attaches to.
@@ -69,6 +71,7 @@ struct subject {
   enum class kind { principals, teams, everyone };
   kind what = kind::everyone;
   std::vector<std::string> names;  // principal names (without "User:") or team names
+  bool operator==(const subject&) const = default;
 };
 
 enum class acl_operation { read, write, create, delete_, alter, describe, describe_configs, alter_configs,
@@ -85,6 +88,7 @@ struct acl_rule {
   resource_type type = resource_type::topic;
   std::vector<resource_pattern> resources;  // empty for the cluster resource
   source_mark at;
+  bool operator==(const acl_rule&) const = default;
 };
 
 enum class mask_function { redact, partial, hash, null, remove };
@@ -100,6 +104,7 @@ struct mask_rule {
   int keep_last = 0;                // partial: characters kept at the end
   bool keep_domain = false;         // partial: keep "@domain" of an e-mail address
   source_mark at;
+  bool operator==(const mask_rule&) const = default;
 };
 
 enum class invalid_json_action { drop, replace };
@@ -113,6 +118,7 @@ struct view_rule {
   invalid_json_action on_invalid_json = invalid_json_action::drop;
   std::string invalid_json_replacement;  // replace: the value delivered instead
   source_mark at;
+  bool operator==(const view_rule&) const = default;
 };
 
 struct validation_rule {
@@ -121,6 +127,7 @@ struct validation_rule {
   bool require_json = false;
   std::vector<std::string> required_fields;  // selectors, as for masks; implies require_json
   source_mark at;
+  bool operator==(const validation_rule&) const = default;
 };
 
 struct policy_config {
@@ -130,6 +137,7 @@ struct policy_config {
   std::vector<std::int16_t> pass_through_apis;  // relayed without authorization when ACLs are on
   std::string hash_key;                          // secret for `hash` masks
   std::vector<std::string> files;                // the policy files loaded, in order
+  std::vector<std::string> paths;                // the files and directories `policies:` names
 
   bool acls_enabled() const { return !acls.empty(); }
   bool passes_through(std::int16_t api_key) const {
@@ -138,6 +146,7 @@ struct policy_config {
     return false;
   }
   bool empty() const { return acls.empty() && views.empty() && validations.empty(); }
+  bool operator==(const policy_config&) const = default;
 };
 
 }  // namespace kgw::config

@@ -72,19 +72,23 @@ std::vector<const config::validation_rule*> applicable_validations(const config:
   return choose_level(policies.validations, principal, topic);
 }
 
-policy_set::policy_set(const config::gateway_config& cfg) : cfg_(cfg) {}
+policy_set::policy_set(std::shared_ptr<const config::gateway_config> cfg)
+    : cfg_(std::move(cfg)), rules_(cfg_, &cfg_->policies) {}
 
-bool policy_set::empty() const { return cfg_.policies.empty(); }
+policy_set::policy_set(const config::gateway_config& cfg)
+    : policy_set(std::make_shared<const config::gateway_config>(cfg)) {}
+
+bool policy_set::empty() const { return cfg_->policies.empty(); }
 
 const config::principal_config& policy_set::principal(std::string_view name) {
   std::lock_guard lock(mu_);
-  return lookup(cfg_, unknown_principals_, name);
+  return lookup(*cfg_, unknown_principals_, name);
 }
 
 std::shared_ptr<const principal_acl> policy_set::acl(std::string_view principal) {
   std::lock_guard lock(mu_);
   if (auto it = acls_.find(principal); it != acls_.end()) return it->second;
-  auto compiled = std::make_shared<const principal_acl>(cfg_.policies, lookup(cfg_, unknown_principals_, principal));
+  auto compiled = std::make_shared<const principal_acl>(rules_, lookup(*cfg_, unknown_principals_, principal));
   acls_.emplace(std::string(principal), compiled);
   return compiled;
 }
@@ -94,16 +98,16 @@ std::shared_ptr<const topic_policies> policy_set::for_topic(std::string_view pri
   std::pair<std::string, std::string> key{principal, topic};
   if (auto it = topics_.find(key); it != topics_.end()) return it->second;
 
-  const auto& who = lookup(cfg_, unknown_principals_, principal);
+  const auto& who = lookup(*cfg_, unknown_principals_, principal);
   auto out = std::make_shared<topic_policies>();
-  if (const auto views = applicable_views(cfg_.policies, who, topic); !views.empty()) {
-    auto view = topic_view::compile(views, who, cfg_.policies.hash_key);
+  if (const auto views = applicable_views(cfg_->policies, who, topic); !views.empty()) {
+    auto view = topic_view::compile(views, who, cfg_->policies.hash_key);
     if (!view)
       out->error = view.error();
     else if (!(*view)->passthrough())  // nothing to do to any record: leave batches untouched
       out->view = std::move(*view);
   }
-  if (const auto rules = applicable_validations(cfg_.policies, who, topic); !rules.empty()) {
+  if (const auto rules = applicable_validations(cfg_->policies, who, topic); !rules.empty()) {
     auto validator = record_validator::compile(rules);
     if (!validator)
       out->error += (out->error.empty() ? "" : "; ") + validator.error();

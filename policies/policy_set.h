@@ -37,10 +37,13 @@ std::vector<const config::validation_rule*> applicable_validations(const config:
 
 class policy_set {
  public:
+  // One configuration generation's policies; kept alive by this and by what it compiles.
+  explicit policy_set(std::shared_ptr<const config::gateway_config> cfg);
+  // A copy of `cfg` (tests, offline tools).
   explicit policy_set(const config::gateway_config& cfg);
 
   bool empty() const;  // no policy at all: the gateway is a transparent relay
-  const config::policy_config& config() const { return cfg_.policies; }
+  const config::policy_config& config() const { return cfg_->policies; }
   std::shared_ptr<const principal_acl> acl(std::string_view principal);
   std::shared_ptr<const topic_policies> for_topic(std::string_view principal, std::string_view topic);
 
@@ -49,7 +52,8 @@ class policy_set {
   const config::principal_config& principal(std::string_view name);
 
  private:
-  const config::gateway_config& cfg_;
+  std::shared_ptr<const config::gateway_config> cfg_;
+  std::shared_ptr<const config::policy_config> rules_;  // cfg_->policies, sharing cfg_'s lifetime
   std::mutex mu_;
   std::map<std::string, config::principal_config, std::less<>> unknown_principals_;
   std::map<std::string, std::shared_ptr<const principal_acl>, std::less<>> acls_;

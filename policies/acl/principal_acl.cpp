@@ -104,11 +104,15 @@ std::string subject_words(const config::subject& who) {
 
 }  // namespace
 
-principal_acl::principal_acl(const config::policy_config& policies, const config::principal_config& principal)
-    : enabled_(policies.acls_enabled()), policies_(policies) {
-  for (const auto& rule : policies.acls)
+principal_acl::principal_acl(std::shared_ptr<const config::policy_config> policies,
+                             const config::principal_config& principal)
+    : enabled_(policies->acls_enabled()), policies_(std::move(policies)) {
+  for (const auto& rule : policies_->acls)
     if (attaches_to(rule.who, principal)) rules_.push_back(&rule);
 }
+
+principal_acl::principal_acl(const config::policy_config& policies, const config::principal_config& principal)
+    : principal_acl(std::make_shared<const config::policy_config>(policies), principal) {}
 
 bool principal_acl::allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
   if (!enabled_) return true;
@@ -152,7 +156,7 @@ std::int32_t principal_acl::authorized_operations(config::resource_type type, st
 }
 
 bool principal_acl::pass_through(std::int16_t api_key) const {
-  return policies_.passes_through(api_key);
+  return policies_->passes_through(api_key);
 }
 
 // One line per rule of this principal covering the resource: "allow Read, Describe on topic

@@ -5,6 +5,7 @@
 // and Alter imply Describe; AlterConfigs implies DescribeConfigs.
 // Threading: immutable after construction; shared by every worker thread.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,9 @@ namespace kgw::policies {
 
 class principal_acl {
  public:
+  // policies: the configuration generation's rules, kept alive by this (the ACL points into them).
+  principal_acl(std::shared_ptr<const config::policy_config> policies, const config::principal_config& principal);
+  // A copy of `policies` (tests, offline tools).
   principal_acl(const config::policy_config& policies, const config::principal_config& principal);
 
   // False: no ACL is configured anywhere; every request is allowed.
@@ -37,8 +41,8 @@ class principal_acl {
 
  private:
   bool enabled_ = false;
-  std::vector<const config::acl_rule*> rules_;  // the rules attaching to this principal
-  const config::policy_config& policies_;  // outlives this (the gateway's configuration)
+  std::shared_ptr<const config::policy_config> policies_;
+  std::vector<const config::acl_rule*> rules_;  // the rules attaching to this principal, in *policies_
 };
 
 }  // namespace kgw::policies
