@@ -34,6 +34,8 @@
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
+#include "gateway/live_config.h"
+#include "gateway/restart_settings.h"
 #include "policies/policy_set.h"
 #include "protocol/metadata.h"
 
@@ -44,20 +46,22 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-worker::worker(int i, const config::gateway_config& c, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
-               const upstream_connector& conn, cluster_versions& v, const response_tap& t, const auth_tap& a,
-               const bootstrap_brokers& bs, policies::policy_set* p)
-    : index(i), cfg(c), connector(conn), versions(v), tap(t), on_auth(a), bootstrap(bs), policies(p) {
-  for (const auto& l : listeners) {
-    rewriters.emplace_back(*l->registry, l->cfg.advertised_host, l->sasl.has_value(), &versions);
-    // With ACLs on, clients learn only the APIs the gateway can authorize or lets through.
-    if (p && c.policies.acls_enabled())
-      rewriters.back().set_api_filter(
-          [](std::int16_t key, const void* ctx) {
-            return request_authorizer::can_authorize(key) ||
-                   static_cast<const config::policy_config*>(ctx)->passes_through(key);
-          },
-          &c.policies);
+worker::worker(int i, std::shared_ptr<const config::gateway_config> c,
+               const std::vector<std::unique_ptr<listener_runtime>>& listeners, const upstream_connector& conn,
+               cluster_versions& v, const response_tap& t, const auth_tap& a, const bootstrap_brokers& bs,
+               const live_configs& l)
+    : index(i), cfg(std::move(c)), connector(conn), versions(v), tap(t), on_auth(a), bootstrap(bs), live(l) {
+  for (const auto& lr : listeners) {
+    rewriters.emplace_back(*lr->registry, lr->cfg.advertised_host, lr->sasl.has_value(), &versions);
+    // With ACLs on, clients learn only the APIs the gateway can authorize or lets through (as
+    // the live generation says: ApiVersions is answered once per connection).
+    rewriters.back().set_api_filter(
+        [](std::int16_t key, const void* ctx) {
+          const auto gen = static_cast<const live_configs*>(ctx)->current();
+          const auto& p = gen->cfg->policies;
+          return !p.acls_enabled() || request_authorizer::can_authorize(key) || p.passes_through(key);
+        },
+        &live);
   }
 }
 
@@ -106,12 +110,10 @@ awaitable<void> discover(config::host_port bs, const upstream_connector& connect
 
 // The run-time form of one listener's configuration. Throws std::runtime_error naming the
 // listener when a certificate, key, rule or key set is unusable.
-std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config::listener_config& cfg,
-                                                const identity_store& identities) {
+std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config::listener_config& cfg) {
   auto l = std::make_unique<listener_runtime>();
   l->index = index;
   l->cfg = cfg;
-  l->identities = &identities;
   const std::string what = "listener '" + cfg.name + "'";
   if (cfg.tls) {
     l->tls = make_server_tls_context(*cfg.tls, what + " tls");
@@ -122,7 +124,6 @@ std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config:
   if (cfg.sasl) {
     sasl_context sc;
     sc.mechanisms = cfg.sasl->mechanisms;
-    sc.identities = &identities;
     if (cfg.sasl->oauthbearer) {
       const auto& ob = *cfg.sasl->oauthbearer;
       auto keys = security::jwks::parse(ob.jwks_json);
@@ -144,6 +145,17 @@ std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config:
 }  // namespace
 
 namespace {
+// "3 principals, 5 ACL rules, 2 views, 1 validation rule (from policies.yaml, ...)".
+std::string describe_live(const config::gateway_config& c) {
+  auto n = [](std::size_t k, const char* one, const char* many) { return std::to_string(k) + " " + (k == 1 ? one : many); };
+  std::string files;
+  for (const auto& f : c.policies.files) files += (files.empty() ? "" : ", ") + f;
+  return n(c.principals.size(), "principal", "principals") + ", " + n(c.policies.acls.size(), "ACL rule", "ACL rules") +
+         ", " + n(c.policies.views.size(), "view", "views") + ", " +
+         n(c.policies.validations.size(), "validation rule", "validation rules") +
+         (files.empty() ? "" : " (from " + files + ")");
+}
+
 std::string describe(const governance_stats& s) {
   return std::to_string(s.records_delivered) + " records delivered from governed topics, " +
          std::to_string(s.records_filtered) + " filtered out by views, " + std::to_string(s.records_masked) +
@@ -178,9 +190,13 @@ void log_governance(const gateway& gw, const char* what) {
 }  // namespace
 
 struct gateway::impl {
-  explicit impl(config::gateway_config c) : cfg(std::move(c)) {}
+  explicit impl(config::gateway_config c)
+      : boot(std::make_shared<const config::gateway_config>(std::move(c))), cfg(*boot) {}
 
-  config::gateway_config cfg;
+  std::shared_ptr<const config::gateway_config> boot;  // as started: listeners, upstream, limits
+  const config::gateway_config& cfg;                   // *boot
+  live_configs live;                                   // principals and policies, by generation
+  std::mutex reload_mu;                                // one reload at a time
   std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
   request_memory_budget request_memory{cfg.max_buffered_request_bytes};  // shared by all workers
   bootstrap_brokers bootstrap;
@@ -189,8 +205,6 @@ struct gateway::impl {
   std::unique_ptr<embedded_broker_process> embedded;
   response_tap tap;
   auth_tap on_auth;
-  identity_store identities;
-  std::unique_ptr<policies::policy_set> policies;  // null: no policy configured
   std::unique_ptr<upstream_connector> connector;
   cluster_versions versions;
   std::vector<std::unique_ptr<listener_runtime>> listeners;
@@ -299,12 +313,11 @@ void gateway::start() {
   }
   if (m.bootstrap.get()->empty()) throw std::runtime_error("no upstream brokers configured");
 
-  m.identities = identity_store(m.cfg.principals);
-  if (!m.cfg.policies.empty()) m.policies = std::make_unique<policies::policy_set>(m.cfg);
-  m.connector = std::make_unique<upstream_connector>(m.cfg);
+  m.live.publish(std::make_shared<const live_config>(1, m.boot));
+  m.connector = std::make_unique<upstream_connector>(m.boot);
   const auto listener_cfgs = m.cfg.effective_listeners();
   for (std::size_t i = 0; i < listener_cfgs.size(); ++i) {
-    auto l = make_listener(i, listener_cfgs[i], m.identities);
+    auto l = make_listener(i, listener_cfgs[i]);
     listener_runtime* lp = l.get();
     l->registry = std::make_unique<broker_registry>(
         l->cfg.broker_port_first, l->cfg.broker_port_last,
@@ -315,8 +328,8 @@ void gateway::start() {
   int n = m.cfg.workers > 0 ? m.cfg.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     m.workers.push_back(
-        std::make_unique<worker>(i, m.cfg, m.listeners, *m.connector, m.versions, m.tap, m.on_auth, m.bootstrap,
-                                 m.policies.get()));
+        std::make_unique<worker>(i, m.boot, m.listeners, *m.connector, m.versions, m.tap, m.on_auth, m.bootstrap,
+                                 m.live));
     m.workers.back()->request_memory = &m.request_memory;
   }
 
@@ -360,7 +373,7 @@ void gateway::start() {
     std::lock_guard lk(m.state_mu);
     m.running = true;
   }
-  if (m.policies) asio::co_spawn(m.workers.front()->io, report_governance(*this), asio::detached);
+  asio::co_spawn(m.workers.front()->io, report_governance(*this), asio::detached);
   for (const auto& l : m.listeners) {
     std::string how = config::security_protocol_name(l->cfg.protocol);
     if (l->cfg.sasl) {
@@ -374,9 +387,50 @@ void gateway::start() {
     spdlog::info("listener '{}' on {}: {}; brokers on ports {}-{} advertised as {}", l->cfg.name, l->cfg.listen.str(),
                  how, l->cfg.broker_port_first, l->cfg.broker_port_last, l->cfg.advertised_host);
   }
-  spdlog::info("gateway running with {} worker(s); upstream {}{}", n, config::security_protocol_name(m.cfg.upstream_protocol),
-               m.cfg.upstream_sasl ? " as " + m.cfg.upstream_sasl->username + " (" + m.cfg.upstream_sasl->mechanism + ")" : "");
+  spdlog::info("gateway running with {} worker(s); upstream {}{}; configuration generation 1 live: {}", n,
+               config::security_protocol_name(m.cfg.upstream_protocol),
+               m.cfg.upstream_sasl ? " as " + m.cfg.upstream_sasl->username + " (" + m.cfg.upstream_sasl->mechanism + ")" : "",
+               describe_live(m.cfg));
 }
+
+reload_result gateway::reload(config::gateway_config next) {
+  auto& m = *impl_;
+  std::lock_guard lk(m.reload_mu);
+  const auto live = m.live.current();
+  reload_result r;
+  r.generation = live ? live->generation : 0;
+  if (!live) {
+    r.message = "the gateway is not running";
+    return r;
+  }
+  if (const auto changed = restart_only_changes(m.cfg, next); !changed.empty()) {
+    std::string list;
+    for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
+    r.message = "needs a restart to change: " + list + "; nothing of it applied";
+    return r;
+  }
+  if (next.principals == live->cfg->principals && next.policies == live->cfg->policies &&
+      next.log_level == live->cfg->log_level) {
+    r.accepted = true;
+    r.unchanged = true;
+    r.message = "unchanged";
+    return r;
+  }
+  try {
+    auto gen = std::make_shared<const live_config>(live->generation + 1,
+                                                   std::make_shared<const config::gateway_config>(std::move(next)));
+    if (gen->cfg->log_level != live->cfg->log_level) spdlog::set_level(spdlog::level::from_str(gen->cfg->log_level));
+    r.generation = gen->generation;
+    r.message = describe_live(*gen->cfg);
+    m.live.publish(std::move(gen));
+    r.accepted = true;
+  } catch (const std::exception& e) {
+    r.message = e.what();
+  }
+  return r;
+}
+
+std::uint64_t gateway::generation() const { return impl_->live.generation(); }
 
 void gateway::stop() {
   auto& m = *impl_;
@@ -401,7 +455,7 @@ void gateway::stop() {
     while (w->live_sessions.load() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (m.policies) log_governance(*this, "governance totals");
+  log_governance(*this, "governance totals");
   for (auto& w : m.workers) w->io.stop();
   for (auto& w : m.workers)
     if (w->thread.joinable()) w->thread.join();

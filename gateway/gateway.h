@@ -36,6 +36,14 @@ struct governance_stats {
   bool operator==(const governance_stats&) const = default;
 };
 
+// What gateway::reload did. accepted && !unchanged: `generation` is live.
+struct reload_result {
+  bool accepted = false;
+  bool unchanged = false;     // equal to the live generation: nothing to do
+  std::uint64_t generation = 0;  // the live one afterwards
+  std::string message;        // rejected: why; accepted: what the generation holds
+};
+
 class gateway {
  public:
   explicit gateway(config::gateway_config cfg);
@@ -51,6 +59,14 @@ class gateway {
   // Resolves the upstream (starting the embedded broker if configured), learns the brokers,
   // binds the listeners and starts the workers. Throws std::runtime_error on failure.
   void start();
+  // Makes `next`'s principals, credentials and policies (and log level) the live generation.
+  // Open connections move to it between requests; nothing is dropped. Rejected, with the live
+  // generation serving on, when a setting that needs a restart differs (listeners, upstream,
+  // limits: nothing of `next` is applied then) or a credential does not parse. `next` must be
+  // a loaded, validated configuration (config/loader.h). Thread-safe; after start().
+  reload_result reload(config::gateway_config next);
+  std::uint64_t generation() const;  // the live configuration generation (1 at start)
+
   // Stops accepting, closes connections, joins the workers. Idempotent.
   void stop();
   // Blocks until stop() is called from another thread or a signal handler path.

@@ -21,12 +21,9 @@ class jwt_validator;
 
 namespace kgw::gateway {
 
-class identity_store;
-
 struct listener_runtime {
   std::size_t index = 0;
   config::listener_config cfg;
-  const identity_store* identities = nullptr;           // principals' teams and attributes
   std::shared_ptr<boost::asio::ssl::context> tls;       // null: plaintext
   std::optional<security::principal_mapping> mapping;  // TLS listeners
   std::shared_ptr<security::jwt_validator> jwt;         // OAUTHBEARER

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <functional>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -17,16 +18,21 @@
 #include "gateway/explain_command.h"
 #include "gateway/gateway.h"
 #include "gateway/passwd_command.h"
+#include "gateway/reloader.h"
 
 namespace {
 
 constexpr const char* usage = R"(kafka-gateway: a Kafka protocol gateway that governs what each client sees.
 
 Usage:
-  kafka-gateway --config FILE [--log-level LEVEL] [--upstream HOST:PORT[,HOST:PORT...]]
+  kafka-gateway --config FILE [--watch] [--log-level LEVEL] [--upstream HOST:PORT[,HOST:PORT...]]
       Run the gateway. SIGINT/SIGTERM stop accepting, let in-flight requests finish
-      (up to 5 s) and exit 0. --upstream replaces the configured upstream with these brokers
-      (and turns `embedded` off): a way to point an example at real brokers.
+      (up to 5 s) and exit 0. SIGHUP reloads FILE and its policies; --watch reloads them
+      whenever they change. A reload applies principals, credentials, policies and the log
+      level to open connections from their next request; a file with errors, or one that
+      changes listeners, upstream or limits (those need a restart), is rejected and the live
+      configuration keeps serving. --upstream replaces the configured upstream with these
+      brokers (and turns `embedded` off): a way to point an example at real brokers.
   kafka-gateway validate FILE
       Check a configuration file and its policies; print errors as file:line:col: message.
       Exit 0 if valid, 1 if not.
@@ -113,13 +119,14 @@ Configuration (YAML):
   string is a path.
 )";
 
-// Blocks SIGINT/SIGTERM in every thread (workers inherit the mask) and returns the set, so the
-// main thread can sigwait for them.
-sigset_t block_stop_signals() {
+// Blocks SIGINT/SIGTERM (stop) and SIGHUP (reload) in every thread (workers inherit the mask)
+// and returns the set, so the main thread can sigwait for them.
+sigset_t block_control_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
@@ -144,24 +151,34 @@ std::optional<std::vector<kgw::config::host_port>> parse_brokers(std::string_vie
   return out;
 }
 
-int run_gateway(const std::string& path, const std::string& level_override, const std::string& upstream) {
+int run_gateway(const std::string& path, const std::string& level_override, const std::string& upstream, bool watch) {
   auto cfg = kgw::config::load_file(path);
   if (!cfg) {
     std::cerr << cfg.error() << "\n";
     return 1;
   }
+  std::function<void(kgw::config::gateway_config&)> adjust;
   if (!upstream.empty()) {
     auto brokers = parse_brokers(upstream);
     if (!brokers) {
       std::cerr << "--upstream must be HOST:PORT[,HOST:PORT...], got '" << upstream << "'\n";
       return 2;
     }
-    cfg->upstream_bootstrap = std::move(*brokers);
-    cfg->embedded.reset();
+    adjust = [brokers = *brokers](kgw::config::gateway_config& c) {
+      c.upstream_bootstrap = brokers;
+      c.embedded.reset();
+    };
   }
-  const std::string level = level_override.empty() ? cfg->log_level : level_override;
-  spdlog::set_level(spdlog::level::from_str(level));
-  sigset_t signals = block_stop_signals();
+  if (!level_override.empty()) {
+    // The command line wins over the file's log level, on reloads too.
+    adjust = [adjust, level_override](kgw::config::gateway_config& c) {
+      if (adjust) adjust(c);
+      c.log_level = level_override;
+    };
+  }
+  if (adjust) adjust(*cfg);
+  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+  sigset_t signals = block_control_signals();
   kgw::gateway::gateway gw(std::move(*cfg));
   try {
     gw.start();
@@ -169,8 +186,22 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
     spdlog::critical("cannot start: {}", e.what());
     return 1;
   }
+  kgw::gateway::reloader reloader(gw, path, adjust);
+  if (watch) {
+    try {
+      reloader.watch();
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      gw.stop();
+      return 1;
+    }
+  }
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    reloader.reload_now("SIGHUP");
+  }
   spdlog::info("{} received: draining connections", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   gw.stop();
   spdlog::info("stopped");
@@ -210,10 +241,13 @@ int main(int argc, char** argv) {
   if (cmd == "preview") return kgw::gateway::run_preview_command(argc - 1, argv + 1);
 
   std::string config_path, level, upstream;
+  bool watch = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "--config" || a == "-c") && i + 1 < argc)
       config_path = argv[++i];
+    else if (a == "--watch")
+      watch = true;
     else if (a == "--log-level" && i + 1 < argc)
       level = argv[++i];
     else if (a == "--upstream" && i + 1 < argc)
@@ -227,5 +261,5 @@ int main(int argc, char** argv) {
     std::cerr << "missing --config FILE\n\n" << usage;
     return 2;
   }
-  return run_gateway(config_path, level, upstream);
+  return run_gateway(config_path, level, upstream, watch);
 }

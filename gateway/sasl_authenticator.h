@@ -26,7 +26,7 @@ namespace kgw::gateway {
 
 struct sasl_context {
   std::vector<std::string> mechanisms;  // enabled, in the order announced
-  const identity_store* identities = nullptr;
+  const identity_store* identities = nullptr;  // the live generation's, set per connection
   const security::jwt_validator* jwt = nullptr;  // set when OAUTHBEARER is enabled
 };
 

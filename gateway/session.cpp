@@ -27,6 +27,7 @@
 #include "gateway/frame_buffer.h"
 #include "gateway/identity_store.h"
 #include "gateway/listener.h"
+#include "gateway/live_config.h"
 #include "gateway/request_authorizer.h"
 #include "gateway/request_inspector.h"
 #include "gateway/sasl_authenticator.h"
@@ -125,12 +126,13 @@ class session : public std::enable_shared_from_this<session> {
     auto self = shared_from_this();
     boost::system::error_code ec;
     client_.socket().set_option(tcp::no_delay(true), ec);
+    live_ = w_.live.current();  // the generation this connection authenticates against
     if (l_.tls && !co_await tls_handshake()) co_return close();
     if (l_.sasl && !co_await authenticate()) co_return close();
     spdlog::info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
                  principal_.mechanism);
     if (w_.on_auth) w_.on_auth(l_.cfg.name, principal_.name, principal_.mechanism);
-    if (w_.policies) policies_ = std::make_unique<session_policies>(*w_.policies, principal_.name, w_.topic_ids, w_.governance);
+    adopt(std::move(live_));
     if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
     spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
@@ -158,6 +160,8 @@ class session : public std::enable_shared_from_this<session> {
     bool unsupported_api_versions = false;
     bool govern = false;  // the response goes through the policies (ACL fixup, governed Fetch)
     std::shared_ptr<const response_fixup> fixup;
+    // govern: the policies (of the generation) that authorized the request govern its response.
+    std::shared_ptr<session_policies> policies;
     // Answered by the gateway itself (every entry denied): the response frame, size included.
     // Delivered in its turn, after the answers to earlier requests.
     std::shared_ptr<const std::vector<std::byte>> local;
@@ -250,7 +254,7 @@ class session : public std::enable_shared_from_this<session> {
   // Learns topic ids -> names with a Metadata request of the gateway's own, on a connection of
   // its own (the session's upstream connection is busy relaying). Bounded by the connect timeout.
   awaitable<void> lookup_topic_ids() {
-    asio::steady_timer timer(w_.io, w_.cfg.upstream_connect_timeout * 2);
+    asio::steady_timer timer(w_.io, w_.cfg->upstream_connect_timeout * 2);
     co_await (learn_topic_ids() || timer.async_wait(use_tuple));
   }
   awaitable<void> learn_topic_ids() {
@@ -283,6 +287,20 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // Moves the session to a configuration generation: its principal's entry and policies. Only
+  // between requests; responses to requests already sent keep the policies that authorized them.
+  void adopt(std::shared_ptr<const live_config> gen) {
+    if (generation_ != 0 && gen->generation != generation_)
+      spdlog::debug("{} {}: configuration generation {} applies from its next request", peer_,
+                    principal_.kafka_name(), gen->generation);
+    live_ = std::move(gen);
+    generation_ = live_->generation;
+    principal_.known = live_->identities.find(principal_.name);
+    policies_.reset();
+    if (live_->policies)
+      policies_ = std::make_shared<session_policies>(*live_->policies, principal_.name, w_.topic_ids, w_.governance);
+  }
+
   // Passes a response through the policies. unchanged: forward the body as it is (after the
   // address rewriter, if the response needs it).
   rewrite_status govern_response(const inflight& req, protocol::bytes_view body, governed_response& g,
@@ -290,10 +308,11 @@ class session : public std::enable_shared_from_this<session> {
     const response_context ctx{req.api_key, req.version, req.unsupported_api_versions};
     const std::size_t size_at = g.w.reserve_i32();
     rewrite_status st = rewrite_status::unchanged;
-    if (req.api_key == protocol::api::fetch && policies_->governs_fetch()) {
-      st = policies_->govern_fetch(req.fixup.get(), ctx, body, rewriter_, g, error);
+    session_policies& policies = *req.policies;
+    if (req.api_key == protocol::api::fetch && policies.governs_fetch()) {
+      st = policies.govern_fetch(req.fixup.get(), ctx, body, rewriter_, g, error);
     } else if (req.fixup) {
-      st = policies_->authorizer().complete(*req.fixup, ctx, body, g.w, error);
+      st = policies.authorizer().complete(*req.fixup, ctx, body, g.w, error);
       if (st == rewrite_status::rewritten && response_needs_inspection(req.api_key, req.version)) {
         // Addresses too (Metadata): rewrite the completed answer.
         auto& completed = g.buffers.emplace_back(g.w.flatten());
@@ -368,7 +387,7 @@ class session : public std::enable_shared_from_this<session> {
         co_return false;
       }
       principal_.name = *name;
-      principal_.known = l_.identities->find(principal_.name);
+      principal_.known = live_->identities.find(principal_.name);
     }
     co_return true;
   }
@@ -387,7 +406,9 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   awaitable<bool> sasl_exchange() {
-    sasl_authenticator auth(*l_.sasl);
+    sasl_context ctx = *l_.sasl;
+    ctx.identities = &live_->identities;  // users added by a reload log in, removed ones cannot
+    sasl_authenticator auth(ctx);
     for (;;) {
       // One frame: legacy raw tokens may be tiny, so only the SASL size cap applies here.
       std::size_t need = 4;
@@ -488,7 +509,7 @@ class session : public std::enable_shared_from_this<session> {
   std::int64_t frame_size(protocol::bytes_view d, std::int32_t min) const {
     if (d.size() < 4) return 0;
     const std::int32_t n = read_be32(d.data());
-    if (n < min || static_cast<std::size_t>(n) > w_.cfg.max_frame_bytes) return -1;
+    if (n < min || static_cast<std::size_t>(n) > w_.cfg->max_frame_bytes) return -1;
     return n;
   }
 
@@ -507,7 +528,7 @@ class session : public std::enable_shared_from_this<session> {
         const std::int64_t n = frame_size(d, 8);
         if (n < 0) {
           end("invalid request frame size " + std::to_string(d.size() >= 4 ? read_be32(d.data()) : 0) +
-                  " (max " + std::to_string(w_.cfg.max_frame_bytes) + ")",
+                  " (max " + std::to_string(w_.cfg->max_frame_bytes) + ")",
               true);
           co_return;
         }
@@ -522,13 +543,16 @@ class session : public std::enable_shared_from_this<session> {
           co_return;
         }
         std::shared_ptr<const response_fixup> fixup;
-        if (policies_ && info.what == request_info::action::forward) {
+        // Between requests: a reloaded configuration applies from this request on.
+        if (w_.live.generation() != generation_) adopt(w_.live.current());
+        const std::shared_ptr<session_policies> policies = policies_;
+        if (policies && info.what == request_info::action::forward) {
           const auto body = frame.subspan(4);
-          authorization a = policies_->authorizer().authorize(info, body);
+          authorization a = policies->authorizer().authorize(info, body);
           if (a.what == authorization::action::lookup_topic_ids) {
             co_await lookup_topic_ids();
             if (!client_.socket().is_open()) co_return;
-            a = policies_->authorizer().authorize(info, body, true);
+            a = policies->authorizer().authorize(info, body, true);
           }
           switch (a.what) {
             case authorization::action::refuse:
@@ -573,8 +597,9 @@ class session : public std::enable_shared_from_this<session> {
           req.api_key = info.api_key;
           req.version = info.upstream_version;
           req.unsupported_api_versions = info.unsupported_api_versions;
-          req.govern = policies_ && (fixup || (info.api_key == protocol::api::fetch && policies_->governs_fetch()));
+          req.govern = policies && (fixup || (info.api_key == protocol::api::fetch && policies->governs_fetch()));
           req.fixup = std::move(fixup);
+          if (req.govern) req.policies = policies;
           inflight_.push_back(std::move(req));
         } else {
           acks0_ids_.push_back(info.correlation_id);
@@ -992,7 +1017,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   awaitable<void> idle_watchdog() {
-    const auto idle = w_.cfg.idle_timeout;
+    const auto idle = w_.cfg->idle_timeout;
     if (idle.count() == 0) co_return co_await wait_forever();
     for (;;) {
       const auto deadline = last_activity_ + idle;
@@ -1040,7 +1065,11 @@ class session : public std::enable_shared_from_this<session> {
   // write_frames' gather buffers, one per direction (both directions write concurrently).
   std::vector<std::byte> client_scratch_, upstream_scratch_;
   std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)
-  std::unique_ptr<session_policies> policies_;  // null: no policy configured
+  // The configuration generation in force: held until the session adopts the next (between
+  // requests), so the principal's and the policies' views into it stay valid.
+  std::shared_ptr<const live_config> live_;
+  std::uint64_t generation_ = 0;
+  std::shared_ptr<session_policies> policies_;  // live_'s, for this principal; null: no policy
   bool client_busy_ = false;               // a write to the client is in progress (see acquire_client)
   std::vector<std::byte> local_scratch_;   // write_frames' gather buffer for the gateway's own answers
 

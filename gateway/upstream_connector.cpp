@@ -62,19 +62,19 @@ awaitable<std::vector<api_range>> fetch_api_versions(byte_stream& s, std::int32_
   co_return ranges;
 }
 
-upstream_connector::upstream_connector(const config::gateway_config& cfg) : cfg_(cfg) {
-  if (config::uses_tls(cfg.upstream_protocol))
-    tls_ = make_client_tls_context(cfg.upstream_tls.value_or(config::tls_client_settings{}), "upstream.tls");
+upstream_connector::upstream_connector(std::shared_ptr<const config::gateway_config> cfg) : cfg_(std::move(cfg)) {
+  if (config::uses_tls(cfg_->upstream_protocol))
+    tls_ = make_client_tls_context(cfg_->upstream_tls.value_or(config::tls_client_settings{}), "upstream.tls");
 }
 
 upstream_connector::~upstream_connector() = default;
 
 awaitable<std::string> upstream_connector::connect(byte_stream& stream, const config::host_port& target) const {
-  asio::steady_timer timer(co_await asio::this_coro::executor, cfg_.upstream_connect_timeout);
+  asio::steady_timer timer(co_await asio::this_coro::executor, cfg_->upstream_connect_timeout);
   auto r = co_await (connect_unbounded(stream, target) || timer.async_wait(use_tuple));
   if (r.index() == 1) {
     stream.close();
-    co_return "timed out after " + std::to_string(cfg_.upstream_connect_timeout.count()) + " ms";
+    co_return "timed out after " + std::to_string(cfg_->upstream_connect_timeout.count()) + " ms";
   }
   std::string error = std::get<0>(std::move(r));
   if (!error.empty()) stream.close();
@@ -93,14 +93,14 @@ awaitable<std::string> upstream_connector::connect_unbounded(byte_stream& stream
   if (tls_) {
     stream.enable_tls(*tls_);
     auto& tls = stream.tls_stream_ref();
-    const auto& s = cfg_.upstream_tls.value_or(config::tls_client_settings{});
+    const auto& s = cfg_->upstream_tls.value_or(config::tls_client_settings{});
     const std::string name = s.server_name.empty() ? target.host : s.server_name;
     SSL_set_tlsext_host_name(tls.native_handle(), name.c_str());  // SNI
     if (s.verify_hostname) tls.set_verify_callback(asio::ssl::host_name_verification(name));
     auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (hec) co_return "TLS handshake failed: " + describe_tls_error(hec);
   }
-  if (cfg_.upstream_sasl) {
+  if (cfg_->upstream_sasl) {
     try {
       co_return co_await sasl_login(stream);
     } catch (const std::exception& e) {
@@ -111,7 +111,7 @@ awaitable<std::string> upstream_connector::connect_unbounded(byte_stream& stream
 }
 
 awaitable<std::string> upstream_connector::sasl_login(byte_stream& stream) const {
-  const auto& sasl = *cfg_.upstream_sasl;
+  const auto& sasl = *cfg_->upstream_sasl;
   std::int32_t corr = 0;
   {
     proto::sasl_handshake_request req;

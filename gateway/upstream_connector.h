@@ -28,7 +28,8 @@ class byte_stream;
 class upstream_connector {
  public:
   // Builds the TLS context when upstream TLS is configured; throws std::runtime_error if invalid.
-  explicit upstream_connector(const config::gateway_config& cfg);
+  // cfg: the configuration the gateway started with (upstream settings need a restart).
+  explicit upstream_connector(std::shared_ptr<const config::gateway_config> cfg);
   ~upstream_connector();
 
   // Connects the (unopened) stream to `target` and logs in. Returns "" on success, else why it
@@ -41,7 +42,7 @@ class upstream_connector {
   boost::asio::awaitable<std::string> connect_unbounded(byte_stream& stream, const config::host_port& target) const;
   boost::asio::awaitable<std::string> sasl_login(byte_stream& stream) const;
 
-  const config::gateway_config& cfg_;
+  std::shared_ptr<const config::gateway_config> cfg_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
 };
 

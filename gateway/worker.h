@@ -27,18 +27,20 @@ class session;
 class upstream_connector;
 struct listener_runtime;
 }  // namespace kgw::gateway
-namespace kgw::policies {
-class policy_set;
-}
 namespace kgw::gateway {
 
+class live_configs;
+
 struct worker {
-  worker(int index, const config::gateway_config& cfg, const std::vector<std::unique_ptr<listener_runtime>>& listeners,
-         const upstream_connector& connector, cluster_versions& versions, const response_tap& tap,
-         const auth_tap& on_auth, const bootstrap_brokers& bootstrap, policies::policy_set* policies);
+  worker(int index, std::shared_ptr<const config::gateway_config> cfg,
+         const std::vector<std::unique_ptr<listener_runtime>>& listeners, const upstream_connector& connector,
+         cluster_versions& versions, const response_tap& tap, const auth_tap& on_auth,
+         const bootstrap_brokers& bootstrap, const live_configs& live);
 
   const int index;
-  const config::gateway_config& cfg;
+  // The configuration the gateway started with: the settings that need a restart (limits,
+  // timeouts). Principals and policies come from `live`.
+  const std::shared_ptr<const config::gateway_config> cfg;
   const upstream_connector& connector;
   cluster_versions& versions;
   const response_tap& tap;
@@ -47,7 +49,7 @@ struct worker {
   std::size_t next_bootstrap = 0;         // round-robin over the bootstrap brokers
   std::vector<address_rewriter> rewriters;  // one per listener, by listener index
   security::auth_failure_log auth_log;      // per worker: no lock on the failure path
-  policies::policy_set* const policies;     // null: no policy configured (transparent relay)
+  const live_configs& live;                 // principals and policies, by generation
   topic_names topic_ids;                    // learnt from Metadata this worker relays
   governance_counters governance;
   request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded

@@ -394,5 +394,54 @@ check "embedded: SIGTERM exits 0" test $? -eq 0
 child2=$(sed -n 's/.*embedded broker restarted at .* (pid \([0-9]*\)).*/\1/p' "$work/emb.err" | head -1)
 check "embedded: no broker process is left behind" bash -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null && ! kill -0 "$2" 2>/dev/null' _ "$child2" "$child"
 
+# Reload (issue 10): SIGHUP reloads the file and its policies, a broken policy is rejected with
+# its file:line:col and the live generation serves on, --watch reloads on a change, and a
+# restart-only change is refused. kcat -L shows which ACLs are live.
+rport=$((20000 + RANDOM % 20000))
+cat >"$work/reload.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$rport
+  broker_ports: $((rport + 1))-$((rport + 10))
+  workers: 1
+upstream:
+  embedded: { brokers: 1, topics: [ { name: visible, partitions: 1 }, { name: hidden, partitions: 1 } ] }
+policies: policies.d
+YAML
+mkdir -p "$work/policies.d"
+printf 'acls:\n  - { everyone: true, allow: [Describe], topics: [visible, hidden] }\n' >"$work/policies.d/acl.yaml"
+"$gw" --config "$work/reload.yaml" --watch 2>"$work/reload.err" &
+rg=$!; pids+=("$rg")
+for _ in $(seq 150); do grep -q "watching" "$work/reload.err" && break; sleep 0.1; done
+check "reload: gateway starts at generation 1" grep -q "configuration generation 1 live" "$work/reload.err"
+timeout 20 kcat -b "127.0.0.1:$rport" -L >"$work/r1.md" 2>&1
+check "reload: both topics described at first" bash -c 'grep -q "topic \"hidden\"" "$1" && grep -q "topic \"visible\"" "$1"' _ "$work/r1.md"
+# A broken policy (written in place, then SIGHUP): rejected, named by file:line:col.
+printf 'acls:\n  - { everyone: true, allow: [Describe], topics: [visible] }\n  - { everyone: true, allow: [Nonsense] }\n' >"$work/policies.d/acl.yaml"
+for _ in $(seq 50); do grep -q "rejected" "$work/reload.err" && break; sleep 0.1; done
+kill -HUP "$rg"
+for _ in $(seq 50); do [ "$(grep -c "rejected" "$work/reload.err")" -ge 2 ] && break; sleep 0.1; done
+check "reload: a broken policy is rejected with file:line:col" grep -q "rejected, generation 1 keeps serving: $work/policies.d/acl.yaml:3:" "$work/reload.err"
+timeout 20 kcat -b "127.0.0.1:$rport" -L >"$work/r2.md" 2>&1
+check "reload: generation 1 still serves" grep -q 'topic "hidden"' "$work/r2.md"
+# A good policy, picked up by --watch: only `visible` is described from now on.
+printf 'acls:\n  - { everyone: true, allow: [Describe], topics: [visible] }\n' >"$work/policies.d/acl.yaml.tmp"
+mv "$work/policies.d/acl.yaml.tmp" "$work/policies.d/acl.yaml"
+for _ in $(seq 100); do grep -q "configuration generation 2 live (file change)" "$work/reload.err" && break; sleep 0.1; done
+check "reload: --watch applies the change as generation 2" grep -q "configuration generation 2 live (file change)" "$work/reload.err"
+timeout 20 kcat -b "127.0.0.1:$rport" -L >"$work/r3.md" 2>&1
+check "reload: generation 2 hides the topic" bash -c '! grep -q "topic \"hidden\"" "$1" && grep -q "topic \"visible\"" "$1"' _ "$work/r3.md"
+# SIGHUP with nothing changed: no new generation.
+kill -HUP "$rg"
+for _ in $(seq 50); do grep -q "(SIGHUP): .* unchanged" "$work/reload.err" && break; sleep 0.1; done
+check "reload: SIGHUP on an unchanged file keeps the generation" grep -q "(SIGHUP): .* unchanged, generation 2 keeps serving" "$work/reload.err"
+# A new listen port needs a restart.
+sed -i "s/listen: 127.0.0.1:$rport/listen: 127.0.0.1:$((rport + 11))/" "$work/reload.yaml"
+for _ in $(seq 100); do grep -q "needs a restart" "$work/reload.err" && break; sleep 0.1; done
+check "reload: a listener change needs a restart" grep -q "rejected, generation 2 keeps serving: needs a restart to change: listeners" "$work/reload.err"
+kill -TERM "$rg"
+for _ in $(seq 100); do kill -0 "$rg" 2>/dev/null || break; sleep 0.1; done
+wait "$rg"
+check "reload: SIGTERM exits 0" test $? -eq 0
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

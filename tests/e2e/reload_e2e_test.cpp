@@ -1,0 +1,342 @@
+// Hot reload with real clients: the gateway runs from a configuration file (as `kafka-gateway
+// --config FILE` does) in front of the embedded broker, and the file changes under open
+// connections. reload_now() is what SIGHUP calls (tests/gateway/cli_test.sh sends the real
+// signal to the real binary); watch() is --watch.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "config/loader.h"
+#include "gateway/embedded_cluster.h"
+#include "gateway/gateway.h"
+#include "gateway/reloader.h"
+#include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/rdkafka_client.h"
+#include "tests/e2e/secure_environment.h"
+
+namespace kgw::e2e {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+void write_file(const fs::path& p, const std::string& text) {
+  const fs::path tmp = p.string() + ".tmp";
+  std::ofstream(tmp) << text;
+  fs::rename(tmp, p);  // as editors and ConfigMap updates do: the file is replaced whole
+}
+
+// A gateway started from <dir>/gateway.yaml (gateway settings + extra(port), policies from
+// <dir>/policies.yaml), in front of one embedded broker with topic `customers` (2 partitions).
+// port: the first of 12 free ports; the shorthand listener takes port..port+5.
+class file_gateway {
+ public:
+  file_gateway(const std::function<std::string(std::uint16_t port)>& extra, const std::string& policies_yaml)
+      : cluster_(1, {{"customers", 2}}) {
+    const char* level = std::getenv("KGW_E2E_LOG");
+    spdlog::set_level(spdlog::level::from_str(level && *level ? level : "warn"));
+    char tmpl[] = "/tmp/kgw-reload-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    port_ = find_free_port_block(12);
+    upstream_yaml_ = "upstream:\n  bootstrap: [127.0.0.1:" + std::to_string(cluster_.broker_ports()[0]) +
+                     "]\npolicies: policies.yaml\n";
+    write_file(dir_ / "policies.yaml", policies_yaml);
+    write_gateway(extra(port_));
+    auto cfg = config::load_file((dir_ / "gateway.yaml").string());
+    INFO((cfg ? "" : cfg.error()));
+    REQUIRE(cfg);
+    gw_ = std::make_unique<gateway::gateway>(std::move(*cfg));
+    gw_->set_auth_tap([this](std::string_view, std::string_view, std::string_view) { ++connections_; });
+    gw_->start();
+    reloader_ = std::make_unique<gateway::reloader>(*gw_, (dir_ / "gateway.yaml").string());
+  }
+  ~file_gateway() {
+    reloader_.reset();
+    gw_->stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // extra_yaml: more top-level sections (with `listeners`, the shorthand listener goes);
+  // gateway_keys: more settings in the `gateway` section.
+  void write_gateway(const std::string& extra_yaml, const std::string& gateway_keys = "") {
+    std::string g = "gateway:\n  workers: 2\n" + gateway_keys;
+    if (extra_yaml.find("listeners:") == std::string::npos)
+      g += "  listen: 127.0.0.1:" + std::to_string(port_) + "\n  advertised_host: 127.0.0.1\n  broker_ports: " +
+           std::to_string(port_ + 1) + "-" + std::to_string(port_ + 5) + "\n";
+    write_file(dir_ / "gateway.yaml", g + upstream_yaml_ + extra_yaml);
+  }
+  void write_policies(const std::string& yaml) { write_file(dir_ / "policies.yaml", yaml); }
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t port() const { return port_; }
+  gateway::gateway& gw() { return *gw_; }
+  gateway::reloader& reloader() { return *reloader_; }
+  int connections() const { return connections_.load(); }
+
+ private:
+  gateway::embedded_cluster cluster_;
+  fs::path dir_;
+  std::uint16_t port_ = 0;
+  std::string upstream_yaml_;
+  std::atomic<int> connections_{0};
+  std::unique_ptr<gateway::gateway> gw_;
+  std::unique_ptr<gateway::reloader> reloader_;
+};
+
+std::string nothing(std::uint16_t) { return ""; }
+
+std::string customer(int id) {
+  return R"({"id":)" + std::to_string(id) + R"(,"email":"user)" + std::to_string(id) + R"(@example.com"})";
+}
+
+// Produces `bursts` x `per_burst` customers; each burst is flushed on its own, so it lands as one
+// batch per partition.
+void produce_customers(const std::string& bootstrap, int bursts, int per_burst) {
+  producer p(bootstrap, {{"linger.ms", "50"}});
+  for (int b = 0; b < bursts; ++b) {
+    std::vector<key_value> recs;
+    for (int i = 0; i < per_burst; ++i) {
+      const int id = b * per_burst + i;
+      recs.emplace_back("k" + std::to_string(id), customer(id));
+    }
+    const auto delivered = p.produce("customers", recs, clock::now() + 30s);
+    REQUIRE(delivered.size() == recs.size());
+  }
+  REQUIRE(p.errors().empty());
+}
+
+int id_of(const std::string& value) {
+  const auto at = value.find("\"id\":");
+  REQUIRE(at != std::string::npos);
+  return std::atoi(value.c_str() + at + 5);
+}
+
+// Which view a record went through: 0 full, 1 partial mask, 2 redacted.
+int mode_of(const record& r) {
+  if (r.value.find("\"user") != std::string::npos) return 0;
+  if (r.value.find("***@example.com") != std::string::npos) return 1;
+  if (r.value.find("[hidden]") != std::string::npos) return 2;
+  FAIL("unexpected value " << r.value);
+  return -1;
+}
+
+const std::string mask_partial = R"(
+views:
+  - everyone: true
+    topics: [customers]
+    mask:
+      - { field: email, function: partial, keep_domain: true }
+)";
+const std::string mask_redact = R"(
+views:
+  - everyone: true
+    topics: [customers]
+    mask:
+      - { field: email, function: redact, replacement: "[hidden]" }
+)";
+
+}  // namespace
+
+TEST_CASE("reload: a consumer keeps its connections while its view goes from full to masked (SIGHUP, then --watch)",
+          "[e2e][reload]") {
+  file_gateway fg(nothing, "# no policies yet\n");
+  constexpr int bursts = 40, per_burst = 50, total = bursts * per_burst;
+  produce_customers(fg.bootstrap(), bursts, per_burst);
+
+  // Small fetches and a small local queue: the consumer fetches many times, so the policies
+  // change between its fetches.
+  consumer c(fg.bootstrap(), "", {{"fetch.message.max.bytes", "2048"}, {"queued.max.messages.kbytes", "1"},
+                                  {"fetch.wait.max.ms", "10"}});
+  c.assign_all("customers", 2);
+  std::vector<record> got;
+  auto consume_until = [&](std::size_t n) {
+    consumer* cs[] = {&c};
+    return poll_until(cs, [&](std::size_t, record&& r) { got.push_back(std::move(r)); },
+                      [&] { return got.size() >= n; }, clock::now() + 60s);
+  };
+  REQUIRE(consume_until(total / 4));
+  const int connections_before = fg.connections();
+
+  fg.write_policies(mask_partial);
+  const auto r = fg.reloader().reload_now("SIGHUP");
+  INFO(r.message);
+  REQUIRE(r.accepted);
+  CHECK(r.generation == 2);
+  CHECK(fg.gw().generation() == 2);
+  REQUIRE(consume_until(total / 2));
+
+  fg.reloader().watch(100ms);
+  fg.write_policies(mask_redact);
+  const auto deadline = clock::now() + 20s;
+  while (fg.gw().generation() != 3 && clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  REQUIRE(fg.gw().generation() == 3);
+  REQUIRE(consume_until(total));
+  // A little longer: nothing more may come (no duplicates).
+  consume_until(total + 1);
+
+  CHECK(c.errors().empty());
+  CHECK(fg.connections() == connections_before);  // no reconnection
+  REQUIRE(got.size() == static_cast<std::size_t>(total));
+  std::set<std::pair<int, std::int64_t>> seen;
+  std::map<int, int> last_mode;                     // partition -> mode of its latest record
+  std::map<std::pair<int, int>, int> batch_mode;    // (partition, burst) -> mode
+  std::set<int> modes;
+  for (const auto& rec : got) {
+    CHECK(seen.emplace(rec.partition, rec.offset).second);
+    const int mode = mode_of(rec);
+    modes.insert(mode);
+    // Views only ever move forward, and never within a batch.
+    CHECK(mode >= last_mode[rec.partition]);
+    last_mode[rec.partition] = mode;
+    const auto [it, fresh] = batch_mode.emplace(std::pair{rec.partition, id_of(rec.value) / per_burst}, mode);
+    if (!fresh) CHECK(it->second == mode);
+  }
+  CHECK(modes == std::set<int>{0, 1, 2});  // all three generations delivered records
+}
+
+TEST_CASE("reload: a file with errors or a restart-only change is rejected and the live policies keep serving",
+          "[e2e][reload]") {
+  file_gateway fg(nothing, mask_partial);
+  produce_customers(fg.bootstrap(), 2, 10);
+
+  // A policy that does not parse: rejected with its file:line:col, generation 1 serves on.
+  fg.write_policies(mask_partial + "    where: id >\n");
+  auto r = fg.reloader().reload_now("SIGHUP");
+  CHECK_FALSE(r.accepted);
+  CHECK(r.message.find("policies.yaml:") != std::string::npos);
+  CHECK(fg.gw().generation() == 1);
+
+  // A listener or a limit change needs a restart: rejected whole, even with a valid new policy
+  // beside it.
+  fg.write_policies(mask_redact);
+  fg.write_gateway("listeners:\n  - { name: other, listen: 127.0.0.1:" + std::to_string(fg.port() + 6) +
+                   ", broker_ports: " + std::to_string(fg.port() + 7) + "-" + std::to_string(fg.port() + 11) + " }\n");
+  r = fg.reloader().reload_now("SIGHUP");
+  CHECK_FALSE(r.accepted);
+  CHECK(r.message.find("needs a restart") != std::string::npos);
+  CHECK(r.message.find("listeners") != std::string::npos);
+  fg.write_gateway("", "  idle_timeout: 1m\n");
+  r = fg.reloader().reload_now("SIGHUP");
+  CHECK_FALSE(r.accepted);
+  CHECK(r.message.find("gateway.idle_timeout") != std::string::npos);
+  CHECK(fg.gw().generation() == 1);
+
+  consumer c(fg.bootstrap(), "");
+  c.assign_all("customers", 2);
+  std::vector<record> got;
+  consumer* cs[] = {&c};
+  REQUIRE(poll_until(cs, [&](std::size_t, record&& rec) { got.push_back(std::move(rec)); },
+                     [&] { return got.size() >= 20; }, clock::now() + 30s));
+  for (const auto& rec : got) CHECK(mode_of(rec) == 1);  // still generation 1's view
+
+  // The same file again is no new generation.
+  fg.write_gateway("");
+  fg.write_policies(mask_partial);
+  r = fg.reloader().reload_now("SIGHUP");
+  CHECK(r.accepted);
+  CHECK(r.unchanged);
+  CHECK(fg.gw().generation() == 1);
+}
+
+TEST_CASE("reload: a principal added by reload logs in, a removed one cannot", "[e2e][reload]") {
+  auto listener = [](std::uint16_t port) {
+    return "listeners:\n  - name: sasl\n    listen: 127.0.0.1:" + std::to_string(port + 6) +
+           "\n    broker_ports: " + std::to_string(port + 7) + "-" + std::to_string(port + 11) +
+           "\n    security_protocol: SASL_PLAINTEXT\n    sasl: { mechanisms: [PLAIN, SCRAM-SHA-512] }\n";
+  };
+  auto principal = [](const std::string& name, const std::string& password) {
+    return "  " + name + ":\n    credentials: [\"" + stored_credential("SCRAM-SHA-512", password) + "\"]\n";
+  };
+  const std::string alice = principal("alice", "alice-secret"), bob = principal("bob", "bob-secret");
+  file_gateway fg([&](std::uint16_t port) { return listener(port) + "principals:\n" + alice; }, "# none\n");
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(fg.port() + 6);
+  // Logs in (and reads the watermarks) as user/password: true on success.
+  auto login = [&](const std::string& user, const std::string& password, std::vector<std::string>& errors) {
+    consumer c(bootstrap, "", {{"security.protocol", "SASL_PLAINTEXT"}, {"sasl.mechanism", "SCRAM-SHA-512"},
+                               {"sasl.username", user}, {"sasl.password", password}});
+    const bool ok = !c.watermarks("customers", 2, 5s).empty();
+    c.poll(200ms);  // serves the error callback
+    errors = c.client_errors();
+    return ok;
+  };
+  std::vector<std::string> errors;
+  CHECK(login("alice", "alice-secret", errors));
+  CHECK_FALSE(login("bob", "bob-secret", errors));
+
+  // An open connection of alice's stays (as on a broker, until it re-authenticates).
+  consumer open(bootstrap, "", {{"security.protocol", "SASL_PLAINTEXT"}, {"sasl.mechanism", "PLAIN"},
+                                {"sasl.username", "alice"}, {"sasl.password", "alice-secret"}});
+  REQUIRE_FALSE(open.watermarks("customers", 2, 5s).empty());
+
+  fg.write_gateway(listener(fg.port()) + "principals:\n" + bob);
+  const auto r = fg.reloader().reload_now("SIGHUP");
+  INFO(r.message);
+  REQUIRE(r.accepted);
+  CHECK(login("bob", "bob-secret", errors));
+  CHECK_FALSE(login("alice", "alice-secret", errors));
+  bool auth_error = false;
+  INFO("alice's errors: " << errors.size());
+  for (const auto& e : errors) auth_error = auth_error || e.find("uthentication") != std::string::npos;
+  CHECK(auth_error);
+  CHECK_FALSE(open.watermarks("customers", 2, 5s).empty());
+}
+
+TEST_CASE("reload: Read revoked by reload is TOPIC_AUTHORIZATION_FAILED at the next Fetch", "[e2e][reload]") {
+  const std::string read_allowed = R"(
+acls:
+  - everyone: true
+    allow: [Read, Write, Describe]
+    topics: [customers]
+  - everyone: true
+    allow: [Read]
+    groups: ["*"]
+)";
+  const std::string describe_only = R"(
+acls:
+  - everyone: true
+    allow: [Write, Describe]
+    topics: [customers]
+  - everyone: true
+    allow: [Read]
+    groups: ["*"]
+)";
+  file_gateway fg(nothing, read_allowed);
+  produce_customers(fg.bootstrap(), 1, 10);
+  consumer c(fg.bootstrap(), "", {{"fetch.wait.max.ms", "100"}});
+  c.assign_all("customers", 2);
+  std::vector<record> got;
+  consumer* cs[] = {&c};
+  REQUIRE(poll_until(cs, [&](std::size_t, record&& rec) { got.push_back(std::move(rec)); },
+                     [&] { return got.size() >= 10; }, clock::now() + 30s));
+  CHECK(c.errors().empty());
+  const int connections_before = fg.connections();
+
+  fg.write_policies(describe_only);
+  const auto r = fg.reloader().reload_now("SIGHUP");
+  INFO(r.message);
+  REQUIRE(r.accepted);
+  auto denied = [&] {
+    for (const auto& e : c.errors())
+      if (e.find("uthorization") != std::string::npos) return true;
+    return false;
+  };
+  poll_until(cs, [&](std::size_t, record&& rec) { got.push_back(std::move(rec)); }, denied, clock::now() + 30s);
+  for (const auto& e : c.errors()) INFO(e);
+  CHECK(denied());
+  CHECK(got.size() == 10);  // nothing after the revocation
+  CHECK(fg.connections() == connections_before);  // denied on the connection it had
+}
+
+}  // namespace kgw::e2e
