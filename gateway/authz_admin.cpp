@@ -77,7 +77,7 @@ authorization authorize_config_resources(authz_request& rq, acl_operation op, En
   if (req.resources.empty()) {
     Resp resp;
     put_config_errors(entries_of(resp), *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -133,7 +133,7 @@ authorization authorize_init_producer_id(authz_request& rq) {
   resp.error_code = error;
   resp.producer_id = -1;
   resp.producer_epoch = -1;
-  return answer(rq, resp);
+  return answer(rq, resp, denial(rq, req.transactional_id ? *req.transactional_id : cluster_resource_name, error));
 }
 
 // --- AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit -----------------------------
@@ -146,7 +146,7 @@ authorization authorize_add_partitions_to_txn(authz_request& rq) {
     // v4+ (batched) is sent by brokers only; Kafka requires ClusterAction, never granted to clients.
     proto::add_partitions_to_txn_response resp;
     resp.error_code = kafka_error::cluster_authorization_failed;
-    return answer(rq, resp);
+    return answer(rq, resp, denial(rq, cluster_resource_name, resp.error_code));
   }
   // Kafka: the partitions are added all together or not at all. Without Write on the
   // transactional id every partition fails; with a denied topic, its partitions fail and the
@@ -157,16 +157,18 @@ authorization authorize_add_partitions_to_txn(authz_request& rq) {
     if (!rq.allowed(acl_operation::write, resource_type::topic, t.name)) any_denied = true;
   if (!any_denied) return {};
   proto::add_partitions_to_txn_response resp;
+  auto fx = txn_ok ? new_fixup(rq) : denial(rq, req.v3_and_below_transactional_id, kafka_error::transactional_id_authorization_failed);
   for (const auto& t : req.v3_and_below_topics) {
     const std::int16_t error = !txn_ok ? kafka_error::transactional_id_authorization_failed
                                : !rq.allowed(acl_operation::write, resource_type::topic, t.name)
                                    ? kafka_error::topic_authorization_failed
                                    : kafka_error::operation_not_attempted;
+    if (error == kafka_error::topic_authorization_failed) fx->topics.push_back({std::string(t.name), false, {}, error, {}});
     auto& rt = resp.results_by_topic_v3_and_below.emplace_back();
     rt.name = t.name;
     for (auto p : t.partitions) rt.results_by_partition.push_back({p, error, {}});
   }
-  return answer(rq, resp);
+  return answer(rq, resp, fx);
 }
 
 authorization authorize_add_offsets_to_txn(authz_request& rq) {
@@ -181,7 +183,8 @@ authorization authorize_add_offsets_to_txn(authz_request& rq) {
   if (error == kafka_error::none) return {};
   proto::add_offsets_to_txn_response resp;
   resp.error_code = error;
-  return answer(rq, resp);
+  return answer(rq, resp,
+                denial(rq, error == kafka_error::group_authorization_failed ? req.group_id : req.transactional_id, error));
 }
 
 authorization authorize_end_txn(authz_request& rq) {
@@ -191,7 +194,7 @@ authorization authorize_end_txn(authz_request& rq) {
   if (txn_writable(rq, req.transactional_id)) return {};
   proto::end_txn_response resp;
   resp.error_code = kafka_error::transactional_id_authorization_failed;
-  return answer(rq, resp);
+  return answer(rq, resp, denial(rq, req.transactional_id, resp.error_code));
 }
 
 namespace {
@@ -221,7 +224,7 @@ authorization authorize_txn_offset_commit(authz_request& rq) {
   if (req.topics.empty()) {
     proto::txn_offset_commit_response resp;
     put_txn_commit_errors(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -256,7 +259,7 @@ authorization authorize_describe_transactions(authz_request& rq) {
   if (req.transactional_ids.empty()) {
     proto::describe_transactions_response resp;
     put_transaction_errors(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }

@@ -50,7 +50,7 @@ authorization authorize_offset_commit(authz_request& rq) {
   if (req.topics.empty()) {
     proto::offset_commit_response resp;
     put_commit_errors(resp, fx->topics);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -133,7 +133,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
       } else {
         resp.error_code = kafka_error::group_authorization_failed;
       }
-      return answer(rq, resp);
+      return answer(rq, resp, fx);
     }
     if (!req.topics) {  // all topics: the answer is filtered
       g.filter_topics = true;
@@ -145,7 +145,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
     if (req.topics->empty()) {
       proto::offset_fetch_response resp;
       fix_offset_fetch(resp, *fx, v, allowed_topic);
-      return answer(rq, resp);
+      return answer(rq, resp, fx);
     }
     return forward_rewritten(rq, req, fx);
   }
@@ -173,7 +173,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
   if (req.groups.empty() && changed) {
     proto::offset_fetch_response resp;
     fix_offset_fetch(resp, *fx, v, allowed_topic);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   if (!changed) return fx->groups.empty() ? authorization{} : forward_with(std::move(fx));
   return forward_rewritten(rq, req, fx);
@@ -196,7 +196,7 @@ authorization authorize_offset_delete(authz_request& rq) {
   if (!group_allowed(rq, acl_operation::delete_, req.group_id)) {
     proto::offset_delete_response resp;
     resp.error_code = kafka_error::group_authorization_failed;
-    return answer(rq, resp);
+    return answer(rq, resp, denial(rq, req.group_id, resp.error_code));
   }
   auto fx = new_fixup(rq);
   take_topics(req.topics, fx->topics, topic_name_of, each_partition_index, topic_check(rq, acl_operation::read));
@@ -204,7 +204,7 @@ authorization authorize_offset_delete(authz_request& rq) {
   if (req.topics.empty()) {
     proto::offset_delete_response resp;
     put_offset_delete_errors(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -254,7 +254,7 @@ authorization authorize_find_coordinator(authz_request& rq) {
     resp.error_message = message_of(error);
     resp.node_id = -1;
     resp.port = -1;
-    return answer(rq, resp);
+    return answer(rq, resp, denial(rq, req.key, error));
   }
   auto fx = new_fixup(rq);
   std::erase_if(req.coordinator_keys, [&](std::string_view key) {
@@ -267,7 +267,7 @@ authorization authorize_find_coordinator(authz_request& rq) {
   if (req.coordinator_keys.empty()) {
     proto::find_coordinator_response resp;
     put_coordinator_errors(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -287,7 +287,7 @@ authorization authorize_group_member(authz_request& rq) {
       resp.generation_id = -1;
       resp.protocol_name = rq.version() >= 7 ? std::nullopt : std::optional<std::string_view>("");
       resp.member_id = req.member_id;
-      return answer(rq, resp);
+      return answer(rq, resp, denial(rq, req.group_id, denied));
     }
     case proto::heartbeat_request::api_key: {
       proto::heartbeat_request req;
@@ -295,7 +295,7 @@ authorization authorize_group_member(authz_request& rq) {
       if (group_allowed(rq, acl_operation::read, req.group_id)) return {};
       proto::heartbeat_response resp;
       resp.error_code = denied;
-      return answer(rq, resp);
+      return answer(rq, resp, denial(rq, req.group_id, denied));
     }
     case proto::leave_group_request::api_key: {
       proto::leave_group_request req;
@@ -303,7 +303,7 @@ authorization authorize_group_member(authz_request& rq) {
       if (group_allowed(rq, acl_operation::read, req.group_id)) return {};
       proto::leave_group_response resp;
       resp.error_code = denied;
-      return answer(rq, resp);
+      return answer(rq, resp, denial(rq, req.group_id, denied));
     }
     case proto::sync_group_request::api_key: {
       proto::sync_group_request req;
@@ -311,7 +311,7 @@ authorization authorize_group_member(authz_request& rq) {
       if (group_allowed(rq, acl_operation::read, req.group_id)) return {};
       proto::sync_group_response resp;
       resp.error_code = denied;
-      return answer(rq, resp);
+      return answer(rq, resp, denial(rq, req.group_id, denied));
     }
     default:
       return refuse("not a group member API");
@@ -335,7 +335,7 @@ authorization authorize_consumer_group_heartbeat(authz_request& rq) {
   proto::consumer_group_heartbeat_response resp;
   resp.error_code = error;
   resp.error_message = message_of(error);
-  return answer(rq, resp);
+  return answer(rq, resp, denial(rq, req.group_id, error));
 }
 
 // --- DescribeGroups, ListGroups, DeleteGroups --------------------------------------------------
@@ -378,7 +378,7 @@ authorization authorize_describe_groups(authz_request& rq) {
   if (req.groups.empty()) {
     proto::describe_groups_response resp;
     put_described_group_errors(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -404,7 +404,7 @@ authorization authorize_delete_groups(authz_request& rq) {
   if (req.groups_names.empty()) {
     proto::delete_groups_response resp;
     put_deleted_group_errors(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }

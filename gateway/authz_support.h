@@ -152,13 +152,22 @@ authorization forward_rewritten(const authz_request& rq, const M& msg, std::shar
   return a;
 }
 
-// answer: a response of the request's version, built here.
+// answer: a response of the request's version, built here. denied: the entries it denies (not
+// used for the response: the session reports them as decisions).
 template <class M>
-authorization answer(const authz_request& rq, const M& msg) {
+authorization answer(const authz_request& rq, const M& msg, std::shared_ptr<const response_fixup> denied = nullptr) {
   authorization a;
   a.what = authorization::action::answer;
   a.response = protocol::encode_response(msg, rq.version(), rq.info.correlation_id, false).flatten();
+  a.fixup = std::move(denied);
   return a;
+}
+
+// One denied entry, for answers built directly: the session reports it as a decision.
+inline std::shared_ptr<response_fixup> denial(const authz_request& rq, std::string_view name, std::int16_t error) {
+  auto fx = new_fixup(rq);
+  fx->entries.push_back({std::string(name), error, 0});
+  return fx;
 }
 
 inline authorization forward_with(std::shared_ptr<const response_fixup> fixup) {

@@ -85,7 +85,7 @@ authorization authorize_produce(authz_request& rq) {
     }
     proto::produce_response resp;
     put_produce_errors(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, req.acks == 0 ? nullptr : std::shared_ptr<const response_fixup>(fx));
 }
@@ -157,7 +157,7 @@ authorization authorize_fetch(authz_request& rq) {
     proto::fetch_response resp;
     resp.error_code = kafka_error::cluster_authorization_failed;
     put_fetch_errors(resp, fx->topics, v);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
 
   if (v >= 13) {
@@ -181,7 +181,7 @@ authorization authorize_fetch(authz_request& rq) {
   if (req.topics.empty() && (v < 7 || (req.session_id == 0 && req.forgotten_topics_data.empty()))) {
     proto::fetch_response resp;
     put_fetch_errors(resp, fx->topics, v);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -251,7 +251,7 @@ authorization per_topic(authz_request& rq, acl_operation op, NameOf name_of, Par
   if (req.topics.empty()) {
     Resp resp;
     put(resp, *fx);
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -401,7 +401,7 @@ authorization authorize_create_topics(authz_request& rq) {
       t.error_code = te.error;
       t.error_message = "Authorization failed.";  // Kafka's text for CreateTopics
     }
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -454,7 +454,7 @@ authorization authorize_delete_topics(authz_request& rq) {
       r.error_code = te.error;
       r.error_message = message_of(te.error);
     }
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }
@@ -469,7 +469,7 @@ authorization authorize_create_partitions(authz_request& rq) {
   if (req.topics.empty()) {
     proto::create_partitions_response resp;
     for (const auto& te : fx->topics) resp.results.push_back({te.name, te.error, message_of(te.error), {}});
-    return answer(rq, resp);
+    return answer(rq, resp, fx);
   }
   return forward_rewritten(rq, req, fx);
 }

@@ -34,6 +34,7 @@
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
+#include "gateway/governance_summary.h"
 #include "gateway/live_config.h"
 #include "gateway/restart_settings.h"
 #include "policies/policy_set.h"
@@ -48,9 +49,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 worker::worker(int i, std::shared_ptr<const config::gateway_config> c,
                const std::vector<std::unique_ptr<listener_runtime>>& listeners, const upstream_connector& conn,
-               cluster_versions& v, const response_tap& t, const auth_tap& a, const bootstrap_brokers& bs,
-               const live_configs& l)
-    : index(i), cfg(std::move(c)), connector(conn), versions(v), tap(t), on_auth(a), bootstrap(bs), live(l) {
+               cluster_versions& v, const response_tap& t, const policies::decision_stream& d,
+               const bootstrap_brokers& bs, const live_configs& l)
+    : index(i), cfg(std::move(c)), connector(conn), versions(v), tap(t), decisions(d), bootstrap(bs), live(l) {
   for (const auto& lr : listeners) {
     rewriters.emplace_back(*lr->registry, lr->cfg.advertised_host, lr->sasl.has_value(), &versions);
     // With ACLs on, clients learn only the APIs the gateway can authorize or lets through (as
@@ -156,14 +157,14 @@ std::string describe_live(const config::gateway_config& c) {
          (files.empty() ? "" : " (from " + files + ")");
 }
 
+// "records_delivered 1200, records_filtered 300, ...": the counts that are not zero.
 std::string describe(const governance_stats& s) {
-  return std::to_string(s.records_delivered) + " records delivered from governed topics, " +
-         std::to_string(s.records_filtered) + " filtered out by views, " + std::to_string(s.records_masked) +
-         " masked, " + std::to_string(s.records_invalid_dropped) + " dropped as not JSON, " +
-         std::to_string(s.records_invalid_replaced) + " replaced as not JSON, " +
-         std::to_string(s.legacy_batches_dropped) + " legacy message sets dropped, " +
-         std::to_string(s.corrupt_batches) + " corrupt batches refused, " + std::to_string(s.produce_rejected) +
-         " produce partitions rejected by validation";
+  std::string out;
+#define KGW_DESCRIBE(name) \
+  if (s.name) out += (out.empty() ? "" : ", ") + std::string(#name " ") + std::to_string(s.name);
+  KGW_DECISION_TALLIES(KGW_DESCRIBE)
+#undef KGW_DESCRIBE
+  return out;
 }
 
 // What the policies did since start-up, logged every minute while it changes (operators see
@@ -204,7 +205,8 @@ struct gateway::impl {
   // before bootstrap goes, also when start() throws.
   std::unique_ptr<embedded_broker_process> embedded;
   response_tap tap;
-  auth_tap on_auth;
+  policies::decision_stream decisions;  // subscribers added before start()
+  governance_counters governance;       // a subscriber: the minute summary
   std::unique_ptr<upstream_connector> connector;
   cluster_versions versions;
   std::vector<std::unique_ptr<listener_runtime>> listeners;
@@ -294,7 +296,12 @@ gateway::gateway(config::gateway_config cfg) : impl_(std::make_unique<impl>(std:
 gateway::~gateway() { stop(); }
 
 void gateway::set_response_tap(response_tap tap) { impl_->tap = std::move(tap); }
-void gateway::set_auth_tap(auth_tap tap) { impl_->on_auth = std::move(tap); }
+void gateway::set_auth_tap(auth_tap tap) {
+  subscribe([tap = std::move(tap)](const policies::decision& d) {
+    if (d.kind == policies::decision_kind::authenticated) tap(d.listener, d.principal, d.mechanism);
+  });
+}
+void gateway::subscribe(policies::decision_stream::subscriber s) { impl_->decisions.subscribe(std::move(s)); }
 void gateway::set_embedded_broker_program(std::string path) { impl_->embedded_program = std::move(path); }
 
 void gateway::start() {
@@ -313,6 +320,7 @@ void gateway::start() {
   }
   if (m.bootstrap.get()->empty()) throw std::runtime_error("no upstream brokers configured");
 
+  m.decisions.subscribe([&c = m.governance](const policies::decision& d) { c.add(d); });
   m.live.publish(std::make_shared<const live_config>(1, m.boot));
   m.connector = std::make_unique<upstream_connector>(m.boot);
   const auto listener_cfgs = m.cfg.effective_listeners();
@@ -328,7 +336,7 @@ void gateway::start() {
   int n = m.cfg.workers > 0 ? m.cfg.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     m.workers.push_back(
-        std::make_unique<worker>(i, m.boot, m.listeners, *m.connector, m.versions, m.tap, m.on_auth, m.bootstrap,
+        std::make_unique<worker>(i, m.boot, m.listeners, *m.connector, m.versions, m.tap, m.decisions, m.bootstrap,
                                  m.live));
     m.workers.back()->request_memory = &m.request_memory;
   }
@@ -393,7 +401,32 @@ void gateway::start() {
                describe_live(m.cfg));
 }
 
+namespace {
+void emit_reload(const policies::decision_stream& s, const reload_result& r) {
+  policies::decision d;
+  d.kind = policies::decision_kind::reload;
+  d.generation = r.generation;
+  d.accepted = r.accepted;
+  d.detail = r.message;
+  s.emit(d);
+}
+}  // namespace
+
+reload_result gateway::reload_failed(std::string why) {
+  reload_result r;
+  r.generation = generation();
+  r.message = std::move(why);
+  emit_reload(impl_->decisions, r);
+  return r;
+}
+
 reload_result gateway::reload(config::gateway_config next) {
+  auto r = apply(std::move(next));
+  emit_reload(impl_->decisions, r);
+  return r;
+}
+
+reload_result gateway::apply(config::gateway_config next) {
   auto& m = *impl_;
   std::lock_guard lk(m.reload_mu);
   const auto live = m.live.current();
@@ -490,19 +523,9 @@ std::size_t gateway::buffered_request_bytes() const { return impl_->request_memo
 
 governance_stats gateway::governance() const {
   governance_stats s;
-  for (const auto& w : impl_->workers) {
-    const auto& c = w->governance;
-    auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    s.records_delivered += get(c.records_delivered);
-    s.records_filtered += get(c.records_filtered);
-    s.records_masked += get(c.records_masked);
-    s.records_invalid_dropped += get(c.records_invalid_dropped);
-    s.records_invalid_replaced += get(c.records_invalid_replaced);
-    s.legacy_batches_dropped += get(c.legacy_batches_dropped);
-    s.corrupt_batches += get(c.corrupt_batches);
-    s.batches_rewritten += get(c.batches_rewritten);
-    s.produce_rejected += get(c.produce_rejected);
-  }
+#define KGW_READ(name) s.name = impl_->governance.name.load(std::memory_order_relaxed);
+  KGW_DECISION_TALLIES(KGW_READ)
+#undef KGW_READ
   return s;
 }
 

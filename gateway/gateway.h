@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "config/gateway_config.h"
+#include "policies/decision.h"
 
 namespace kgw::gateway {
 
@@ -28,11 +29,11 @@ using response_tap = std::function<void(std::int16_t api_key, std::int16_t api_v
 // OAUTHBEARER, SSL, PLAINTEXT). For tests; called on worker threads, so it must be thread-safe.
 using auth_tap = std::function<void(std::string_view listener, std::string_view principal, std::string_view mechanism)>;
 
-// What policies did to records, summed over all workers (see record_governor.h).
+// What policies did to records since start-up (the decision stream's records events, summed).
 struct governance_stats {
-  std::uint64_t records_delivered = 0, records_filtered = 0, records_masked = 0, records_invalid_dropped = 0,
-                records_invalid_replaced = 0, legacy_batches_dropped = 0, corrupt_batches = 0, batches_rewritten = 0,
-                produce_rejected = 0;
+#define KGW_STAT(name) std::uint64_t name = 0;
+  KGW_DECISION_TALLIES(KGW_STAT)
+#undef KGW_STAT
   bool operator==(const governance_stats&) const = default;
 };
 
@@ -52,6 +53,8 @@ class gateway {
   gateway& operator=(const gateway&) = delete;
 
   void set_response_tap(response_tap tap);  // before start()
+  // Sees every decision (policies/decision.h); before start(). Called on worker threads.
+  void subscribe(policies::decision_stream::subscriber s);
   void set_auth_tap(auth_tap tap);          // before start()
   // The program `upstream.embedded` runs as `PROGRAM dev-cluster ...` (embedded_broker_process.h),
   // before start(). Default: this very program, which is kafka-gateway except in tests.
@@ -65,6 +68,8 @@ class gateway {
   // limits: nothing of `next` is applied then) or a credential does not parse. `next` must be
   // a loaded, validated configuration (config/loader.h). Thread-safe; after start().
   reload_result reload(config::gateway_config next);
+  // A reload that failed before reload() (the file did not load): reported like a rejection.
+  reload_result reload_failed(std::string why);
   std::uint64_t generation() const;  // the live configuration generation (1 at start)
 
   // Stops accepting, closes connections, joins the workers. Idempotent.
@@ -84,6 +89,8 @@ class gateway {
   std::size_t buffered_request_bytes() const;
 
  private:
+  reload_result apply(config::gateway_config next);
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -25,10 +25,6 @@ std::optional<proto::bytes_view> bytes(const std::optional<std::string_view>& s)
   return proto::as_bytes(*s);
 }
 
-void relaxed_add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
-  if (n) c.fetch_add(n, std::memory_order_relaxed);
-}
-
 // A partition whose records field holds batches but not one record breaks kafka-python 2.0.2
 // (Debian's): its fetcher takes the last record of what it unpacked (IndexError on none), after
 // it already advanced other partitions' positions in the same poll and before it returned their
@@ -83,12 +79,12 @@ struct record_governor::scratch {
   }
 };
 
-record_governor::record_governor(governance_counters& counters)
-    : counters_(counters), s_(std::make_unique<scratch>()) {}
+record_governor::record_governor() : s_(std::make_unique<scratch>()) {}
 record_governor::~record_governor() = default;
 
 record_governor::outcome record_governor::govern(proto::bytes_view records, const policies::topic_view& view,
-                                                 std::vector<std::byte>& out, std::string& error, bool v2_allowed) {
+                                                 std::vector<std::byte>& out, std::string& error,
+                                                 policies::tally_counts& counts, bool v2_allowed) {
   auto& s = *s_;
   proto::split_records(records, s.entries);
   bool changed = false;
@@ -139,7 +135,7 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
       continue;
     }
     if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) {
-      counters_.corrupt_batches.fetch_add(1, std::memory_order_relaxed);
+      policies::add(counts, policies::tally::corrupt_batches);
       error = "batch at offset " + std::to_string(e.base_offset) + ": " + r.error();
       return outcome::corrupt;
     }
@@ -209,7 +205,7 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
           proto::batch_control_bit);
     }
     if (auto r = proto::encode_batch(like, s.batch.snappy_xerial, s.to_write, out); !r) {
-      counters_.corrupt_batches.fetch_add(1, std::memory_order_relaxed);
+      policies::add(counts, policies::tally::corrupt_batches);
       error = "re-encoding batch at offset " + std::to_string(e.base_offset) + ": " + r.error();
       return outcome::corrupt;
     }
@@ -221,18 +217,20 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
     error = "cannot write the batch that lets consumers skip removed records";
     return outcome::corrupt;
   }
-  relaxed_add(counters_.records_delivered, delivered);
-  relaxed_add(counters_.records_filtered, filtered);
-  relaxed_add(counters_.records_masked, masked);
-  relaxed_add(counters_.records_invalid_dropped, invalid_dropped);
-  relaxed_add(counters_.records_invalid_replaced, invalid_replaced);
-  relaxed_add(counters_.legacy_batches_dropped, legacy);
-  relaxed_add(counters_.batches_rewritten, rewritten);
+  using policies::tally;
+  policies::add(counts, tally::records_delivered, delivered);
+  policies::add(counts, tally::records_filtered, filtered);
+  policies::add(counts, tally::records_masked, masked);
+  policies::add(counts, tally::records_invalid_dropped, invalid_dropped);
+  policies::add(counts, tally::records_invalid_replaced, invalid_replaced);
+  policies::add(counts, tally::legacy_batches_dropped, legacy);
+  policies::add(counts, tally::batches_rewritten, rewritten);
   return changed ? outcome::rewritten : outcome::unchanged;
 }
 
 std::optional<std::string> record_governor::validate(proto::bytes_view records,
-                                                     const policies::record_validator& validator) {
+                                                     const policies::record_validator& validator,
+                                                     policies::tally_counts& counts) {
   auto& s = *s_;
   proto::split_records(records, s.entries);
   for (const auto& e : s.entries) {
@@ -243,7 +241,7 @@ std::optional<std::string> record_governor::validate(proto::bytes_view records,
     if (s.batch.header.control()) continue;
     for (const auto& r : s.batch.records) {
       if (auto why = validator.check(s.view_of(r))) {
-        counters_.produce_rejected.fetch_add(1, std::memory_order_relaxed);
+        policies::add(counts, policies::tally::produce_rejected);
         return "record at offset delta " + std::to_string(r.offset_delta) + ": " + *why;
       }
     }

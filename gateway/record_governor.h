@@ -13,8 +13,9 @@
 //     batches below), and on Fetch v0-3, which cannot carry v2 batches, the partition fails;
 //   - a batch that does not decode (bad CRC, corrupt compression) fails the partition
 //     (CORRUPT_MESSAGE): fail closed, never forwarded ungoverned.
-// Threading: a governor belongs to one session (its scratch buffers are reused across batches);
-// the counters it updates are the worker's (relaxed atomics, read by stats and tests).
+// What it did is counted into the caller's tally (policies/decision.h), which the caller emits
+// on the decision stream.
+// Threading: a governor belongs to one session (its scratch buffers are reused across batches).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "policies/decision.h"
 #include "protocol/wire.h"
 
 namespace kgw::policies {
@@ -31,22 +33,9 @@ class record_validator;
 
 namespace kgw::gateway {
 
-// What governance did, summed over a worker's sessions.
-struct governance_counters {
-  std::atomic<std::uint64_t> records_delivered{0};
-  std::atomic<std::uint64_t> records_filtered{0};       // removed by a row filter
-  std::atomic<std::uint64_t> records_masked{0};         // delivered with at least one field changed
-  std::atomic<std::uint64_t> records_invalid_dropped{0};  // not JSON on a governed topic: dropped
-  std::atomic<std::uint64_t> records_invalid_replaced{0};  // not JSON: replaced as configured
-  std::atomic<std::uint64_t> legacy_batches_dropped{0};    // v0/v1 message sets on governed topics
-  std::atomic<std::uint64_t> corrupt_batches{0};           // could not be decoded: partition failed
-  std::atomic<std::uint64_t> batches_rewritten{0};
-  std::atomic<std::uint64_t> produce_rejected{0};  // partitions answered INVALID_RECORD
-};
-
 class record_governor {
  public:
-  explicit record_governor(governance_counters& counters);
+  record_governor();
   ~record_governor();
   record_governor(const record_governor&) = delete;
   record_governor& operator=(const record_governor&) = delete;
@@ -55,15 +44,17 @@ class record_governor {
   // Governs one partition's records field. rewritten: `out` holds the new records field.
   // corrupt / unsupported (legacy entries where v2 batches cannot be sent): `error` says why;
   // the caller fails the partition. v2_allowed: the response may carry v2 batches (Fetch v4+).
+  // counts: what happened, added to.
   outcome govern(protocol::bytes_view records, const policies::topic_view& view, std::vector<std::byte>& out,
-                 std::string& error, bool v2_allowed = true);
+                 std::string& error, policies::tally_counts& counts, bool v2_allowed = true);
 
-  // Produce validation of one partition's records: nullopt if every record passes.
-  std::optional<std::string> validate(protocol::bytes_view records, const policies::record_validator& validator);
+  // Produce validation of one partition's records: nullopt if every record passes (counts:
+  // produce_rejected when one does not).
+  std::optional<std::string> validate(protocol::bytes_view records, const policies::record_validator& validator,
+                                      policies::tally_counts& counts);
 
  private:
   struct scratch;
-  governance_counters& counters_;
   std::unique_ptr<scratch> s_;
 };
 

@@ -128,9 +128,7 @@ reload_result reloader::reload_now(const std::string& trigger) {
   std::lock_guard lk(mu_);
   auto cfg = config::load_file(path_);
   if (!cfg) {
-    reload_result r;
-    r.generation = gw_.generation();
-    r.message = cfg.error();
+    const reload_result r = gw_.reload_failed(cfg.error());
     spdlog::error("configuration reload ({}) rejected, generation {} keeps serving: {}", trigger, r.generation,
                   r.message);
     return r;

@@ -70,6 +70,32 @@ std::string api_label(std::int16_t key) {
 
 }  // namespace
 
+void for_each_denial(const response_fixup& fx,
+                     const std::function<void(std::string_view, std::string_view, std::int16_t)>& fn) {
+  auto topics = [&](const std::vector<response_fixup::topic_error>& list) {
+    for (const auto& t : list) {
+      std::int16_t error = t.error;
+      for (const auto& p : t.partitions)
+        if (!error) error = p.error;
+      if (error) fn("topic", t.name, error);
+    }
+  };
+  topics(fx.topics);
+  for (const auto& e : fx.entries) {
+    if (!e.error) continue;
+    const char* type = e.error == kafka_error::group_authorization_failed              ? "group"
+                       : e.error == kafka_error::transactional_id_authorization_failed ? "transactional_id"
+                       : e.error == kafka_error::cluster_authorization_failed          ? "cluster"
+                       : e.resource_type != 0                                          ? "config"
+                                                                                       : "topic";
+    fn(type, e.name, e.error);
+  }
+  for (const auto& g : fx.groups) {
+    if (g.removed) fn("group", g.group, kafka_error::group_authorization_failed);
+    topics(g.topics);
+  }
+}
+
 const char* authz_request::api_name() const {
   const char* name = proto::api_name(info.api_key);
   return name ? name : "?";

@@ -74,6 +74,11 @@ struct authorization {
 using produce_check =
     std::function<std::optional<std::string>(std::string_view topic, std::int32_t partition, protocol::bytes_view records)>;
 
+// The entries a fixup took out of a request with an error: fn(resource_type, name, error) once
+// per topic (not per partition), group, transactional id or cluster. For the decision stream.
+void for_each_denial(const response_fixup& fixup,
+                     const std::function<void(std::string_view type, std::string_view name, std::int16_t error)>& fn);
+
 class request_authorizer {
  public:
   // acl: the principal's compiled ACL (enabled() false = no ACLs). check: may be empty.

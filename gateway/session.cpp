@@ -28,6 +28,8 @@
 #include "gateway/identity_store.h"
 #include "gateway/listener.h"
 #include "gateway/live_config.h"
+#include "policies/decision.h"
+#include "protocol/errors.h"
 #include "gateway/request_authorizer.h"
 #include "gateway/request_inspector.h"
 #include "gateway/sasl_authenticator.h"
@@ -127,12 +129,13 @@ class session : public std::enable_shared_from_this<session> {
     boost::system::error_code ec;
     client_.socket().set_option(tcp::no_delay(true), ec);
     live_ = w_.live.current();  // the generation this connection authenticates against
+    generation_ = live_->generation;
     if (l_.tls && !co_await tls_handshake()) co_return close();
     if (l_.sasl && !co_await authenticate()) co_return close();
     spdlog::info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
                  principal_.mechanism);
-    if (w_.on_auth) w_.on_auth(l_.cfg.name, principal_.name, principal_.mechanism);
     adopt(std::move(live_));
+    origin().emit(origin().event(policies::decision_kind::authenticated));
     if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
     spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
@@ -287,6 +290,36 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // Who this connection's decisions are about (policies/decision.h).
+  policies::decision_origin origin() const {
+    return {&w_.decisions, generation_, l_.cfg.name, peer_, principal_.name, principal_.mechanism};
+  }
+
+  // A refused TLS handshake or SASL exchange: logged (rate-limited per address) and a decision.
+  void auth_failed(std::string_view what, const std::string& detail) {
+    w_.auth_log.failure(address_of(client_.socket()), what, detail);
+    auto d = origin().event(policies::decision_kind::authentication_failed);
+    d.principal = {};
+    d.detail = detail;
+    if (w_.decisions.active()) w_.decisions.emit(d);
+  }
+
+  // One denied event per entry the authorizer took out of a request (with the error its client
+  // gets), per topic rather than per partition.
+  void report_denials(const request_info& info, const response_fixup& fx) {
+    if (!w_.decisions.active()) return;
+    auto d = origin().event(policies::decision_kind::denied);
+    d.api_key = info.api_key;
+    d.api_version = info.api_version;
+    auto emit = [&](std::string_view type, std::string_view name, std::int16_t error) {
+      d.resource_type = type;
+      d.resource = name;
+      d.error = error;
+      w_.decisions.emit(d);
+    };
+    for_each_denial(fx, emit);
+  }
+
   // Moves the session to a configuration generation: its principal's entry and policies. Only
   // between requests; responses to requests already sent keep the policies that authorized them.
   void adopt(std::shared_ptr<const live_config> gen) {
@@ -298,7 +331,7 @@ class session : public std::enable_shared_from_this<session> {
     principal_.known = live_->identities.find(principal_.name);
     policies_.reset();
     if (live_->policies)
-      policies_ = std::make_shared<session_policies>(*live_->policies, principal_.name, w_.topic_ids, w_.governance);
+      policies_ = std::make_shared<session_policies>(*live_->policies, principal_.name, w_.topic_ids, origin());
   }
 
   // Passes a response through the policies. unchanged: forward the body as it is (after the
@@ -358,11 +391,11 @@ class session : public std::enable_shared_from_this<session> {
     asio::steady_timer timer(w_.io, l_.cfg.tls->handshake_timeout);
     auto r = co_await (tls.async_handshake(asio::ssl::stream_base::server, use_tuple) || timer.async_wait(use_tuple));
     if (r.index() == 1) {
-      w_.auth_log.failure(address_of(client_.socket()), "TLS handshake", "timed out (" + peer_ + ")");
+      auth_failed("TLS handshake", "timed out (" + peer_ + ")");
       co_return false;
     }
     if (auto [ec] = std::get<0>(r); ec) {
-      w_.auth_log.failure(address_of(client_.socket()), "TLS handshake failed",
+      auth_failed("TLS handshake failed",
                           describe_tls_error(ec) + " (" + peer_ + ", listener " + l_.cfg.name + ")");
       co_return false;
     }
@@ -370,7 +403,7 @@ class session : public std::enable_shared_from_this<session> {
     X509* cert = SSL_get0_peer_certificate(tls.native_handle());
     if (cert && SSL_get_verify_result(tls.native_handle()) != X509_V_OK) {
       // Only reachable if verification were relaxed; never derive a principal from it.
-      w_.auth_log.failure(address_of(client_.socket()), "TLS client certificate refused",
+      auth_failed("TLS client certificate refused",
                           "certificate not verified (" + peer_ + ")");
       co_return false;
     }
@@ -382,7 +415,7 @@ class session : public std::enable_shared_from_this<session> {
       if (name && std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
         name.reset();
       if (!name) {
-        w_.auth_log.failure(address_of(client_.socket()), "TLS client certificate refused",
+        auth_failed("TLS client certificate refused",
                             "no principal mapping rule matches subject '" + id.subject_dn + "' (" + peer_ + ")");
         co_return false;
       }
@@ -397,7 +430,7 @@ class session : public std::enable_shared_from_this<session> {
     asio::steady_timer timer(w_.io, l_.cfg.sasl->auth_timeout);
     auto r = co_await (sasl_exchange() || timer.async_wait(use_tuple));
     if (r.index() == 1) {
-      w_.auth_log.failure(address_of(client_.socket()), "SASL authentication",
+      auth_failed("SASL authentication",
                           "not completed within " + std::to_string(l_.cfg.sasl->auth_timeout.count()) + " ms (" +
                               peer_ + ")");
       co_return false;
@@ -417,7 +450,7 @@ class session : public std::enable_shared_from_this<session> {
         if (d.size() >= 4) {
           const std::int32_t n = read_be32(d.data());
           if (n < 0 || static_cast<std::size_t>(n) > max_sasl_frame) {
-            w_.auth_log.failure(address_of(client_.socket()), "SASL authentication",
+            auth_failed("SASL authentication",
                                 "invalid frame size " + std::to_string(n) + " before authentication (" + peer_ + ")");
             co_return false;
           }
@@ -442,7 +475,7 @@ class session : public std::enable_shared_from_this<session> {
         rewriter_.filter_apis(*cluster);  // with ACLs on: only what the gateway can authorize
         res.frame = local_api_versions_response(res.correlation_id, res.api_version, *cluster, true);
       } else if (res.what == sasl_authenticator::next::close) {
-        w_.auth_log.failure(address_of(client_.socket()), "SASL authentication failed",
+        auth_failed("SASL authentication failed",
                             res.failure + " (" + peer_ + ", listener " + l_.cfg.name + ")");
         co_return false;
       }
@@ -452,7 +485,7 @@ class session : public std::enable_shared_from_this<session> {
         bytes_out_ += n;
       }
       if (res.what == sasl_authenticator::next::reply_and_close) {
-        w_.auth_log.failure(address_of(client_.socket()), "SASL authentication failed",
+        auth_failed("SASL authentication failed",
                             res.failure + " (" + peer_ + ", listener " + l_.cfg.name + ")");
         // Let the client read the error before the connection goes.
         boost::system::error_code ec;
@@ -554,6 +587,7 @@ class session : public std::enable_shared_from_this<session> {
             if (!client_.socket().is_open()) co_return;
             a = policies->authorizer().authorize(info, body, true);
           }
+          if (a.fixup) report_denials(info, *a.fixup);
           switch (a.what) {
             case authorization::action::refuse:
               end(a.reason, true);

@@ -5,6 +5,7 @@
 #include "gateway/response_codec.h"
 #include "gateway/topic_names.h"
 #include "policies/policy_set.h"
+#include "protocol/api_keys.h"
 #include "protocol/errors.h"
 #include "protocol/fetch.h"
 
@@ -16,8 +17,8 @@ namespace kafka_error = proto::kafka_error;
 }  // namespace
 
 session_policies::session_policies(policies::policy_set& set, const std::string& principal, topic_names& names,
-                                   governance_counters& counters)
-    : set_(set), principal_(principal), names_(names), acl_(set.acl(principal)), governor_(counters) {
+                                   policies::decision_origin origin)
+    : set_(set), principal_(principal), names_(names), acl_(set.acl(principal)), origin_(origin) {
   const bool validates = !set.config().validations.empty();
   produce_check check;
   if (validates)
@@ -45,7 +46,19 @@ std::optional<std::string> session_policies::check_produce(std::string_view topi
   const auto& tp = topic(topic_name);
   if (!tp.error.empty()) return "the gateway cannot apply the policy for this topic";
   if (!tp.validator) return std::nullopt;
-  return governor_.validate(records, *tp.validator);
+  policies::tally_counts counts{};
+  auto rejected = governor_.validate(records, *tp.validator, counts);
+  if (rejected) {
+    auto d = origin_.event(policies::decision_kind::records);
+    d.api_key = proto::api::produce;
+    d.resource_type = "topic";
+    d.resource = topic_name;
+    d.error = kafka_error::invalid_record;
+    d.detail = *rejected;
+    d.counts = counts;
+    origin_.emit(d);
+  }
+  return rejected;
 }
 
 rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const response_context& ctx,
@@ -64,6 +77,30 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
       p.records = proto::bytes_view{};
       changed = true;
     };
+    // One event per governed partition: what the view did to its records.
+    auto report = [&](std::string_view topic, std::int32_t partition, const policies::tally_counts& counts,
+                      std::int16_t error_code, std::string_view why) {
+      auto d = origin_.event(policies::decision_kind::records);
+      d.api_key = proto::api::fetch;
+      d.api_version = ctx.api_version;
+      d.resource_type = "topic";
+      d.resource = topic;
+      d.partition = partition;
+      d.counts = counts;
+      d.error = error_code;
+      d.detail = why;
+      origin_.emit(d);
+    };
+    auto deny = [&](std::string_view topic, std::int16_t error_code, std::string_view why) {
+      auto d = origin_.event(policies::decision_kind::denied);
+      d.api_key = proto::api::fetch;
+      d.api_version = ctx.api_version;
+      d.resource_type = "topic";
+      d.resource = topic;
+      d.error = error_code;
+      d.detail = why;
+      origin_.emit(d);
+    };
     for (auto& t : m.responses) {
       std::string_view name = t.topic;
       if (ctx.api_version >= 13) {
@@ -74,11 +111,13 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
         // A topic the gateway cannot name cannot be governed: nothing of it is delivered.
         for (auto& p : t.partitions)
           if (p.error_code == 0 || p.records) fail(p, kafka_error::unknown_topic_id);
+        deny("", kafka_error::unknown_topic_id, "a topic id the gateway cannot name");
         continue;
       }
       const auto& tp = topic(name);
       if (!tp.error.empty()) {
         for (auto& p : t.partitions) fail(p, kafka_error::topic_authorization_failed);
+        deny(name, kafka_error::topic_authorization_failed, tp.error);
         continue;
       }
       if (!tp.view || tp.view->passthrough()) continue;
@@ -90,7 +129,12 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
           spare_.pop_back();
         }
         std::string why;
-        const auto outcome = governor_.govern(*p.records, *tp.view, buf, why, ctx.api_version >= 4);
+        policies::tally_counts counts{};
+        const auto outcome = governor_.govern(*p.records, *tp.view, buf, why, counts, ctx.api_version >= 4);
+        const bool failed = outcome == record_governor::outcome::unsupported || outcome == record_governor::outcome::corrupt;
+        report(name, p.partition_index, counts,
+               !failed ? 0 : outcome == record_governor::outcome::corrupt ? kafka_error::corrupt_message : kafka_error::unsupported_version,
+               why);
         switch (outcome) {
           case record_governor::outcome::unchanged:
             spare_.push_back(std::move(buf));

@@ -18,6 +18,7 @@
 #include "gateway/address_rewriter.h"
 #include "gateway/record_governor.h"
 #include "gateway/request_authorizer.h"
+#include "policies/decision.h"
 #include "protocol/wire.h"
 
 namespace kgw::policies {
@@ -38,8 +39,9 @@ struct governed_response {
 
 class session_policies {
  public:
+  // origin: where decisions go (views, validation, fetch-time denials), and about whom.
   session_policies(policies::policy_set& set, const std::string& principal, topic_names& names,
-                   governance_counters& counters);
+                   policies::decision_origin origin);
   ~session_policies();
 
   request_authorizer& authorizer() { return *authorizer_; }
@@ -66,6 +68,7 @@ class session_policies {
   std::string principal_;
   topic_names& names_;
   std::shared_ptr<const policies::principal_acl> acl_;
+  policies::decision_origin origin_;
   record_governor governor_;
   std::unique_ptr<request_authorizer> authorizer_;
   bool governs_fetch_ = false;

@@ -16,6 +16,7 @@
 #include "gateway/frame_buffer.h"
 #include "gateway/gateway.h"
 #include "gateway/record_governor.h"
+#include "policies/decision.h"
 #include "gateway/topic_names.h"
 #include "gateway/security/auth_failure_log.h"
 
@@ -34,7 +35,7 @@ class live_configs;
 struct worker {
   worker(int index, std::shared_ptr<const config::gateway_config> cfg,
          const std::vector<std::unique_ptr<listener_runtime>>& listeners, const upstream_connector& connector,
-         cluster_versions& versions, const response_tap& tap, const auth_tap& on_auth,
+         cluster_versions& versions, const response_tap& tap, const policies::decision_stream& decisions,
          const bootstrap_brokers& bootstrap, const live_configs& live);
 
   const int index;
@@ -44,14 +45,13 @@ struct worker {
   const upstream_connector& connector;
   cluster_versions& versions;
   const response_tap& tap;
-  const auth_tap& on_auth;
+  const policies::decision_stream& decisions;  // every decision goes here
   const bootstrap_brokers& bootstrap;
   std::size_t next_bootstrap = 0;         // round-robin over the bootstrap brokers
   std::vector<address_rewriter> rewriters;  // one per listener, by listener index
   security::auth_failure_log auth_log;      // per worker: no lock on the failure path
   const live_configs& live;                 // principals and policies, by generation
   topic_names topic_ids;                    // learnt from Metadata this worker relays
-  governance_counters governance;
   request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "gateway/embedded_cluster.h"
 #include "gateway/gateway.h"
 #include "gateway/reloader.h"
+#include "policies/decision.h"
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/secure_environment.h"
@@ -30,6 +32,36 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
+
+// A decision as the stream delivered it, copied (the event's views live only during the call).
+struct recorded {
+  policies::decision_kind kind;
+  std::uint64_t generation;
+  std::string principal, resource_type, resource, detail;
+  std::int16_t api_key, error;
+  bool accepted;
+  policies::tally_counts counts;
+};
+
+class decision_log {
+ public:
+  void add(const policies::decision& d) {
+    std::lock_guard lk(mu_);
+    events_.push_back({d.kind, d.generation, std::string(d.principal), std::string(d.resource_type),
+                       std::string(d.resource), std::string(d.detail), d.api_key, d.error, d.accepted, d.counts});
+  }
+  std::vector<recorded> of(policies::decision_kind k) const {
+    std::lock_guard lk(mu_);
+    std::vector<recorded> out;
+    for (const auto& e : events_)
+      if (e.kind == k) out.push_back(e);
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<recorded> events_;
+};
 
 void write_file(const fs::path& p, const std::string& text) {
   const fs::path tmp = p.string() + ".tmp";
@@ -59,6 +91,7 @@ class file_gateway {
     REQUIRE(cfg);
     gw_ = std::make_unique<gateway::gateway>(std::move(*cfg));
     gw_->set_auth_tap([this](std::string_view, std::string_view, std::string_view) { ++connections_; });
+    gw_->subscribe([this](const policies::decision& d) { decisions_.add(d); });
     gw_->start();
     reloader_ = std::make_unique<gateway::reloader>(*gw_, (dir_ / "gateway.yaml").string());
   }
@@ -84,6 +117,7 @@ class file_gateway {
   gateway::gateway& gw() { return *gw_; }
   gateway::reloader& reloader() { return *reloader_; }
   int connections() const { return connections_.load(); }
+  const decision_log& decisions() const { return decisions_; }
 
  private:
   gateway::embedded_cluster cluster_;
@@ -91,6 +125,7 @@ class file_gateway {
   std::uint16_t port_ = 0;
   std::string upstream_yaml_;
   std::atomic<int> connections_{0};
+  decision_log decisions_;
   std::unique_ptr<gateway::gateway> gw_;
   std::unique_ptr<gateway::reloader> reloader_;
 };
@@ -204,6 +239,21 @@ TEST_CASE("reload: a consumer keeps its connections while its view goes from ful
     if (!fresh) CHECK(it->second == mode);
   }
   CHECK(modes == std::set<int>{0, 1, 2});  // all three generations delivered records
+
+  // The decision stream saw it: two accepted reloads, and masked records under generations 2
+  // and 3 (generation 1 had no policy: its records were relayed ungoverned, no events).
+  const auto reloads = fg.decisions().of(policies::decision_kind::reload);
+  REQUIRE(reloads.size() == 2);
+  CHECK((reloads[0].accepted && reloads[0].generation == 2 && reloads[1].accepted && reloads[1].generation == 3));
+  std::map<std::uint64_t, std::uint64_t> masked;
+  for (const auto& e : fg.decisions().of(policies::decision_kind::records)) {
+    CHECK(e.resource == "customers");
+    masked[e.generation] += e.counts[static_cast<std::size_t>(policies::tally::records_masked)];
+  }
+  CHECK(masked[1] == 0);
+  CHECK(masked[2] > 0);
+  CHECK(masked[3] > 0);
+  CHECK(fg.gw().governance().records_masked == masked[2] + masked[3]);
 }
 
 TEST_CASE("reload: a file with errors or a restart-only change is rejected and the live policies keep serving",
@@ -217,6 +267,10 @@ TEST_CASE("reload: a file with errors or a restart-only change is rejected and t
   CHECK_FALSE(r.accepted);
   CHECK(r.message.find("policies.yaml:") != std::string::npos);
   CHECK(fg.gw().generation() == 1);
+  const auto rejected = fg.decisions().of(policies::decision_kind::reload);
+  REQUIRE(rejected.size() == 1);
+  CHECK_FALSE(rejected[0].accepted);
+  CHECK(rejected[0].detail == r.message);
 
   // A listener or a limit change needs a restart: rejected whole, even with a valid new policy
   // beside it.
@@ -291,6 +345,15 @@ TEST_CASE("reload: a principal added by reload logs in, a removed one cannot", "
   for (const auto& e : errors) auth_error = auth_error || e.find("uthentication") != std::string::npos;
   CHECK(auth_error);
   CHECK_FALSE(open.watermarks("customers", 2, 5s).empty());
+  // Decisions: bob authenticated under generation 2; alice's logins after it failed.
+  bool bob_in = false;
+  for (const auto& e : fg.decisions().of(policies::decision_kind::authenticated))
+    bob_in = bob_in || (e.principal == "bob" && e.generation == 2);
+  CHECK(bob_in);
+  bool alice_failed = false;
+  for (const auto& e : fg.decisions().of(policies::decision_kind::authentication_failed))
+    alice_failed = alice_failed || (e.generation == 2 && e.detail.find("invalid credentials") != std::string::npos);
+  CHECK(alice_failed);
 }
 
 TEST_CASE("reload: Read revoked by reload is TOPIC_AUTHORIZATION_FAILED at the next Fetch", "[e2e][reload]") {
@@ -337,6 +400,13 @@ acls:
   CHECK(denied());
   CHECK(got.size() == 10);  // nothing after the revocation
   CHECK(fg.connections() == connections_before);  // denied on the connection it had
+  // The denial is a decision: Fetch, topic customers, TOPIC_AUTHORIZATION_FAILED, generation 2.
+  bool fetch_denied = false;
+  for (const auto& e : fg.decisions().of(policies::decision_kind::denied))
+    fetch_denied = fetch_denied || (e.api_key == 1 && e.resource_type == "topic" && e.resource == "customers" &&
+                                    e.error == 29 && e.generation == 2 && e.principal == "ANONYMOUS");
+  CHECK(fetch_denied);
+  CHECK(fg.decisions().of(policies::decision_kind::denied).front().generation == 2);  // none before
 }
 
 }  // namespace kgw::e2e

@@ -11,6 +11,26 @@ cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf 
 trap cleanup EXIT
 failures=0
 passes=0
+# free_ports N: the first of N consecutive loopback ports that bind now, below the ephemeral
+# range (32768+), where other tests' outgoing and port-0 sockets cannot take them meanwhile.
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    start = random.randint(20000, 32700 - n)
+    socks = []
+    try:
+        for p in range(start, start + n):
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(start); break
+PY
+}
 check() {  # check NAME COMMAND...: records a pass or a failure
   local name=$1; shift
   if "$@"; then passes=$((passes + 1)); else echo "FAILED: $name" >&2; failures=$((failures + 1)); fi
@@ -93,7 +113,7 @@ check "dev-cluster prints host:port,host:port" grep -Eqx '127\.0\.0\.1:[0-9]+,12
 bootstrap=$(head -1 "$work/dc.out")
 
 # The gateway in front of it; SIGTERM while a client is connected: drains and exits 0.
-port=$((20000 + RANDOM % 20000))
+port=$(free_ports 60)
 cat >"$work/gw.yaml" <<YAML
 gateway:
   listen: 127.0.0.1:$port
@@ -354,7 +374,7 @@ check "validate: an operation that does not apply to topics" \
 # Issue 9, defect 7: with `upstream.embedded`, one unauthenticated Metadata v1 request whose topic
 # count is 0x7fffffff makes the mock broker abort (an rd_realloc assertion). The broker runs as
 # a child process: it dies, the gateway stays up, says so, and starts a new one.
-eport=$((20000 + RANDOM % 20000))
+eport=$(free_ports 60)
 cat >"$work/emb.yaml" <<YAML
 gateway:
   listen: 127.0.0.1:$eport
@@ -397,7 +417,7 @@ check "embedded: no broker process is left behind" bash -c '[ -n "$1" ] && ! kil
 # Reload (issue 10): SIGHUP reloads the file and its policies, a broken policy is rejected with
 # its file:line:col and the live generation serves on, --watch reloads on a change, and a
 # restart-only change is refused. kcat -L shows which ACLs are live.
-rport=$((20000 + RANDOM % 20000))
+rport=$(free_ports 60)
 cat >"$work/reload.yaml" <<YAML
 gateway:
   listen: 127.0.0.1:$rport

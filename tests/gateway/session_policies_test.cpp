@@ -17,6 +17,7 @@
 #include "config/loader.h"
 #include "gateway/address_rewriter.h"
 #include "gateway/broker_registry.h"
+#include "gateway/governance_summary.h"
 #include "gateway/record_governor.h"
 #include "gateway/session_policies.h"
 #include "gateway/topic_names.h"
@@ -172,13 +173,15 @@ std::vector<seen_batch> batches_of(proto::bytes_view records) {
   return out;
 }
 
-// Everything one session needs: the config, its policy set, the worker's topic names and
-// counters, a rewriter whose registry "binds" 30000-30009, and the session's policies.
+// Everything one session needs: the config, its policy set, the worker's topic names, a decision
+// stream with the governance counters subscribed, a rewriter whose registry "binds"
+// 30000-30009, and the session's policies.
 struct fixture {
   cfg::gateway_config config;
   std::unique_ptr<kgw::policies::policy_set> set;
   topic_names names;
   governance_counters counters;
+  kgw::policies::decision_stream decisions;
   std::vector<std::uint16_t> bound;
   broker_registry reg{30000, 30009, [this](std::uint16_t p) {
                         bound.push_back(p);
@@ -194,7 +197,9 @@ struct fixture {
     REQUIRE(c.has_value());
     config = std::move(*c);
     set = std::make_unique<kgw::policies::policy_set>(config);
-    sp = std::make_unique<session_policies>(*set, principal, names, counters);
+    decisions.subscribe([this](const kgw::policies::decision& d) { counters.add(d); });
+    sp = std::make_unique<session_policies>(*set, principal, names,
+                                            kgw::policies::decision_origin{&decisions, 1, "test", "test", principal, "PLAIN"});
   }
 
   std::vector<std::byte>& body(const proto::fetch_response& m, std::int16_t v) {

@@ -1,0 +1,116 @@
+#pragma once
+// The one decision stream. Every decision the gateway takes is an event here: a connection
+// authenticated or refused, an entry of a request denied with the Kafka error its client gets,
+// what a view or a validation did to one partition's records (the verdict counts), and each
+// configuration reload, accepted or rejected. The minute summary subscribes to it, so do tests;
+// audit and metrics subscribe the same way. Deciding code emits events and keeps no counters.
+//
+// Threading: subscribe() before the gateway starts (the list is then read without a lock);
+// emit() runs every subscriber synchronously on the thread that decided, usually a relay
+// worker, so a subscriber must be thread-safe and must not block (queue, count, return).
+// An event's string_views are valid only during the call.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kgw::policies {
+
+// The counts a records event carries, in one list: the tally enum, its names, and every
+// summary of them come from it.
+#define KGW_DECISION_TALLIES(X)                                                  \
+  X(records_delivered)        /* records delivered (changed or not) */           \
+  X(records_filtered)         /* removed by a row filter */                      \
+  X(records_masked)           /* delivered with at least one field changed */    \
+  X(records_invalid_dropped)  /* not JSON on a governed topic: dropped */        \
+  X(records_invalid_replaced) /* not JSON: replaced as configured */             \
+  X(legacy_batches_dropped)   /* v0/v1 message sets on governed topics */        \
+  X(corrupt_batches)          /* could not be decoded: the partition failed */   \
+  X(batches_rewritten)        /* re-encoded because a record changed */          \
+  X(produce_rejected)         /* produce partitions answered INVALID_RECORD */
+
+enum class tally : std::uint8_t {
+#define KGW_TALLY_ENUM(name) name,
+  KGW_DECISION_TALLIES(KGW_TALLY_ENUM)
+#undef KGW_TALLY_ENUM
+};
+inline constexpr std::size_t tally_count = 0
+#define KGW_TALLY_COUNT(name) +1
+    KGW_DECISION_TALLIES(KGW_TALLY_COUNT)
+#undef KGW_TALLY_COUNT
+    ;
+inline constexpr std::array<const char*, tally_count> tally_names = {
+#define KGW_TALLY_NAME(name) #name,
+    KGW_DECISION_TALLIES(KGW_TALLY_NAME)
+#undef KGW_TALLY_NAME
+};
+
+using tally_counts = std::array<std::uint64_t, tally_count>;
+inline void add(tally_counts& to, tally t, std::uint64_t n = 1) { to[static_cast<std::size_t>(t)] += n; }
+
+enum class decision_kind : std::uint8_t {
+  authenticated,          // principal, mechanism
+  authentication_failed,  // detail: why (never a secret)
+  denied,                 // resource_type/resource, error: what the client gets
+  records,                // resource: topic, partition, counts
+  reload,                 // generation, accepted, detail
+};
+
+struct decision {
+  decision_kind kind = decision_kind::denied;
+  std::uint64_t generation = 0;  // the configuration generation that decided
+  // Who: listener name, client address, principal (without "User:"), how it authenticated.
+  std::string_view listener, client, principal, mechanism;
+  std::int16_t api_key = -1, api_version = -1;  // the request, when there is one
+  std::string_view resource_type;                // "topic", "group", "transactional_id", "cluster"
+  std::string_view resource;                     // its name
+  std::int32_t partition = -1;                   // records: the partition
+  std::int16_t error = 0;                        // the Kafka error code the client gets
+  bool accepted = true;                          // reload
+  std::string_view detail;                       // why, in words
+  tally_counts counts{};                         // records
+};
+
+class decision_stream;
+
+// Whom a connection's decisions are about, and where they go. The views point into the session,
+// which outlives every use.
+struct decision_origin {
+  const decision_stream* stream = nullptr;  // null: nobody listens
+  std::uint64_t generation = 0;
+  std::string_view listener, client, principal, mechanism;
+
+  decision event(decision_kind kind) const {
+    decision d;
+    d.kind = kind;
+    d.generation = generation;
+    d.listener = listener;
+    d.client = client;
+    d.principal = principal;
+    d.mechanism = mechanism;
+    return d;
+  }
+  inline void emit(const decision& d) const;
+};
+
+class decision_stream {
+ public:
+  using subscriber = std::function<void(const decision&)>;
+
+  void subscribe(subscriber s) { subscribers_.push_back(std::move(s)); }
+  bool active() const { return !subscribers_.empty(); }
+  void emit(const decision& d) const {
+    for (const auto& s : subscribers_) s(d);
+  }
+
+ private:
+  std::vector<subscriber> subscribers_;
+};
+
+inline void decision_origin::emit(const decision& d) const {
+  if (stream) stream->emit(d);
+}
+
+}  // namespace kgw::policies
