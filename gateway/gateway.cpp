@@ -191,15 +191,13 @@ void log_governance(const gateway& gw, const char* what) {
 }  // namespace
 
 struct gateway::impl {
-  explicit impl(config::gateway_config c)
-      : boot(std::make_shared<const config::gateway_config>(std::move(c))), cfg(*boot) {}
+  explicit impl(config::gateway_config c) : boot(std::make_shared<const config::gateway_config>(std::move(c))) {}
 
   std::shared_ptr<const config::gateway_config> boot;  // as started: listeners, upstream, limits
-  const config::gateway_config& cfg;                   // *boot
   live_configs live;                                   // principals and policies, by generation
   std::mutex reload_mu;                                // one reload at a time
   std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
-  request_memory_budget request_memory{cfg.max_buffered_request_bytes};  // shared by all workers
+  request_memory_budget request_memory{boot->max_buffered_request_bytes};  // shared by all workers
   bootstrap_brokers bootstrap;
   // After bootstrap: destroyed first, so its watcher (which sets bootstrap on a restart) stops
   // before bootstrap goes, also when start() throws.
@@ -306,24 +304,24 @@ void gateway::set_embedded_broker_program(std::string path) { impl_->embedded_pr
 
 void gateway::start() {
   auto& m = *impl_;
-  if (m.cfg.embedded) {
+  if (m.boot->embedded) {
     // In a child process: a request that crashes the mock broker must not take the gateway down.
     m.embedded = std::make_unique<embedded_broker_process>(
-        m.embedded_program.empty() ? embedded_broker_process::self_program() : m.embedded_program, *m.cfg.embedded);
+        m.embedded_program.empty() ? embedded_broker_process::self_program() : m.embedded_program, *m.boot->embedded);
     const std::string at = m.embedded->start([&m](const std::string& bootstrap) {
       m.bootstrap.set(parse_bootstrap_list(bootstrap));  // clients re-learn the brokers through it
     });
     m.bootstrap.set(parse_bootstrap_list(at));
-    spdlog::info("embedded broker with {} broker(s) at {} (pid {})", m.cfg.embedded->brokers, at, m.embedded->pid());
+    spdlog::info("embedded broker with {} broker(s) at {} (pid {})", m.boot->embedded->brokers, at, m.embedded->pid());
   } else {
-    m.bootstrap.set(m.cfg.upstream_bootstrap);
+    m.bootstrap.set(m.boot->upstream_bootstrap);
   }
   if (m.bootstrap.get()->empty()) throw std::runtime_error("no upstream brokers configured");
 
   m.decisions.subscribe([&c = m.governance](const policies::decision& d) { c.add(d); });
   m.live.publish(std::make_shared<const live_config>(1, m.boot));
   m.connector = std::make_unique<upstream_connector>(m.boot);
-  const auto listener_cfgs = m.cfg.effective_listeners();
+  const auto listener_cfgs = m.boot->effective_listeners();
   for (std::size_t i = 0; i < listener_cfgs.size(); ++i) {
     auto l = make_listener(i, listener_cfgs[i]);
     listener_runtime* lp = l.get();
@@ -333,7 +331,7 @@ void gateway::start() {
     m.listeners.push_back(std::move(l));
   }
 
-  int n = m.cfg.workers > 0 ? m.cfg.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = m.boot->workers > 0 ? m.boot->workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     m.workers.push_back(
         std::make_unique<worker>(i, m.boot, m.listeners, *m.connector, m.versions, m.tap, m.decisions, m.bootstrap,
@@ -371,7 +369,7 @@ void gateway::start() {
                          last_error = bs.str() + ": " + ex.what();
                        }
                      });
-      io.run_for(m.cfg.upstream_connect_timeout);
+      io.run_for(m.boot->upstream_connect_timeout);
       io.restart();
       if (ok) break;
     }
@@ -396,9 +394,9 @@ void gateway::start() {
                  how, l->cfg.broker_port_first, l->cfg.broker_port_last, l->cfg.advertised_host);
   }
   spdlog::info("gateway running with {} worker(s); upstream {}{}; configuration generation 1 live: {}", n,
-               config::security_protocol_name(m.cfg.upstream_protocol),
-               m.cfg.upstream_sasl ? " as " + m.cfg.upstream_sasl->username + " (" + m.cfg.upstream_sasl->mechanism + ")" : "",
-               describe_live(m.cfg));
+               config::security_protocol_name(m.boot->upstream_protocol),
+               m.boot->upstream_sasl ? " as " + m.boot->upstream_sasl->username + " (" + m.boot->upstream_sasl->mechanism + ")" : "",
+               describe_live(*m.boot));
 }
 
 namespace {
@@ -436,7 +434,7 @@ reload_result gateway::apply(config::gateway_config next) {
     r.message = "the gateway is not running";
     return r;
   }
-  if (const auto changed = restart_only_changes(m.cfg, next); !changed.empty()) {
+  if (const auto changed = restart_only_changes(*m.boot, next); !changed.empty()) {
     std::string list;
     for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
     r.message = "needs a restart to change: " + list + "; nothing of it applied";
@@ -503,12 +501,12 @@ void gateway::wait() {
 }
 
 std::uint16_t gateway::bootstrap_port() const {
-  const auto ls = impl_->cfg.effective_listeners();
+  const auto ls = impl_->boot->effective_listeners();
   return ls.front().listen.port;
 }
 
 std::uint16_t gateway::listener_port(std::string_view name) const {
-  for (const auto& l : impl_->cfg.effective_listeners())
+  for (const auto& l : impl_->boot->effective_listeners())
     if (l.name == name) return l.listen.port;
   return 0;
 }
