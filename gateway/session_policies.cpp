@@ -77,10 +77,11 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
       p.records = proto::bytes_view{};
       changed = true;
     };
-    // One event per governed partition: what the view did to its records.
-    auto report = [&](std::string_view topic, std::int32_t partition, const policies::tally_counts& counts,
-                      std::int16_t error_code, std::string_view why) {
-      auto d = origin_.event(policies::decision_kind::records);
+    // Decisions about a topic of this response: records (one per governed partition, with what
+    // the view did) or denied (the whole topic refused).
+    auto report = [&](policies::decision_kind kind, std::string_view topic, std::int32_t partition,
+                      const policies::tally_counts& counts, std::int16_t error_code, std::string_view why) {
+      auto d = origin_.event(kind);
       d.api_key = proto::api::fetch;
       d.api_version = ctx.api_version;
       d.resource_type = "topic";
@@ -92,14 +93,7 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
       origin_.emit(d);
     };
     auto deny = [&](std::string_view topic, std::int16_t error_code, std::string_view why) {
-      auto d = origin_.event(policies::decision_kind::denied);
-      d.api_key = proto::api::fetch;
-      d.api_version = ctx.api_version;
-      d.resource_type = "topic";
-      d.resource = topic;
-      d.error = error_code;
-      d.detail = why;
-      origin_.emit(d);
+      report(policies::decision_kind::denied, topic, -1, {}, error_code, why);
     };
     for (auto& t : m.responses) {
       std::string_view name = t.topic;
@@ -132,7 +126,7 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
         policies::tally_counts counts{};
         const auto outcome = governor_.govern(*p.records, *tp.view, buf, why, counts, ctx.api_version >= 4);
         const bool failed = outcome == record_governor::outcome::unsupported || outcome == record_governor::outcome::corrupt;
-        report(name, p.partition_index, counts,
+        report(policies::decision_kind::records, name, p.partition_index, counts,
                !failed ? 0 : outcome == record_governor::outcome::corrupt ? kafka_error::corrupt_message : kafka_error::unsupported_version,
                why);
         switch (outcome) {
