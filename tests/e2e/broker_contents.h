@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/embedded_cluster.h"
+#include "gateway/dev/embedded_cluster.h"
 #include "tests/e2e/rdkafka_client.h"
 
 namespace kgw::e2e {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/embedded_cluster.h"
+#include "gateway/dev/embedded_cluster.h"
 #include "tests/e2e/address_audit.h"
 
 namespace kgw::config {

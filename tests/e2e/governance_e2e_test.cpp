@@ -32,7 +32,7 @@
 
 #include "config/gateway_config.h"
 #include "config/loader.h"
-#include "gateway/embedded_cluster.h"
+#include "gateway/dev/embedded_cluster.h"
 #include "gateway/gateway.h"
 #include "protocol/describe_groups.h"
 #include "protocol/metadata.h"

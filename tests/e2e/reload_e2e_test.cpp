@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "config/loader.h"
-#include "gateway/embedded_cluster.h"
+#include "gateway/dev/embedded_cluster.h"
 #include "gateway/gateway.h"
 #include "gateway/reloader.h"
 #include "policies/decision.h"

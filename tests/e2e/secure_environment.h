@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "config/gateway_config.h"
-#include "gateway/embedded_cluster.h"
+#include "gateway/dev/embedded_cluster.h"
 #include "tests/e2e/address_audit.h"
 #include "tests/support/jwt_test_signer.h"
 #include "tests/support/test_pki.h"

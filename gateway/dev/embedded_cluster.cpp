@@ -1,4 +1,4 @@
-#include "gateway/embedded_cluster.h"
+#include "gateway/dev/embedded_cluster.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>

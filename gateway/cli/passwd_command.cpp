@@ -1,4 +1,4 @@
-#include "gateway/passwd_command.h"
+#include "gateway/cli/passwd_command.h"
 
 #include <signal.h>
 #include <termios.h>

@@ -1,4 +1,4 @@
-#include "gateway/explain_command.h"
+#include "gateway/cli/explain_command.h"
 
 #include <cerrno>
 #include <charconv>

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "config/loader.h"
-#include "gateway/dev_cluster_command.h"
-#include "gateway/explain_command.h"
+#include "gateway/dev/dev_cluster_command.h"
+#include "gateway/cli/explain_command.h"
 #include "gateway/gateway.h"
-#include "gateway/passwd_command.h"
+#include "gateway/cli/passwd_command.h"
 #include "gateway/reloader.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "gateway/dev_cluster_command.h"
+#include "gateway/dev/dev_cluster_command.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "gateway/cli_args.h"
-#include "gateway/embedded_cluster.h"
+#include "gateway/dev/embedded_cluster.h"
 
 namespace kgw::gateway {
 namespace {
