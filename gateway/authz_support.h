@@ -319,7 +319,8 @@ authorization authorize_describe_cluster(authz_request& rq);
 
 // Fetch responses: see request_authorizer::complete_fetch.
 void complete_fetch_response(const response_fixup* fixup, const policies::principal_acl& acl, topic_names& names,
-                             protocol::fetch_response& response, std::int16_t version, bool& changed);
+                             protocol::fetch_response& response, std::int16_t version, bool& changed,
+                             const std::function<void(std::string_view topic)>& refused);
 
 rewrite_status complete_topics_family(const authz_response& rs, const response_context& ctx, protocol::bytes_view body,
                                       protocol::writer& out, std::string& error);

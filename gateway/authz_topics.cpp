@@ -187,7 +187,8 @@ authorization authorize_fetch(authz_request& rq) {
 }
 
 void complete_fetch_response(const response_fixup* fixup, const policies::principal_acl& acl, topic_names& names,
-                             proto::fetch_response& response, std::int16_t version, bool& changed) {
+                             proto::fetch_response& response, std::int16_t version, bool& changed,
+                             const std::function<void(std::string_view topic)>& refused) {
   if (acl.enabled()) {
     // An incremental session returns partitions the current request does not list: each topic
     // is checked again, and what the principal may not read leaves with no records.
@@ -197,11 +198,13 @@ void complete_fetch_response(const response_fixup* fixup, const policies::princi
                             acl.allowed(acl_operation::read, resource_type::topic,
                                         version >= 13 ? std::string_view(*known) : t.topic);
       if (readable) continue;
+      bool replaced = false;
       for (auto& p : t.partitions) {
         if (p.error_code == kafka_error::topic_authorization_failed && (!p.records || p.records->empty())) continue;
         p = fetch_error_partition(p.partition_index, kafka_error::topic_authorization_failed);
-        changed = true;
+        replaced = changed = true;
       }
+      if (replaced && refused) refused(known ? std::string_view(*known) : std::string_view(t.topic));
     }
   }
   if (fixup && !fixup->topics.empty()) {

@@ -207,8 +207,9 @@ rewrite_status request_authorizer::complete(const response_fixup& fixup, const r
 }
 
 void request_authorizer::complete_fetch(const response_fixup* fixup, proto::fetch_response& response,
-                                        std::int16_t version, bool& changed) {
-  complete_fetch_response(fixup, acl_, names_, response, version, changed);
+                                        std::int16_t version, bool& changed,
+                                        const std::function<void(std::string_view topic)>& refused) {
+  complete_fetch_response(fixup, acl_, names_, response, version, changed, refused);
 }
 
 }  // namespace kgw::gateway

@@ -99,8 +99,9 @@ class request_authorizer {
   // partitions removed from the request with their errors, and replaces every partition of a
   // topic the principal may not read (an incremental session can return such partitions) with
   // TOPIC_AUTHORIZATION_FAILED and no records. fixup may be null. Sets changed when it changed.
+  // refused (if set) is told each topic whose partitions it replaced (a decision to report).
   void complete_fetch(const response_fixup* fixup, protocol::fetch_response& response, std::int16_t version,
-                      bool& changed);
+                      bool& changed, const std::function<void(std::string_view topic)>& refused = {});
 
   // Whether the gateway can authorize this API key (every key it decodes requests of) or the
   // config lets it through; the others are refused when ACLs are on and trimmed from ApiVersions.

@@ -70,7 +70,6 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
   };
   return rewrite_response<proto::fetch_response>(ctx, body, out.w, error, malformed, [&](proto::fetch_response& m,
                                                                                           bool& changed) {
-    if (acl_->enabled() || fixup) authorizer_->complete_fetch(fixup, m, ctx.api_version, changed);
     // Nothing of a partition that cannot be governed is delivered; the client sees Kafka's error.
     auto fail = [&](proto::fetch_response::partition_data& p, std::int16_t error_code) {
       p.error_code = error_code;
@@ -95,6 +94,12 @@ rewrite_status session_policies::govern_fetch(const response_fixup* fixup, const
     auto deny = [&](std::string_view topic, std::int16_t error_code, std::string_view why) {
       report(policies::decision_kind::denied, topic, -1, {}, error_code, why);
     };
+    // Partitions of a topic the principal may not read, returned by an incremental fetch session
+    // although the request did not name them, leave without records: a denial too.
+    if (acl_->enabled() || fixup)
+      authorizer_->complete_fetch(fixup, m, ctx.api_version, changed, [&](std::string_view topic) {
+        deny(topic, kafka_error::topic_authorization_failed, "not readable (returned by the fetch session)");
+      });
     for (auto& t : m.responses) {
       std::string_view name = t.topic;
       if (ctx.api_version >= 13) {

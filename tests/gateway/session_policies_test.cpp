@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <deque>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "config/gateway_config.h"
@@ -663,6 +664,30 @@ TEST_CASE("governed Fetch with ACLs: partitions of a topic the principal may not
     const auto flat = std::string(proto::as_string(g.flat));
     CHECK(flat.find("secret stuff") == std::string::npos);
   }
+}
+
+TEST_CASE("governed Fetch decisions: one records event per governed partition, a denial per refused topic") {
+  fixture f(acl_yaml);
+  std::vector<std::tuple<kgw::policies::decision_kind, std::string, std::int16_t, std::uint64_t>> events;
+  f.decisions.subscribe([&](const kgw::policies::decision& d) {
+    events.emplace_back(d.kind, std::string(d.resource), d.error,
+                        d.counts[static_cast<std::size_t>(kgw::policies::tally::records_masked)]);
+  });
+  const auto a = make_batch(0, codec::none, {{"k0", order(0, false)}, {"k1", order(1, true)}});
+  const auto s = make_batch(0, codec::none, {{"s0", "secret stuff"}});
+  proto::fetch_response m;
+  m.responses.reserve(2);
+  auto& to = m.responses.emplace_back();
+  to.topic = "orders";
+  to.partitions.emplace_back().records = proto::bytes_view(a);
+  auto& ts = m.responses.emplace_back();
+  ts.topic = "secret";  // returned by an incremental session, not readable
+  ts.partitions.emplace_back().records = proto::bytes_view(s);
+  const auto g = govern(f, f.body(m, 12), 12);
+  REQUIRE(g.status == rewrite_status::rewritten);
+  using kind = kgw::policies::decision_kind;
+  CHECK(events == decltype(events){{kind::denied, "secret", topic_authorization_failed, 0},
+                                   {kind::records, "orders", 0, 1}});
 }
 
 TEST_CASE("a Fetch response that does not decode fails (never forwarded)") {
