@@ -676,13 +676,11 @@ TEST_CASE("governed Fetch decisions: one records event per governed partition, a
   const auto a = make_batch(0, codec::none, {{"k0", order(0, false)}, {"k1", order(1, true)}});
   const auto s = make_batch(0, codec::none, {{"s0", "secret stuff"}});
   proto::fetch_response m;
-  m.responses.reserve(2);
-  auto& to = m.responses.emplace_back();
-  to.topic = "orders";
-  to.partitions.emplace_back().records = proto::bytes_view(a);
-  auto& ts = m.responses.emplace_back();
-  ts.topic = "secret";  // returned by an incremental session, not readable
-  ts.partitions.emplace_back().records = proto::bytes_view(s);
+  for (const auto* batch : {&a, &s}) {
+    auto& t = m.responses.emplace_back();
+    t.topic = batch == &a ? "orders" : "secret";  // secret: returned by an incremental session, not readable
+    t.partitions.emplace_back().records = proto::bytes_view(*batch);
+  }
   const auto g = govern(f, f.body(m, 12), 12);
   REQUIRE(g.status == rewrite_status::rewritten);
   using kind = kgw::policies::decision_kind;
