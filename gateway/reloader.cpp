@@ -106,7 +106,18 @@ struct reloader::watcher {
       }
       if (fds[0].revents) {
         alignas(inotify_event) char buf[8192];
-        while (::read(inotify_fd, buf, sizeof buf) > 0) {
+        for (ssize_t n; (n = ::read(inotify_fd, buf, sizeof buf)) > 0;) {
+          for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+            const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
+            // A watched directory that went away (deleted, or moved: its watch would follow it
+            // to its new name): drop the watch, so the next rewatch watches whatever now has
+            // the name.
+            if (ev->mask & (IN_IGNORED | IN_MOVE_SELF | IN_DELETE_SELF)) {
+              if (!(ev->mask & IN_IGNORED)) ::inotify_rm_watch(inotify_fd, ev->wd);
+              watches.erase(ev->wd);
+            }
+            at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+          }
         }
         pending = true;
       }

@@ -454,10 +454,19 @@ check "reload: generation 2 hides the topic" bash -c '! grep -q "topic \"hidden\
 kill -HUP "$rg"
 for _ in $(seq 50); do grep -q "(SIGHUP): .* unchanged" "$work/reload.err" && break; sleep 0.1; done
 check "reload: SIGHUP on an unchanged file keeps the generation" grep -q "(SIGHUP): .* unchanged, generation 2 keeps serving" "$work/reload.err"
+# The policy directory replaced whole (as a ConfigMap volume can be): seen, and still watched.
+mv "$work/policies.d" "$work/policies.old"
+mkdir "$work/policies.d"
+printf 'acls:\n  - { everyone: true, allow: [Describe], topics: [hidden] }\n' >"$work/policies.d/acl.yaml"
+for _ in $(seq 100); do grep -q "configuration generation 3 live (file change)" "$work/reload.err" && break; sleep 0.1; done
+check "reload: a replaced policy directory is generation 3" grep -q "configuration generation 3 live (file change)" "$work/reload.err"
+printf 'acls:\n  - { everyone: true, allow: [Describe], topics: [visible, hidden] }\n' >"$work/policies.d/acl.yaml"
+for _ in $(seq 100); do grep -q "configuration generation 4 live (file change)" "$work/reload.err" && break; sleep 0.1; done
+check "reload: the new directory is watched (generation 4)" grep -q "configuration generation 4 live (file change)" "$work/reload.err"
 # A new listen port needs a restart.
 sed -i "s/listen: 127.0.0.1:$rport/listen: 127.0.0.1:$((rport + 11))/" "$work/reload.yaml"
 for _ in $(seq 100); do grep -q "needs a restart" "$work/reload.err" && break; sleep 0.1; done
-check "reload: a listener change needs a restart" grep -q "rejected, generation 2 keeps serving: needs a restart to change: listeners" "$work/reload.err"
+check "reload: a listener change needs a restart" grep -q "rejected, generation 4 keeps serving: needs a restart to change: listeners" "$work/reload.err"
 kill -TERM "$rg"
 for _ in $(seq 100); do kill -0 "$rg" 2>/dev/null || break; sleep 0.1; done
 wait "$rg"
