@@ -440,8 +440,10 @@ reload_result gateway::apply(config::gateway_config next) {
     r.message = "needs a restart to change: " + list + "; nothing of it applied";
     return r;
   }
-  if (next.principals == live->cfg->principals && next.policies == live->cfg->policies &&
-      next.log_level == live->cfg->log_level) {
+  // Everything else equals the start-up configuration (checked above): the same file again?
+  config::gateway_config same = next;
+  same.source = live->cfg->source;
+  if (same == *live->cfg) {
     r.accepted = true;
     r.unchanged = true;
     r.message = "unchanged";

@@ -125,8 +125,9 @@ struct reloader::watcher {
   }
 };
 
-reloader::reloader(gateway& gw, std::string config_path, std::function<void(config::gateway_config&)> adjust)
-    : gw_(gw), path_(std::move(config_path)), adjust_(std::move(adjust)) {}
+reloader::reloader(gateway& gw, std::string config_path, std::vector<std::string> policy_paths,
+                   std::function<void(config::gateway_config&)> adjust)
+    : gw_(gw), path_(std::move(config_path)), adjust_(std::move(adjust)), policy_paths_(std::move(policy_paths)) {}
 
 reloader::~reloader() = default;
 
@@ -138,15 +139,14 @@ std::set<std::string> reloader::dirs() const {
 reload_result reloader::reload_now(const std::string& trigger) {
   std::lock_guard lk(mu_);
   auto cfg = config::load_file(path_);
+  reload_result r;
   if (!cfg) {
-    const reload_result r = gw_.reload_failed(cfg.error());
-    spdlog::error("configuration reload ({}) rejected, generation {} keeps serving: {}", trigger, r.generation,
-                  r.message);
-    return r;
+    r = gw_.reload_failed(cfg.error());
+  } else {
+    if (adjust_) adjust_(*cfg);
+    policy_paths_ = cfg->policies.paths;
+    r = gw_.reload(std::move(*cfg));
   }
-  if (adjust_) adjust_(*cfg);
-  policy_paths_ = cfg->policies.paths;
-  const auto r = gw_.reload(std::move(*cfg));
   if (!r.accepted)
     spdlog::error("configuration reload ({}) rejected, generation {} keeps serving: {}", trigger, r.generation,
                   r.message);
@@ -159,10 +159,6 @@ reload_result reloader::reload_now(const std::string& trigger) {
 
 void reloader::watch(std::chrono::milliseconds settle) {
   if (watcher_) return;
-  {
-    std::lock_guard lk(mu_);
-    if (auto cfg = config::load_file(path_)) policy_paths_ = cfg->policies.paths;
-  }
   watcher_ = std::make_unique<watcher>(*this, settle);
   watcher_->rewatch(dirs());
   watcher_->thread = std::thread([w = watcher_.get()] { w->run(); });

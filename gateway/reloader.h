@@ -22,8 +22,11 @@ namespace kgw::gateway {
 
 class reloader {
  public:
-  // adjust: applied to every configuration loaded, as at start-up (the --upstream override).
-  reloader(gateway& gw, std::string config_path, std::function<void(config::gateway_config&)> adjust = {});
+  // policy_paths: what the running configuration's `policies:` names (config::policy_config::paths),
+  // watched until a reload names others. adjust: applied to every configuration loaded, as at
+  // start-up (the --upstream override).
+  reloader(gateway& gw, std::string config_path, std::vector<std::string> policy_paths,
+           std::function<void(config::gateway_config&)> adjust = {});
   ~reloader();
   reloader(const reloader&) = delete;
   reloader& operator=(const reloader&) = delete;

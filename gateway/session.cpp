@@ -129,12 +129,11 @@ class session : public std::enable_shared_from_this<session> {
     boost::system::error_code ec;
     client_.socket().set_option(tcp::no_delay(true), ec);
     live_ = w_.live.current();  // the generation this connection authenticates against
-    generation_ = live_->generation;
     if (l_.tls && !co_await tls_handshake()) co_return close();
     if (l_.sasl && !co_await authenticate()) co_return close();
     spdlog::info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
                  principal_.mechanism);
-    adopt(std::move(live_));
+    adopt(live_);
     origin().emit(origin().event(policies::decision_kind::authenticated));
     if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
     spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
@@ -292,7 +291,7 @@ class session : public std::enable_shared_from_this<session> {
 
   // Who this connection's decisions are about (policies/decision.h).
   policies::decision_origin origin() const {
-    return {&w_.decisions, generation_, l_.cfg.name, peer_, principal_.name, principal_.mechanism};
+    return {&w_.decisions, live_->generation, l_.cfg.name, peer_, principal_.name, principal_.mechanism};
   }
 
   // A refused TLS handshake or SASL exchange: logged (rate-limited per address) and a decision.
@@ -323,11 +322,10 @@ class session : public std::enable_shared_from_this<session> {
   // Moves the session to a configuration generation: its principal's entry and policies. Only
   // between requests; responses to requests already sent keep the policies that authorized them.
   void adopt(std::shared_ptr<const live_config> gen) {
-    if (generation_ != 0 && gen->generation != generation_)
+    if (gen->generation != live_->generation)
       spdlog::debug("{} {}: configuration generation {} applies from its next request", peer_,
                     principal_.kafka_name(), gen->generation);
     live_ = std::move(gen);
-    generation_ = live_->generation;
     principal_.known = live_->identities.find(principal_.name);
     policies_.reset();
     if (live_->policies)
@@ -577,7 +575,7 @@ class session : public std::enable_shared_from_this<session> {
         }
         std::shared_ptr<const response_fixup> fixup;
         // Between requests: a reloaded configuration applies from this request on.
-        if (w_.live.generation() != generation_) adopt(w_.live.current());
+        if (w_.live.generation() != live_->generation) adopt(w_.live.current());
         const std::shared_ptr<session_policies> policies = policies_;
         if (policies && info.what == request_info::action::forward) {
           const auto body = frame.subspan(4);
@@ -801,13 +799,13 @@ class session : public std::enable_shared_from_this<session> {
           continue;
         }
         if (scan_) {  // inside a Fetch response streaming through (see stream_fetch)
-          const auto st = stream_fetch(d, out, trailers, passthrough_req, passthrough_left);
+          const auto [st, bytes] = stream_fetch(d, out, trailers, passthrough_req, passthrough_left);
           if (st == stream_step::fail) co_return;
           if (st == stream_step::wait) {
-            need = want_;
+            need = bytes;
             break;
           }
-          used += want_;
+          used += bytes;
           continue;
         }
         take_local_answers(out, locals);  // the gateway's own answers whose turn has come
@@ -951,48 +949,44 @@ class session : public std::enable_shared_from_this<session> {
   bool mid_response() const { return passthrough_left_ > 0 || scan_.has_value(); }
 
   enum class stream_step { forward, wait, fail };
+  struct stream_result {
+    stream_step step;
+    std::size_t bytes = 0;  // forward: bytes of `d` that went to `out`; wait: bytes to buffer first
+  };
 
   // One step of a Fetch response streaming through (scan_ set, `d` the bytes buffered from its
   // position): structure is forwarded as it is, a records payload becomes `passthrough_left`
   // (relayed from the buffer, then spliced), and the trailing tagged fields are rewritten in
   // place, at the same length since the frame's size has gone out (address_rewriter.h).
-  // forward: want_ bytes of `d` went to `out`; wait: want_ bytes must be buffered first.
-  stream_step stream_fetch(protocol::bytes_view d, std::vector<asio::const_buffer>& out,
+  stream_result stream_fetch(protocol::bytes_view d, std::vector<asio::const_buffer>& out,
                            std::deque<std::vector<std::byte>>& trailers, const inflight& req, std::size_t& passthrough_left) {
     using kind = protocol::fetch_scanner::kind;
     const auto s = scan_->next(d);
-    want_ = 0;
     switch (s.what) {
       case kind::structure:
         out.emplace_back(d.data(), s.bytes);
         tap_chunk(req, d.subspan(0, s.bytes), false);
-        want_ = s.bytes;
-        return stream_step::forward;
+        return {stream_step::forward, s.bytes};
       case kind::opaque:
         passthrough_left = s.bytes;
-        return stream_step::forward;
+        return {stream_step::forward, 0};
       case kind::need_more:
-        want_ = s.bytes;
-        return stream_step::wait;
+        return {stream_step::wait, s.bytes};
       case kind::trailer: {
-        if (d.size() < s.bytes) {
-          want_ = s.bytes;
-          return stream_step::wait;
-        }
+        if (d.size() < s.bytes) return {stream_step::wait, s.bytes};
         const auto trailer = d.subspan(0, s.bytes);
         auto& rewritten = trailers.emplace_back();
         std::string error;
         const auto st = rewriter_.rewrite_fetch_trailer(req.version, trailer, true, rewritten, error);
         if (st == rewrite_status::failed) {
           end("Fetch v" + std::to_string(req.version) + ": " + error, true);
-          return stream_step::fail;
+          return {stream_step::fail};
         }
         const auto sent = st == rewrite_status::rewritten ? protocol::bytes_view(rewritten) : trailer;
         out.emplace_back(sent.data(), sent.size());
         scan_.reset();
         tap_chunk(req, sent, true);
-        want_ = s.bytes;
-        return stream_step::forward;
+        return {stream_step::forward, s.bytes};
       }
       case kind::failed:
         break;
@@ -1000,7 +994,7 @@ class session : public std::enable_shared_from_this<session> {
     end("malformed Fetch v" + std::to_string(req.version) + " response from " + upstream_name_ + ": " +
             scan_->error() + " at byte " + std::to_string(scan_->position()),
         true);
-    return stream_step::fail;
+    return {stream_step::fail};
   }
 
   // Moves `left` bytes from the upstream socket to the client socket through a pipe with
@@ -1094,7 +1088,6 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
-  std::size_t want_ = 0;  // stream_fetch's result size
   splice_pipe pipe_;
   // write_frames' gather buffers, one per direction (both directions write concurrently).
   std::vector<std::byte> client_scratch_, upstream_scratch_;
@@ -1102,7 +1095,6 @@ class session : public std::enable_shared_from_this<session> {
   // The configuration generation in force: held until the session adopts the next (between
   // requests), so the principal's and the policies' views into it stay valid.
   std::shared_ptr<const live_config> live_;
-  std::uint64_t generation_ = 0;
   std::shared_ptr<session_policies> policies_;  // live_'s, for this principal; null: no policy
   bool client_busy_ = false;               // a write to the client is in progress (see acquire_client)
   std::vector<std::byte> local_scratch_;   // write_frames' gather buffer for the gateway's own answers

@@ -179,6 +179,7 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
   if (adjust) adjust(*cfg);
   spdlog::set_level(spdlog::level::from_str(cfg->log_level));
   sigset_t signals = block_control_signals();
+  auto policy_paths = cfg->policies.paths;
   kgw::gateway::gateway gw(std::move(*cfg));
   try {
     gw.start();
@@ -186,7 +187,7 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
     spdlog::critical("cannot start: {}", e.what());
     return 1;
   }
-  kgw::gateway::reloader reloader(gw, path, adjust);
+  kgw::gateway::reloader reloader(gw, path, std::move(policy_paths), adjust);
   if (watch) {
     try {
       reloader.watch();

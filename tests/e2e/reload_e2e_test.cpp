@@ -89,11 +89,12 @@ class file_gateway {
     auto cfg = config::load_file((dir_ / "gateway.yaml").string());
     INFO((cfg ? "" : cfg.error()));
     REQUIRE(cfg);
+    auto policy_paths = cfg->policies.paths;
     gw_ = std::make_unique<gateway::gateway>(std::move(*cfg));
     gw_->set_auth_tap([this](std::string_view, std::string_view, std::string_view) { ++connections_; });
     gw_->subscribe([this](const policies::decision& d) { decisions_.add(d); });
     gw_->start();
-    reloader_ = std::make_unique<gateway::reloader>(*gw_, (dir_ / "gateway.yaml").string());
+    reloader_ = std::make_unique<gateway::reloader>(*gw_, (dir_ / "gateway.yaml").string(), std::move(policy_paths));
   }
   ~file_gateway() {
     reloader_.reset();
