@@ -5,7 +5,6 @@
 
 #include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
-#include "gateway/response_codec.h"
 #include "protocol/api_keys.h"
 #include "protocol/api_versions.h"
 #include "protocol/describe_cluster.h"
@@ -41,12 +40,28 @@ std::string malformed_response(const response_context& ctx, const proto::reader&
   return std::string("trailing bytes after ") + proto::find_api(ctx.api_key)->name + " response";
 }
 
-// Decodes response M, applies fn (which returns false on failure or sets `changed`), re-encodes
-// into out when changed: see gateway/response_codec.h.
+// Decodes `body` as a response header and an M of ctx.api_version, then calls
+// fn(msg, changed) -> bool (false: failed, fn has set `error`); when fn set `changed`, header
+// and message are re-encoded into `out`. A body that does not decode to its last byte fails.
 template <class M, class Fn>
 rewrite_status with_response(const response_context& ctx, proto::bytes_view body, proto::writer& out,
                              std::string& error, Fn&& fn) {
-  return rewrite_response<M>(ctx, body, out, error, malformed_response, std::forward<Fn>(fn));
+  proto::reader r(body);
+  proto::response_header hdr;
+  const std::int16_t hv = proto::response_header_version(ctx.api_key, ctx.api_version);
+  hdr.decode(r, hv);
+  M msg;
+  msg.decode(r, ctx.api_version);
+  if (!r.ok() || r.remaining() != 0) {
+    error = malformed_response(ctx, r);
+    return rewrite_status::failed;
+  }
+  bool changed = false;
+  if (!fn(msg, changed)) return rewrite_status::failed;
+  if (!changed) return rewrite_status::unchanged;
+  hdr.encode(out, hv);
+  msg.encode(out, ctx.api_version);
+  return rewrite_status::rewritten;
 }
 
 }  // namespace

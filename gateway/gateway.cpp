@@ -28,7 +28,6 @@
 #include "gateway/frame_buffer.h"
 #include "gateway/identity_store.h"
 #include "gateway/listener.h"
-#include "gateway/request_authorizer.h"
 #include "gateway/security/jwt.h"
 #include "gateway/session.h"
 #include "gateway/tls_context.h"
@@ -59,8 +58,7 @@ worker::worker(int i, std::shared_ptr<const config::gateway_config> c,
     rewriters.back().set_api_filter(
         [](std::int16_t key, const void* ctx) {
           const auto gen = static_cast<const live_configs*>(ctx)->current();
-          const auto& p = gen->cfg->policies;
-          return !p.acls_enabled() || request_authorizer::can_authorize(key) || p.passes_through(key);
+          return !gen->policies || gen->policies->lists_api(key);
         },
         &live);
   }

@@ -30,10 +30,9 @@
 #include "gateway/live_config.h"
 #include "policies/decision.h"
 #include "protocol/errors.h"
-#include "gateway/request_authorizer.h"
 #include "gateway/request_inspector.h"
 #include "gateway/sasl_authenticator.h"
-#include "gateway/session_policies.h"
+#include "gateway/policy_chain.h"
 #include "gateway/security/cert_identity.h"
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
@@ -160,10 +159,10 @@ class session : public std::enable_shared_from_this<session> {
     std::int16_t api_key = 0;
     std::int16_t version = 0;  // as sent upstream
     bool unsupported_api_versions = false;
-    bool govern = false;  // the response goes through the policies (ACL fixup, governed Fetch)
-    std::shared_ptr<const response_fixup> fixup;
-    // govern: the policies (of the generation) that authorized the request govern its response.
-    std::shared_ptr<session_policies> policies;
+    bool govern = false;  // the response goes through the policy chain
+    std::shared_ptr<const response_steps> steps;  // what the request's policies left for it
+    // govern: the chain (of the generation) that authorized the request governs its response.
+    std::shared_ptr<policy_chain> policies;
     // Answered by the gateway itself (every entry denied): the response frame, size included.
     // Delivered in its turn, after the answers to earlier requests.
     std::shared_ptr<const std::vector<std::byte>> local;
@@ -303,22 +302,6 @@ class session : public std::enable_shared_from_this<session> {
     if (w_.decisions.active()) w_.decisions.emit(d);
   }
 
-  // One denied event per entry the authorizer took out of a request (with the error its client
-  // gets), per topic rather than per partition.
-  void report_denials(const request_info& info, const response_fixup& fx) {
-    if (!w_.decisions.active()) return;
-    auto d = origin().event(policies::decision_kind::denied);
-    d.api_key = info.api_key;
-    d.api_version = info.api_version;
-    auto emit = [&](std::string_view type, std::string_view name, std::int16_t error) {
-      d.resource_type = type;
-      d.resource = name;
-      d.error = error;
-      w_.decisions.emit(d);
-    };
-    for_each_denial(fx, emit);
-  }
-
   // Moves the session to a configuration generation: its principal's entry and policies. Only
   // between requests; responses to requests already sent keep the policies that authorized them.
   void adopt(std::shared_ptr<const live_config> gen) {
@@ -328,8 +311,10 @@ class session : public std::enable_shared_from_this<session> {
     live_ = std::move(gen);
     principal_.known = live_->identities.find(principal_.name);
     policies_.reset();
-    if (live_->policies)
-      policies_ = std::make_shared<session_policies>(*live_->policies, principal_.name, w_.topic_ids, origin());
+    if (live_->policies) {
+      policies_ = std::make_shared<policy_chain>(live_, principal_.name, w_.topic_ids, origin());
+      if (policies_->empty()) policies_.reset();
+    }
   }
 
   // Passes a response through the policies. unchanged: forward the body as it is (after the
@@ -339,11 +324,8 @@ class session : public std::enable_shared_from_this<session> {
     const response_context ctx{req.api_key, req.version, req.unsupported_api_versions};
     const std::size_t size_at = g.w.reserve_i32();
     rewrite_status st = rewrite_status::unchanged;
-    session_policies& policies = *req.policies;
-    if (req.api_key == protocol::api::fetch && policies.governs_fetch()) {
-      st = policies.govern_fetch(req.fixup.get(), ctx, body, rewriter_, g, error);
-    } else if (req.fixup) {
-      st = policies.authorizer().complete(*req.fixup, ctx, body, g.w, error);
+    st = req.policies->on_response(req.steps.get(), ctx, body, rewriter_, g, error);
+    if (req.api_key != protocol::api::fetch) {  // a governed Fetch's endpoints are done in the chain
       if (st == rewrite_status::rewritten && response_needs_inspection(req.api_key, req.version)) {
         // Addresses too (Metadata): rewrite the completed answer.
         auto& completed = g.buffers.emplace_back(g.w.flatten());
@@ -573,47 +555,46 @@ class session : public std::enable_shared_from_this<session> {
           end(info.reason, true);
           co_return;
         }
-        std::shared_ptr<const response_fixup> fixup;
+        std::shared_ptr<const response_steps> steps;
         // Between requests: a reloaded configuration applies from this request on.
         if (w_.live.generation() != live_->generation) adopt(w_.live.current());
-        const std::shared_ptr<session_policies> policies = policies_;
+        const std::shared_ptr<policy_chain> policies = policies_;
         if (policies && info.what == request_info::action::forward) {
           const auto body = frame.subspan(4);
-          authorization a = policies->authorizer().authorize(info, body);
-          if (a.what == authorization::action::lookup_topic_ids) {
+          chain_request a = policies->on_request(info, body);
+          if (a.what == chain_request::action::lookup_topic_ids) {
             co_await lookup_topic_ids();
             if (!client_.socket().is_open()) co_return;
-            a = policies->authorizer().authorize(info, body, true);
+            a = policies->on_request(info, body, true);
           }
-          if (a.fixup) report_denials(info, *a.fixup);
           switch (a.what) {
-            case authorization::action::refuse:
+            case chain_request::action::refuse:
               end(a.reason, true);
               co_return;
-            case authorization::action::drop:
+            case chain_request::action::drop:
               ++requests_;
               used += frame.size();
               continue;
-            case authorization::action::answer:
+            case chain_request::action::answer:
               ++requests_;
               queue_local(info, a.response);
               used += frame.size();
               continue;
-            case authorization::action::forward_rewritten: {
-              // The new request borrows the received records; both live until written.
-              auto& req = authorized.emplace_back(std::move(a.request));
-              auto& size = replacements.emplace_back(4);
-              write_be32(size.data(), static_cast<std::uint32_t>(req.size()));
-              out.emplace_back(size.data(), size.size());
-              for (auto sl : req.slices()) out.emplace_back(sl.data(), sl.size());
-              break;
-            }
-            case authorization::action::forward:
-            case authorization::action::lookup_topic_ids:
-              out.emplace_back(frame.data(), frame.size());
+            case chain_request::action::forward:
+            case chain_request::action::lookup_topic_ids:
+              if (a.rewritten) {
+                // The new request borrows the received records; both live until written.
+                auto& req = authorized.emplace_back(std::move(a.request));
+                auto& size = replacements.emplace_back(4);
+                write_be32(size.data(), static_cast<std::uint32_t>(req.size()));
+                out.emplace_back(size.data(), size.size());
+                for (auto sl : req.slices()) out.emplace_back(sl.data(), sl.size());
+              } else {
+                out.emplace_back(frame.data(), frame.size());
+              }
               break;
           }
-          fixup = std::move(a.fixup);
+          steps = std::move(a.steps);
         } else if (info.what == request_info::action::replace) {
           auto& rep = replacements.emplace_back(4);
           write_be32(rep.data(), static_cast<std::uint32_t>(info.replacement.size()));
@@ -629,8 +610,8 @@ class session : public std::enable_shared_from_this<session> {
           req.api_key = info.api_key;
           req.version = info.upstream_version;
           req.unsupported_api_versions = info.unsupported_api_versions;
-          req.govern = policies && (fixup || (info.api_key == protocol::api::fetch && policies->governs_fetch()));
-          req.fixup = std::move(fixup);
+          req.govern = policies && (steps || policies->governs_responses(info.api_key));
+          req.steps = std::move(steps);
           if (req.govern) req.policies = policies;
           inflight_.push_back(std::move(req));
         } else {
@@ -1095,7 +1076,7 @@ class session : public std::enable_shared_from_this<session> {
   // The configuration generation in force: held until the session adopts the next (between
   // requests), so the principal's and the policies' views into it stay valid.
   std::shared_ptr<const live_config> live_;
-  std::shared_ptr<session_policies> policies_;  // live_'s, for this principal; null: no policy
+  std::shared_ptr<policy_chain> policies_;  // live_'s chain for this principal; null: no policy applies
   bool client_busy_ = false;               // a write to the client is in progress (see acquire_client)
   std::vector<std::byte> local_scratch_;   // write_frames' gather buffer for the gateway's own answers
 

@@ -15,9 +15,8 @@
 #include "gateway/bootstrap_brokers.h"
 #include "gateway/frame_buffer.h"
 #include "gateway/gateway.h"
-#include "gateway/record_governor.h"
 #include "policies/decision.h"
-#include "gateway/topic_names.h"
+#include "policies/topic_names.h"
 #include "gateway/security/auth_failure_log.h"
 
 namespace kgw::gateway {
@@ -51,7 +50,7 @@ struct worker {
   std::vector<address_rewriter> rewriters;  // one per listener, by listener index
   security::auth_failure_log auth_log;      // per worker: no lock on the failure path
   const live_configs& live;                 // principals and policies, by generation
-  topic_names topic_ids;                    // learnt from Metadata this worker relays
+  policies::topic_names topic_ids;                    // learnt from Metadata this worker relays
   request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown

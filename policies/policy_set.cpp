@@ -14,6 +14,8 @@
 
 #include <algorithm>
 
+#include "policies/registry.h"
+
 namespace kgw::policies {
 namespace {
 
@@ -81,21 +83,49 @@ policy_set::policy_set(const config::gateway_config& cfg)
 bool policy_set::empty() const { return cfg_->policies.empty(); }
 
 const config::principal_config& policy_set::principal(std::string_view name) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   return lookup(*cfg_, unknown_principals_, name);
 }
 
 std::shared_ptr<const principal_acl> policy_set::acl(std::string_view principal) {
-  std::lock_guard lock(mu_);
+  {
+    std::shared_lock read(mu_);
+    if (auto it = acls_.find(principal); it != acls_.end()) return it->second;
+  }
+  std::unique_lock lock(mu_);
   if (auto it = acls_.find(principal); it != acls_.end()) return it->second;
   auto compiled = std::make_shared<const principal_acl>(rules_, lookup(*cfg_, unknown_principals_, principal));
   acls_.emplace(std::string(principal), compiled);
   return compiled;
 }
 
+std::shared_ptr<const principal_policies> policy_set::chain(std::string_view principal) {
+  {
+    std::shared_lock read(mu_);
+    if (auto it = chains_.find(principal); it != chains_.end()) return it->second;
+  }
+  // Compiled outside the lock: the registry's compile functions call back into this set.
+  auto compiled = std::make_shared<principal_policies>();
+  for (const auto& kind : registry()) {
+    if (auto p = kind.compile(*this, principal)) compiled->add(std::move(p));
+  }
+  std::unique_lock lock(mu_);
+  return chains_.emplace(std::string(principal), std::move(compiled)).first->second;  // first one wins
+}
+
+bool policy_set::lists_api(std::int16_t api_key) const {
+  for (const auto& kind : registry())
+    if (kind.lists_api && !kind.lists_api(cfg_->policies, api_key)) return false;
+  return true;
+}
+
 std::shared_ptr<const topic_policies> policy_set::for_topic(std::string_view principal, std::string_view topic) {
-  std::lock_guard lock(mu_);
   std::pair<std::string, std::string> key{principal, topic};
+  {
+    std::shared_lock read(mu_);
+    if (auto it = topics_.find(key); it != topics_.end()) return it->second;
+  }
+  std::unique_lock lock(mu_);
   if (auto it = topics_.find(key); it != topics_.end()) return it->second;
 
   const auto& who = lookup(*cfg_, unknown_principals_, principal);

@@ -1,12 +1,14 @@
 #pragma once
-// All policies of the configuration, compiled on demand and cached: once per principal (its
-// ACL) and once per (principal, topic) (its view and its produce validation). Sessions keep
-// their own small topic -> compiled map on top, so the hot path takes no lock; the lock here
-// is taken only the first time a session meets a topic.
-// Threading: thread-safe; compiled objects are immutable and shared.
+// One configuration generation's policies (the snapshot), compiled on demand and cached: once per
+// principal (its chain of policies, from the registry, and its ACL) and once per (principal,
+// topic) (its view and its produce validation). Never re-interpreted per record.
+// Threading: thread-safe; compiled objects are immutable and shared. Lookups of what is already
+// compiled take a shared lock (uncontended: readers only); sessions keep their own topic ->
+// stages map on top for Fetch.
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "config/gateway_config.h"
 #include "config/policy_config.h"
 #include "policies/acl/principal_acl.h"
+#include "policies/policy.h"
 #include "policies/validation/record_validator.h"
 #include "policies/view/topic_view.h"
 
@@ -24,6 +27,20 @@ struct topic_policies {
   std::shared_ptr<const topic_view> view;             // null: records pass as they are
   std::shared_ptr<const record_validator> validator;  // null: produce is not validated
   std::string error;  // non-empty: the policy could not be compiled; fail closed (deny the topic)
+};
+
+// A principal's policies in chain (registry) order, and what they want between them.
+struct principal_policies {
+  std::vector<std::shared_ptr<const policy>> chain;
+  interest wants;  // the union
+
+  void add(std::shared_ptr<const policy> p) {
+    const interest w = p->wants();
+    wants.requests |= w.requests;
+    wants.responses |= w.responses;
+    wants.fetch_records |= w.fetch_records;
+    chain.push_back(std::move(p));
+  }
 };
 
 // The rules that apply to a principal for a topic: those naming the principal; if none, those
@@ -45,6 +62,10 @@ class policy_set {
   bool empty() const;  // no policy at all: the gateway is a transparent relay
   const config::policy_config& config() const { return cfg_->policies; }
   std::shared_ptr<const principal_acl> acl(std::string_view principal);
+  // The principal's chain, compiled once per generation from the registry.
+  std::shared_ptr<const principal_policies> chain(std::string_view principal);
+  // ApiVersions: whether clients are offered this API key (ACLs on: what can be governed).
+  bool lists_api(std::int16_t api_key) const;
   std::shared_ptr<const topic_policies> for_topic(std::string_view principal, std::string_view topic);
 
   // The principal's config entry (teams, attributes); a name-only entry for principals the
@@ -54,9 +75,10 @@ class policy_set {
  private:
   std::shared_ptr<const config::gateway_config> cfg_;
   std::shared_ptr<const config::policy_config> rules_;  // cfg_->policies, sharing cfg_'s lifetime
-  std::mutex mu_;
+  std::shared_mutex mu_;
   std::map<std::string, config::principal_config, std::less<>> unknown_principals_;
   std::map<std::string, std::shared_ptr<const principal_acl>, std::less<>> acls_;
+  std::map<std::string, std::shared_ptr<const principal_policies>, std::less<>> chains_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const topic_policies>> topics_;
 };
 

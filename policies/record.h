@@ -1,7 +1,7 @@
 #pragma once
 // One Kafka record as the policies see it: views into the decoded batch (key, value, headers,
-// timestamp), and what a policy decided about it. The one small interface every record policy
-// (row filter, masking, validation) works through.
+// timestamp), and what a policy decided about it; record_stage is the one small interface every
+// record policy (row filter and masks of a view, decryption) works through.
 // Threading: plain values; a record_result's views point into the caller's record_arena.
 #include <cstdint>
 #include <deque>
@@ -68,6 +68,19 @@ struct record_result {
     value.reset();
     headers.clear();
   }
+};
+
+// What one policy does to each record of a topic's batches, compiled per (principal, topic). The
+// record governor runs a topic's stages in order over one decode of each batch: fetch direction
+// decrypt -> view (filter, masks).
+// Threading: immutable; apply is const and keeps per-call state in the caller's arena.
+class record_stage {
+ public:
+  virtual ~record_stage() = default;
+  // Nothing to do to any record: batches stay as they are.
+  virtual bool passthrough() const = 0;
+  // Decides about one record. out is reset by the callee; rewritten bytes live in arena.
+  virtual void apply(const record_in& in, record_result& out, record_arena& arena) const = 0;
 };
 
 }  // namespace kgw::policies

@@ -16,7 +16,7 @@
 
 namespace kgw::policies {
 
-class topic_view {
+class topic_view : public record_stage {
  public:
   // rules: the view rules that apply to this principal and topic (already chosen by level, see
   // config/policy_config.h). Errors (a predicate that does not parse, a selector that does not
@@ -28,12 +28,12 @@ class topic_view {
   virtual ~topic_view() = default;
 
   // Nothing to do to any record (no filter, no mask): the gateway leaves batches untouched.
-  virtual bool passthrough() const = 0;
+  bool passthrough() const override = 0;
   virtual bool filters() const = 0;  // has a row filter
   virtual bool masks() const = 0;    // has at least one mask
 
   // Decides about one record. out is reset by the callee; rewritten bytes live in arena.
-  virtual void apply(const record_in& in, record_result& out, record_arena& arena) const = 0;
+  void apply(const record_in& in, record_result& out, record_arena& arena) const override = 0;
 
   // The effective view in plain words, one line per item: which rows, which fields and how
   // (for `kafka-gateway explain`).

@@ -7,7 +7,7 @@
 //     partition of the same produce request stored;
 //   - ACLs: kcat -L lists only what the principal may describe; consuming what it may not read
 //     is an authorization error.
-// Legacy message sets (v0/v1) are covered by tests/gateway/session_policies_test.cpp instead: the
+// Legacy message sets (v0/v1) are covered by tests/gateway/policy_chain_fetch_test.cpp instead: the
 // embedded broker (librdkafka 2.0.2's mock) refuses to store them (Produce with MessageSet v0 or
 // v1 is answered UNSUPPORTED_VERSION), and librdkafka 2.0.2 sends ApiVersions, and then writes
 // v2, whenever broker.version.fallback is 0.10 or newer, so it cannot even write v1 here.

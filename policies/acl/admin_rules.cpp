@@ -1,9 +1,9 @@
 // Configs, transactions and the cluster: DescribeConfigs, AlterConfigs, IncrementalAlterConfigs,
 // InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit,
-// DescribeTransactions, ListTransactions, DescribeCluster (see request_authorizer.h).
+// DescribeTransactions, ListTransactions, DescribeCluster (see acl_policy.h).
 #include <algorithm>
 
-#include "gateway/authz_support.h"
+#include "policies/acl/acl_rules.h"
 #include "protocol/add_offsets_to_txn.h"
 #include "protocol/add_partitions_to_txn.h"
 #include "protocol/alter_configs.h"
@@ -16,7 +16,7 @@
 #include "protocol/list_transactions.h"
 #include "protocol/txn_offset_commit.h"
 
-namespace kgw::gateway {
+namespace kgw::policies {
 namespace proto = kgw::protocol;
 using config::acl_operation;
 using config::resource_type;
@@ -62,10 +62,11 @@ void put_config_errors(Entries& entries, const response_fixup& fx) {
 }
 
 template <class Req, class Resp, class EntriesOf>
-authorization authorize_config_resources(authz_request& rq, acl_operation op, EntriesOf entries_of) {
-  Req req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_config_resources(authz_request& rq, acl_operation op, EntriesOf entries_of) {
+  request_verdict out;
+  auto* decoded = decode_request<Req>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   std::erase_if(req.resources, [&](const auto& r) {
     const std::int16_t error = config_error(rq, op, r.resource_type, r.resource_name);
@@ -79,12 +80,12 @@ authorization authorize_config_resources(authz_request& rq, acl_operation op, En
     put_config_errors(entries_of(resp), *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 }  // namespace
 
-authorization authorize_configs(authz_request& rq) {
+request_verdict authorize_configs(authz_request& rq) {
   switch (rq.info.api_key) {
     case proto::describe_configs_request::api_key:
       return authorize_config_resources<proto::describe_configs_request, proto::describe_configs_response>(
@@ -118,10 +119,11 @@ bool write_on_some_topic(const Acl& acl) {
 
 }  // namespace
 
-authorization authorize_init_producer_id(authz_request& rq) {
-  proto::init_producer_id_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_init_producer_id(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::init_producer_id_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   std::int16_t error = kafka_error::none;
   if (req.transactional_id) {
     if (!txn_writable(rq, *req.transactional_id)) error = kafka_error::transactional_id_authorization_failed;
@@ -138,10 +140,11 @@ authorization authorize_init_producer_id(authz_request& rq) {
 
 // --- AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit -----------------------------
 
-authorization authorize_add_partitions_to_txn(authz_request& rq) {
-  proto::add_partitions_to_txn_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_add_partitions_to_txn(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::add_partitions_to_txn_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   if (rq.version() >= 4) {
     // v4+ (batched) is sent by brokers only; Kafka requires ClusterAction, never granted to clients.
     proto::add_partitions_to_txn_response resp;
@@ -171,10 +174,11 @@ authorization authorize_add_partitions_to_txn(authz_request& rq) {
   return answer(rq, resp, fx);
 }
 
-authorization authorize_add_offsets_to_txn(authz_request& rq) {
-  proto::add_offsets_to_txn_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_add_offsets_to_txn(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::add_offsets_to_txn_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   std::int16_t error = kafka_error::none;
   if (!txn_writable(rq, req.transactional_id))
     error = kafka_error::transactional_id_authorization_failed;
@@ -187,10 +191,11 @@ authorization authorize_add_offsets_to_txn(authz_request& rq) {
                 denial(rq, error == kafka_error::group_authorization_failed ? req.group_id : req.transactional_id, error));
 }
 
-authorization authorize_end_txn(authz_request& rq) {
-  proto::end_txn_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_end_txn(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::end_txn_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   if (txn_writable(rq, req.transactional_id)) return {};
   proto::end_txn_response resp;
   resp.error_code = kafka_error::transactional_id_authorization_failed;
@@ -205,10 +210,11 @@ void put_txn_commit_errors(proto::txn_offset_commit_response& resp, const respon
 
 }  // namespace
 
-authorization authorize_txn_offset_commit(authz_request& rq) {
-  proto::txn_offset_commit_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_txn_offset_commit(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::txn_offset_commit_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   std::int16_t whole = kafka_error::none;  // an error for every partition
   if (!txn_writable(rq, req.transactional_id))
     whole = kafka_error::transactional_id_authorization_failed;
@@ -226,7 +232,7 @@ authorization authorize_txn_offset_commit(authz_request& rq) {
     put_txn_commit_errors(resp, *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 // --- DescribeTransactions, ListTransactions ----------------------------------------------------
@@ -243,10 +249,11 @@ void put_transaction_errors(proto::describe_transactions_response& resp, const r
 
 }  // namespace
 
-authorization authorize_describe_transactions(authz_request& rq) {
-  proto::describe_transactions_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_describe_transactions(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::describe_transactions_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   // Kafka also hides the partitions of topics the principal may not describe.
   fx->filter_transaction_topics = true;
@@ -261,13 +268,14 @@ authorization authorize_describe_transactions(authz_request& rq) {
     put_transaction_errors(resp, *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
-authorization authorize_list_transactions(authz_request& rq) {
-  proto::list_transactions_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_list_transactions(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::list_transactions_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   fx->filter_entries = true;
   return forward_with(std::move(fx));
@@ -275,10 +283,11 @@ authorization authorize_list_transactions(authz_request& rq) {
 
 // --- DescribeCluster ---------------------------------------------------------------------------
 
-authorization authorize_describe_cluster(authz_request& rq) {
-  proto::describe_cluster_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_describe_cluster(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::describe_cluster_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   // Kafka's brokers answer DescribeCluster to everyone (like Metadata); only the authorized
   // operations depend on the principal (Describe on the cluster: its operations, else 0). The
   // broker computes them for the gateway's own account, so they are replaced.
@@ -290,60 +299,72 @@ authorization authorize_describe_cluster(authz_request& rq) {
 
 // --- Responses -----------------------------------------------------------------------------------
 
-rewrite_status complete_admin_family(const authz_response& rs, const response_context& ctx, proto::bytes_view body,
-                                     proto::writer& out, std::string& error) {
+bool complete_describe_configs(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
-  switch (ctx.api_key) {
-    case proto::describe_configs_request::api_key:
-      return put_back_errors<proto::describe_configs_response>(ctx, body, out, error, !fx.entries.empty(),
-                                                               [&](auto& m) { put_config_errors(m.results, fx); });
-    case proto::alter_configs_request::api_key:
-      return put_back_errors<proto::alter_configs_response>(ctx, body, out, error, !fx.entries.empty(),
-                                                            [&](auto& m) { put_config_errors(m.responses, fx); });
-    case proto::incremental_alter_configs_request::api_key:
-      return put_back_errors<proto::incremental_alter_configs_response>(
-          ctx, body, out, error, !fx.entries.empty(), [&](auto& m) { put_config_errors(m.responses, fx); });
-    case proto::txn_offset_commit_request::api_key:
-      return put_back_errors<proto::txn_offset_commit_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                                [&](auto& m) { put_txn_commit_errors(m, fx); });
-    case proto::describe_transactions_request::api_key:
-      return with_response<proto::describe_transactions_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (fx.filter_transaction_topics) {
-          for (auto& s : m.transaction_states) {
-            const std::size_t before = s.topics.size();
-            std::erase_if(s.topics, [&](const auto& t) {
-              return !rs.allowed(acl_operation::describe, resource_type::topic, t.topic);
-            });
-            changed |= s.topics.size() != before;
-          }
-        }
-        put_transaction_errors(m, fx);
-        changed |= !fx.entries.empty();
-        return true;
-      });
-    case proto::list_transactions_request::api_key:
-      return with_response<proto::list_transactions_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (!fx.filter_entries) return true;
-        const std::size_t before = m.transaction_states.size();
-        std::erase_if(m.transaction_states, [&](const auto& s) {
-          return !rs.allowed(acl_operation::describe, resource_type::transactional_id, s.transactional_id);
-        });
-        changed = m.transaction_states.size() != before;
-        return true;
-      });
-    case proto::describe_cluster_request::api_key:
-      return with_response<proto::describe_cluster_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (!fx.cluster_operations) return true;
-        const std::int32_t ops = rs.allowed(acl_operation::describe, resource_type::cluster, cluster_resource_name)
-                                     ? rs.acl.authorized_operations(resource_type::cluster, cluster_resource_name)
-                                     : 0;
-        changed = m.cluster_authorized_operations != ops;
-        m.cluster_authorized_operations = ops;
-        return true;
-      });
-    default:
-      return rewrite_status::unchanged;
-  }
+  return put_back_errors<proto::describe_configs_response>(rs, !fx.entries.empty(),
+                                                           [&](auto& m) { put_config_errors(m.results, fx); });
 }
 
-}  // namespace kgw::gateway
+bool complete_alter_configs(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::alter_configs_response>(rs, !fx.entries.empty(),
+                                                        [&](auto& m) { put_config_errors(m.responses, fx); });
+}
+
+bool complete_incremental_alter_configs(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::incremental_alter_configs_response>(
+      rs, !fx.entries.empty(), [&](auto& m) { put_config_errors(m.responses, fx); });
+}
+
+bool complete_txn_offset_commit(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::txn_offset_commit_response>(rs, !fx.topics.empty(),
+                                                            [&](auto& m) { put_txn_commit_errors(m, fx); });
+}
+
+bool complete_describe_transactions(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::describe_transactions_response>(rs, [&](auto& m, bool& changed) {
+    if (fx.filter_transaction_topics) {
+      for (auto& s : m.transaction_states) {
+        const std::size_t before = s.topics.size();
+        std::erase_if(s.topics, [&](const auto& t) {
+          return !rs.allowed(acl_operation::describe, resource_type::topic, t.topic);
+        });
+        changed |= s.topics.size() != before;
+      }
+    }
+    put_transaction_errors(m, fx);
+    changed |= !fx.entries.empty();
+    return true;
+  });
+}
+
+bool complete_list_transactions(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::list_transactions_response>(rs, [&](auto& m, bool& changed) {
+    if (!fx.filter_entries) return true;
+    const std::size_t before = m.transaction_states.size();
+    std::erase_if(m.transaction_states, [&](const auto& s) {
+      return !rs.allowed(acl_operation::describe, resource_type::transactional_id, s.transactional_id);
+    });
+    changed = m.transaction_states.size() != before;
+    return true;
+  });
+}
+
+bool complete_describe_cluster(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::describe_cluster_response>(rs, [&](auto& m, bool& changed) {
+    if (!fx.cluster_operations) return true;
+    const std::int32_t ops = rs.allowed(acl_operation::describe, resource_type::cluster, cluster_resource_name)
+                                 ? rs.acl.authorized_operations(resource_type::cluster, cluster_resource_name)
+                                 : 0;
+    changed = m.cluster_authorized_operations != ops;
+    m.cluster_authorized_operations = ops;
+    return true;
+  });
+}
+
+}  // namespace kgw::policies

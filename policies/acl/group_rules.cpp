@@ -1,9 +1,8 @@
 // Group APIs: OffsetCommit, OffsetFetch, OffsetDelete, FindCoordinator, JoinGroup, Heartbeat,
-// LeaveGroup, SyncGroup, DescribeGroups, ListGroups, DeleteGroups, ConsumerGroupHeartbeat (see
-// request_authorizer.h).
+// LeaveGroup, SyncGroup, DescribeGroups, ListGroups, DeleteGroups, ConsumerGroupHeartbeat (see acl_policy.h).
 #include <algorithm>
 
-#include "gateway/authz_support.h"
+#include "policies/acl/acl_rules.h"
 #include "protocol/consumer_group_heartbeat.h"
 #include "protocol/delete_groups.h"
 #include "protocol/describe_groups.h"
@@ -17,7 +16,7 @@
 #include "protocol/offset_fetch.h"
 #include "protocol/sync_group.h"
 
-namespace kgw::gateway {
+namespace kgw::policies {
 namespace proto = kgw::protocol;
 using config::acl_operation;
 using config::resource_type;
@@ -36,10 +35,11 @@ void put_commit_errors(proto::offset_commit_response& resp, const std::vector<re
 
 }  // namespace
 
-authorization authorize_offset_commit(authz_request& rq) {
-  proto::offset_commit_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_offset_commit(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::offset_commit_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   const bool group_ok = group_allowed(rq, acl_operation::read, req.group_id);
   take_topics(req.topics, fx->topics, topic_name_of, each_partition_index, [&](std::string_view name) {
@@ -52,7 +52,7 @@ authorization authorize_offset_commit(authz_request& rq) {
     put_commit_errors(resp, fx->topics);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 // --- OffsetFetch -------------------------------------------------------------------------------
@@ -108,10 +108,11 @@ bool fix_offset_fetch(proto::offset_fetch_response& resp, const response_fixup& 
 
 }  // namespace
 
-authorization authorize_offset_fetch(authz_request& rq) {
-  proto::offset_fetch_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_offset_fetch(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::offset_fetch_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   const std::int16_t v = rq.version();
   auto fx = new_fixup(rq);
   auto describable = topic_check(rq, acl_operation::describe);
@@ -147,7 +148,7 @@ authorization authorize_offset_fetch(authz_request& rq) {
       fix_offset_fetch(resp, *fx, v, allowed_topic);
       return answer(rq, resp, fx);
     }
-    return forward_rewritten(rq, req, fx);
+    return forward_rewritten(rq, fx);
   }
 
   bool changed = false;
@@ -175,8 +176,8 @@ authorization authorize_offset_fetch(authz_request& rq) {
     fix_offset_fetch(resp, *fx, v, allowed_topic);
     return answer(rq, resp, fx);
   }
-  if (!changed) return fx->groups.empty() ? authorization{} : forward_with(std::move(fx));
-  return forward_rewritten(rq, req, fx);
+  if (!changed) return fx->groups.empty() ? request_verdict{} : forward_with(std::move(fx));
+  return forward_rewritten(rq, fx);
 }
 
 // --- OffsetDelete ------------------------------------------------------------------------------
@@ -189,10 +190,11 @@ void put_offset_delete_errors(proto::offset_delete_response& resp, const respons
 
 }  // namespace
 
-authorization authorize_offset_delete(authz_request& rq) {
-  proto::offset_delete_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_offset_delete(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::offset_delete_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   if (!group_allowed(rq, acl_operation::delete_, req.group_id)) {
     proto::offset_delete_response resp;
     resp.error_code = kafka_error::group_authorization_failed;
@@ -206,7 +208,7 @@ authorization authorize_offset_delete(authz_request& rq) {
     put_offset_delete_errors(resp, *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 // --- FindCoordinator ---------------------------------------------------------------------------
@@ -242,10 +244,11 @@ void put_coordinator_errors(proto::find_coordinator_response& resp, const respon
 
 }  // namespace
 
-authorization authorize_find_coordinator(authz_request& rq) {
-  proto::find_coordinator_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_find_coordinator(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::find_coordinator_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   if (rq.version() < 4) {
     const std::int16_t error = coordinator_error(rq, req.key_type, req.key);
     if (error == kafka_error::none) return {};
@@ -269,18 +272,19 @@ authorization authorize_find_coordinator(authz_request& rq) {
     put_coordinator_errors(resp, *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 // --- JoinGroup, Heartbeat, LeaveGroup, SyncGroup, ConsumerGroupHeartbeat ----------------------
 
-authorization authorize_group_member(authz_request& rq) {
+request_verdict authorize_group_member(authz_request& rq) {
   constexpr std::int16_t denied = kafka_error::group_authorization_failed;
-  authorization out;
+  request_verdict out;
   switch (rq.info.api_key) {
     case proto::join_group_request::api_key: {
-      proto::join_group_request req;
-      if (!decode_request(rq, req, out)) return out;
+      auto* decoded = decode_request<proto::join_group_request>(rq, out);
+      if (!decoded) return out;
+      auto& req = *decoded;
       if (group_allowed(rq, acl_operation::read, req.group_id)) return {};
       proto::join_group_response resp;
       resp.error_code = denied;
@@ -290,24 +294,27 @@ authorization authorize_group_member(authz_request& rq) {
       return answer(rq, resp, denial(rq, req.group_id, denied));
     }
     case proto::heartbeat_request::api_key: {
-      proto::heartbeat_request req;
-      if (!decode_request(rq, req, out)) return out;
+      auto* decoded = decode_request<proto::heartbeat_request>(rq, out);
+      if (!decoded) return out;
+      auto& req = *decoded;
       if (group_allowed(rq, acl_operation::read, req.group_id)) return {};
       proto::heartbeat_response resp;
       resp.error_code = denied;
       return answer(rq, resp, denial(rq, req.group_id, denied));
     }
     case proto::leave_group_request::api_key: {
-      proto::leave_group_request req;
-      if (!decode_request(rq, req, out)) return out;
+      auto* decoded = decode_request<proto::leave_group_request>(rq, out);
+      if (!decoded) return out;
+      auto& req = *decoded;
       if (group_allowed(rq, acl_operation::read, req.group_id)) return {};
       proto::leave_group_response resp;
       resp.error_code = denied;
       return answer(rq, resp, denial(rq, req.group_id, denied));
     }
     case proto::sync_group_request::api_key: {
-      proto::sync_group_request req;
-      if (!decode_request(rq, req, out)) return out;
+      auto* decoded = decode_request<proto::sync_group_request>(rq, out);
+      if (!decoded) return out;
+      auto& req = *decoded;
       if (group_allowed(rq, acl_operation::read, req.group_id)) return {};
       proto::sync_group_response resp;
       resp.error_code = denied;
@@ -318,10 +325,11 @@ authorization authorize_group_member(authz_request& rq) {
   }
 }
 
-authorization authorize_consumer_group_heartbeat(authz_request& rq) {
-  proto::consumer_group_heartbeat_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_consumer_group_heartbeat(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::consumer_group_heartbeat_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   std::int16_t error = kafka_error::none;
   if (!group_allowed(rq, acl_operation::read, req.group_id)) {
     error = kafka_error::group_authorization_failed;
@@ -366,27 +374,29 @@ void take_groups(const authz_request& rq, std::vector<std::string_view>& groups,
 
 }  // namespace
 
-authorization authorize_describe_groups(authz_request& rq) {
-  proto::describe_groups_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_describe_groups(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::describe_groups_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   // The broker computes authorized operations for the gateway's own account: replace them.
   fx->group_operations = rq.version() >= 3 && req.include_authorized_operations;
   take_groups(rq, req.groups, acl_operation::describe, *fx);
-  if (fx->entries.empty()) return fx->group_operations ? forward_with(std::move(fx)) : authorization{};
+  if (fx->entries.empty()) return fx->group_operations ? forward_with(std::move(fx)) : request_verdict{};
   if (req.groups.empty()) {
     proto::describe_groups_response resp;
     put_described_group_errors(resp, *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
-authorization authorize_list_groups(authz_request& rq) {
-  proto::list_groups_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_list_groups(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::list_groups_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   // Kafka: Describe on the cluster lists every group; otherwise those the principal may describe.
   if (rq.cluster_allowed(acl_operation::describe)) return {};
   auto fx = new_fixup(rq);
@@ -394,10 +404,11 @@ authorization authorize_list_groups(authz_request& rq) {
   return forward_with(std::move(fx));
 }
 
-authorization authorize_delete_groups(authz_request& rq) {
-  proto::delete_groups_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_delete_groups(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::delete_groups_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   take_groups(rq, req.groups_names, acl_operation::delete_, *fx);
   if (fx->entries.empty()) return {};
@@ -406,63 +417,75 @@ authorization authorize_delete_groups(authz_request& rq) {
     put_deleted_group_errors(resp, *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 // --- Responses -----------------------------------------------------------------------------------
 
-rewrite_status complete_groups_family(const authz_response& rs, const response_context& ctx, proto::bytes_view body,
-                                      proto::writer& out, std::string& error) {
+bool complete_offset_commit(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::offset_commit_response>(rs, !fx.topics.empty(),
+                                                        [&](auto& m) { put_commit_errors(m, fx.topics); });
+}
+
+bool complete_offset_fetch(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   auto describable_topic = [&](std::string_view name) {
     return rs.allowed(acl_operation::describe, resource_type::topic, name);
   };
-  switch (ctx.api_key) {
-    case proto::offset_commit_request::api_key:
-      return put_back_errors<proto::offset_commit_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                            [&](auto& m) { put_commit_errors(m, fx.topics); });
-    case proto::offset_fetch_request::api_key:
-      return with_response<proto::offset_fetch_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        changed = fix_offset_fetch(m, fx, ctx.api_version, describable_topic);
-        return true;
-      });
-    case proto::offset_delete_request::api_key:
-      return put_back_errors<proto::offset_delete_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                            [&](auto& m) { put_offset_delete_errors(m, fx); });
-    case proto::find_coordinator_request::api_key:
-      if (ctx.api_version < 4) return rewrite_status::unchanged;
-      return put_back_errors<proto::find_coordinator_response>(ctx, body, out, error, !fx.entries.empty(),
-                                                               [&](auto& m) { put_coordinator_errors(m, fx); });
-    case proto::describe_groups_request::api_key:
-      return with_response<proto::describe_groups_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (fx.group_operations) {
-          for (auto& g : m.groups) {
-            if (g.error_code != kafka_error::none) continue;
-            const std::int32_t ops = rs.acl.authorized_operations(resource_type::group, g.group_id);
-            changed |= g.authorized_operations != ops;
-            g.authorized_operations = ops;
-          }
-        }
-        put_described_group_errors(m, fx);
-        changed |= !fx.entries.empty();
-        return true;
-      });
-    case proto::list_groups_request::api_key:
-      return with_response<proto::list_groups_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (!fx.filter_entries) return true;
-        const std::size_t before = m.groups.size();
-        std::erase_if(m.groups, [&](const auto& g) {
-          return !rs.allowed(acl_operation::describe, resource_type::group, g.group_id);
-        });
-        changed = m.groups.size() != before;
-        return true;
-      });
-    case proto::delete_groups_request::api_key:
-      return put_back_errors<proto::delete_groups_response>(ctx, body, out, error, !fx.entries.empty(),
-                                                            [&](auto& m) { put_deleted_group_errors(m, fx); });
-    default:
-      return rewrite_status::unchanged;
-  }
+  return with_response<proto::offset_fetch_response>(rs, [&](auto& m, bool& changed) {
+    changed = fix_offset_fetch(m, fx, rs.version(), describable_topic);
+    return true;
+  });
 }
 
-}  // namespace kgw::gateway
+bool complete_offset_delete(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::offset_delete_response>(rs, !fx.topics.empty(),
+                                                        [&](auto& m) { put_offset_delete_errors(m, fx); });
+}
+
+bool complete_find_coordinator(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  if (rs.version() < 4) return true;
+  return put_back_errors<proto::find_coordinator_response>(rs, !fx.entries.empty(),
+                                                           [&](auto& m) { put_coordinator_errors(m, fx); });
+}
+
+bool complete_describe_groups(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::describe_groups_response>(rs, [&](auto& m, bool& changed) {
+    if (fx.group_operations) {
+      for (auto& g : m.groups) {
+        if (g.error_code != kafka_error::none) continue;
+        const std::int32_t ops = rs.acl.authorized_operations(resource_type::group, g.group_id);
+        changed |= g.authorized_operations != ops;
+        g.authorized_operations = ops;
+      }
+    }
+    put_described_group_errors(m, fx);
+    changed |= !fx.entries.empty();
+    return true;
+  });
+}
+
+bool complete_list_groups(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::list_groups_response>(rs, [&](auto& m, bool& changed) {
+    if (!fx.filter_entries) return true;
+    const std::size_t before = m.groups.size();
+    std::erase_if(m.groups, [&](const auto& g) {
+      return !rs.allowed(acl_operation::describe, resource_type::group, g.group_id);
+    });
+    changed = m.groups.size() != before;
+    return true;
+  });
+}
+
+bool complete_delete_groups(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::delete_groups_response>(rs, !fx.entries.empty(),
+                                                        [&](auto& m) { put_deleted_group_errors(m, fx); });
+}
+
+}  // namespace kgw::policies

@@ -10,7 +10,7 @@
 
 #include "protocol/wire.h"
 
-namespace kgw::gateway {
+namespace kgw::policies {
 
 class topic_names {
  public:
@@ -29,4 +29,4 @@ class topic_names {
   std::map<protocol::uuid, std::string> by_id_;
 };
 
-}  // namespace kgw::gateway
+}  // namespace kgw::policies

@@ -1,13 +1,12 @@
-#include "gateway/record_governor.h"
+#include "policies/record_governor.h"
 
 #include <algorithm>
 
 #include "policies/record.h"
 #include "policies/validation/record_validator.h"
-#include "policies/view/topic_view.h"
 #include "protocol/record_batch.h"
 
-namespace kgw::gateway {
+namespace kgw::policies {
 namespace proto = kgw::protocol;
 
 namespace {
@@ -60,7 +59,29 @@ struct record_governor::scratch {
   std::vector<proto::record_header_bytes> out_headers;  // rewritten headers of all kept records
   std::vector<std::pair<std::size_t, std::size_t>> header_ranges;  // per to_write entry, into out_headers
   policies::record_result result;
+  policies::record_result next;   // a later stage's decision, folded into result
+  std::vector<policies::record_header> staged_headers;  // a later stage's input headers
   policies::record_arena arena;
+
+  // Runs the stages in order, each on what the ones before left; `result` is the outcome.
+  void apply(std::span<const record_stage* const> stages, const policies::record_in& in) {
+    stages[0]->apply(in, result, arena);
+    for (std::size_t k = 1; k < stages.size() && result.what == policies::verdict::keep; ++k) {
+      policies::record_in now = in;
+      if (result.key_changed) now.key = result.key;
+      if (result.value_changed) now.value = result.value;
+      if (result.headers_changed) {
+        staged_headers = result.headers;
+        now.headers = staged_headers;
+      }
+      stages[k]->apply(now, next, arena);
+      result.what = next.what;
+      result.replaced_invalid |= next.replaced_invalid;
+      if (next.key_changed) result.key_changed = true, result.key = next.key;
+      if (next.value_changed) result.value_changed = true, result.value = next.value;
+      if (next.headers_changed) result.headers_changed = true, result.headers = next.headers;
+    }
+  }
 
   // Fills `headers` with record r's headers; returns the record as the policies see it.
   policies::record_in view_of(const proto::record_view& r) {
@@ -82,9 +103,10 @@ struct record_governor::scratch {
 record_governor::record_governor() : s_(std::make_unique<scratch>()) {}
 record_governor::~record_governor() = default;
 
-record_governor::outcome record_governor::govern(proto::bytes_view records, const policies::topic_view& view,
+record_governor::outcome record_governor::govern(proto::bytes_view records, std::span<const record_stage* const> stages,
                                                  std::vector<std::byte>& out, std::string& error,
                                                  policies::tally_counts& counts, bool v2_allowed) {
+  if (stages.empty()) return outcome::unchanged;
   auto& s = *s_;
   proto::split_records(records, s.entries);
   bool changed = false;
@@ -150,8 +172,7 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, cons
     s.header_ranges.clear();
     bool batch_changed = false;
     for (const auto& r : s.batch.records) {
-      const policies::record_in in = s.view_of(r);
-      view.apply(in, s.result, s.arena);
+      s.apply(stages, s.view_of(r));
       const auto& res = s.result;
       if (res.what == policies::verdict::drop) {
         ++filtered;
@@ -249,4 +270,4 @@ std::optional<std::string> record_governor::validate(proto::bytes_view records,
   return std::nullopt;
 }
 
-}  // namespace kgw::gateway
+}  // namespace kgw::policies

@@ -1,8 +1,8 @@
 // Topic APIs: Produce, Fetch, ListOffsets, OffsetForLeaderEpoch, Metadata, CreateTopics,
-// DeleteTopics, DeleteRecords, CreatePartitions, DescribeProducers (see request_authorizer.h).
+// DeleteTopics, DeleteRecords, CreatePartitions, DescribeProducers (see acl_policy.h).
 #include <algorithm>
 
-#include "gateway/authz_support.h"
+#include "policies/acl/acl_rules.h"
 #include "protocol/create_partitions.h"
 #include "protocol/create_topics.h"
 #include "protocol/delete_records.h"
@@ -14,42 +14,18 @@
 #include "protocol/offset_for_leader_epoch.h"
 #include "protocol/produce.h"
 
-namespace kgw::gateway {
+namespace kgw::policies {
 namespace proto = kgw::protocol;
 using config::acl_operation;
 using config::resource_type;
 
-namespace {
-
 // --- Produce ---------------------------------------------------------------------------------
 
-void put_produce_errors(proto::produce_response& resp, const response_fixup& fx) {
-  put_topics(
-      resp.responses, fx.topics, topic_name_ref,
-      [](auto& t) -> auto& { return t.partition_responses; },
-      [](const response_fixup::partition_error& pe) {
-        proto::produce_response::partition_produce_response p;
-        p.index = pe.partition;
-        p.error_code = pe.error;
-        p.base_offset = -1;
-        p.log_append_time_ms = -1;
-        p.log_start_offset = -1;
-        if (!pe.message.empty()) {
-          p.record_errors.push_back({0, std::string_view(pe.message), {}});
-          p.error_message = std::string_view(pe.message);
-        } else {
-          p.error_message = message_of(pe.error);
-        }
-        return p;
-      });
-}
-
-}  // namespace
-
-authorization authorize_produce(authz_request& rq) {
-  proto::produce_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_produce(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::produce_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   // Kafka: a transactional Produce needs Write on the transactional id, else every partition
   // fails with TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
@@ -64,14 +40,6 @@ authorization authorize_produce(authz_request& rq) {
     te.name = std::string(t.name);
     if (error != kafka_error::none) {
       for (const auto& p : t.partition_data) te.partitions.push_back({p.index, error, {}});
-    } else if (rq.check) {
-      std::erase_if(t.partition_data, [&](const proto::produce_request::partition_produce_data& p) {
-        if (!p.records) return false;
-        auto why = rq.check(t.name, p.index, *p.records);
-        if (!why) return false;
-        te.partitions.push_back({p.index, kafka_error::invalid_record, std::move(*why)});
-        return true;
-      });
     }
     if (!te.partitions.empty()) fx->topics.push_back(std::move(te));
     return error != kafka_error::none || t.partition_data.empty();
@@ -79,15 +47,15 @@ authorization authorize_produce(authz_request& rq) {
   if (fx->topics.empty()) return {};
   if (req.topic_data.empty()) {
     if (req.acks == 0) {
-      authorization a;
-      a.what = authorization::action::drop;
+      request_verdict a;
+      a.what = request_verdict::action::drop;
       return a;
     }
     proto::produce_response resp;
-    put_produce_errors(resp, *fx);
+    put_produce_errors(resp, fx->topics);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, req.acks == 0 ? nullptr : std::shared_ptr<const response_fixup>(fx));
+  return forward_rewritten(rq, req.acks == 0 ? nullptr : std::shared_ptr<const response_fixup>(fx));
 }
 
 // --- Fetch -----------------------------------------------------------------------------------
@@ -127,19 +95,11 @@ std::vector<proto::uuid> unknown_fetch_ids(const proto::fetch_request& req, cons
 
 }  // namespace
 
-authorization lookup_fetch_topic_ids(authz_request& rq) {
-  proto::fetch_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return {};  // the broker answers it; its response is checked
-  if (auto unknown = unknown_fetch_ids(req, rq.names); !unknown.empty() && !rq.ids_looked_up)
-    return lookup_ids(std::move(unknown));
-  return {};
-}
-
-authorization authorize_fetch(authz_request& rq) {
-  proto::fetch_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_fetch(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::fetch_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   const std::int16_t v = rq.version();
   auto fx = new_fixup(rq);
   auto record = [&](const proto::fetch_request::fetch_topic& t, std::string_view name, std::int16_t error) {
@@ -183,34 +143,38 @@ authorization authorize_fetch(authz_request& rq) {
     put_fetch_errors(resp, fx->topics, v);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
-void complete_fetch_response(const response_fixup* fixup, const policies::principal_acl& acl, topic_names& names,
-                             proto::fetch_response& response, std::int16_t version, bool& changed,
-                             const std::function<void(std::string_view topic)>& refused) {
-  if (acl.enabled()) {
-    // An incremental session returns partitions the current request does not list: each topic
-    // is checked again, and what the principal may not read leaves with no records.
-    for (auto& t : response.responses) {
-      const std::string* known = version >= 13 ? names.name(t.topic_id) : nullptr;
-      const bool readable = (version < 13 || known) &&
-                            acl.allowed(acl_operation::read, resource_type::topic,
-                                        version >= 13 ? std::string_view(*known) : t.topic);
-      if (readable) continue;
-      bool replaced = false;
-      for (auto& p : t.partitions) {
-        if (p.error_code == kafka_error::topic_authorization_failed && (!p.records || p.records->empty())) continue;
-        p = fetch_error_partition(p.partition_index, kafka_error::topic_authorization_failed);
-        replaced = changed = true;
-      }
-      if (replaced && refused) refused(known ? std::string_view(*known) : std::string_view(t.topic));
+bool complete_fetch(const authz_response& rs) {
+  auto* response = rs.ex.message<proto::fetch_response>(rs.error);
+  if (!response) return false;
+  const std::int16_t version = rs.version();
+  bool changed = false;
+  // An incremental session returns partitions the current request does not list: each topic
+  // is checked again, and what the principal may not read leaves with no records.
+  for (auto& t : response->responses) {
+    const std::string* known = version >= 13 ? rs.names.name(t.topic_id) : nullptr;
+    const bool readable = (version < 13 || known) &&
+                          rs.allowed(acl_operation::read, resource_type::topic,
+                                     version >= 13 ? std::string_view(*known) : t.topic);
+    if (readable) continue;
+    bool replaced = false;
+    for (auto& p : t.partitions) {
+      if (p.error_code == kafka_error::topic_authorization_failed && (!p.records || p.records->empty())) continue;
+      p = fetch_error_partition(p.partition_index, kafka_error::topic_authorization_failed);
+      replaced = changed = true;
     }
+    if (replaced)
+      rs.ex.denied("topic", known ? std::string_view(*known) : std::string_view(t.topic),
+                   kafka_error::topic_authorization_failed, "not readable (returned by the fetch session)");
   }
-  if (fixup && !fixup->topics.empty()) {
-    put_fetch_errors(response, fixup->topics, version);
+  if (!rs.fixup.topics.empty()) {
+    put_fetch_errors(*response, rs.fixup.topics, version);
     changed = true;
   }
+  if (changed) rs.ex.rewrote();
+  return true;
 }
 
 // --- ListOffsets, OffsetForLeaderEpoch, DeleteRecords, DescribeProducers ---------------------
@@ -244,10 +208,11 @@ void put_producers_errors(proto::describe_producers_response& resp, const respon
 // The common shape: check each topic with `op`, take the denied ones out, answer when nothing
 // is left, else forward the rest with a fixup that puts them back.
 template <class Req, class Resp, class NameOf, class PartitionsOf, class Put>
-authorization per_topic(authz_request& rq, acl_operation op, NameOf name_of, PartitionsOf partitions_of, Put put) {
-  Req req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict per_topic(authz_request& rq, acl_operation op, NameOf name_of, PartitionsOf partitions_of, Put put) {
+  request_verdict out;
+  auto* decoded = decode_request<Req>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   take_topics(req.topics, fx->topics, name_of, partitions_of, topic_check(rq, op));
   if (fx->topics.empty()) return {};
@@ -256,17 +221,17 @@ authorization per_topic(authz_request& rq, acl_operation op, NameOf name_of, Par
     put(resp, *fx);
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 }  // namespace
 
-authorization authorize_list_offsets(authz_request& rq) {
+request_verdict authorize_list_offsets(authz_request& rq) {
   return per_topic<proto::list_offsets_request, proto::list_offsets_response>(
       rq, acl_operation::describe, topic_name_of, each_partition_index, put_list_offsets_errors);
 }
 
-authorization authorize_offset_for_leader_epoch(authz_request& rq) {
+request_verdict authorize_offset_for_leader_epoch(authz_request& rq) {
   // Kafka: ClusterAction (followers) or Describe on the topic (consumers, KIP-320).
   return per_topic<proto::offset_for_leader_epoch_request, proto::offset_for_leader_epoch_response>(
       rq, acl_operation::describe, [](const auto& t) { return t.topic; },
@@ -276,12 +241,12 @@ authorization authorize_offset_for_leader_epoch(authz_request& rq) {
       put_epoch_errors);
 }
 
-authorization authorize_delete_records(authz_request& rq) {
+request_verdict authorize_delete_records(authz_request& rq) {
   return per_topic<proto::delete_records_request, proto::delete_records_response>(
       rq, acl_operation::delete_, topic_name_of, each_partition_index, put_delete_records_errors);
 }
 
-authorization authorize_describe_producers(authz_request& rq) {
+request_verdict authorize_describe_producers(authz_request& rq) {
   return per_topic<proto::describe_producers_request, proto::describe_producers_response>(
       rq, acl_operation::read, topic_name_of, each_listed_partition, put_producers_errors);
 }
@@ -304,10 +269,11 @@ void put_metadata_errors(proto::metadata_response& resp, const response_fixup& f
 
 }  // namespace
 
-authorization authorize_metadata(authz_request& rq) {
-  proto::metadata_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_metadata(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::metadata_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   const std::int16_t v = rq.version();
   auto fx = new_fixup(rq);
   fx->learn_ids = v >= 10;
@@ -362,7 +328,7 @@ authorization authorize_metadata(authz_request& rq) {
   // brokers), and the topics it returns are dropped.
   if (v == 0 && topics.empty() && changed) fx->drop_forwarded_topics = true;
   if (!changed) return forward_with(std::move(fx));
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 // --- CreateTopics, DeleteTopics, CreatePartitions --------------------------------------------
@@ -387,15 +353,16 @@ void take_denied_topics(const authz_request& rq, acl_operation op, std::vector<T
 
 }  // namespace
 
-authorization authorize_create_topics(authz_request& rq) {
-  proto::create_topics_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_create_topics(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::create_topics_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   fx->topic_config_access = rq.version() >= 5;
   if (!rq.cluster_allowed(acl_operation::create))
     take_denied_topics(rq, acl_operation::create, req.topics, topic_name_of, *fx);
-  if (fx->topics.empty()) return fx->topic_config_access ? forward_with(std::move(fx)) : authorization{};
+  if (fx->topics.empty()) return fx->topic_config_access ? forward_with(std::move(fx)) : request_verdict{};
   if (req.topics.empty()) {
     proto::create_topics_response resp;
     for (const auto& te : fx->topics) {
@@ -406,13 +373,14 @@ authorization authorize_create_topics(authz_request& rq) {
     }
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
-authorization authorize_delete_topics(authz_request& rq) {
-  proto::delete_topics_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_delete_topics(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::delete_topics_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   const std::int16_t v = rq.version();
   auto fx = new_fixup(rq);
   if (v < 6) {
@@ -459,13 +427,14 @@ authorization authorize_delete_topics(authz_request& rq) {
     }
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
-authorization authorize_create_partitions(authz_request& rq) {
-  proto::create_partitions_request req;
-  authorization out;
-  if (!decode_request(rq, req, out)) return out;
+request_verdict authorize_create_partitions(authz_request& rq) {
+  request_verdict out;
+  auto* decoded = decode_request<proto::create_partitions_request>(rq, out);
+  if (!decoded) return out;
+  auto& req = *decoded;
   auto fx = new_fixup(rq);
   take_denied_topics(rq, acl_operation::alter, req.topics, topic_name_of, *fx);
   if (fx->topics.empty()) return {};
@@ -474,124 +443,141 @@ authorization authorize_create_partitions(authz_request& rq) {
     for (const auto& te : fx->topics) resp.results.push_back({te.name, te.error, message_of(te.error), {}});
     return answer(rq, resp, fx);
   }
-  return forward_rewritten(rq, req, fx);
+  return forward_rewritten(rq, fx);
 }
 
 // --- Responses -------------------------------------------------------------------------------
 
-rewrite_status complete_topics_family(const authz_response& rs, const response_context& ctx, proto::bytes_view body,
-                                      proto::writer& out, std::string& error) {
+bool complete_produce(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
-  switch (ctx.api_key) {
-    case proto::produce_request::api_key:
-      return put_back_errors<proto::produce_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                      [&](auto& m) { put_produce_errors(m, fx); });
-    case proto::list_offsets_request::api_key:
-      return put_back_errors<proto::list_offsets_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                           [&](auto& m) { put_list_offsets_errors(m, fx); });
-    case proto::offset_for_leader_epoch_request::api_key:
-      return put_back_errors<proto::offset_for_leader_epoch_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                                      [&](auto& m) { put_epoch_errors(m, fx); });
-    case proto::delete_records_request::api_key:
-      return put_back_errors<proto::delete_records_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                             [&](auto& m) { put_delete_records_errors(m, fx); });
-    case proto::describe_producers_request::api_key:
-      return put_back_errors<proto::describe_producers_response>(ctx, body, out, error, !fx.topics.empty(),
-                                                                 [&](auto& m) { put_producers_errors(m, fx); });
-    case proto::metadata_request::api_key:
-      return with_response<proto::metadata_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (fx.learn_ids)
-          for (const auto& t : m.topics)
-            if (t.name) rs.names.learn(t.topic_id, *t.name);
-        if (!rs.acl.enabled()) return true;
-        if (fx.drop_forwarded_topics && !m.topics.empty()) {
-          m.topics.clear();
-          changed = true;
-        }
-        auto name_of = [&](const proto::metadata_response::metadata_response_topic& t) {
-          if (t.name) return std::optional<std::string_view>(*t.name);
-          const std::string* known = rs.names.name(t.topic_id);
-          return known ? std::optional<std::string_view>(*known) : std::nullopt;
-        };
-        if (fx.filter_topics) {
-          const std::size_t before = m.topics.size();
-          std::erase_if(m.topics, [&](const auto& t) {
-            const auto name = name_of(t);
-            return !name || !rs.allowed(acl_operation::describe, resource_type::topic, *name);
-          });
-          changed |= m.topics.size() != before;
-        }
-        if (fx.topic_operations) {
-          for (auto& t : m.topics) {
-            const std::int32_t ops = rs.acl.authorized_operations(resource_type::topic, name_of(t).value_or(""));
-            changed |= t.topic_authorized_operations != ops;
-            t.topic_authorized_operations = ops;
-          }
-        }
-        if (fx.cluster_operations) {
-          const std::int32_t ops =
-              rs.allowed(acl_operation::describe, resource_type::cluster, cluster_resource_name)
-                  ? rs.acl.authorized_operations(resource_type::cluster, cluster_resource_name)
-                  : 0;
-          changed |= m.cluster_authorized_operations != ops;
-          m.cluster_authorized_operations = ops;
-        }
-        if (!fx.topics.empty()) {
-          put_metadata_errors(m, fx);
-          changed = true;
-        }
-        return true;
-      });
-    case proto::create_topics_request::api_key:
-      return with_response<proto::create_topics_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (fx.topic_config_access) {
-          // Kafka: a created topic's configs are shown only with DescribeConfigs on it.
-          for (auto& t : m.topics) {
-            if (t.topic_config_error_code != kafka_error::none ||
-                rs.allowed(acl_operation::describe_configs, resource_type::topic, t.name))
-              continue;
-            t.topic_config_error_code = kafka_error::topic_authorization_failed;
-            t.num_partitions = -1;
-            t.replication_factor = -1;
-            t.configs.emplace();
-            changed = true;
-          }
-        }
-        for (const auto& te : fx.topics) {
-          auto& t = m.topics.emplace_back();
-          t.name = te.name;
-          t.error_code = te.error;
-          t.error_message = "Authorization failed.";
-          changed = true;
-        }
-        return true;
-      });
-    case proto::delete_topics_request::api_key:
-      return with_response<proto::delete_topics_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        for (const auto& te : fx.topics) {
-          auto& r = m.responses.emplace_back();
-          if (te.name_null)
-            r.name = std::nullopt;
-          else
-            r.name = std::string_view(te.name);
-          r.topic_id = te.id;
-          r.error_code = te.error;
-          r.error_message = message_of(te.error);
-          changed = true;
-        }
-        return true;
-      });
-    case proto::create_partitions_request::api_key:
-      return with_response<proto::create_partitions_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        for (const auto& te : fx.topics) {
-          m.results.push_back({te.name, te.error, message_of(te.error), {}});
-          changed = true;
-        }
-        return true;
-      });
-    default:
-      return rewrite_status::unchanged;
-  }
+  return put_back_errors<proto::produce_response>(rs, !fx.topics.empty(),
+                                                  [&](auto& m) { put_produce_errors(m, fx.topics); });
 }
 
-}  // namespace kgw::gateway
+bool complete_list_offsets(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::list_offsets_response>(rs, !fx.topics.empty(),
+                                                       [&](auto& m) { put_list_offsets_errors(m, fx); });
+}
+
+bool complete_offset_for_leader_epoch(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::offset_for_leader_epoch_response>(rs, !fx.topics.empty(),
+                                                                  [&](auto& m) { put_epoch_errors(m, fx); });
+}
+
+bool complete_delete_records(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::delete_records_response>(rs, !fx.topics.empty(),
+                                                         [&](auto& m) { put_delete_records_errors(m, fx); });
+}
+
+bool complete_describe_producers(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return put_back_errors<proto::describe_producers_response>(rs, !fx.topics.empty(),
+                                                             [&](auto& m) { put_producers_errors(m, fx); });
+}
+
+bool complete_metadata(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::metadata_response>(rs, [&](auto& m, bool& changed) {
+    if (fx.learn_ids)
+      for (const auto& t : m.topics)
+        if (t.name) rs.names.learn(t.topic_id, *t.name);
+    if (fx.drop_forwarded_topics && !m.topics.empty()) {
+      m.topics.clear();
+      changed = true;
+    }
+    auto name_of = [&](const proto::metadata_response::metadata_response_topic& t) {
+      if (t.name) return std::optional<std::string_view>(*t.name);
+      const std::string* known = rs.names.name(t.topic_id);
+      return known ? std::optional<std::string_view>(*known) : std::nullopt;
+    };
+    if (fx.filter_topics) {
+      const std::size_t before = m.topics.size();
+      std::erase_if(m.topics, [&](const auto& t) {
+        const auto name = name_of(t);
+        return !name || !rs.allowed(acl_operation::describe, resource_type::topic, *name);
+      });
+      changed |= m.topics.size() != before;
+    }
+    if (fx.topic_operations) {
+      for (auto& t : m.topics) {
+        const std::int32_t ops = rs.acl.authorized_operations(resource_type::topic, name_of(t).value_or(""));
+        changed |= t.topic_authorized_operations != ops;
+        t.topic_authorized_operations = ops;
+      }
+    }
+    if (fx.cluster_operations) {
+      const std::int32_t ops =
+          rs.allowed(acl_operation::describe, resource_type::cluster, cluster_resource_name)
+              ? rs.acl.authorized_operations(resource_type::cluster, cluster_resource_name)
+              : 0;
+      changed |= m.cluster_authorized_operations != ops;
+      m.cluster_authorized_operations = ops;
+    }
+    if (!fx.topics.empty()) {
+      put_metadata_errors(m, fx);
+      changed = true;
+    }
+    return true;
+  });
+}
+
+bool complete_create_topics(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::create_topics_response>(rs, [&](auto& m, bool& changed) {
+    if (fx.topic_config_access) {
+      // Kafka: a created topic's configs are shown only with DescribeConfigs on it.
+      for (auto& t : m.topics) {
+        if (t.topic_config_error_code != kafka_error::none ||
+            rs.allowed(acl_operation::describe_configs, resource_type::topic, t.name))
+          continue;
+        t.topic_config_error_code = kafka_error::topic_authorization_failed;
+        t.num_partitions = -1;
+        t.replication_factor = -1;
+        t.configs.emplace();
+        changed = true;
+      }
+    }
+    for (const auto& te : fx.topics) {
+      auto& t = m.topics.emplace_back();
+      t.name = te.name;
+      t.error_code = te.error;
+      t.error_message = "Authorization failed.";
+      changed = true;
+    }
+    return true;
+  });
+}
+
+bool complete_delete_topics(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::delete_topics_response>(rs, [&](auto& m, bool& changed) {
+    for (const auto& te : fx.topics) {
+      auto& r = m.responses.emplace_back();
+      if (te.name_null)
+        r.name = std::nullopt;
+      else
+        r.name = std::string_view(te.name);
+      r.topic_id = te.id;
+      r.error_code = te.error;
+      r.error_message = message_of(te.error);
+      changed = true;
+    }
+    return true;
+  });
+}
+
+bool complete_create_partitions(const authz_response& rs) {
+  const response_fixup& fx = rs.fixup;
+  return with_response<proto::create_partitions_response>(rs, [&](auto& m, bool& changed) {
+    for (const auto& te : fx.topics) {
+      m.results.push_back({te.name, te.error, message_of(te.error), {}});
+      changed = true;
+    }
+    return true;
+  });
+}
+
+}  // namespace kgw::policies

@@ -1,14 +1,19 @@
-// request_authorizer: Kafka-style ACL enforcement per API. Every case encodes a real request
-// with the codec, authorizes it against a principal_acl compiled from a policy built here, and
-// decodes what comes out (the rewritten request, the local answer, or the completed response).
+// The ACL policy (policies/acl/) run by the policy chain: Kafka-style ACL enforcement per API.
+// Every case encodes a real request with the codec, runs it through the chain compiled for a
+// policy built here, and decodes what comes out (the rewritten request, the local answer, or the
+// completed response).
 #include <catch2/catch.hpp>
 #include <deque>
 
 #include "config/gateway_config.h"
 #include "config/policy_config.h"
-#include "gateway/request_authorizer.h"
-#include "gateway/topic_names.h"
+#include "gateway/broker_registry.h"
+#include "gateway/policy_chain.h"
+#include "gateway/request_inspector.h"
+#include "policies/acl/acl_policy.h"
 #include "policies/acl/principal_acl.h"
+#include "policies/policy_set.h"
+#include "policies/validation/validation_policy.h"
 #include "protocol/add_offsets_to_txn.h"
 #include "protocol/add_partitions_to_txn.h"
 #include "protocol/alter_configs.h"
@@ -50,7 +55,7 @@
 namespace proto = kgw::protocol;
 namespace cfg = kgw::config;
 using namespace kgw::gateway;
-using action = authorization::action;
+
 using op = cfg::acl_operation;
 using rt = cfg::resource_type;
 
@@ -113,21 +118,112 @@ request_info info_of(proto::bytes_view body, bool expects_response = true) {
   return info;
 }
 
+// What the chain decided, as the tests look at it: a forwarded request that a policy rewrote is
+// forward_rewritten; fixup is whatever the request left for its response.
+struct authorization {
+  enum class action { forward, forward_rewritten, answer, drop, refuse, lookup_topic_ids };
+  action what = action::forward;
+  proto::writer request;
+  std::vector<std::byte> response;
+  std::string reason;
+  std::vector<proto::uuid> unknown_topic_ids;
+  std::shared_ptr<const response_steps> fixup;
+};
+using action = authorization::action;
+
+// A produce check in the shape the tests write them.
+using produce_check =
+    std::function<std::optional<std::string>(std::string_view topic, std::int32_t partition, proto::bytes_view records)>;
+
+// The configuration around a test's policies. With ACLs off the chain still runs the view
+// policy (a view on a topic no test uses), which needs topic names: ids are learnt and looked up.
+cfg::gateway_config config_of(cfg::policy_config p) {
+  cfg::gateway_config c;
+  if (!p.acls_enabled()) {
+    cfg::view_rule v;
+    v.who.what = cfg::subject::kind::everyone;
+    v.topics = {{cfg::pattern_type::literal, "unrelated-viewed-topic"}};
+    p.views.push_back(std::move(v));
+  }
+  c.policies = std::move(p);
+  return c;
+}
+
 struct harness {
-  cfg::policy_config policies;
-  cfg::principal_config principal{"alice", {}, {}, {}};
-  kgw::policies::principal_acl acl;
+  kgw::policies::policy_set set;
+  const cfg::policy_config& policies;
+  const kgw::policies::principal_acl& acl;
   topic_names names;
-  request_authorizer authz;
+  policy_chain authz;
+  std::vector<std::uint16_t> bound;
+  broker_registry reg{30000, 30009, [this](std::uint16_t p) {
+                        bound.push_back(p);
+                        return true;
+                      }};
+  address_rewriter rw{reg, "gw.local"};
   std::deque<std::vector<std::byte>> keep;  // decoded views point into these
 
+  // The principal's chain from the registry, plus a validation policy around `check` if given.
+  static std::shared_ptr<const kgw::policies::principal_policies> chain_of(kgw::policies::policy_set& set,
+                                                                         produce_check check) {
+    auto chain = std::make_shared<kgw::policies::principal_policies>(*set.chain("alice"));
+    if (check)
+      chain->add(kgw::policies::make_validation_policy(
+          [check](std::string_view t, std::int32_t p, proto::bytes_view r, const kgw::policies::decision_origin&) {
+            return check(t, p, r);
+          }));
+    return chain;
+  }
+
   explicit harness(cfg::policy_config p = standard_policy(), produce_check check = {})
-      : policies(std::move(p)), acl(policies, principal), authz(acl, names, std::move(check)) {}
+      : set(config_of(std::move(p))),
+        policies(set.config()),
+        acl(*set.acl("alice")),
+        authz(chain_of(set, std::move(check)), "alice", names, {}) {}
+
+  authorization decide(proto::bytes_view body, bool looked_up = false, bool expects_response = true) {
+    chain_request c = authz.on_request(info_of(body, expects_response), body, looked_up);
+    authorization a;
+    a.what = static_cast<action>(static_cast<int>(c.what) + (c.what == chain_request::action::forward ? 0 : 1));
+    if (c.rewritten) a.what = action::forward_rewritten;
+    a.request = std::move(c.request);
+    a.response = std::move(c.response);
+    a.reason = std::move(c.reason);
+    a.unknown_topic_ids = std::move(c.unknown_topic_ids);
+    a.fixup = std::move(c.steps);
+    return a;
+  }
 
   template <class Req>
   authorization run(const Req& req, std::int16_t v, bool looked_up = false, bool expects_response = true) {
     auto& body = keep.emplace_back(proto::encode_request(req, v, corr, "client-1", false).flatten());
-    return authz.authorize(info_of(body, expects_response), body, looked_up);
+    return decide(body, looked_up, expects_response);
+  }
+
+  // A response as the broker would send it, through the chain.
+  template <class Resp>
+  std::pair<rewrite_status, std::vector<std::byte>*> through_chain(const authorization& a, const Resp& upstream,
+                                                                   std::int16_t v) {
+    proto::writer w;
+    proto::response_header h;
+    h.correlation_id = corr;
+    h.encode(w, proto::response_header_version(Resp::api_key, v));
+    upstream.encode(w, v);
+    auto& body = keep.emplace_back(w.flatten());
+    governed_response g;
+    std::string error;
+    const auto st = authz.on_response(a.fixup.get(), {Resp::api_key, v, false}, body, rw, g, error);
+    INFO(error);
+    REQUIRE(st != rewrite_status::failed);
+    if (st == rewrite_status::unchanged) return {st, &body};
+    return {st, &keep.emplace_back(g.w.flatten())};
+  }
+
+  // A Fetch response through the chain, decoded back into `up`; changed: the chain rewrote it.
+  void complete_fetch(const authorization& a, proto::fetch_response& up, std::int16_t v, bool& changed) {
+    auto [st, body] = through_chain(a, up, v);
+    changed = st == rewrite_status::rewritten;
+    up = decode_response<proto::fetch_response>(*body, v);
   }
 
   // The rewritten request: same header, then the message.
@@ -173,20 +269,9 @@ struct harness {
   template <class Resp>
   Resp completed(const authorization& a, const Resp& upstream, std::int16_t v, bool expect_change = true) {
     REQUIRE(a.fixup);
-    proto::writer w;
-    proto::response_header h;
-    h.correlation_id = corr;
-    h.encode(w, proto::response_header_version(Resp::api_key, v));
-    upstream.encode(w, v);
-    auto& body = keep.emplace_back(w.flatten());
-    proto::writer out;
-    std::string error;
-    const auto st = authz.complete(*a.fixup, {Resp::api_key, v, false}, body, out, error);
-    INFO(error);
-    REQUIRE(st != rewrite_status::failed);
+    auto [st, body] = through_chain(a, upstream, v);
     CHECK((st == rewrite_status::rewritten) == expect_change);
-    if (st == rewrite_status::unchanged) return decode_response<Resp>(body, v);
-    return decode_response<Resp>(keep.emplace_back(out.flatten()), v);
+    return decode_response<Resp>(*body, v);
   }
 };
 
@@ -433,7 +518,7 @@ TEST_CASE("Fetch: allowed, denied and mixed by name and by id") {
     t.partitions.push_back({});
     t.partitions[0].high_watermark = 99;
     bool changed = false;
-    h.authz.complete_fetch(a.fixup.get(), up, v, changed);
+    h.complete_fetch(a, up, v, changed);
     CHECK(changed);
     REQUIRE(up.responses.size() == 2);
     CHECK(up.responses[0].partitions[0].high_watermark == 99);
@@ -462,7 +547,7 @@ TEST_CASE("Fetch v13+: unknown topic ids are looked up first, then answered UNKN
     CHECK(fwd.topics[0].topic_id == id_of(1));
     proto::fetch_response up;
     bool changed = false;
-    h.authz.complete_fetch(a.fixup.get(), up, v, changed);
+    h.complete_fetch(a, up, v, changed);
     REQUIRE(up.responses.size() == 1);
     CHECK(up.responses[0].topic_id == id_of(9));
     CHECK(up.responses[0].partitions.at(0).error_code == unknown_topic_id);
@@ -542,7 +627,7 @@ TEST_CASE("Fetch: complete_fetch scrubs partitions of unreadable topics an incre
       p.records = proto::bytes_view(recs);
     }
     bool changed = false;
-    h.authz.complete_fetch(nullptr, up, v, changed);
+    h.complete_fetch({}, up, v, changed);
     CHECK(changed);
     CHECK(up.responses[0].partitions[0].records->size() == recs.size());
     CHECK(up.responses[0].partitions[0].high_watermark == 50);
@@ -551,7 +636,7 @@ TEST_CASE("Fetch: complete_fetch scrubs partitions of unreadable topics an incre
     CHECK(up.responses[1].partitions[0].high_watermark == -1);
     // A second pass finds nothing to change.
     changed = false;
-    h.authz.complete_fetch(nullptr, up, v, changed);
+    h.complete_fetch({}, up, v, changed);
     CHECK_FALSE(changed);
   }
 }
@@ -1545,7 +1630,7 @@ TEST_CASE("An API the gateway cannot authorize is refused unless pass_through_ap
   auto body = w.flatten();
   {
     harness h;
-    auto a = h.authz.authorize(info_of(body), body);
+    auto a = h.decide(body);
     CHECK(a.what == action::refuse);
     CHECK(a.reason.find("key 29") != std::string::npos);
     CHECK(a.reason.find("pass_through_apis") != std::string::npos);
@@ -1554,14 +1639,14 @@ TEST_CASE("An API the gateway cannot authorize is refused unless pass_through_ap
     auto p = standard_policy();
     p.pass_through_apis = {29};
     harness h(p);
-    CHECK(h.authz.authorize(info_of(body), body).what == action::forward);
+    CHECK(h.decide(body).what == action::forward);
   }
-  CHECK_FALSE(request_authorizer::can_authorize(29));
-  CHECK(request_authorizer::can_authorize(0));
-  CHECK(request_authorizer::can_authorize(18));
-  CHECK(request_authorizer::can_authorize(23));
-  CHECK(request_authorizer::can_authorize(66));
-  CHECK_FALSE(request_authorizer::can_authorize(27));  // WriteTxnMarkers: brokers only
+  CHECK_FALSE(kgw::policies::acl_can_authorize(29));
+  CHECK(kgw::policies::acl_can_authorize(0));
+  CHECK(kgw::policies::acl_can_authorize(18));
+  CHECK(kgw::policies::acl_can_authorize(23));
+  CHECK(kgw::policies::acl_can_authorize(66));
+  CHECK_FALSE(kgw::policies::acl_can_authorize(27));  // WriteTxnMarkers: brokers only
 }
 
 TEST_CASE("A version the gateway cannot decode is refused with ACLs on, ApiVersions always passes") {
@@ -1572,7 +1657,7 @@ TEST_CASE("A version the gateway cannot decode is refused with ACLs on, ApiVersi
   w.i32(corr);
   w.nullable_string(std::string_view("c"), false);
   auto body = w.flatten();
-  CHECK(h.authz.authorize(info_of(body), body).what == action::refuse);
+  CHECK(h.decide(body).what == action::refuse);
   proto::api_versions_request av;
   CHECK(h.run(av, 3).what == action::forward);
 }
@@ -1581,7 +1666,7 @@ TEST_CASE("Malformed requests are refused, not crashed on") {
   harness h;
   auto body = proto::encode_request(commit_of("app-1", {"orders"}), 5, corr, "c", false).flatten();
   body.resize(body.size() - 3);
-  auto a = h.authz.authorize(info_of(body), body);
+  auto a = h.decide(body);
   CHECK(a.what == action::refuse);
   CHECK(a.reason.find("malformed OffsetCommit") != std::string::npos);
 }
@@ -1598,7 +1683,7 @@ TEST_CASE("ACLs off: everything is forwarded without being decoded") {
     w.nullable_string(std::string_view("c"), false);
     w.i32(-77);
     auto body = w.flatten();
-    auto a = h.authz.authorize(info_of(body), body);
+    auto a = h.decide(body);
     INFO("key " << key);
     CHECK(a.what == action::forward);
     CHECK_FALSE(a.fixup);

@@ -1,8 +1,8 @@
 #pragma once
-// Internal to the request authorizer (request_authorizer.cpp and the per-family authz_*.cpp
-// files): the response fixup, the state one authorize() call shares with the per-API handlers,
-// Kafka's error codes and texts, and the decode / re-encode / answer helpers.
-// Threading: as request_authorizer (one session's worker thread).
+// Internal to the ACL policy (acl_policy.cpp and the per-family *_rules.cpp files): the response
+// fixup, the state one request shares with its API's rule, Kafka's error codes and texts, and the
+// decode / rewrite / answer helpers over the exchange's one decode.
+// Threading: per message, on its session's worker thread.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -13,17 +13,17 @@
 #include <vector>
 
 #include "config/policy_config.h"
-#include "gateway/request_authorizer.h"
-#include "gateway/response_codec.h"
-#include "gateway/topic_names.h"
+#include "policies/acl/acl_policy.h"
 #include "policies/acl/principal_acl.h"
+#include "policies/entry_errors.h"
+#include "policies/topic_names.h"
 #include "protocol/api_keys.h"
 #include "protocol/errors.h"
 #include "protocol/frames.h"
 #include "protocol/headers.h"
 #include "protocol/wire.h"
 
-namespace kgw::gateway {
+namespace kgw::policies {
 
 namespace kafka_error = protocol::kafka_error;
 
@@ -32,22 +32,11 @@ inline constexpr std::string_view cluster_resource_name = "kafka-cluster";
 
 // What the response to a rewritten request needs. Everything is owned (std::string): the request
 // frame it came from is gone when the response arrives.
-struct response_fixup {
+struct response_fixup : response_step {
   std::int16_t api_key = -1;
 
-  struct partition_error {
-    std::int32_t partition = 0;
-    std::int16_t error = 0;
-    std::string message;  // Produce INVALID_RECORD: the validation message
-  };
-  // A topic (or some of its partitions) taken out of the request.
-  struct topic_error {
-    std::string name;
-    bool name_null = false;  // requested by id (Metadata v12+, DeleteTopics v6): name stays null
-    protocol::uuid id{};
-    std::int16_t error = 0;  // topic-level error (Metadata, CreateTopics, DeleteTopics, ...)
-    std::vector<partition_error> partitions;
-  };
+  using partition_error = policies::partition_error;
+  using topic_error = policies::topic_error;
   std::vector<topic_error> topics;
 
   // A group, coordinator key, transactional id or config resource taken out of the request.
@@ -78,29 +67,27 @@ struct response_fixup {
   bool filter_transaction_topics = false;  // DescribeTransactions: topics need Describe
 };
 
-// One authorize() call: the decoded header, the reader positioned after it, and the ACL.
+// One request before its API's rule: the exchange (one decode) and the principal's ACL.
 struct authz_request {
-  const request_info& info;
-  protocol::bytes_view body;
-  const policies::principal_acl& acl;
+  request_exchange& ex;
+  const principal_acl& acl;
+  const request_head& info;
   topic_names& names;
-  const produce_check& check;
   bool ids_looked_up = false;
-  protocol::request_header header;
-  std::int16_t header_version = 1;
-  protocol::reader r;
 
+  authz_request(request_exchange& e, const principal_acl& a)
+      : ex(e), acl(a), info(e.head), names(e.names), ids_looked_up(e.ids_looked_up) {}
   std::int16_t version() const { return info.api_version; }
   const char* api_name() const;
   bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
-    return !acl.enabled() || acl.allowed(op, type, name);
+    return acl.allowed(op, type, name);
   }
   bool cluster_allowed(config::acl_operation op) const {
     return allowed(op, config::resource_type::cluster, cluster_resource_name);
   }
 };
 
-authorization refuse(std::string reason);
+request_verdict refuse(std::string reason);
 
 inline std::shared_ptr<response_fixup> new_fixup(const authz_request& rq) {
   auto fx = std::make_shared<response_fixup>();
@@ -122,74 +109,75 @@ inline auto topic_check(const authz_request& rq, config::acl_operation op) {
   };
 }
 
-// "malformed Metadata v12 request: <why>" (kind "request" or "response"); r stopped where
-// decoding did (r.ok(): the message decoded and bytes are left over).
-inline std::string malformed_message(const char* api_name, std::int16_t version, const char* kind,
-                                     const protocol::reader& r) {
-  return std::string("malformed ") + api_name + " v" + std::to_string(version) + " " + kind + ": " +
-         (r.ok() ? "trailing bytes" : r.error().what);
+// The request message, decoded once for every policy; nullptr: `out` is a refusal (malformed).
+template <class M>
+M* decode_request(authz_request& rq, request_verdict& out) {
+  std::string error;
+  M* m = rq.ex.message<M>(error);
+  if (!m) out = refuse(std::move(error));
+  return m;
 }
 
-// Decodes the request message after the header; false: `out` is a refusal (malformed).
-template <class M>
-bool decode_request(authz_request& rq, M& msg, authorization& out) {
-  msg.decode(rq.r, rq.version());
-  if (!rq.r.ok() || rq.r.remaining() != 0) {
-    out = refuse(malformed_message(rq.api_name(), rq.version(), "request", rq.r));
-    return false;
-  }
-  return true;
-}
-
-// forward_rewritten: the header as received plus `msg` re-encoded (records are borrowed).
-template <class M>
-authorization forward_rewritten(const authz_request& rq, const M& msg, std::shared_ptr<const response_fixup> fixup) {
-  authorization a;
-  a.what = authorization::action::forward_rewritten;
-  rq.header.encode(a.request, rq.header_version);
-  msg.encode(a.request, rq.version());
-  a.fixup = std::move(fixup);
+// Forward the decoded message as the rule changed it (entries removed; records stay borrowed).
+inline request_verdict forward_rewritten(const authz_request& rq, std::shared_ptr<const response_fixup> fixup) {
+  rq.ex.rewrote();
+  request_verdict a;
+  a.step = std::move(fixup);
   return a;
 }
 
 // answer: a response of the request's version, built here. denied: the entries it denies (not
-// used for the response: the session reports them as decisions).
+// used for the response: they are reported as decisions).
 template <class M>
-authorization answer(const authz_request& rq, const M& msg, std::shared_ptr<const response_fixup> denied = nullptr) {
-  authorization a;
-  a.what = authorization::action::answer;
+request_verdict answer(const authz_request& rq, const M& msg, std::shared_ptr<const response_fixup> denied = nullptr) {
+  request_verdict a;
+  a.what = request_verdict::action::answer;
   a.response = protocol::encode_response(msg, rq.version(), rq.info.correlation_id, false).flatten();
-  a.fixup = std::move(denied);
+  a.step = std::move(denied);
   return a;
 }
 
-// One denied entry, for answers built directly: the session reports it as a decision.
+// One denied entry, for answers built directly: reported as a decision.
 inline std::shared_ptr<response_fixup> denial(const authz_request& rq, std::string_view name, std::int16_t error) {
   auto fx = new_fixup(rq);
   fx->entries.push_back({std::string(name), error, 0});
   return fx;
 }
 
-inline authorization forward_with(std::shared_ptr<const response_fixup> fixup) {
-  authorization a;
-  a.fixup = std::move(fixup);
+inline request_verdict forward_with(std::shared_ptr<const response_fixup> fixup) {
+  request_verdict a;
+  a.step = std::move(fixup);
   return a;
 }
 
 // Ids of topics named by id that topic_names does not know, each once.
 void add_unknown_id(std::vector<protocol::uuid>& unknown, const topic_names& names, const protocol::uuid& id);
-authorization lookup_ids(std::vector<protocol::uuid> ids);
+request_verdict lookup_ids(std::vector<protocol::uuid> ids);
 
-// Decodes a response (header + message), applies fn(msg, changed) -> bool, re-encodes into out
-// when changed: see gateway/response_codec.h.
+// The response half's view of one response: the fixup its request left (an empty one when the
+// ACL wants every response of the API), the ACL, and the exchange (one decode for all policies).
+struct authz_response {
+  const response_fixup& fixup;
+  const principal_acl& acl;
+  topic_names& names;
+  response_exchange& ex;
+  std::string& error;
+  std::int16_t version() const { return ex.api_version; }
+  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
+    return acl.allowed(op, type, name);
+  }
+};
+
+// The response's message (decoded once), passed to fn(msg, changed) -> bool (false: failed, fn
+// has set rs.error); a change is recorded on the exchange, which re-encodes it once.
 template <class M, class Fn>
-rewrite_status with_response(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
-                             std::string& error, Fn&& fn) {
-  auto malformed = [](const response_context& c, const protocol::reader& r) {
-    const protocol::api_info* api = protocol::find_api(c.api_key);
-    return malformed_message(api ? api->name : "?", c.api_version, "response", r);
-  };
-  return rewrite_response<M>(ctx, body, out, error, malformed, std::forward<Fn>(fn));
+bool with_response(const authz_response& rs, Fn&& fn) {
+  M* m = rs.ex.message<M>(rs.error);
+  if (!m) return false;
+  bool changed = false;
+  if (!fn(*m, changed)) return false;
+  if (changed) rs.ex.rewrote();
+  return true;
 }
 
 // name_of and partitions_of for take_topics, for the many requests whose topics have a `name`
@@ -206,9 +194,8 @@ inline constexpr auto each_listed_partition = [](const auto& t, auto fn) {
 // with_response for a response whose only fixup is put(msg): the topics or entries taken out of
 // the request go back in as errors. `any`: there are some, so the response is re-encoded.
 template <class M, class Put>
-rewrite_status put_back_errors(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
-                               std::string& error, bool any, Put put) {
-  return with_response<M>(ctx, body, out, error, [&](M& m, bool& changed) {
+bool put_back_errors(const authz_response& rs, bool any, Put put) {
+  return with_response<M>(rs, [&](M& m, bool& changed) {
     put(m);
     changed = any;
     return true;
@@ -273,60 +260,66 @@ void put_partition_errors(std::vector<Topic>& topics, const std::vector<response
   });
 }
 
-// The response fixup's view of the ACL, for complete().
-struct authz_response {
-  const response_fixup& fixup;
-  const policies::principal_acl& acl;
-  topic_names& names;
-  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
-    return !acl.enabled() || acl.allowed(op, type, name);
-  }
-};
+// Rules per API: a request half and a response half, joined in acl_policy.cpp's table.
+using request_rule = request_verdict (*)(authz_request&);
+using response_rule = bool (*)(const authz_response&);
 
-// Per-family handlers (authz_topics.cpp, authz_groups.cpp, authz_admin.cpp).
-authorization authorize_produce(authz_request& rq);
-authorization authorize_fetch(authz_request& rq);
-// Fetch v13+ with ACLs off but views on: only asks for the lookup of topic ids not learnt yet.
-authorization lookup_fetch_topic_ids(authz_request& rq);
-authorization authorize_list_offsets(authz_request& rq);
-authorization authorize_offset_for_leader_epoch(authz_request& rq);
-authorization authorize_metadata(authz_request& rq);
-authorization authorize_create_topics(authz_request& rq);
-authorization authorize_delete_topics(authz_request& rq);
-authorization authorize_delete_records(authz_request& rq);
-authorization authorize_create_partitions(authz_request& rq);
-authorization authorize_describe_producers(authz_request& rq);
+// Topic APIs (topic_rules.cpp).
+request_verdict authorize_produce(authz_request& rq);
+bool complete_produce(const authz_response& rs);
+request_verdict authorize_fetch(authz_request& rq);
+bool complete_fetch(const authz_response& rs);  // also without a fixup: incremental sessions
+request_verdict authorize_list_offsets(authz_request& rq);
+bool complete_list_offsets(const authz_response& rs);
+request_verdict authorize_offset_for_leader_epoch(authz_request& rq);
+bool complete_offset_for_leader_epoch(const authz_response& rs);
+request_verdict authorize_metadata(authz_request& rq);
+bool complete_metadata(const authz_response& rs);
+request_verdict authorize_create_topics(authz_request& rq);
+bool complete_create_topics(const authz_response& rs);
+request_verdict authorize_delete_topics(authz_request& rq);
+bool complete_delete_topics(const authz_response& rs);
+request_verdict authorize_delete_records(authz_request& rq);
+bool complete_delete_records(const authz_response& rs);
+request_verdict authorize_create_partitions(authz_request& rq);
+bool complete_create_partitions(const authz_response& rs);
+request_verdict authorize_describe_producers(authz_request& rq);
+bool complete_describe_producers(const authz_response& rs);
 
-authorization authorize_offset_commit(authz_request& rq);
-authorization authorize_offset_fetch(authz_request& rq);
-authorization authorize_offset_delete(authz_request& rq);
-authorization authorize_find_coordinator(authz_request& rq);
-authorization authorize_group_member(authz_request& rq);  // JoinGroup, Heartbeat, LeaveGroup, SyncGroup
-authorization authorize_describe_groups(authz_request& rq);
-authorization authorize_list_groups(authz_request& rq);
-authorization authorize_delete_groups(authz_request& rq);
-authorization authorize_consumer_group_heartbeat(authz_request& rq);
+// Group APIs (group_rules.cpp).
+request_verdict authorize_offset_commit(authz_request& rq);
+bool complete_offset_commit(const authz_response& rs);
+request_verdict authorize_offset_fetch(authz_request& rq);
+bool complete_offset_fetch(const authz_response& rs);
+request_verdict authorize_offset_delete(authz_request& rq);
+bool complete_offset_delete(const authz_response& rs);
+request_verdict authorize_find_coordinator(authz_request& rq);
+bool complete_find_coordinator(const authz_response& rs);
+request_verdict authorize_group_member(authz_request& rq);  // JoinGroup, Heartbeat, LeaveGroup, SyncGroup
+request_verdict authorize_describe_groups(authz_request& rq);
+bool complete_describe_groups(const authz_response& rs);
+request_verdict authorize_list_groups(authz_request& rq);
+bool complete_list_groups(const authz_response& rs);
+request_verdict authorize_delete_groups(authz_request& rq);
+bool complete_delete_groups(const authz_response& rs);
+request_verdict authorize_consumer_group_heartbeat(authz_request& rq);
 
-authorization authorize_configs(authz_request& rq);  // DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
-authorization authorize_init_producer_id(authz_request& rq);
-authorization authorize_add_partitions_to_txn(authz_request& rq);
-authorization authorize_add_offsets_to_txn(authz_request& rq);
-authorization authorize_end_txn(authz_request& rq);
-authorization authorize_txn_offset_commit(authz_request& rq);
-authorization authorize_describe_transactions(authz_request& rq);
-authorization authorize_list_transactions(authz_request& rq);
-authorization authorize_describe_cluster(authz_request& rq);
+// Transactions, configs, cluster (admin_rules.cpp).
+request_verdict authorize_configs(authz_request& rq);  // DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
+bool complete_describe_configs(const authz_response& rs);
+bool complete_alter_configs(const authz_response& rs);
+bool complete_incremental_alter_configs(const authz_response& rs);
+request_verdict authorize_init_producer_id(authz_request& rq);
+request_verdict authorize_add_partitions_to_txn(authz_request& rq);
+request_verdict authorize_add_offsets_to_txn(authz_request& rq);
+request_verdict authorize_end_txn(authz_request& rq);
+request_verdict authorize_txn_offset_commit(authz_request& rq);
+bool complete_txn_offset_commit(const authz_response& rs);
+request_verdict authorize_describe_transactions(authz_request& rq);
+bool complete_describe_transactions(const authz_response& rs);
+request_verdict authorize_list_transactions(authz_request& rq);
+bool complete_list_transactions(const authz_response& rs);
+request_verdict authorize_describe_cluster(authz_request& rq);
+bool complete_describe_cluster(const authz_response& rs);
 
-// Fetch responses: see request_authorizer::complete_fetch.
-void complete_fetch_response(const response_fixup* fixup, const policies::principal_acl& acl, topic_names& names,
-                             protocol::fetch_response& response, std::int16_t version, bool& changed,
-                             const std::function<void(std::string_view topic)>& refused);
-
-rewrite_status complete_topics_family(const authz_response& rs, const response_context& ctx, protocol::bytes_view body,
-                                      protocol::writer& out, std::string& error);
-rewrite_status complete_groups_family(const authz_response& rs, const response_context& ctx, protocol::bytes_view body,
-                                      protocol::writer& out, std::string& error);
-rewrite_status complete_admin_family(const authz_response& rs, const response_context& ctx, protocol::bytes_view body,
-                                     protocol::writer& out, std::string& error);
-
-}  // namespace kgw::gateway
+}  // namespace kgw::policies

@@ -1,4 +1,4 @@
-// session_policies::govern_fetch on Fetch responses the embedded broker never sends (it speaks
+// The policy chain (gateway/policy_chain.h) on Fetch responses the embedded broker never sends (it speaks
 // Fetch 0-11 only): v4, v11, v12 (flexible), v13 (topic ids) and v16/v17 (KIP-951 node
 // endpoints). Every case builds a gateway config with inline policies, encodes a real Fetch
 // response with the codec and records made by protocol::encode_batch, governs it as the ANONYMOUS
@@ -19,9 +19,8 @@
 #include "gateway/address_rewriter.h"
 #include "gateway/broker_registry.h"
 #include "gateway/governance_summary.h"
-#include "gateway/record_governor.h"
-#include "gateway/session_policies.h"
-#include "gateway/topic_names.h"
+#include "gateway/policy_chain.h"
+#include "gateway/request_inspector.h"
 #include "policies/policy_set.h"
 #include "protocol/fetch.h"
 #include "protocol/headers.h"
@@ -189,7 +188,7 @@ struct fixture {
                         return true;
                       }};
   address_rewriter rw{reg, "gw.local"};
-  std::unique_ptr<session_policies> sp;
+  std::unique_ptr<policy_chain> sp;
   std::deque<std::vector<std::byte>> keep;  // bodies and outputs the decoded views point into
 
   explicit fixture(const std::string& yaml = policies_yaml) {
@@ -199,7 +198,7 @@ struct fixture {
     config = std::move(*c);
     set = std::make_unique<kgw::policies::policy_set>(config);
     decisions.subscribe([this](const kgw::policies::decision& d) { counters.add(d); });
-    sp = std::make_unique<session_policies>(*set, principal, names,
+    sp = std::make_unique<policy_chain>(set->chain(principal), principal, names,
                                             kgw::policies::decision_origin{&decisions, 1, "test", "test", principal, "PLAIN"});
   }
 
@@ -224,7 +223,7 @@ struct governed {
 
 governed govern(fixture& f, const std::vector<std::byte>& body, std::int16_t v) {
   governed g;
-  g.status = f.sp->govern_fetch(nullptr, {proto::fetch_response::api_key, v, false}, body, f.rw, *g.out, g.error);
+  g.status = f.sp->on_response(nullptr, {proto::fetch_response::api_key, v, false}, body, f.rw, *g.out, g.error);
   if (g.status != rewrite_status::rewritten) return g;
   g.flat = g.out->w.flatten();
   proto::reader r(g.flat);
@@ -621,8 +620,8 @@ TEST_CASE("governed Fetch: values that are not JSON are dropped, or replaced whe
 TEST_CASE("governed Fetch with ACLs: partitions of a topic the principal may not read leave with "
           "TOPIC_AUTHORIZATION_FAILED and no records") {
   fixture f(acl_yaml);
-  REQUIRE(f.sp->acls_enabled());
-  REQUIRE(f.sp->governs_fetch());
+  REQUIRE(f.set->acl(principal)->enabled());
+  REQUIRE(f.sp->governs_responses(proto::fetch_response::api_key));
   const auto a = make_batch(0, codec::none, {{"k0", order(0, false)}, {"k1", order(1, true)}});
   const auto s = make_batch(0, codec::none, {{"s0", "secret stuff"}});
   const auto plain = make_batch(0, codec::none, {{"p0", "plain"}});
@@ -846,20 +845,20 @@ TEST_CASE("Fetch v13+ with topic ids the worker has not learnt asks for a lookup
     info.api_version = info.upstream_version = v;
     return info;
   };
-  using action = authorization::action;
+  using action = chain_request::action;
   fixture f;  // views, no ACLs
   const auto body13 = request(13, id);
-  const auto first = f.sp->authorizer().authorize(info_of(13), body13);
+  const auto first = f.sp->on_request(info_of(13), body13);
   REQUIRE(first.what == action::lookup_topic_ids);
   CHECK(first.unknown_topic_ids == std::vector<proto::uuid>{id});
   // Still unknown after the lookup: forwarded (the response's partitions get UNKNOWN_TOPIC_ID).
-  CHECK(f.sp->authorizer().authorize(info_of(13), body13, true).what == action::forward);
+  CHECK(f.sp->on_request(info_of(13), body13, true).what == action::forward);
   f.names.learn(id, "orders");
-  CHECK(f.sp->authorizer().authorize(info_of(13), body13).what == action::forward);
+  CHECK(f.sp->on_request(info_of(13), body13).what == action::forward);
   // Before v13 requests name their topics.
   proto::fetch_request by_name;
   by_name.topics.emplace_back().topic = "orders";
-  CHECK(f.sp->authorizer().authorize(info_of(12), proto::encode_request(by_name, 12, 7, "c", false).flatten()).what ==
+  CHECK(f.sp->on_request(info_of(12), proto::encode_request(by_name, 12, 7, "c", false).flatten()).what ==
         action::forward);
   // No views: nothing needs names, nothing is looked up.
   fixture plain(R"(upstream: { bootstrap: [k:9092] }
@@ -867,10 +866,10 @@ policies:
   validation:
     - { everyone: true, topics: [orders], require_json: true }
 )");
-  CHECK(plain.sp->authorizer().authorize(info_of(13), body13).what == action::forward);
+  CHECK(plain.sp->on_request(info_of(13), body13).what == action::forward);
   // With ACLs the authorizer asks the same, as part of authorizing the request.
   fixture acl(acl_yaml);
   proto::uuid other{};
   other[0] = std::byte{0x43};
-  CHECK(acl.sp->authorizer().authorize(info_of(13), request(13, other)).what == action::lookup_topic_ids);
+  CHECK(acl.sp->on_request(info_of(13), request(13, other)).what == action::lookup_topic_ids);
 }

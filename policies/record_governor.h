@@ -1,7 +1,8 @@
 #pragma once
-// Applies a principal's topic views to the records of Fetch responses, and its produce
-// validation to the records of Produce requests. The glue between protocol/record_batch (bytes)
-// and policies/ (decisions):
+// Applies a principal's record stages (policies/record.h: views, later decryption) to the records
+// of Fetch responses, and its produce validation to the records of Produce requests. The glue
+// between protocol/record_batch (bytes) and the policies (decisions); one decode per batch for
+// every stage:
 //   - a batch whose records all stay as they are is copied as received (no re-encode);
 //   - otherwise it is re-encoded with the records kept, in the codec it came with, keeping the
 //     batch's base offset and last offset delta: removed records leave gaps in the offsets and a
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,11 +29,8 @@
 #include "protocol/wire.h"
 
 namespace kgw::policies {
-class topic_view;
+class record_stage;
 class record_validator;
-}  // namespace kgw::policies
-
-namespace kgw::gateway {
 
 class record_governor {
  public:
@@ -45,17 +44,23 @@ class record_governor {
   // corrupt / unsupported (legacy entries where v2 batches cannot be sent): `error` says why;
   // the caller fails the partition. v2_allowed: the response may carry v2 batches (Fetch v4+).
   // counts: what happened, added to.
-  outcome govern(protocol::bytes_view records, const policies::topic_view& view, std::vector<std::byte>& out,
-                 std::string& error, policies::tally_counts& counts, bool v2_allowed = true);
+  // stages: run in order on each record (a record one stage drops goes no further).
+  outcome govern(protocol::bytes_view records, std::span<const record_stage* const> stages, std::vector<std::byte>& out,
+                 std::string& error, tally_counts& counts, bool v2_allowed = true);
+  outcome govern(protocol::bytes_view records, const record_stage& stage, std::vector<std::byte>& out,
+                 std::string& error, tally_counts& counts, bool v2_allowed = true) {
+    const record_stage* one = &stage;
+    return govern(records, std::span(&one, 1), out, error, counts, v2_allowed);
+  }
 
   // Produce validation of one partition's records: nullopt if every record passes (counts:
   // produce_rejected when one does not).
-  std::optional<std::string> validate(protocol::bytes_view records, const policies::record_validator& validator,
-                                      policies::tally_counts& counts);
+  std::optional<std::string> validate(protocol::bytes_view records, const record_validator& validator,
+                                      tally_counts& counts);
 
  private:
   struct scratch;
   std::unique_ptr<scratch> s_;
 };
 
-}  // namespace kgw::gateway
+}  // namespace kgw::policies

@@ -1,0 +1,231 @@
+#include "gateway/policy_chain.h"
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/live_config.h"
+#include "gateway/request_inspector.h"
+#include "policies/policy_set.h"
+#include "protocol/api_keys.h"
+#include "protocol/errors.h"
+#include "protocol/fetch.h"
+
+namespace kgw::gateway {
+namespace proto = kgw::protocol;
+using policies::has;
+
+namespace {
+namespace kafka_error = proto::kafka_error;
+}  // namespace
+
+policy_chain::policy_chain(std::shared_ptr<const live_config> gen, const std::string& principal, topic_names& names,
+                           policies::decision_origin origin)
+    : policy_chain(gen->policies->chain(principal), principal, names, origin) {
+  gen_ = std::move(gen);
+}
+
+policy_chain::policy_chain(std::shared_ptr<const policies::principal_policies> chain, const std::string& principal,
+                           topic_names& names, policies::decision_origin origin)
+    : principal_(principal), names_(names), origin_(origin), policies_(std::move(chain)) {
+  for (const auto& p : policies_->chain) wants_.push_back(p->wants());
+}
+
+policy_chain::~policy_chain() = default;
+
+bool policy_chain::empty() const { return policies_->chain.empty(); }
+
+bool policy_chain::governs_responses(std::int16_t api_key) const {
+  return has(policies_->wants.responses, api_key) ||
+         (api_key == proto::api::fetch && policies_->wants.fetch_records);
+}
+
+chain_request policy_chain::on_request(const request_info& info, proto::bytes_view body, bool ids_looked_up) {
+  chain_request out;
+  if (!has(policies_->wants.requests, info.api_key)) return out;
+  const policies::request_head head{info.api_key, info.api_version, info.correlation_id, info.expects_response};
+  policies::request_exchange ex(head, body, names_, origin_, ids_looked_up);
+  response_steps steps;
+  const auto& chain = policies_->chain;
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    if (!has(wants_[i].requests, info.api_key)) continue;
+    policies::request_verdict v = chain[i]->on_request(ex);
+    switch (v.what) {
+      case chain_request::action::forward:
+        if (v.step) steps.emplace_back(i, std::move(v.step));
+        continue;
+      case chain_request::action::answer: {
+        // The policies before this one see the answer as if a broker had sent it (the entries
+        // they took out go back in).
+        out.what = v.what;
+        out.response = std::move(v.response);
+        policies::response_exchange rx(info.api_key, info.api_version, out.response, names_, origin_);
+        std::string error;
+        if (!run_responses(&steps, rx, i, error)) {
+          out.what = chain_request::action::refuse;
+          out.reason = "cannot complete the gateway's own answer: " + error;
+          return out;
+        }
+        if (rx.rewritten()) {
+          proto::writer w;
+          rx.encode(w);
+          out.response = w.flatten();
+        }
+        return out;
+      }
+      case chain_request::action::drop:
+      case chain_request::action::refuse:
+      case chain_request::action::lookup_topic_ids:
+        out.what = v.what;
+        out.reason = std::move(v.reason);
+        out.unknown_topic_ids = std::move(v.unknown_topic_ids);
+        return out;
+    }
+  }
+  if (ex.rewritten()) {
+    out.rewritten = true;
+    ex.encode(out.request);
+  }
+  if (!steps.empty()) out.steps = std::make_shared<const response_steps>(std::move(steps));
+  return out;
+}
+
+bool policy_chain::run_responses(const response_steps* steps, policies::response_exchange& ex, std::size_t before,
+                                 std::string& error) const {
+  const auto& chain = policies_->chain;
+  for (std::size_t i = 0; i < std::min(before, chain.size()); ++i) {
+    const policies::response_step* step = nullptr;
+    if (steps)
+      for (const auto& [at, s] : *steps)
+        if (at == i) step = s.get();
+    if (!step && !has(wants_[i].responses, ex.api_key)) continue;
+    if (auto r = chain[i]->on_response(step, ex); !r) {
+      error = std::move(r.error());
+      return false;
+    }
+  }
+  return true;
+}
+
+rewrite_status policy_chain::on_response(const response_steps* steps, const response_context& ctx,
+                                         proto::bytes_view body, address_rewriter& rewriter, governed_response& out,
+                                         std::string& error) {
+  policies::response_exchange ex(ctx.api_key, ctx.api_version, body, names_, origin_);
+  if (!run_responses(steps, ex, policies_->chain.size(), error)) return rewrite_status::failed;
+  if (ctx.api_key == proto::api::fetch && governs_responses(proto::api::fetch) &&
+      !govern_fetch_records(ex, rewriter, out, error))
+    return rewrite_status::failed;
+  if (!ex.rewritten()) return rewrite_status::unchanged;
+  ex.encode(out.w);
+  return rewrite_status::rewritten;
+}
+
+const policies::topic_stages& policy_chain::stages(std::string_view topic) {
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) return it->second;
+  policies::topic_stages s;
+  const auto& chain = policies_->chain;
+  for (std::size_t i = 0; i < chain.size(); ++i)
+    if (wants_[i].fetch_records) chain[i]->record_stages(topic, s);
+  // Stages with nothing to do leave batches untouched.
+  std::erase_if(s.fetch, [](const auto& st) { return st->passthrough(); });
+  return topics_.emplace(std::string(topic), std::move(s)).first->second;
+}
+
+bool policy_chain::govern_fetch_records(policies::response_exchange& ex, address_rewriter& rewriter,
+                                        governed_response& out, std::string& error) {
+  auto* m = ex.message<proto::fetch_response>(error);
+  if (!m) return false;
+  const std::int16_t version = ex.api_version;
+  bool changed = false;
+  // Nothing of a partition that cannot be governed is delivered; the client sees Kafka's error.
+  auto fail = [&](proto::fetch_response::partition_data& p, std::int16_t error_code) {
+    p.error_code = error_code;
+    p.records = proto::bytes_view{};
+    changed = true;
+  };
+  // One decision per governed partition, with what the stages did.
+  auto report = [&](std::string_view topic, std::int32_t partition, const policies::tally_counts& counts,
+                    std::int16_t error_code, std::string_view why) {
+    auto d = origin_.event(policies::decision_kind::records);
+    d.api_key = proto::api::fetch;
+    d.api_version = version;
+    d.resource_type = "topic";
+    d.resource = topic;
+    d.partition = partition;
+    d.counts = counts;
+    d.error = error_code;
+    d.detail = why;
+    origin_.emit(d);
+  };
+  // The whole topic refused.
+  auto deny = [&](std::string_view topic, std::int16_t error_code, std::string_view why) {
+    ex.denied("topic", topic, error_code, why);
+  };
+  std::vector<const policies::record_stage*> run;
+  for (auto& t : m->responses) {
+    std::string_view name = t.topic;
+    if (version >= 13) {
+      const std::string* n = names_.name(t.topic_id);
+      name = n ? std::string_view(*n) : std::string_view();
+    }
+    if (name.empty()) {
+      // A topic the gateway cannot name cannot be governed: nothing of it is delivered.
+      for (auto& p : t.partitions)
+        if (p.error_code == 0 || p.records) fail(p, kafka_error::unknown_topic_id);
+      deny("", kafka_error::unknown_topic_id, "a topic id the gateway cannot name");
+      continue;
+    }
+    const auto& ts = stages(name);
+    if (!ts.error.empty()) {
+      for (auto& p : t.partitions) fail(p, kafka_error::topic_authorization_failed);
+      deny(name, kafka_error::topic_authorization_failed, ts.error);
+      continue;
+    }
+    if (ts.fetch.empty()) continue;
+    run.clear();
+    for (const auto& s : ts.fetch) run.push_back(s.get());
+    for (auto& p : t.partitions) {
+      if (!p.records || p.records->empty()) continue;
+      auto& buf = out.buffers.emplace_back();
+      if (!spare_.empty()) {
+        buf = std::move(spare_.back());
+        spare_.pop_back();
+      }
+      std::string why;
+      policies::tally_counts counts{};
+      using outcome = policies::record_governor::outcome;
+      const auto result = governor_.govern(*p.records, run, buf, why, counts, version >= 4);
+      const bool failed = result == outcome::unsupported || result == outcome::corrupt;
+      const std::int16_t fail_code =
+          result == outcome::corrupt ? kafka_error::corrupt_message : kafka_error::unsupported_version;
+      report(name, p.partition_index, counts, failed ? fail_code : 0, why);
+      switch (result) {
+        case outcome::unchanged:
+          spare_.push_back(std::move(buf));
+          out.buffers.pop_back();
+          break;
+        case outcome::rewritten:
+          p.records = proto::bytes_view(buf);
+          changed = true;
+          break;
+        case outcome::unsupported:
+        case outcome::corrupt:
+          spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index, why);
+          fail(p, fail_code);
+          break;
+      }
+    }
+  }
+  for (auto& e : m->node_endpoints)
+    if (!rewriter.map_endpoint(e.node_id, e.host, e.port, changed, error)) return false;
+  if (changed) ex.rewrote();
+  return true;
+}
+
+void policy_chain::recycle(governed_response& g) {
+  constexpr std::size_t max_spare = 8, max_kept_bytes = 8u << 20;
+  for (auto& b : g.buffers)
+    if (spare_.size() < max_spare && b.capacity() <= max_kept_bytes) spare_.push_back(std::move(b));
+  g.buffers.clear();
+}
+
+}  // namespace kgw::gateway
