@@ -14,27 +14,23 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <deque>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "gateway/address_rewriter.h"
-#include "gateway/api_versions_answer.h"
 #include "gateway/byte_stream.h"
+#include "gateway/client_handshake.h"
 #include "gateway/frame_buffer.h"
 #include "gateway/identity_store.h"
+#include "gateway/inflight_queue.h"
 #include "gateway/listener.h"
 #include "gateway/live_config.h"
 #include "policies/decision.h"
 #include "protocol/errors.h"
 #include "gateway/request_inspector.h"
-#include "gateway/sasl_authenticator.h"
 #include "gateway/policy_chain.h"
-#include "gateway/security/cert_identity.h"
-#include "gateway/tls_context.h"
+#include "gateway/splice_relay.h"
+#include "gateway/topic_id_lookup.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "protocol/api_keys.h"
@@ -63,15 +59,6 @@ std::string address_of(const tcp::socket& s) {
   return ec ? "?" : ep.address().to_string();
 }
 
-// SASL frames before authentication are small; Kafka's sasl.server.max.receive.size default.
-constexpr std::size_t max_sasl_frame = 512 * 1024;
-
-// Requests of one connection awaiting their answers. A broker reads one request per connection
-// at a time, so what it is sent is bounded by TCP; but answers the gateway gives itself (denied
-// requests) queue here behind the broker's, and without a bound a client could pipeline them
-// faster than the broker answers the request in front. Clients pipeline a handful (Kafka's
-// max.in.flight.requests.per.connection is 5); past this the gateway stops reading.
-constexpr std::size_t max_pipelined_requests = 1024;
 
 std::string api_name(std::int16_t key) {
   const char* name = protocol::api_name(key);
@@ -79,31 +66,6 @@ std::string api_name(std::int16_t key) {
 }
 
 }  // namespace
-
-// A pipe for splice(2), opened on first use (two descriptors per session that needs one).
-struct splice_pipe {
-  int read_end = -1, write_end = -1;
-  std::size_t capacity = 0;
-  bool failed = false;
-  bool open() {
-    if (read_end >= 0) return true;
-    if (failed) return false;
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-      failed = true;
-      return false;
-    }
-    read_end = fds[0];
-    write_end = fds[1];
-    const int size = ::fcntl(write_end, F_SETPIPE_SZ, 1 << 20);
-    capacity = size > 0 ? static_cast<std::size_t>(size) : 64 * 1024;
-    return true;
-  }
-  ~splice_pipe() {
-    if (read_end >= 0) ::close(read_end);
-    if (write_end >= 0) ::close(write_end);
-  }
-};
 
 class session : public std::enable_shared_from_this<session> {
  public:
@@ -128,8 +90,12 @@ class session : public std::enable_shared_from_this<session> {
     boost::system::error_code ec;
     client_.socket().set_option(tcp::no_delay(true), ec);
     live_ = w_.live.current();  // the generation this connection authenticates against
-    if (l_.tls && !co_await tls_handshake()) co_return close();
-    if (l_.sasl && !co_await authenticate()) co_return close();
+    {
+      client_handshake handshake = make_handshake();  // outlives the coroutine it runs
+      auto who = co_await handshake.run();
+      if (!who) co_return close();
+      principal_ = std::move(*who);
+    }
     spdlog::info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
                  principal_.mechanism);
     adopt(live_);
@@ -154,20 +120,6 @@ class session : public std::enable_shared_from_this<session> {
   }
 
  private:
-  struct inflight {
-    std::int32_t correlation_id = 0;
-    std::int16_t api_key = 0;
-    std::int16_t version = 0;  // as sent upstream
-    bool unsupported_api_versions = false;
-    bool govern = false;  // the response goes through the policy chain
-    std::shared_ptr<const response_steps> steps;  // what the request's policies left for it
-    // govern: the chain (of the generation) that authorized the request governs its response.
-    std::shared_ptr<policy_chain> policies;
-    // Answered by the gateway itself (every entry denied): the response frame, size included.
-    // Delivered in its turn, after the answers to earlier requests.
-    std::shared_ptr<const std::vector<std::byte>> local;
-  };
-
   // Whichever part finishes first closes both sockets, so the others' pending operations end
   // too (the client read is bound to the drain signal, which the || operator's cancellation
   // does not reach).
@@ -205,20 +157,7 @@ class session : public std::enable_shared_from_this<session> {
     client_free_.cancel();
   }
 
-  // The response frame the gateway gives in place of an upstream answer.
-  void queue_local(const request_info& info, const std::vector<std::byte>& body) {
-    auto frame = std::make_shared<std::vector<std::byte>>(4 + body.size());
-    write_be32(frame->data(), static_cast<std::uint32_t>(body.size()));
-    std::copy(body.begin(), body.end(), frame->begin() + 4);
-    inflight req;
-    req.correlation_id = info.correlation_id;
-    req.api_key = info.api_key;
-    req.version = info.api_version;
-    req.local = std::move(frame);
-    inflight_.push_back(std::move(req));
-  }
-
-  bool local_at_head() const { return !inflight_.empty() && inflight_.front().local; }
+  bool local_at_head() const { return inflight_.local_at_head(); }
 
   // Moves the gateway's own answers at the head of the queue into `out` (kept alive by `keep`
   // until written), in their turn.
@@ -252,45 +191,17 @@ class session : public std::enable_shared_from_this<session> {
     co_return ok;
   }
 
-  // Learns topic ids -> names with a Metadata request of the gateway's own, on a connection of
-  // its own (the session's upstream connection is busy relaying). Bounded by the connect timeout.
-  awaitable<void> lookup_topic_ids() {
-    asio::steady_timer timer(w_.io, w_.cfg->upstream_connect_timeout * 2);
-    co_await (learn_topic_ids() || timer.async_wait(use_tuple));
-  }
-  awaitable<void> learn_topic_ids() {
-    byte_stream s(tcp::socket(w_.io));
-    std::string error = "no upstream broker";
-    const auto bootstrap = w_.bootstrap.get();
-    for (const auto& c : *bootstrap) {
-      error = co_await w_.connector.connect(s, c);
-      if (error.empty()) break;
-    }
-    if (!error.empty()) {
-      spdlog::warn("{}: cannot look up topic ids: {}", peer_, error);
-      co_return;
-    }
-    try {
-      const auto ranges = co_await fetch_api_versions(s, 1);
-      std::int16_t mv = -1;
-      for (const auto& k : ranges)
-        if (k.api_key == protocol::metadata_request::api_key)
-          mv = std::min<std::int16_t>(k.max_version, protocol::metadata_request::max_version);
-      if (mv < 10) co_return;  // the cluster has no topic ids
-      protocol::metadata_request mr;
-      mr.topics.reset();  // every topic
-      mr.allow_auto_topic_creation = false;
-      const auto answer = co_await ask<protocol::metadata_response>(s, mr, mv, 2);
-      for (const auto& t : answer.msg.topics)
-        if (t.name) w_.topic_ids.learn(t.topic_id, *t.name);
-    } catch (const std::exception& e) {
-      spdlog::warn("{}: cannot look up topic ids: {}", peer_, e.what());
-    }
-  }
-
   // Who this connection's decisions are about (policies/decision.h).
   policies::decision_origin origin() const {
     return {&w_.decisions, live_->generation, l_.cfg.name, peer_, principal_.name, principal_.mechanism};
+  }
+
+  // The client handshake of this connection.
+  client_handshake make_handshake() {
+    return client_handshake(
+        w_, l_, client_, in_, peer_, rewriter_, *live_, bytes_in_, bytes_out_,
+        [this]() -> awaitable<bool> { co_return co_await connect_upstream() && co_await fetch_cluster_versions(); },
+        [this](std::string_view what, const std::string& detail) { auth_failed(what, detail); });
   }
 
   // A refused TLS handshake or SASL exchange: logged (rate-limited per address) and a decision.
@@ -360,123 +271,6 @@ class session : public std::enable_shared_from_this<session> {
       }
     }
     co_return co_await asio::async_write(s, out, use_tuple);
-  }
-
-  // TLS handshake with the client; on success the principal is the certificate's, mapped by
-  // the listener's rules (no certificate: ANONYMOUS, as Kafka does). Failures are logged,
-  // rate-limited per source address, and close only this connection.
-  awaitable<bool> tls_handshake() {
-    client_.enable_tls(*l_.tls);
-    auto& tls = client_.tls_stream_ref();
-    asio::steady_timer timer(w_.io, l_.cfg.tls->handshake_timeout);
-    auto r = co_await (tls.async_handshake(asio::ssl::stream_base::server, use_tuple) || timer.async_wait(use_tuple));
-    if (r.index() == 1) {
-      auth_failed("TLS handshake", "timed out (" + peer_ + ")");
-      co_return false;
-    }
-    if (auto [ec] = std::get<0>(r); ec) {
-      auth_failed("TLS handshake failed",
-                          describe_tls_error(ec) + " (" + peer_ + ", listener " + l_.cfg.name + ")");
-      co_return false;
-    }
-    principal_.mechanism = "SSL";
-    X509* cert = SSL_get0_peer_certificate(tls.native_handle());
-    if (cert && SSL_get_verify_result(tls.native_handle()) != X509_V_OK) {
-      // Only reachable if verification were relaxed; never derive a principal from it.
-      auth_failed("TLS client certificate refused",
-                          "certificate not verified (" + peer_ + ")");
-      co_return false;
-    }
-    // On SASL_SSL the principal comes from SASL, as on a broker: mapping rules are for SSL.
-    if (cert && !l_.sasl) {
-      const auto id = security::read_cert_identity(cert);
-      auto name = l_.mapping->map(id);
-      // A principal name goes into logs and policy decisions: no control characters.
-      if (name && std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
-        name.reset();
-      if (!name) {
-        auth_failed("TLS client certificate refused",
-                            "no principal mapping rule matches subject '" + id.subject_dn + "' (" + peer_ + ")");
-        co_return false;
-      }
-      principal_.name = *name;
-      principal_.known = live_->identities.find(principal_.name);
-    }
-    co_return true;
-  }
-
-  // The SASL exchange, answered by the gateway itself, bounded by the listener's auth_timeout.
-  awaitable<bool> authenticate() {
-    asio::steady_timer timer(w_.io, l_.cfg.sasl->auth_timeout);
-    auto r = co_await (sasl_exchange() || timer.async_wait(use_tuple));
-    if (r.index() == 1) {
-      auth_failed("SASL authentication",
-                          "not completed within " + std::to_string(l_.cfg.sasl->auth_timeout.count()) + " ms (" +
-                              peer_ + ")");
-      co_return false;
-    }
-    co_return std::get<0>(r);
-  }
-
-  awaitable<bool> sasl_exchange() {
-    sasl_context ctx = *l_.sasl;
-    ctx.identities = &live_->identities;  // users added by a reload log in, removed ones cannot
-    sasl_authenticator auth(ctx);
-    for (;;) {
-      // One frame: legacy raw tokens may be tiny, so only the SASL size cap applies here.
-      std::size_t need = 4;
-      for (;;) {
-        auto d = in_.data();
-        if (d.size() >= 4) {
-          const std::int32_t n = read_be32(d.data());
-          if (n < 0 || static_cast<std::size_t>(n) > max_sasl_frame) {
-            auth_failed("SASL authentication",
-                                "invalid frame size " + std::to_string(n) + " before authentication (" + peer_ + ")");
-            co_return false;
-          }
-          need = static_cast<std::size_t>(n) + 4;
-          if (d.size() >= need) break;
-        }
-        auto space = in_.prepare(need - std::min(need, d.size()));
-        auto [ec, got] = co_await client_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
-        if (ec) co_return false;  // the client left before authenticating
-        in_.commit(got);
-        bytes_in_ += got;
-      }
-      auto res = auth.on_frame(in_.data().subspan(4, need - 4));
-      in_.consume(need);
-      if (res.what == sasl_authenticator::next::api_versions) {
-        auto cluster = w_.versions.get();
-        if (!cluster) {
-          // Nothing learnt about the cluster yet (it was down at start-up): ask it now.
-          if (!co_await connect_upstream() || !co_await fetch_cluster_versions()) co_return false;
-          cluster = w_.versions.get();
-        }
-        rewriter_.filter_apis(*cluster);  // with ACLs on: only what the gateway can authorize
-        res.frame = local_api_versions_response(res.correlation_id, res.api_version, *cluster, true);
-      } else if (res.what == sasl_authenticator::next::close) {
-        auth_failed("SASL authentication failed",
-                            res.failure + " (" + peer_ + ", listener " + l_.cfg.name + ")");
-        co_return false;
-      }
-      if (!res.frame.empty()) {
-        auto [ec, n] = co_await asio::async_write(client_, asio::buffer(res.frame), use_tuple);
-        if (ec) co_return false;
-        bytes_out_ += n;
-      }
-      if (res.what == sasl_authenticator::next::reply_and_close) {
-        auth_failed("SASL authentication failed",
-                            res.failure + " (" + peer_ + ", listener " + l_.cfg.name + ")");
-        // Let the client read the error before the connection goes.
-        boost::system::error_code ec;
-        client_.socket().shutdown(tcp::socket::shutdown_send, ec);
-        co_return false;
-      }
-      if (res.what == sasl_authenticator::next::authenticated) {
-        principal_ = auth.principal();
-        co_return true;
-      }
-    }
   }
 
   // ApiVersions v0 on the gateway's own upstream connection, before any client request.
@@ -563,7 +357,7 @@ class session : public std::enable_shared_from_this<session> {
           const auto body = frame.subspan(4);
           chain_request a = policies->on_request(info, body);
           if (a.what == chain_request::action::lookup_topic_ids) {
-            co_await lookup_topic_ids();
+            co_await lookup_topic_ids(w_, peer_);
             if (!client_.socket().is_open()) co_return;
             a = policies->on_request(info, body, true);
           }
@@ -577,7 +371,7 @@ class session : public std::enable_shared_from_this<session> {
               continue;
             case chain_request::action::answer:
               ++requests_;
-              queue_local(info, a.response);
+              inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, a.response);
               used += frame.size();
               continue;
             case chain_request::action::forward:
@@ -613,10 +407,9 @@ class session : public std::enable_shared_from_this<session> {
           req.govern = policies && (steps || policies->governs_responses(info.api_key));
           req.steps = std::move(steps);
           if (req.govern) req.policies = policies;
-          inflight_.push_back(std::move(req));
+          inflight_.expect(std::move(req));
         } else {
-          acks0_ids_.push_back(info.correlation_id);
-          if (acks0_ids_.size() > max_acks0_ids) acks0_ids_.pop_front();
+          inflight_.expect_none(info.correlation_id);
         }
         used += frame.size();
       }
@@ -636,7 +429,7 @@ class session : public std::enable_shared_from_this<session> {
       // follow the broker's answers they queue behind (upstream_to_client).
       if (local_at_head() && !co_await deliver_local_answers()) co_return;
       if (draining_) co_return co_await wait_forever();
-      while (inflight_.size() >= max_pipelined_requests) {
+      while (inflight_.size() >= inflight_queue::max_pipelined) {
         if (!co_await wait_for_answers()) {
           if (draining_) co_return co_await wait_forever();
           co_return;
@@ -662,7 +455,7 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
-  // Waits until upstream_to_client has sent answers (see max_pipelined_requests). false: the
+  // Waits until upstream_to_client has sent answers (see inflight_queue::max_pipelined). false: the
   // session ended or is draining.
   awaitable<bool> wait_for_answers() {
     waiting_for_answers_ = true;
@@ -714,25 +507,21 @@ class session : public std::enable_shared_from_this<session> {
   // fail: the connection must end (reason recorded).
   match match_response(protocol::bytes_view d, inflight& req) {
     const std::int32_t corr = read_be32(d.data() + 4);
-    if (std::find(acks0_ids_.begin(), acks0_ids_.end(), corr) != acks0_ids_.end() &&
-        (inflight_.empty() || inflight_.front().correlation_id != corr)) {
-      std::erase(acks0_ids_, corr);
-      spdlog::debug("{}: dropped a response to acks=0 Produce (correlation id {})", peer_, corr);
-      return match::stray;
+    switch (inflight_.take(corr, req)) {
+      case inflight_queue::match::ok: return match::ok;
+      case inflight_queue::match::stray:
+        spdlog::debug("{}: dropped a response to acks=0 Produce (correlation id {})", peer_, corr);
+        return match::stray;
+      case inflight_queue::match::unsolicited:
+        end("unsolicited response (correlation id " + std::to_string(corr) + ") from " + upstream_name_, true);
+        return match::fail;
+      case inflight_queue::match::mismatch:
+        end("response correlation id " + std::to_string(corr) + " does not match the oldest request (" +
+                std::to_string(req.correlation_id) + ")",
+            true);
+        return match::fail;
     }
-    if (inflight_.empty()) {
-      end("unsolicited response (correlation id " + std::to_string(corr) + ") from " + upstream_name_, true);
-      return match::fail;
-    }
-    req = inflight_.front();
-    if (corr != req.correlation_id) {
-      end("response correlation id " + std::to_string(corr) + " does not match the oldest request (" +
-              std::to_string(req.correlation_id) + ")",
-          true);
-      return match::fail;
-    }
-    inflight_.pop_front();
-    return match::ok;
+    return match::fail;
   }
 
   void tap_chunk(const inflight& req, protocol::bytes_view chunk, bool last) {
@@ -892,15 +681,19 @@ class session : public std::enable_shared_from_this<session> {
       }
       up_.consume(used);
       if (up_.data().empty()) up_.shrink();
-      if (waiting_for_answers_ && inflight_.size() < max_pipelined_requests) pipeline_room_.cancel();
+      if (waiting_for_answers_ && inflight_.size() < inflight_queue::max_pipelined) pipeline_room_.cancel();
       if (passthrough_left >= cut_through_min && up_.data().empty() && !w_.tap && !client_.tls() && !upstream_.tls() &&
-          pipe_.open()) {
+          splice_.open()) {
         // The rest of this response moves socket to socket inside the kernel.
         if (!holding && !(holding = co_await acquire_client())) co_return;
-        const bool ok = co_await splice_through(passthrough_left);
+        const auto moved = co_await splice_.move(upstream_.socket(), client_.socket(), passthrough_left,
+                                                 upstream_name_, {last_activity_, bytes_out_, w_.spliced_bytes});
         release_client();
         holding = false;
-        if (!ok) co_return;
+        if (!moved.ok) {
+          if (!moved.reason.empty()) end(moved.reason, moved.warn);
+          co_return;
+        }
         continue;
       }
       if (!mid_response() && local_at_head()) continue;  // answers queued while writing
@@ -978,53 +771,6 @@ class session : public std::enable_shared_from_this<session> {
     return {stream_step::fail};
   }
 
-  // Moves `left` bytes from the upstream socket to the client socket through a pipe with
-  // splice(2): no copy into user space. False: the connection must end (reason recorded).
-  // Needs pipe_ open; without one (fd limit) the caller reads through the buffer instead.
-  awaitable<bool> splice_through(std::size_t& left) {
-    const int from = upstream_.socket().native_handle(), to = client_.socket().native_handle();
-    while (left > 0) {
-      const ssize_t n = ::splice(from, nullptr, pipe_.write_end, nullptr, std::min(left, pipe_.capacity),
-                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n == 0) {
-        end("upstream " + upstream_name_ + " closed the connection", true);
-        co_return false;
-      }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN) {
-          end("upstream " + upstream_name_ + " read failed: " + std::strerror(errno), true);
-          co_return false;
-        }
-        auto [ec] = co_await upstream_.socket().async_wait(tcp::socket::wait_read, use_tuple);
-        if (ec) {
-          if (ec != asio::error::operation_aborted) end("upstream wait failed: " + ec.message(), true);
-          co_return false;
-        }
-        continue;
-      }
-      left -= static_cast<std::size_t>(n);
-      last_activity_ = std::chrono::steady_clock::now();
-      for (std::size_t in_pipe = static_cast<std::size_t>(n); in_pipe > 0;) {
-        const ssize_t m = ::splice(pipe_.read_end, nullptr, to, nullptr, in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (m < 0 && errno == EINTR) continue;
-        if (m < 0 && errno == EAGAIN) {
-          auto [ec] = co_await client_.socket().async_wait(tcp::socket::wait_write, use_tuple);
-          if (ec) co_return false;
-          continue;
-        }
-        if (m <= 0) {
-          end(std::string("client write failed: ") + (m < 0 ? std::strerror(errno) : "closed"), false);
-          co_return false;
-        }
-        in_pipe -= static_cast<std::size_t>(m);
-        bytes_out_ += static_cast<std::size_t>(m);
-        w_.spliced_bytes.fetch_add(static_cast<std::uint64_t>(m), std::memory_order_relaxed);
-      }
-    }
-    co_return true;
-  }
-
   awaitable<void> idle_watchdog() {
     const auto idle = w_.cfg->idle_timeout;
     if (idle.count() == 0) co_return co_await wait_forever();
@@ -1059,17 +805,14 @@ class session : public std::enable_shared_from_this<session> {
   std::string end_reason_;
   frame_buffer in_;  // client -> upstream
   frame_buffer up_;  // upstream -> client
-  std::deque<inflight> inflight_;
-  // Correlation ids of recent acks=0 Produce requests, to recognise stray answers to them.
-  static constexpr std::size_t max_acks0_ids = 1024;
-  std::deque<std::int32_t> acks0_ids_;
+  inflight_queue inflight_;
   std::chrono::steady_clock::time_point last_activity_;
   bool draining_ = false;
   bool client_eof_ = false;  // the client closed its side; upstream is being wound down
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
-  splice_pipe pipe_;
+  splice_relay splice_;  // large pass-through responses, socket to socket
   // write_frames' gather buffers, one per direction (both directions write concurrently).
   std::vector<std::byte> client_scratch_, upstream_scratch_;
   std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)

@@ -1,12 +1,16 @@
 #pragma once
-// A client connection and its upstream broker connection. First the client's identity: TLS
-// handshake (certificate principal) and the SASL exchange, as the listener requires; only then
-// is the upstream connection opened (unauthenticated clients never reach a broker). Then the
-// relay, by two coroutines on the session's worker thread:
-//   client -> upstream: parse each request header, note it in the in-flight queue (unless it is
-//                       acks=0 Produce), forward the received bytes;
+// A client connection and its upstream broker connection: the relay loop. First the client's
+// identity (gateway/client_handshake: TLS and SASL as the listener requires); only then is the
+// upstream connection opened (unauthenticated clients never reach a broker). Then the relay, by
+// two coroutines on the session's worker thread:
+//   client -> upstream: parse each request header, run the principal's policy chain on what it
+//                       wants (gateway/policy_chain; unknown topic ids are looked up first,
+//                       gateway/topic_id_lookup), note the request in the in-flight queue
+//                       (gateway/inflight_queue), forward the received bytes or the rewrite;
 //   upstream -> client: match each response to the oldest in-flight request (Kafka answers in
-//                       order on a connection), rewrite addresses where needed, forward.
+//                       order on a connection), govern it if its request's policies asked,
+//                       rewrite addresses where needed, forward; large pass-through responses
+//                       cut through and are spliced (gateway/splice_relay).
 // Many requests may be in flight (pipelining). Either side closing, a malformed frame, or the
 // idle timeout ends both connections; an upstream loss is never papered over with an invented
 // response: the client reconnects and retries.

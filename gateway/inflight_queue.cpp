@@ -1,0 +1,33 @@
+#include "gateway/inflight_queue.h"
+
+#include "gateway/frame_buffer.h"
+
+namespace kgw::gateway {
+
+void inflight_queue::answer_locally(std::int32_t correlation_id, std::int16_t api_key, std::int16_t version,
+                                    const std::vector<std::byte>& body) {
+  auto frame = std::make_shared<std::vector<std::byte>>(4 + body.size());
+  write_be32(frame->data(), static_cast<std::uint32_t>(body.size()));
+  std::copy(body.begin(), body.end(), frame->begin() + 4);
+  inflight req;
+  req.correlation_id = correlation_id;
+  req.api_key = api_key;
+  req.version = version;
+  req.local = std::move(frame);
+  q_.push_back(std::move(req));
+}
+
+inflight_queue::match inflight_queue::take(std::int32_t corr, inflight& req) {
+  if (std::find(acks0_.begin(), acks0_.end(), corr) != acks0_.end() &&
+      (q_.empty() || q_.front().correlation_id != corr)) {
+    std::erase(acks0_, corr);
+    return match::stray;
+  }
+  if (q_.empty()) return match::unsolicited;
+  req = q_.front();
+  if (corr != req.correlation_id) return match::mismatch;
+  q_.pop_front();
+  return match::ok;
+}
+
+}  // namespace kgw::gateway
