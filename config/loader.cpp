@@ -14,16 +14,14 @@
 #include "config/bounded_file.h"
 #include "config/policy_loader.h"
 #include "config/yaml_reader.h"
-#include "gateway/security/jwt.h"
-#include "gateway/security/principal_mapping.h"
-#include "gateway/security/scram.h"
 
 namespace kgw::config {
 namespace {
 
 class parser : yaml_reader {
  public:
-  parser(std::string source, std::string_view text) : yaml_reader(std::move(source), text, "scalar") {}
+  parser(std::string source, std::string_view text, const value_checks& checks)
+      : yaml_reader(std::move(source), text, "scalar"), checks_(checks) {}
 
   host_port endpoint(const YAML::Node& n, const std::string& what) const { return endpoint(scalar(n, what), n, what); }
 
@@ -176,8 +174,8 @@ class parser : yaml_reader {
       const auto jwks = o["jwks"];
       if (!jwks) fail(o, what + ".oauthbearer needs 'jwks' (the JWKS file with the issuer's public keys)");
       ob.jwks_json = secret(jwks, what + ".oauthbearer.jwks", {.bare_is_path = true});
-      if (auto keys = security::jwks::parse(ob.jwks_json); !keys)
-        fail(jwks, what + ".oauthbearer.jwks: " + keys.error());
+      if (checks_.jwks)
+        if (auto why = checks_.jwks(ob.jwks_json)) fail(jwks, what + ".oauthbearer.jwks: " + *why);
       if (auto n = o["issuer"]) ob.issuer = scalar(n, what + ".oauthbearer.issuer");
       if (auto n = o["audience"]) ob.audiences = string_list(n, what + ".oauthbearer.audience");
       if (auto n = o["principal_claim"]) ob.principal_claim = scalar(n, what + ".oauthbearer.principal_claim");
@@ -226,8 +224,9 @@ class parser : yaml_reader {
     if (auto n = l["principal_mapping_rules"]) {
       if (!uses_tls(out.protocol)) fail(n, what + ": principal_mapping_rules apply to TLS client certificates only");
       out.principal_mapping_rules = string_list(n, what + " principal_mapping_rules");
-      if (auto m = security::principal_mapping::parse(out.principal_mapping_rules); !m)
-        fail(n, what + " principal_mapping_rules: " + m.error());
+      if (checks_.principal_mapping)
+        if (auto why = checks_.principal_mapping(out.principal_mapping_rules))
+          fail(n, what + " principal_mapping_rules: " + *why);
     }
     return out;
   }
@@ -275,8 +274,8 @@ class parser : yaml_reader {
           for (const auto& e : cr) {
             auto text = secret(e, what + " credential", {});
             while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();  // from a file
-            if (auto parsed = security::parse_stored_form(text); !parsed)
-              fail(e, what + " credential: " + parsed.error());
+            if (checks_.credential)
+              if (auto why = checks_.credential(text)) fail(e, what + " credential: " + *why);
             p.credentials.push_back(std::move(text));
           }
         }
@@ -466,14 +465,18 @@ class parser : yaml_reader {
     if (auto p = root["policies"]) policies_section(p, c);
     return c;
   }
+
+ private:
+  const value_checks& checks_;
 };
 
 }  // namespace
 
-std::expected<gateway_config, std::string> load_string(std::string_view yaml, const std::string& source_name) {
+std::expected<gateway_config, std::string> load_string(std::string_view yaml, const std::string& source_name,
+                                                       const value_checks& checks) {
   try {
     const auto docs = load_yaml_documents(yaml, source_name, true);
-    return parser(source_name, yaml).parse(docs.empty() ? YAML::Node() : docs.front());
+    return parser(source_name, yaml, checks).parse(docs.empty() ? YAML::Node() : docs.front());
   } catch (const yaml_failure& e) {
     return std::unexpected(e.message);
   } catch (const YAML::Exception& e) {
@@ -481,10 +484,10 @@ std::expected<gateway_config, std::string> load_string(std::string_view yaml, co
   }
 }
 
-std::expected<gateway_config, std::string> load_file(const std::string& path) {
+std::expected<gateway_config, std::string> load_file(const std::string& path, const value_checks& checks) {
   const auto text = read_bounded_file(path, max_config_file_bytes);
   if (!text) return std::unexpected(path + ":1:1: " + text.error());
-  return load_string(*text, path);
+  return load_string(*text, path, checks);
 }
 
 }  // namespace kgw::config

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "gateway/security/config_checks.h"
 
 namespace kgw::gateway {
 
@@ -138,7 +139,7 @@ std::set<std::string> reloader::dirs() const {
 
 reload_result reloader::reload_now(const std::string& trigger) {
   std::lock_guard lk(mu_);
-  auto cfg = config::load_file(path_);
+  auto cfg = config::load_file(path_, security::config_checks());
   reload_result r;
   if (!cfg) {
     r = gw_.reload_failed(cfg.error());

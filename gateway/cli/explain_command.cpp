@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "gateway/security/config_checks.h"
 #include "gateway/cli_args.h"
 #include "policies/json/json_doc.h"
 #include "policies/json/json_text.h"
@@ -345,7 +346,7 @@ int run(int argc, char** argv, bool is_preview) {
   options o;
   const auto error = parse(argc, argv, o, is_preview);
   if (auto code = early_exit(name, error, o.help, is_preview ? preview_usage : explain_usage)) return *code;
-  auto cfg = config::load_file(o.config);
+  auto cfg = config::load_file(o.config, security::config_checks());
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().c_str());
     return 1;

@@ -273,9 +273,7 @@ request_verdict authorize_describe_transactions(authz_request& rq) {
 
 request_verdict authorize_list_transactions(authz_request& rq) {
   request_verdict out;
-  auto* decoded = decode_request<proto::list_transactions_request>(rq, out);
-  if (!decoded) return out;
-  auto& req = *decoded;
+  if (!decode_request<proto::list_transactions_request>(rq, out)) return out;  // well-formed, nothing to take out
   auto fx = new_fixup(rq);
   fx->filter_entries = true;
   return forward_with(std::move(fx));

@@ -394,9 +394,7 @@ request_verdict authorize_describe_groups(authz_request& rq) {
 
 request_verdict authorize_list_groups(authz_request& rq) {
   request_verdict out;
-  auto* decoded = decode_request<proto::list_groups_request>(rq, out);
-  if (!decoded) return out;
-  auto& req = *decoded;
+  if (!decode_request<proto::list_groups_request>(rq, out)) return out;  // well-formed, nothing to take out
   // Kafka: Describe on the cluster lists every group; otherwise those the principal may describe.
   if (rq.cluster_allowed(acl_operation::describe)) return {};
   auto fx = new_fixup(rq);

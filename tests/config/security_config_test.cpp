@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "config/loader.h"
+#include "gateway/security/config_checks.h"
 #include "gateway/security/scram.h"
 #include "tests/support/jwt_test_signer.h"
 
@@ -28,7 +29,7 @@ struct config_dir {
 };
 
 std::string error_of(const std::string& yaml) {
-  auto c = load_string(yaml, "sec.yaml");
+  auto c = load_string(yaml, "sec.yaml", kgw::security::config_checks());
   REQUIRE_FALSE(c);
   return c.error();
 }
