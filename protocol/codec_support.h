@@ -4,6 +4,7 @@
 //
 // Everything here follows wire.h's rules: reads are bounds-checked and errors are sticky in the
 // reader; nothing allocates more than the bytes actually present justify.
+// Threading: stateless functions over the caller's reader or writer.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>

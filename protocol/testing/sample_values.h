@@ -2,6 +2,7 @@
 // Value pools for the generated sample messages (protocol/samples.h, target kgw_protocol_samples):
 // deterministic, non-default values with static storage, so the views in a filled message stay
 // valid for the whole program. Test-only code.
+// Threading: constant data; any thread.
 #include <array>
 #include <cstdint>
 #include <string_view>
