@@ -1,10 +1,12 @@
 #include "gateway/address_rewriter.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
+#include "policies/exchange.h"
 #include "protocol/api_keys.h"
 #include "protocol/api_versions.h"
 #include "protocol/describe_cluster.h"
@@ -238,41 +240,83 @@ void address_rewriter::filter_apis(std::vector<api_range>& ranges) const {
     std::erase_if(ranges, [&](const api_range& r) { return !api_allowed_(r.api_key, api_allowed_ctx_); });
 }
 
+namespace {
+
+// The broker addresses of one decoded response pointed at the gateway (the same for a response
+// decoded here and one the policy chain decoded). False: no gateway port (error set).
+template <class Map>
+bool map_addresses(proto::metadata_response& m, std::int16_t, bool& changed, Map&& map) {
+  for (auto& b : m.brokers)
+    if (!map(b.node_id, b.host, b.port, changed)) return false;
+  return true;
+}
+template <class Map>
+bool map_addresses(proto::find_coordinator_response& m, std::int16_t version, bool& changed, Map&& map) {
+  if (version < 4) return m.error_code != 0 || map(m.node_id, m.host, m.port, changed);
+  for (auto& c : m.coordinators)
+    if (c.error_code == 0 && !map(c.node_id, c.host, c.port, changed)) return false;
+  return true;
+}
+template <class Map>
+bool map_addresses(proto::describe_cluster_response& m, std::int16_t, bool& changed, Map&& map) {
+  for (auto& b : m.brokers)
+    if (!map(b.broker_id, b.host, b.port, changed)) return false;
+  return true;
+}
+// Produce v10+ and Fetch v16+: the KIP-951 node endpoints.
+template <class M, class Map>
+  requires requires(M m) { m.node_endpoints; }
+bool map_addresses(M& m, std::int16_t, bool& changed, Map&& map) {
+  for (auto& e : m.node_endpoints)
+    if (!map(e.node_id, e.host, e.port, changed)) return false;
+  return true;
+}
+
+template <class M, class Map>
+bool map_decoded(policies::response_exchange& ex, std::string& error, Map&& map) {
+  M* m = ex.message<M>(error);
+  if (!m) return false;
+  bool changed = false;
+  if (!map_addresses(*m, ex.api_version, changed, map)) return false;
+  if (changed) ex.rewrote();
+  return true;
+}
+
+}  // namespace
+
+bool address_rewriter::rewrite_decoded(policies::response_exchange& ex, std::string& error) {
+  auto map = [&](std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed) {
+    return map_endpoint(node_id, host, port, changed, error);
+  };
+  if (!proto::carries_addresses(ex.api_key, ex.api_version)) return true;
+  switch (ex.api_key) {
+    case api::metadata: return map_decoded<proto::metadata_response>(ex, error, map);
+    case api::find_coordinator: return map_decoded<proto::find_coordinator_response>(ex, error, map);
+    case api::describe_cluster: return map_decoded<proto::describe_cluster_response>(ex, error, map);
+    case api::produce: return map_decoded<proto::produce_response>(ex, error, map);
+    case api::fetch: return map_decoded<proto::fetch_response>(ex, error, map);
+    default:
+      error = std::string("the gateway cannot rewrite the addresses of a decoded ") + proto::api_name(ex.api_key) +
+              " response";
+      return false;
+  }
+}
+
 rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::bytes_view body, proto::writer& out,
                                          std::string& error) {
-  auto map_endpoint = [&](std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed) {
+  auto map = [&](std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed) {
     return this->map_endpoint(node_id, host, port, changed, error);
+  };
+  auto rewrite_as = [&]<class M>(std::type_identity<M>) {
+    return with_response<M>(ctx, body, out, error,
+                            [&](M& m, bool& changed) { return map_addresses(m, ctx.api_version, changed, map); });
   };
 
   switch (ctx.api_key) {
-    case api::metadata:
-      return with_response<proto::metadata_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        for (auto& b : m.brokers)
-          if (!map_endpoint(b.node_id, b.host, b.port, changed)) return false;
-        return true;
-      });
-    case api::find_coordinator:
-      return with_response<proto::find_coordinator_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        if (ctx.api_version < 4) {
-          if (m.error_code == 0 && !map_endpoint(m.node_id, m.host, m.port, changed)) return false;
-          return true;
-        }
-        for (auto& c : m.coordinators)
-          if (c.error_code == 0 && !map_endpoint(c.node_id, c.host, c.port, changed)) return false;
-        return true;
-      });
-    case api::describe_cluster:
-      return with_response<proto::describe_cluster_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        for (auto& b : m.brokers)
-          if (!map_endpoint(b.broker_id, b.host, b.port, changed)) return false;
-        return true;
-      });
-    case api::produce:
-      return with_response<proto::produce_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
-        for (auto& e : m.node_endpoints)
-          if (!map_endpoint(e.node_id, e.host, e.port, changed)) return false;
-        return true;
-      });
+    case api::metadata: return rewrite_as(std::type_identity<proto::metadata_response>{});
+    case api::find_coordinator: return rewrite_as(std::type_identity<proto::find_coordinator_response>{});
+    case api::describe_cluster: return rewrite_as(std::type_identity<proto::describe_cluster_response>{});
+    case api::produce: return rewrite_as(std::type_identity<proto::produce_response>{});
     case api::fetch:
       return rewrite_fetch(ctx, body, out, error);
     case api::api_versions:

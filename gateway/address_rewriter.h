@@ -16,6 +16,10 @@
 
 #include "protocol/wire.h"
 
+namespace kgw::policies {
+class response_exchange;
+}
+
 namespace kgw::gateway {
 
 class broker_registry;
@@ -52,6 +56,11 @@ class address_rewriter {
   // forward the original (it may hold an upstream address).
   rewrite_status rewrite(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
                          std::string& error);
+
+  // The same over a response the policy chain has decoded (protocol::carries_addresses ones):
+  // addresses mapped on the one decoded message, which the chain then encodes once. False:
+  // failed (error set); the response must not be forwarded.
+  bool rewrite_decoded(policies::response_exchange& ex, std::string& error);
 
   // Points one broker endpoint at the gateway (for responses decoded elsewhere, e.g. governed
   // Fetch responses). Entries with no broker (node -1) stay. False: no gateway port (error set).

@@ -110,9 +110,13 @@ rewrite_status policy_chain::on_response(const response_steps* steps, const resp
                                          std::string& error) {
   policies::response_exchange ex(ctx.api_key, ctx.api_version, body, names_, origin_);
   if (!run_responses(steps, ex, policies_->chain.size(), error)) return rewrite_status::failed;
-  if (ctx.api_key == proto::api::fetch && governs_responses(proto::api::fetch) &&
-      !govern_fetch_records(ex, rewriter, out, error))
+  if (ctx.api_key == proto::api::fetch && governs_responses(proto::api::fetch) && !govern_fetch_records(ex, out, error))
     return rewrite_status::failed;
+  // Addresses on the same decode (one decode, one encode per governed message).
+  if (ex.decoded() && proto::carries_addresses(ctx.api_key, ctx.api_version)) {
+    if (!rewriter.rewrite_decoded(ex, error)) return rewrite_status::failed;
+    out.addresses_done = true;
+  }
   if (!ex.rewritten()) return rewrite_status::unchanged;
   ex.encode(out.w);
   return rewrite_status::rewritten;
@@ -130,8 +134,7 @@ const policies::topic_stages& policy_chain::stages(std::string_view topic) {
   return topics_.emplace(std::string(topic), std::move(s)).first->second;
 }
 
-bool policy_chain::govern_fetch_records(policies::response_exchange& ex, address_rewriter& rewriter,
-                                        governed_response& out, std::string& error) {
+bool policy_chain::govern_fetch_records(policies::response_exchange& ex, governed_response& out, std::string& error) {
   auto* m = ex.message<proto::fetch_response>(error);
   if (!m) return false;
   const std::int16_t version = ex.api_version;
@@ -215,8 +218,6 @@ bool policy_chain::govern_fetch_records(policies::response_exchange& ex, address
       }
     }
   }
-  for (auto& e : m->node_endpoints)
-    if (!rewriter.map_endpoint(e.node_id, e.host, e.port, changed, error)) return false;
   if (changed) ex.rewrote();
   return true;
 }

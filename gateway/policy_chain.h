@@ -6,7 +6,8 @@
 //
 // Fetch responses some policy governs are decoded once here and everything happens on that
 // decoded form: the policies' response halves (the ACL's check of every partition), each
-// topic's record stages over its batches (record_governor), and the KIP-951 node endpoints;
+// topic's record stages over its batches (record_governor), and the KIP-951 node endpoints
+// (address_rewriter::rewrite_decoded, as for every governed response that carries addresses);
 // then one encode, which borrows every records field left as it was. A topic the gateway
 // cannot name, or whose policies did not compile, is delivered without records (fail closed).
 //
@@ -42,6 +43,9 @@ using policies::topic_names;
 struct governed_response {
   protocol::writer w;
   std::deque<std::vector<std::byte>> buffers;
+  // The chain decoded the response and rewrote its broker addresses on that decode: unchanged
+  // means the received bytes already hold none to rewrite.
+  bool addresses_done = false;
 };
 
 // What the policies' request halves left for the response: (policy index, its step).
@@ -79,6 +83,7 @@ class policy_chain {
   bool governs_responses(std::int16_t api_key) const;
 
   // A response (body without size). rewritten: the new body (header included) is in out.w.
+  // A response some policy decoded has its broker addresses rewritten on the same decode.
   rewrite_status on_response(const response_steps* steps, const response_context& ctx, protocol::bytes_view body,
                              address_rewriter& rewriter, governed_response& out, std::string& error);
 
@@ -89,8 +94,7 @@ class policy_chain {
  private:
   bool run_responses(const response_steps* steps, policies::response_exchange& ex, std::size_t before,
                      std::string& error) const;
-  bool govern_fetch_records(policies::response_exchange& ex, address_rewriter& rewriter, governed_response& out,
-                            std::string& error);
+  bool govern_fetch_records(policies::response_exchange& ex, governed_response& out, std::string& error);
   const policies::topic_stages& stages(std::string_view topic);
 
   std::shared_ptr<const live_config> gen_;

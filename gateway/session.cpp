@@ -228,29 +228,13 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
-  // Passes a response through the policies. unchanged: forward the body as it is (after the
-  // address rewriter, if the response needs it).
+  // Passes a response through the policy chain. unchanged: forward the body as it is (after the
+  // address rewriter, if the response needs it and the chain did not decode it).
   rewrite_status govern_response(const inflight& req, protocol::bytes_view body, governed_response& g,
                                  std::string& error) {
     const response_context ctx{req.api_key, req.version, req.unsupported_api_versions};
     const std::size_t size_at = g.w.reserve_i32();
-    rewrite_status st = rewrite_status::unchanged;
-    st = req.policies->on_response(req.steps.get(), ctx, body, rewriter_, g, error);
-    if (req.api_key != protocol::api::fetch) {  // a governed Fetch's endpoints are done in the chain
-      if (st == rewrite_status::rewritten && response_needs_inspection(req.api_key, req.version)) {
-        // Addresses too (Metadata): rewrite the completed answer.
-        auto& completed = g.buffers.emplace_back(g.w.flatten());
-        protocol::writer again;
-        const std::size_t again_at = again.reserve_i32();
-        const auto st2 = rewriter_.rewrite(ctx, protocol::bytes_view(completed).subspan(4), again, error);
-        if (st2 == rewrite_status::failed) return st2;
-        if (st2 == rewrite_status::rewritten) {
-          again.patch_i32(again_at, static_cast<std::int32_t>(again.size() - 4));
-          g.w = std::move(again);
-          return st2;
-        }
-      }
-    }
+    const rewrite_status st = req.policies->on_response(req.steps.get(), ctx, body, rewriter_, g, error);
     if (st == rewrite_status::rewritten) g.w.patch_i32(size_at, static_cast<std::int32_t>(g.w.size() - 4));
     return st;
   }
@@ -623,6 +607,7 @@ class session : public std::enable_shared_from_this<session> {
           used += frame.size();
           continue;
         }
+        bool addresses_done = false;  // the chain rewrote them on its decode
         if (req.govern) {
           auto& g = governed.emplace_back();
           std::string error;
@@ -640,8 +625,9 @@ class session : public std::enable_shared_from_this<session> {
             used += frame.size();
             continue;
           }
+          addresses_done = g.addresses_done;
         }
-        if (response_needs_inspection(req.api_key, req.version)) {
+        if (!addresses_done && response_needs_inspection(req.api_key, req.version)) {
           auto& wr = rewritten.emplace_back();
           const std::size_t size_at = wr.reserve_i32();
           std::string error;

@@ -48,6 +48,7 @@ class message_holder {
   // A policy changed the decoded message: the chain encodes it (once, after the last policy).
   void rewrote() { rewritten_ = true; }
   bool rewritten() const { return rewritten_; }
+  bool decoded() const { return !decoded_.empty() && !failed_; }  // some policy asked for the message
 
  protected:
   // The message decoded by decode(M&) -> bool on the first call, shared after; nullptr (and

@@ -200,7 +200,10 @@ struct harness {
     return decide(body, looked_up, expects_response);
   }
 
-  // A response as the broker would send it, through the chain.
+  // A response as the broker would send it, through the chain. The chain also points the broker
+  // addresses of a response it decoded at the gateway (as the session's rewriter would have): a
+  // response the policies left as it was comes back `unchanged` even when its addresses moved,
+  // so the tests see what the policies did.
   template <class Resp>
   std::pair<rewrite_status, std::vector<std::byte>*> through_chain(const authorization& a, const Resp& upstream,
                                                                    std::int16_t v) {
@@ -216,7 +219,13 @@ struct harness {
     INFO(error);
     REQUIRE(st != rewrite_status::failed);
     if (st == rewrite_status::unchanged) return {st, &body};
-    return {st, &keep.emplace_back(g.w.flatten())};
+    auto& out = keep.emplace_back(g.w.flatten());
+    proto::writer addresses_only;
+    std::string ignored;
+    if (rw.rewrite({Resp::api_key, v, false}, body, addresses_only, ignored) == rewrite_status::rewritten &&
+        addresses_only.flatten() == out)
+      return {rewrite_status::unchanged, &out};
+    return {st, &out};
   }
 
   // A Fetch response through the chain, decoded back into `up`; changed: the chain rewrote it.

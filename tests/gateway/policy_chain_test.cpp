@@ -16,6 +16,7 @@
 #include "protocol/api_keys.h"
 #include "protocol/frames.h"
 #include "protocol/headers.h"
+#include "protocol/metadata.h"
 #include "protocol/produce.h"
 
 namespace proto = kgw::protocol;
@@ -162,7 +163,8 @@ TEST_CASE("chain: one decode of a request for every policy, one encode of what t
   REQUIRE(st == rewrite_status::rewritten);
   REQUIRE(first->seen_responses.size() == 1);
   CHECK(first->seen_responses[0] == second->seen_responses.at(0));
-  const auto done = decode<proto::produce_response>(g.w.flatten(), 9, true);
+  const auto answer = g.w.flatten();
+  const auto done = decode<proto::produce_response>(answer, 9, true);
   CHECK(done.responses.at(0).partition_responses.at(0).log_start_offset == 2);  // second ran after first
 }
 
@@ -222,4 +224,73 @@ TEST_CASE("chain: an answer from a later policy carries the entries earlier poli
     CHECK(errors["secret"] == 29);  // TOPIC_AUTHORIZATION_FAILED, put back by the ACL's half
     CHECK(errors["orders"] == 87);  // INVALID_RECORD, the validation's answer
   }
+}
+
+namespace {
+
+// Wants Metadata; reads the answer's topics without changing anything.
+class metadata_reader final : public pol::policy {
+ public:
+  const char* name() const override { return "metadata-reader"; }
+  pol::interest wants() const override {
+    pol::interest i;
+    i.requests.set(proto::api::metadata);
+    return i;
+  }
+  pol::request_verdict on_request(pol::request_exchange&) const override {
+    pol::request_verdict v;
+    v.step = std::make_shared<pol::response_step>();
+    return v;
+  }
+  std::expected<void, std::string> on_response(const pol::response_step*, pol::response_exchange& ex) const override {
+    std::string error;
+    auto* m = ex.message<proto::metadata_response>(error);
+    if (!m) return std::unexpected(error);
+    topics += m->topics.size();
+    return {};
+  }
+  mutable std::size_t topics = 0;
+};
+
+}  // namespace
+
+TEST_CASE("chain: a response a policy decoded has its broker addresses rewritten on that decode") {
+  fixture f;
+  auto reader = std::make_shared<metadata_reader>();
+  auto chain = f.make({reader});
+  proto::metadata_request req;
+  req.topics.reset();
+  const auto body = proto::encode_request(req, 12, corr, "c", false).flatten();
+  auto out = chain.on_request(info_of(body), body);
+  REQUIRE(out.steps);
+
+  proto::metadata_response up;
+  auto& b = up.brokers.emplace_back();
+  b.node_id = 3;
+  b.host = "kafka-3.internal";
+  b.port = 9092;
+  up.topics.emplace_back().name = "orders";
+  const auto resp = proto::encode_response(up, 12, corr, false).flatten();
+  governed_response g;
+  std::string error;
+  const auto st = chain.on_response(out.steps.get(), {proto::api::metadata, 12, false}, resp, f.rw, g, error);
+  INFO(error);
+  REQUIRE(st == rewrite_status::rewritten);
+  CHECK(g.addresses_done);  // the session does not decode it again for its addresses
+  CHECK(reader->topics == 1);
+  const auto sent = g.w.flatten();
+  const auto done = decode<proto::metadata_response>(sent, 12, true);
+  REQUIRE(done.brokers.size() == 1);
+  CHECK(done.brokers[0].host == "gw.local");
+  CHECK(done.brokers[0].port == 30000 + 3);
+  CHECK(done.topics.at(0).name == std::optional<std::string_view>("orders"));
+
+  // A governed response without addresses to move is left as received, and says so.
+  proto::metadata_response none;
+  none.topics.emplace_back().name = "orders";
+  const auto resp2 = proto::encode_response(none, 12, corr, false).flatten();
+  governed_response g2;
+  CHECK(chain.on_response(out.steps.get(), {proto::api::metadata, 12, false}, resp2, f.rw, g2, error) ==
+        rewrite_status::unchanged);
+  CHECK(g2.addresses_done);
 }
