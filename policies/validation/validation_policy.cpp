@@ -56,6 +56,8 @@ class validation_policy final : public policy {
       return t.partition_data.empty();
     });
     if (step->topics.empty()) return {};
+    // Each topic with partitions taken out is a denied entry (with the records decision above).
+    for (const auto& te : step->topics) ex.denied("topic", te.name, proto::kafka_error::invalid_record);
     if (req->topic_data.empty()) {
       if (req->acks == 0) {
         v.what = request_verdict::action::drop;
