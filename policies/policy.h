@@ -85,10 +85,6 @@ class policy {
   }
   // Adds this policy's record stages for a topic (fetch direction, in stage order).
   virtual void record_stages(std::string_view /*topic*/, topic_stages&) const {}
-  // The API keys this policy can govern when it is on, beyond which a request is refused
-  // (ApiVersions lists only these). Null: no restriction.
-  virtual bool restricts_apis() const { return false; }
-  virtual bool allows_api(std::int16_t /*api_key*/) const { return true; }
 };
 
 }  // namespace kgw::policies

@@ -146,8 +146,6 @@ class acl_policy final : public policy {
 
   const char* name() const override { return "acls"; }
   interest wants() const override { return interest_; }
-  bool restricts_apis() const override { return true; }
-  bool allows_api(std::int16_t key) const override { return acl_can_authorize(key) || acl_->pass_through(key); }
 
   request_verdict on_request(request_exchange& ex) const override {
     const std::int16_t key = ex.head.api_key;
