@@ -40,13 +40,13 @@ bool policy_chain::governs_responses(std::int16_t api_key) const {
 
 chain_request policy_chain::on_request(const request_info& info, proto::bytes_view body, bool ids_looked_up) {
   chain_request out;
-  if (!has(policies_->wants.requests, info.api_key)) return out;
+  if (!wants_request(policies_->wants, info.api_key)) return out;
   const policies::request_head head{info.api_key, info.api_version, info.correlation_id, info.expects_response};
   policies::request_exchange ex(head, body, names_, origin_, ids_looked_up);
   response_steps steps;
   const auto& chain = policies_->chain;
   for (std::size_t i = 0; i < chain.size(); ++i) {
-    if (!has(wants_[i].requests, info.api_key)) continue;
+    if (!wants_request(wants_[i], info.api_key)) continue;
     policies::request_verdict v = chain[i]->on_request(ex);
     switch (v.what) {
       case chain_request::action::forward:

@@ -39,9 +39,12 @@ inline bool has(const api_set& s, std::int16_t key) { return key >= 0 && key < 1
 // What a policy must see. Messages outside it are not decoded for this policy.
 struct interest {
   api_set requests;   // on_request for these keys
+  bool every_request = false;  // on_request for every key, also outside 0-127 (ACLs refuse those)
   api_set responses;  // on_response for every response of these keys (also without a step)
   bool fetch_records = false;  // record_stages(topic) for Fetch responses
 };
+
+inline bool wants_request(const interest& i, std::int16_t key) { return i.every_request || has(i.requests, key); }
 
 // What a policy remembers of a request for its response (the entries it took out, lists to
 // filter). Each policy knows its own steps; the chain only carries them.

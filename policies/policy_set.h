@@ -37,6 +37,7 @@ struct principal_policies {
   void add(std::shared_ptr<const policy> p) {
     const interest w = p->wants();
     wants.requests |= w.requests;
+    wants.every_request |= w.every_request;
     wants.responses |= w.responses;
     wants.fetch_records |= w.fetch_records;
     chain.push_back(std::move(p));

@@ -139,7 +139,7 @@ namespace {
 class acl_policy final : public policy {
  public:
   explicit acl_policy(std::shared_ptr<const principal_acl> acl) : acl_(std::move(acl)) {
-    interest_.requests.set();  // every request: what cannot be authorized is refused
+    interest_.every_request = true;  // what cannot be authorized is refused, whatever its key
     for (std::size_t k = 0; k < rules.size(); ++k)
       if (rules[k].every_response) interest_.responses.set(k);
   }

@@ -294,3 +294,29 @@ TEST_CASE("chain: a response a policy decoded has its broker addresses rewritten
         rewrite_status::unchanged);
   CHECK(g2.addresses_done);
 }
+
+TEST_CASE("chain: with ACLs on, an API key outside the schema is refused, whatever its number") {
+  kgw::config::policy_config rules;
+  kgw::config::acl_rule r;
+  r.who.what = kgw::config::subject::kind::everyone;
+  r.allow = true;
+  r.operations = {kgw::config::acl_operation::all};
+  r.type = kgw::config::resource_type::topic;
+  r.resources = {{kgw::config::pattern_type::literal, "orders"}};
+  rules.acls.push_back(r);
+  const kgw::config::principal_config alice{"alice", {}, {}, {}};
+  fixture f;
+  auto chain = f.make({pol::make_acl_policy(std::make_shared<pol::principal_acl>(rules, alice))});
+  for (std::int16_t key : {29, 127, 128, 500, 32767, -1, -300}) {
+    INFO("key " << key);
+    proto::writer w;
+    w.i16(key);
+    w.i16(0);
+    w.i32(corr);
+    w.nullable_string(std::string_view("c"), false);
+    const auto body = w.flatten();
+    const auto out = chain.on_request(info_of(body), body);
+    CHECK(out.what == chain_request::action::refuse);
+    CHECK(out.reason.find("pass_through_apis") != std::string::npos);
+  }
+}
