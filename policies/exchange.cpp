@@ -10,6 +10,25 @@ std::string malformed_message(std::int16_t api_key, std::int16_t version, const 
          (r.ok() ? "trailing bytes" : r.error().what);
 }
 
+namespace {
+
+// One denied entry on the decision stream (nothing is built when nobody listens).
+void emit_denied(const decision_origin& origin, std::int16_t api_key, std::int16_t api_version,
+                 std::string_view resource_type, std::string_view resource, std::int16_t error,
+                 std::string_view detail) {
+  if (!origin.stream || !origin.stream->active()) return;
+  auto d = origin.event(decision_kind::denied);
+  d.api_key = api_key;
+  d.api_version = api_version;
+  d.resource_type = resource_type;
+  d.resource = resource;
+  d.error = error;
+  d.detail = detail;
+  origin.emit(d);
+}
+
+}  // namespace
+
 request_exchange::request_exchange(const request_head& h, protocol::bytes_view b, topic_names& n,
                                    const decision_origin& o, bool looked_up)
     : head(h), body(b), names(n), origin(o), ids_looked_up(looked_up) {
@@ -31,14 +50,7 @@ void request_exchange::encode(protocol::writer& w) const {
 }
 
 void request_exchange::denied(std::string_view resource_type, std::string_view resource, std::int16_t error) const {
-  if (!origin.stream || !origin.stream->active()) return;
-  auto d = origin.event(decision_kind::denied);
-  d.api_key = head.api_key;
-  d.api_version = head.api_version;
-  d.resource_type = resource_type;
-  d.resource = resource;
-  d.error = error;
-  origin.emit(d);
+  emit_denied(origin, head.api_key, head.api_version, resource_type, resource, error, {});
 }
 
 response_exchange::response_exchange(std::int16_t key, std::int16_t version, protocol::bytes_view b, topic_names& n,
@@ -57,15 +69,7 @@ void response_exchange::encode(protocol::writer& w) const {
 
 void response_exchange::denied(std::string_view resource_type, std::string_view resource, std::int16_t error,
                                std::string_view detail) const {
-  if (!origin.stream || !origin.stream->active()) return;
-  auto d = origin.event(decision_kind::denied);
-  d.api_key = api_key;
-  d.api_version = api_version;
-  d.resource_type = resource_type;
-  d.resource = resource;
-  d.error = error;
-  d.detail = detail;
-  origin.emit(d);
+  emit_denied(origin, api_key, api_version, resource_type, resource, error, detail);
 }
 
 }  // namespace kgw::policies

@@ -51,6 +51,7 @@
 #include "protocol/frames.h"
 #include "protocol/sync_group.h"
 #include "protocol/txn_offset_commit.h"
+#include "tests/gateway/test_rewriter.h"
 
 namespace proto = kgw::protocol;
 namespace cfg = kgw::config;
@@ -149,18 +150,12 @@ cfg::gateway_config config_of(cfg::policy_config p) {
   return c;
 }
 
-struct harness {
+struct harness : kgw::gateway::testing::test_rewriter {
   kgw::policies::policy_set set;
   const cfg::policy_config& policies;
   const kgw::policies::principal_acl& acl;
   topic_names names;
   policy_chain authz;
-  std::vector<std::uint16_t> bound;
-  broker_registry reg{30000, 30009, [this](std::uint16_t p) {
-                        bound.push_back(p);
-                        return true;
-                      }};
-  address_rewriter rw{reg, "gw.local"};
   std::deque<std::vector<std::byte>> keep;  // decoded views point into these
 
   // The principal's chain from the registry, plus a validation policy around `check` if given.

@@ -12,19 +12,14 @@
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
 #include "protocol/produce.h"
+#include "tests/gateway/test_rewriter.h"
 
 namespace proto = kgw::protocol;
 using namespace kgw::gateway;
 
 namespace {
 
-struct fixture {
-  std::vector<std::uint16_t> bound;
-  broker_registry reg{30000, 30009, [this](std::uint16_t p) {
-                        bound.push_back(p);
-                        return true;
-                      }};
-  address_rewriter rw{reg, "gw.local"};
+struct fixture : kgw::gateway::testing::test_rewriter {
   std::deque<std::vector<std::byte>> keep;  // decoded views point into these
 };
 

@@ -26,6 +26,7 @@
 #include "protocol/headers.h"
 #include "protocol/record_batch.h"
 #include "protocol/frames.h"
+#include "tests/gateway/test_rewriter.h"
 
 namespace proto = kgw::protocol;
 namespace cfg = kgw::config;
@@ -176,18 +177,12 @@ std::vector<seen_batch> batches_of(proto::bytes_view records) {
 // Everything one session needs: the config, its policy set, the worker's topic names, a decision
 // stream with the governance counters subscribed, a rewriter whose registry "binds"
 // 30000-30009, and the session's policies.
-struct fixture {
+struct fixture : kgw::gateway::testing::test_rewriter {
   cfg::gateway_config config;
   std::unique_ptr<kgw::policies::policy_set> set;
   topic_names names;
   governance_counters counters;
   kgw::policies::decision_stream decisions;
-  std::vector<std::uint16_t> bound;
-  broker_registry reg{30000, 30009, [this](std::uint16_t p) {
-                        bound.push_back(p);
-                        return true;
-                      }};
-  address_rewriter rw{reg, "gw.local"};
   std::unique_ptr<policy_chain> sp;
   std::deque<std::vector<std::byte>> keep;  // bodies and outputs the decoded views point into
 

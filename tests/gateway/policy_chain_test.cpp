@@ -18,6 +18,7 @@
 #include "protocol/headers.h"
 #include "protocol/metadata.h"
 #include "protocol/produce.h"
+#include "tests/gateway/test_rewriter.h"
 
 namespace proto = kgw::protocol;
 namespace pol = kgw::policies;
@@ -110,14 +111,8 @@ M decode(proto::bytes_view body, std::int16_t v, bool response) {
   return m;
 }
 
-struct fixture {
+struct fixture : kgw::gateway::testing::test_rewriter {
   pol::topic_names names;
-  std::vector<std::uint16_t> bound;
-  broker_registry reg{30000, 30009, [this](std::uint16_t p) {
-                        bound.push_back(p);
-                        return true;
-                      }};
-  address_rewriter rw{reg, "gw.local"};
   std::deque<std::vector<std::byte>> keep;
 
   policy_chain make(std::vector<std::shared_ptr<const pol::policy>> policies) {
