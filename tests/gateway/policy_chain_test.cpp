@@ -315,3 +315,34 @@ TEST_CASE("chain: with ACLs on, an API key outside the schema is refused, whatev
     CHECK(out.reason.find("pass_through_apis") != std::string::npos);
   }
 }
+
+TEST_CASE("chain: a governed response that does not decode fails closed at every cut, never forwarded") {
+  fixture f;
+  auto p = std::make_shared<probe>(5);
+  auto chain = f.make({p});
+  const std::vector<std::byte> recs(16, std::byte{'r'});
+  const auto body = proto::encode_request(produce_of({{"orders", 0}}, recs), 9, corr, "c", false).flatten();
+  const auto out = chain.on_request(info_of(body), body);
+  REQUIRE(out.steps);
+  proto::produce_response up;
+  up.responses.emplace_back().name = "orders";
+  up.responses[0].partition_responses.emplace_back().index = 0;
+  const auto whole = proto::encode_response(up, 9, corr, false).flatten();
+  for (std::size_t cut = 0; cut < whole.size(); ++cut) {
+    INFO("cut at " << cut);
+    const std::vector<std::byte> part(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(cut));
+    governed_response g;
+    std::string error;
+    CHECK(chain.on_response(out.steps.get(), {proto::api::produce, 9, false}, part, f.rw, g, error) ==
+          rewrite_status::failed);
+    CHECK_FALSE(error.empty());
+  }
+  // Bytes after a whole message are as bad as missing ones.
+  auto longer = whole;
+  longer.push_back(std::byte{0});
+  governed_response g;
+  std::string error;
+  CHECK(chain.on_response(out.steps.get(), {proto::api::produce, 9, false}, longer, f.rw, g, error) ==
+        rewrite_status::failed);
+  CHECK(error == "malformed Produce v9 response: trailing bytes");
+}
