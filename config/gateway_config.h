@@ -152,7 +152,7 @@ struct gateway_config {
 
   std::vector<listener_config> listeners;  // empty: one PLAINTEXT listener from the fields above
   std::map<std::string, principal_config> principals;
-  policy_config policies;  // ACLs, views, validation (config/policy_config.h)
+  policy_config policies;  // one section per policy (config/policy_config.h)
 
   std::string log_level = "info";
 

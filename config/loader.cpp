@@ -20,7 +20,7 @@ namespace {
 
 class parser : yaml_reader {
  public:
-  parser(std::string source, std::string_view text, const value_checks& checks)
+  parser(std::string source, std::string_view text, const extensions& checks)
       : yaml_reader(std::move(source), text, "scalar"), checks_(checks) {}
 
   host_port endpoint(const YAML::Node& n, const std::string& what) const { return endpoint(scalar(n, what), n, what); }
@@ -175,7 +175,7 @@ class parser : yaml_reader {
       if (!jwks) fail(o, what + ".oauthbearer needs 'jwks' (the JWKS file with the issuer's public keys)");
       ob.jwks_json = secret(jwks, what + ".oauthbearer.jwks", {.bare_is_path = true});
       if (checks_.jwks)
-        if (auto why = checks_.jwks(ob.jwks_json)) fail(jwks, what + ".oauthbearer.jwks: " + *why);
+        if (auto ok = checks_.jwks(ob.jwks_json); !ok) fail(jwks, what + ".oauthbearer.jwks: " + ok.error());
       if (auto n = o["issuer"]) ob.issuer = scalar(n, what + ".oauthbearer.issuer");
       if (auto n = o["audience"]) ob.audiences = string_list(n, what + ".oauthbearer.audience");
       if (auto n = o["principal_claim"]) ob.principal_claim = scalar(n, what + ".oauthbearer.principal_claim");
@@ -225,8 +225,8 @@ class parser : yaml_reader {
       if (!uses_tls(out.protocol)) fail(n, what + ": principal_mapping_rules apply to TLS client certificates only");
       out.principal_mapping_rules = string_list(n, what + " principal_mapping_rules");
       if (checks_.principal_mapping)
-        if (auto why = checks_.principal_mapping(out.principal_mapping_rules))
-          fail(n, what + " principal_mapping_rules: " + *why);
+        if (auto ok = checks_.principal_mapping(out.principal_mapping_rules); !ok)
+          fail(n, what + " principal_mapping_rules: " + ok.error());
     }
     return out;
   }
@@ -275,7 +275,7 @@ class parser : yaml_reader {
             auto text = secret(e, what + " credential", {});
             while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();  // from a file
             if (checks_.credential)
-              if (auto why = checks_.credential(text)) fail(e, what + " credential: " + *why);
+              if (auto ok = checks_.credential(text); !ok) fail(e, what + " credential: " + ok.error());
             p.credentials.push_back(std::move(text));
           }
         }
@@ -410,9 +410,9 @@ class parser : yaml_reader {
   // to load (a string or a list of them, relative to this file's directory). Documents merge in
   // order: see config/policy_loader.h.
   void policies_section(const YAML::Node& p, gateway_config& c) const {
-    policy_loader loader;
-    auto check = [](std::optional<std::string> err) {
-      if (err) throw yaml_failure{std::move(*err)};
+    policy_loader loader(checks_.policy_sections);
+    auto check = [](std::expected<void, std::string> done) {
+      if (!done) throw yaml_failure{std::move(done.error())};
     };
     if (p.IsMap()) {
       check(loader.add_node(p, source(), text()));
@@ -467,13 +467,13 @@ class parser : yaml_reader {
   }
 
  private:
-  const value_checks& checks_;
+  const extensions& checks_;
 };
 
 }  // namespace
 
 std::expected<gateway_config, std::string> load_string(std::string_view yaml, const std::string& source_name,
-                                                       const value_checks& checks) {
+                                                       const extensions& checks) {
   try {
     const auto docs = load_yaml_documents(yaml, source_name, true);
     return parser(source_name, yaml, checks).parse(docs.empty() ? YAML::Node() : docs.front());
@@ -484,7 +484,7 @@ std::expected<gateway_config, std::string> load_string(std::string_view yaml, co
   }
 }
 
-std::expected<gateway_config, std::string> load_file(const std::string& path, const value_checks& checks) {
+std::expected<gateway_config, std::string> load_file(const std::string& path, const extensions& checks) {
   const auto text = read_bounded_file(path, max_config_file_bytes);
   if (!text) return std::unexpected(path + ":1:1: " + text.error());
   return load_string(*text, path, checks);

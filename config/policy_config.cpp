@@ -1,4 +1,4 @@
-// Name matching for resource patterns and the names of operations and resource types.
+// Name matching for resource patterns.
 #include "config/policy_config.h"
 
 namespace kgw::config {
@@ -47,32 +47,6 @@ std::string resource_pattern::str() const {
     case pattern_type::glob: return "glob " + text;
   }
   return text;
-}
-
-const char* name_of(acl_operation op) {
-  switch (op) {
-    case acl_operation::read: return "Read";
-    case acl_operation::write: return "Write";
-    case acl_operation::create: return "Create";
-    case acl_operation::delete_: return "Delete";
-    case acl_operation::alter: return "Alter";
-    case acl_operation::describe: return "Describe";
-    case acl_operation::describe_configs: return "DescribeConfigs";
-    case acl_operation::alter_configs: return "AlterConfigs";
-    case acl_operation::idempotent_write: return "IdempotentWrite";
-    case acl_operation::all: return "All";
-  }
-  return "?";
-}
-
-const char* name_of(resource_type type) {
-  switch (type) {
-    case resource_type::topic: return "topic";
-    case resource_type::group: return "group";
-    case resource_type::transactional_id: return "transactional_id";
-    case resource_type::cluster: return "cluster";
-  }
-  return "?";
 }
 
 }  // namespace kgw::config

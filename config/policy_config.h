@@ -1,50 +1,28 @@
 #pragma once
-// The policy model: ACLs, views (row filters and field masks) and produce validation, as loaded
-// from YAML by config/policy_loader. Policies attach to principals, to teams or to everyone.
-// policies/policy_set compiles them once per (principal, topic); nothing here is looked at per
-// record.
+// The policy documents as loaded (config/policy_loader): the files they came from and one section
+// per policy kind, plus the vocabulary every policy's rules share (who a rule attaches to,
+// resource name patterns, where a rule was written).
 //
-// YAML (inline under `policies:` in the gateway config, or in the files/directories that
-// `policies:` names; every document has the same shape):
-//
-//   acls:                                  # once any ACL exists, everything else is denied
-//     - principals: [marketing]            # exactly one of: principals / teams / everyone: true
-//       allow: [Read, Describe]            # or deny: [...]; Kafka operation names
-//       topics: [customers, {prefix: "mkt-"}, {glob: "cust*.v?"}]
-//       groups: [{prefix: marketing-}]
-//       transactional_ids: [...]
-//       cluster: true
-//   pass_through_apis: [DescribeAcls, 29]  # API names or keys relayed without authorization
-//   views:                                 # what a principal sees of a topic's records
-//     - principals: [marketing]
-//       topics: [customers]
-//       where: consent.marketing == true   # row filter (policies/row_filter/predicate.h)
-//       mask:
-//         - { field: email, function: partial, keep_domain: true }   # ***@domain.com
-//         - { fields: [phone, fax], function: remove }
-//         - { field: card, function: partial, keep_last: 4 }
-//         - { field: name, function: hash }                     # HMAC-SHA-256(hash_key), hex
-//         - { field: ssn, function: redact, replacement: "[hidden]" }
-//         - { field: note, function: "null" }
-//         - { in: key, field: email, function: hash }           # JSON keys too
-//         - { in: header, header: trace, function: redact }     # whole header value
-//       on_invalid_json: drop              # or {replace_with: '{"invalid": true}'}
-//   validation:                            # produce side
-//     - everyone: true
-//       topics: [customers]
-//       require_json: true
-//       required_fields: [id, email]
-//   hash_key: {env: KGW_HASH_KEY}          # secret for `hash` masks (inline, file or env)
-//
-// Which views apply: those naming the principal; if none, those naming one of its teams; if
-// none, those for everyone. All views of the chosen level combine: a record must match every
-// `where`, and every mask applies.
-// Threading: plain values, read-only after loading.
-#include <cstdint>
-#include <map>
+// A policy document is a YAML mapping, inline under `policies:` in the gateway config or in the
+// files and directories `policies:` names; every document has the same shape. Its keys belong
+// to the policies: each policy folder under policies/ reads its own keys into its own section
+// (a config::section_reader, listed by policies/registry.cpp), and its header documents them:
+//   acls, pass_through_apis      policies/acl/acl_config.h
+//   views, hash_key              policies/view/view_config.h (masks: policies/masking/mask_config.h)
+//   validation                   policies/validation/validation_config.h
+// config/ knows no section: the gateway passes the readers to the loader (config/loader.h).
+// Threading: plain values, read-only after loading; sections are shared between copies
+// (edit() copies one before changing it).
+#include <expected>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace YAML {
+class Node;
+}
 
 namespace kgw::config {
 
@@ -74,79 +52,88 @@ struct subject {
   bool operator==(const subject&) const = default;
 };
 
-enum class acl_operation { read, write, create, delete_, alter, describe, describe_configs, alter_configs,
-                           idempotent_write, all };
-enum class resource_type { topic, group, transactional_id, cluster };
-
-const char* name_of(acl_operation op);   // Kafka's spelling: "Read", "IdempotentWrite", ...
-const char* name_of(resource_type type);  // "topic", "group", "transactional_id", "cluster"
-
-struct acl_rule {
-  subject who;
-  bool allow = true;  // false: deny (deny wins over allow)
-  std::vector<acl_operation> operations;
-  resource_type type = resource_type::topic;
-  std::vector<resource_pattern> resources;  // empty for the cluster resource
-  source_mark at;
-  bool operator==(const acl_rule&) const = default;
+// One policy kind's part of the merged documents (its rules and settings). Each policy folder
+// derives its own from section_of; its compile function reads it back with
+// policy_config::section<S>().
+class policy_section {
+ public:
+  virtual ~policy_section() = default;
+  virtual bool empty() const = 0;           // nothing configured: the policy is off
+  virtual std::string summary() const = 0;  // "5 ACL rules", for the log at start-up and reload
+  // By value: a reload of files that say the same is "unchanged" (no new generation).
+  virtual bool equals(const policy_section& other) const = 0;
 };
 
-enum class mask_function { redact, partial, hash, null, remove };
-enum class mask_target { value, key, header };
-
-struct mask_rule {
-  mask_target target = mask_target::value;
-  std::string header;               // target header: the header's key
-  std::vector<std::string> fields;  // selectors as written: "email", "address.street", "items[*].card";
-                                    // empty: the whole key or header value
-  mask_function function = mask_function::redact;
-  std::string replacement = "***";  // redact: the fixed string; partial: what replaces the hidden part
-  int keep_last = 0;                // partial: characters kept at the end
-  bool keep_domain = false;         // partial: keep "@domain" of an e-mail address
-  source_mark at;
-  bool operator==(const mask_rule&) const = default;
+// The base of section S, which defaults its operator== (so a member added later is compared
+// too): equals() is S's ==.
+template <class S>
+class section_of : public policy_section {
+ public:
+  static std::shared_ptr<policy_section> make() { return std::make_shared<S>(); }  // section_reader::make
+  bool equals(const policy_section& other) const final {
+    const auto* o = dynamic_cast<const S*>(&other);
+    return o && static_cast<const S&>(*this) == *o;
+  }
+  bool operator==(const section_of&) const { return true; }  // no state of its own
 };
 
-enum class invalid_json_action { drop, replace };
-
-struct view_rule {
-  subject who;
-  std::vector<resource_pattern> topics;
-  std::string where;  // predicate text; empty: every record. Checked when loaded.
-  source_mark where_at;
-  std::vector<mask_rule> masks;
-  invalid_json_action on_invalid_json = invalid_json_action::drop;
-  std::string invalid_json_replacement;  // replace: the value delivered instead
-  source_mark at;
-  bool operator==(const view_rule&) const = default;
+// The document a section reader is reading: its file name (messages; what relative `{file: ...}`
+// secrets resolve against) and its whole source text (positions inside scalars).
+struct policy_document {
+  const std::string& source;
+  std::string_view text;
 };
 
-struct validation_rule {
-  subject who;
-  std::vector<resource_pattern> topics;
-  bool require_json = false;
-  std::vector<std::string> required_fields;  // selectors, as for masks; implies require_json
-  source_mark at;
-  bool operator==(const validation_rule&) const = default;
+// How one policy kind reads its keys of the policy documents (one per registry line).
+struct section_reader {
+  // The document keys it reads: keys[0] is its section ("acls"), the rest its settings
+  // ("pass_through_apis"). Documents are read section keys first, then settings, in reader order.
+  std::span<const char* const> keys;
+  std::shared_ptr<policy_section> (*make)();  // an empty section, merged into document by document
+  // Reads `value`, written under document key `key`, into `into` (made by make()). A mistake
+  // throws config::yaml_failure "file:line:col: message" (config/yaml_reader.h's fail()).
+  void (*read)(const policy_document& doc, std::string_view key, const YAML::Node& value, policy_section& into);
+  // Checks across documents after the last one ("a hash mask needs a hash_key"): an error
+  // "file:line:col: message". Null: none.
+  std::expected<void, std::string> (*finish)(const policy_section& section) = nullptr;
 };
 
 struct policy_config {
-  std::vector<acl_rule> acls;
-  std::vector<view_rule> views;
-  std::vector<validation_rule> validations;
-  std::vector<std::int16_t> pass_through_apis;  // relayed without authorization when ACLs are on
-  std::string hash_key;                          // secret for `hash` masks
-  std::vector<std::string> files;                // the policy files loaded, in order
-  std::vector<std::string> paths;                // the files and directories `policies:` names
+  std::vector<std::shared_ptr<policy_section>> sections;  // one per reader, in reader order
+  std::vector<std::string> files;                         // the policy files loaded, in order
+  std::vector<std::string> paths;                         // the files and directories `policies:` names
 
-  bool acls_enabled() const { return !acls.empty(); }
-  bool passes_through(std::int16_t api_key) const {
-    for (auto k : pass_through_apis)
-      if (k == api_key) return true;
-    return false;
+  // The section of type S; an empty one when no reader of S was given to the loader.
+  template <class S>
+  std::shared_ptr<const S> section() const {
+    for (const auto& s : sections)
+      if (auto p = std::dynamic_pointer_cast<const S>(s)) return p;
+    static const auto none = std::make_shared<const S>();
+    return none;
   }
-  bool empty() const { return acls.empty() && views.empty() && validations.empty(); }
-  bool operator==(const policy_config&) const = default;
+  // The section of type S to change, for configurations built in code (tests, tools); a
+  // section shared with a copy of this configuration is copied first.
+  template <class S>
+  S& edit() {
+    for (auto& s : sections)
+      if (auto* p = dynamic_cast<S*>(s.get())) {
+        if (s.use_count() > 1) s = std::make_shared<S>(*p);
+        return static_cast<S&>(*s);
+      }
+    sections.push_back(std::make_shared<S>());
+    return static_cast<S&>(*sections.back());
+  }
+  bool empty() const {
+    for (const auto& s : sections)
+      if (!s->empty()) return false;
+    return true;
+  }
+  bool operator==(const policy_config& o) const {
+    if (files != o.files || paths != o.paths || sections.size() != o.sections.size()) return false;
+    for (std::size_t i = 0; i < sections.size(); ++i)
+      if (!sections[i]->equals(*o.sections[i])) return false;
+    return true;
+  }
 };
 
 }  // namespace kgw::config

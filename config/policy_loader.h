@@ -1,41 +1,42 @@
 #pragma once
-// Parses policy documents (the YAML shape in config/policy_config.h) into one policy_config.
-// Documents merge in the order they are added: rule lists append, pass_through_apis add up,
-// hash_key may be given once. Strict like config/loader.h: unknown keys, wrong types, unknown
-// operations and predicates or selectors that do not parse are errors "file:line:col: message".
+// Reads policy documents (config/policy_config.h) into one policy_config, each key by the policy
+// that owns it (its section_reader). Documents merge in the order they are added: each section
+// reader merges its own keys (rule lists append; a setting may be given once). Strict like
+// config/loader.h: unknown keys, wrong types and whatever a section reader rejects are errors
+// "file:line:col: message".
 // Threading: one loader per load, on one thread.
 #include <expected>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/policy_config.h"
 
-namespace YAML {
-class Node;
-}
-
 namespace kgw::config {
 
 class policy_loader {
  public:
-  // Each returns an error message, or nullopt when the document was merged.
+  // readers: the policies' section readers (policies::section_readers()); a document key no
+  // reader owns is an error.
+  explicit policy_loader(std::span<const section_reader> readers);
+
   // text: the document's source text (for exact predicate/selector columns); source: its file
   // name, which relative `{file: ...}` secrets resolve against.
-  std::optional<std::string> add_string(std::string_view text, const std::string& source);
-  std::optional<std::string> add_file(const std::string& path);  // one or more YAML documents
+  std::expected<void, std::string> add_string(std::string_view text, const std::string& source);
+  std::expected<void, std::string> add_file(const std::string& path);  // one or more YAML documents
   // An already parsed document: `policies:` inline in the gateway config (text: that file's text).
-  std::optional<std::string> add_node(const YAML::Node& doc, const std::string& source, std::string_view text);
+  std::expected<void, std::string> add_node(const YAML::Node& doc, const std::string& source, std::string_view text);
 
-  // Whole-config checks after the last document (a `hash` mask needs a hash_key, given in any
-  // document), then the merged result.
-  std::optional<std::string> finish();
+  // Checks across documents after the last one (each reader's finish), then the merged result.
+  std::expected<void, std::string> finish();
   policy_config& result() { return cfg_; }
 
  private:
+  std::span<const section_reader> readers_;
+  std::vector<const char*> keys_;         // every document key, in reading order
+  std::vector<std::size_t> reader_of_;    // keys_[i] is read by readers_[reader_of_[i]]
   policy_config cfg_;
-  source_mark hash_key_at_;  // where hash_key was given, to name both places when it is given twice
 };
 
 // The policy files a `policies:` entry names: the file itself, or every *.yaml / *.yml of a

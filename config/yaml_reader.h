@@ -1,6 +1,7 @@
 #pragma once
-// Internal to kgw_config: the strict YAML reading both loaders share (config/loader.cpp for the
-// gateway file, config/policy_loader.cpp for policy documents). Typed reads of scalars, lists,
+// The strict YAML reading every configuration reader shares: config/loader.cpp (the gateway
+// file), config/policy_loader.cpp (policy documents) and each policy's section reader
+// (policies/<folder>/*_config.cpp, through policies/policy_reader.h). Typed reads of scalars, lists,
 // integers, booleans and secrets; anything else is "file:line:col: message" at the offending
 // node (yaml-cpp marks are 0-based; editors count from 1), thrown as yaml_failure and turned
 // into an error value where the loader is entered.
@@ -67,7 +68,6 @@ class yaml_reader {
     bool trim_file_line_end = false;  // a file's final line ends are not part of the secret
   };
 
- protected:
   // source: the file name in messages, and what relative file paths resolve against;
   // text: the whole source text, for positions inside scalars;
   // scalar_kind: "X must be a <scalar_kind>" for a node that is not a scalar ("scalar" in the

@@ -43,23 +43,19 @@ std::string malformed_response(const response_context& ctx, const proto::reader&
 }
 
 // Decodes `body` as a response header and an M of ctx.api_version, then calls
-// fn(msg, changed) -> bool (false: failed, fn has set `error`); when fn set `changed`, header
-// and message are re-encoded into `out`. A body that does not decode to its last byte fails.
+// fn(msg, changed) -> std::expected<void, std::string>; when fn set `changed`, header and
+// message are re-encoded into `out`. A body that does not decode to its last byte fails.
 template <class M, class Fn>
-rewrite_status with_response(const response_context& ctx, proto::bytes_view body, proto::writer& out,
-                             std::string& error, Fn&& fn) {
+rewrite_result with_response(const response_context& ctx, proto::bytes_view body, proto::writer& out, Fn&& fn) {
   proto::reader r(body);
   proto::response_header hdr;
   const std::int16_t hv = proto::response_header_version(ctx.api_key, ctx.api_version);
   hdr.decode(r, hv);
   M msg;
   msg.decode(r, ctx.api_version);
-  if (!r.ok() || r.remaining() != 0) {
-    error = malformed_response(ctx, r);
-    return rewrite_status::failed;
-  }
+  if (!r.ok() || r.remaining() != 0) return std::unexpected(malformed_response(ctx, r));
   bool changed = false;
-  if (!fn(msg, changed)) return rewrite_status::failed;
+  if (auto done = fn(msg, changed); !done) return std::unexpected(std::move(done.error()));
   if (!changed) return rewrite_status::unchanged;
   hdr.encode(out, hv);
   msg.encode(out, ctx.api_version);
@@ -68,19 +64,16 @@ rewrite_status with_response(const response_context& ctx, proto::bytes_view body
 
 }  // namespace
 
-bool address_rewriter::map_endpoint(std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed,
-                                    std::string& error) {
+std::expected<void, std::string> address_rewriter::map_endpoint(std::int32_t node_id, std::string_view& host,
+                                                                std::int32_t& port, bool& changed) {
   // Entries with no broker (node -1, as in a FindCoordinator error) carry no address.
-  if (node_id < 0) return true;
+  if (node_id < 0) return {};
   auto gw_port = registry_.learn(node_id, host, port);
-  if (!gw_port) {
-    error = "no gateway port for broker " + std::to_string(node_id);
-    return false;
-  }
+  if (!gw_port) return std::unexpected("no gateway port for broker " + std::to_string(node_id));
   host = advertised_host_;
   port = *gw_port;
   changed = true;
-  return true;
+  return {};
 }
 
 namespace {
@@ -149,16 +142,14 @@ void write_tagged_fields(std::vector<std::byte>& out, const std::vector<tagged_f
 
 }  // namespace
 
-rewrite_status address_rewriter::rewrite_fetch_trailer(std::int16_t version, proto::bytes_view trailer,
-                                                       bool same_length, std::vector<std::byte>& out,
-                                                       std::string& error) {
+rewrite_result address_rewriter::rewrite_fetch_trailer(std::int16_t version, proto::bytes_view trailer,
+                                                       bool same_length, std::vector<std::byte>& out) {
   std::vector<tagged_field> fields;
-  const char* bad = nullptr;
-  if (!proto::fetch_scanner::for_each_tag(
-          trailer, [&](std::uint32_t tag, proto::bytes_view data) { fields.push_back({tag, data}); }, bad)) {
-    error = std::string("malformed Fetch v") + std::to_string(version) + " response: tagged fields: " + bad;
-    return rewrite_status::failed;
-  }
+  const auto tags = proto::fetch_scanner::for_each_tag(
+      trailer, [&](std::uint32_t tag, proto::bytes_view data) { fields.push_back({tag, data}); });
+  if (!tags)
+    return std::unexpected(std::string("malformed Fetch v") + std::to_string(version) +
+                           " response: tagged fields: " + tags.error());
   auto endpoints = std::find_if(fields.begin(), fields.end(), [](const tagged_field& f) { return f.tag == 0; });
   if (version < 16 || endpoints == fields.end()) return rewrite_status::unchanged;
 
@@ -168,13 +159,13 @@ rewrite_status address_rewriter::rewrite_fetch_trailer(std::int16_t version, pro
   std::vector<proto::fetch_response::node_endpoint> list(n > 0 ? static_cast<std::size_t>(n) : 0);
   for (auto& e : list) e.decode(r, version);
   if (!r.ok() || r.remaining() != 0 || n < 0) {
-    error = std::string("malformed Fetch v") + std::to_string(version) + " response: node endpoints: " +
-            (r.ok() ? "trailing bytes" : r.error().what);
-    return rewrite_status::failed;
+    return std::unexpected(std::string("malformed Fetch v") + std::to_string(version) + " response: node endpoints: " +
+                           (r.ok() ? "trailing bytes" : r.error().what));
   }
   bool changed = false;
   for (auto& e : list)
-    if (!map_endpoint(e.node_id, e.host, e.port, changed, error)) return rewrite_status::failed;
+    if (auto mapped = map_endpoint(e.node_id, e.host, e.port, changed); !mapped)
+      return std::unexpected(std::move(mapped.error()));
   if (!changed) return rewrite_status::unchanged;
   proto::writer w;
   w.array_length(static_cast<std::int64_t>(list.size()), true);
@@ -198,12 +189,11 @@ rewrite_status address_rewriter::rewrite_fetch_trailer(std::int16_t version, pro
     write_tagged_fields(out, fields, *pads, pad_tag);
     return rewrite_status::rewritten;
   }
-  error = "Fetch v" + std::to_string(version) + " response: node endpoints cannot be rewritten in place";
-  return rewrite_status::failed;
+  return std::unexpected("Fetch v" + std::to_string(version) + " response: node endpoints cannot be rewritten in place");
 }
 
-rewrite_status address_rewriter::rewrite_fetch(const response_context& ctx, proto::bytes_view body,
-                                               proto::writer& out, std::string& error) {
+rewrite_result address_rewriter::rewrite_fetch(const response_context& ctx, proto::bytes_view body,
+                                               proto::writer& out) {
   proto::fetch_scanner scan(ctx.api_version, body.size());
   struct piece {
     std::size_t at, size;
@@ -215,9 +205,8 @@ rewrite_status address_rewriter::rewrite_fetch(const response_context& ctx, prot
     const auto s = scan.next(body.subspan(at));
     using kind = proto::fetch_scanner::kind;
     if (s.what == kind::failed || s.what == kind::need_more) {
-      error = std::string("malformed Fetch v") + std::to_string(ctx.api_version) +
-              " response: " + (scan.error() ? scan.error() : "truncated") + " at byte " + std::to_string(at);
-      return rewrite_status::failed;
+      return std::unexpected(std::string("malformed Fetch v") + std::to_string(ctx.api_version) + " response: " +
+                             (scan.error() ? scan.error() : "truncated") + " at byte " + std::to_string(at));
     }
     if (s.what == kind::trailer) break;
     // Each records payload is a piece of its own; structure joins the structure before it.
@@ -228,7 +217,7 @@ rewrite_status address_rewriter::rewrite_fetch(const response_context& ctx, prot
       pieces.push_back({at, s.bytes, records});
   }
   std::vector<std::byte> trailer;
-  const auto st = rewrite_fetch_trailer(ctx.api_version, body.subspan(scan.position()), false, trailer, error);
+  const auto st = rewrite_fetch_trailer(ctx.api_version, body.subspan(scan.position()), false, trailer);
   if (st != rewrite_status::rewritten) return st;
   for (const auto& p : pieces) out.borrow(body.subspan(p.at, p.size));
   out.append(trailer);
@@ -242,73 +231,74 @@ void address_rewriter::filter_apis(std::vector<api_range>& ranges) const {
 
 namespace {
 
+using mapped = std::expected<void, std::string>;
+
 // The broker addresses of one decoded response pointed at the gateway (the same for a response
-// decoded here and one the policy chain decoded). False: no gateway port (error set).
+// decoded here and one the policy chain decoded). An error: no gateway port.
 template <class Map>
-bool map_addresses(proto::metadata_response& m, std::int16_t, bool& changed, Map&& map) {
+mapped map_addresses(proto::metadata_response& m, std::int16_t, bool& changed, Map&& map) {
   for (auto& b : m.brokers)
-    if (!map(b.node_id, b.host, b.port, changed)) return false;
-  return true;
+    if (auto r = map(b.node_id, b.host, b.port, changed); !r) return r;
+  return {};
 }
 template <class Map>
-bool map_addresses(proto::find_coordinator_response& m, std::int16_t version, bool& changed, Map&& map) {
-  if (version < 4) return m.error_code != 0 || map(m.node_id, m.host, m.port, changed);
+mapped map_addresses(proto::find_coordinator_response& m, std::int16_t version, bool& changed, Map&& map) {
+  if (version < 4) return m.error_code != 0 ? mapped{} : map(m.node_id, m.host, m.port, changed);
   for (auto& c : m.coordinators)
-    if (c.error_code == 0 && !map(c.node_id, c.host, c.port, changed)) return false;
-  return true;
+    if (c.error_code == 0)
+      if (auto r = map(c.node_id, c.host, c.port, changed); !r) return r;
+  return {};
 }
 template <class Map>
-bool map_addresses(proto::describe_cluster_response& m, std::int16_t, bool& changed, Map&& map) {
+mapped map_addresses(proto::describe_cluster_response& m, std::int16_t, bool& changed, Map&& map) {
   for (auto& b : m.brokers)
-    if (!map(b.broker_id, b.host, b.port, changed)) return false;
-  return true;
+    if (auto r = map(b.broker_id, b.host, b.port, changed); !r) return r;
+  return {};
 }
 // Produce v10+ and Fetch v16+: the KIP-951 node endpoints.
 template <class M, class Map>
   requires requires(M m) { m.node_endpoints; }
-bool map_addresses(M& m, std::int16_t, bool& changed, Map&& map) {
+mapped map_addresses(M& m, std::int16_t, bool& changed, Map&& map) {
   for (auto& e : m.node_endpoints)
-    if (!map(e.node_id, e.host, e.port, changed)) return false;
-  return true;
+    if (auto r = map(e.node_id, e.host, e.port, changed); !r) return r;
+  return {};
 }
 
 template <class M, class Map>
-bool map_decoded(policies::response_exchange& ex, std::string& error, Map&& map) {
-  M* m = ex.message<M>(error);
-  if (!m) return false;
+mapped map_decoded(policies::response_exchange& ex, Map&& map) {
+  const auto m = ex.message<M>();
+  if (!m) return std::unexpected(m.error());
   bool changed = false;
-  if (!map_addresses(*m, ex.api_version, changed, map)) return false;
+  if (auto r = map_addresses(**m, ex.api_version, changed, map); !r) return r;
   if (changed) ex.rewrote();
-  return true;
+  return {};
 }
 
 }  // namespace
 
-bool address_rewriter::rewrite_decoded(policies::response_exchange& ex, std::string& error) {
+std::expected<void, std::string> address_rewriter::rewrite_decoded(policies::response_exchange& ex) {
   auto map = [&](std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed) {
-    return map_endpoint(node_id, host, port, changed, error);
+    return map_endpoint(node_id, host, port, changed);
   };
-  if (!proto::carries_addresses(ex.api_key, ex.api_version)) return true;
+  if (!proto::carries_addresses(ex.api_key, ex.api_version)) return {};
   switch (ex.api_key) {
-    case api::metadata: return map_decoded<proto::metadata_response>(ex, error, map);
-    case api::find_coordinator: return map_decoded<proto::find_coordinator_response>(ex, error, map);
-    case api::describe_cluster: return map_decoded<proto::describe_cluster_response>(ex, error, map);
-    case api::produce: return map_decoded<proto::produce_response>(ex, error, map);
-    case api::fetch: return map_decoded<proto::fetch_response>(ex, error, map);
+    case api::metadata: return map_decoded<proto::metadata_response>(ex, map);
+    case api::find_coordinator: return map_decoded<proto::find_coordinator_response>(ex, map);
+    case api::describe_cluster: return map_decoded<proto::describe_cluster_response>(ex, map);
+    case api::produce: return map_decoded<proto::produce_response>(ex, map);
+    case api::fetch: return map_decoded<proto::fetch_response>(ex, map);
     default:
-      error = std::string("the gateway cannot rewrite the addresses of a decoded ") + proto::api_name(ex.api_key) +
-              " response";
-      return false;
+      return std::unexpected(std::string("the gateway cannot rewrite the addresses of a decoded ") +
+                             proto::api_name(ex.api_key) + " response");
   }
 }
 
-rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::bytes_view body, proto::writer& out,
-                                         std::string& error) {
+rewrite_result address_rewriter::rewrite(const response_context& ctx, proto::bytes_view body, proto::writer& out) {
   auto map = [&](std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed) {
-    return this->map_endpoint(node_id, host, port, changed, error);
+    return this->map_endpoint(node_id, host, port, changed);
   };
   auto rewrite_as = [&]<class M>(std::type_identity<M>) {
-    return with_response<M>(ctx, body, out, error,
+    return with_response<M>(ctx, body, out,
                             [&](M& m, bool& changed) { return map_addresses(m, ctx.api_version, changed, map); });
   };
 
@@ -318,12 +308,12 @@ rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::byt
     case api::describe_cluster: return rewrite_as(std::type_identity<proto::describe_cluster_response>{});
     case api::produce: return rewrite_as(std::type_identity<proto::produce_response>{});
     case api::fetch:
-      return rewrite_fetch(ctx, body, out, error);
+      return rewrite_fetch(ctx, body, out);
     case api::api_versions:
       // An error answer (the broker does not speak the requested version) is sent in a format of
       // the broker's choosing (Kafka: v0) and grants nothing but a version to retry with: pass it.
       if (body.size() >= 6 && (body[4] != std::byte{0} || body[5] != std::byte{0})) return rewrite_status::unchanged;
-      return with_response<proto::api_versions_response>(ctx, body, out, error, [&](auto& m, bool& changed) {
+      return with_response<proto::api_versions_response>(ctx, body, out, [&](auto& m, bool& changed) -> mapped {
         std::vector<api_range> ranges;
         ranges.reserve(m.api_keys.size());
         for (const auto& k : m.api_keys) ranges.push_back({k.api_key, k.min_version, k.max_version});
@@ -334,7 +324,7 @@ rewrite_status address_rewriter::rewrite(const response_context& ctx, proto::byt
         for (const auto& r : ranges) m.api_keys.push_back({r.api_key, r.min_version, r.max_version, {}});
         if (ctx.unsupported_api_versions && m.error_code == 0) m.error_code = kafka_error::unsupported_version;
         changed = true;
-        return true;
+        return {};
       });
     default:
       return rewrite_status::unchanged;

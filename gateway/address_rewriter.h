@@ -11,6 +11,7 @@
 //
 // Threading: one rewriter per worker or per session; the registry it points to is thread-safe.
 #include <cstdint>
+#include <expected>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,9 @@ bool response_needs_inspection(std::int16_t api_key, std::int16_t api_version);
 // UNSUPPORTED_VERSION and the supported range, so it retries with a version both understand.
 constexpr std::int16_t api_versions_fallback_version = 0;
 
-enum class rewrite_status { unchanged, rewritten, failed };
+enum class rewrite_status { unchanged, rewritten };
+// A rewrite's outcome, or why the response cannot be forwarded (it may hold an upstream address).
+using rewrite_result = std::expected<rewrite_status, std::string>;
 
 struct response_context {
   std::int16_t api_key = 0;
@@ -52,20 +55,20 @@ class address_rewriter {
                    cluster_versions* versions = nullptr);
 
   // body: the response frame without its 4-byte size (response header first).
-  // rewritten: `out` holds the complete new body. failed: `error` says why; the caller must not
-  // forward the original (it may hold an upstream address).
-  rewrite_status rewrite(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
-                         std::string& error);
+  // rewritten: `out` holds the complete new body. An error: the caller must not forward the
+  // original (it may hold an upstream address).
+  rewrite_result rewrite(const response_context& ctx, protocol::bytes_view body, protocol::writer& out);
 
   // The same over a response the policy chain has decoded (protocol::carries_addresses ones):
-  // addresses mapped on the one decoded message, which the chain then encodes once. False:
-  // failed (error set); the response must not be forwarded.
-  bool rewrite_decoded(policies::response_exchange& ex, std::string& error);
+  // addresses mapped on the one decoded message, which the chain then encodes once. An error:
+  // the response must not be forwarded.
+  std::expected<void, std::string> rewrite_decoded(policies::response_exchange& ex);
 
   // Points one broker endpoint at the gateway (for responses decoded elsewhere, e.g. governed
-  // Fetch responses). Entries with no broker (node -1) stay. False: no gateway port (error set).
-  bool map_endpoint(std::int32_t node_id, std::string_view& host, std::int32_t& port, bool& changed,
-                    std::string& error);
+  // Fetch responses). Entries with no broker (node -1) stay. changed: set when it was mapped.
+  // An error: no gateway port for that broker.
+  std::expected<void, std::string> map_endpoint(std::int32_t node_id, std::string_view& host, std::int32_t& port,
+                                                bool& changed);
 
   // The top-level tagged fields of a Fetch v16+ response (protocol/fetch_scanner.h's trailer)
   // with the KIP-951 node endpoints pointed at the gateway. same_length: the frame's size has
@@ -74,8 +77,8 @@ class address_rewriter {
   // or, where they do not fit (the gateway's addresses are longer than the broker's, or exactly
   // one byte shorter: a padding field takes two), withheld; the client then finds the new leader
   // through Metadata, as before KIP-951. Never the broker's addresses.
-  rewrite_status rewrite_fetch_trailer(std::int16_t version, protocol::bytes_view trailer, bool same_length,
-                                       std::vector<std::byte>& out, std::string& error);
+  rewrite_result rewrite_fetch_trailer(std::int16_t version, protocol::bytes_view trailer, bool same_length,
+                                       std::vector<std::byte>& out);
 
   // Removes the APIs the filter (below) refuses from a list of ranges.
   void filter_apis(std::vector<api_range>& ranges) const;
@@ -89,8 +92,7 @@ class address_rewriter {
  private:
   // Fetch v16+: walks the structure, keeps every other byte (records borrowed, not copied), and
   // rewrites only the trailing node endpoints.
-  rewrite_status rewrite_fetch(const response_context& ctx, protocol::bytes_view body, protocol::writer& out,
-                               std::string& error);
+  rewrite_result rewrite_fetch(const response_context& ctx, protocol::bytes_view body, protocol::writer& out);
 
   broker_registry& registry_;
   std::string advertised_host_;

@@ -3,6 +3,7 @@
 // them. Shared by the kafka-gateway subcommands so each parses the same way.
 // Threading: a local object of the parsing function.
 #include <cstdio>
+#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,12 +44,15 @@ class cli_args {
   std::optional<std::string_view> inline_value_;
 };
 
+// What a parse of arguments (or of one input line) gives: nothing, or why it is wrong.
+using parsed = std::expected<void, std::string>;
+inline std::unexpected<std::string> bad(std::string why) { return std::unexpected(std::move(why)); }
+
 // The common start of a subcommand: a parse error exits 2 pointing at --help, --help prints the
 // usage and exits 0. Returns the exit code, or nullopt to carry on.
-inline std::optional<int> early_exit(const char* command, const std::optional<std::string>& error, bool help,
-                                     const char* usage) {
-  if (error) {
-    std::fprintf(stderr, "%s: %s (see kafka-gateway %s --help)\n", command, error->c_str(), command);
+inline std::optional<int> early_exit(const char* command, const parsed& args, bool help, const char* usage) {
+  if (!args) {
+    std::fprintf(stderr, "%s: %s (see kafka-gateway %s --help)\n", command, args.error().c_str(), command);
     return 2;
   }
   if (help) {

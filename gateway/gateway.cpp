@@ -87,7 +87,8 @@ std::vector<config::host_port> parse_bootstrap_list(const std::string& list) {
 awaitable<void> discover(config::host_port bs, const upstream_connector& connector, cluster_versions& versions,
                          const std::vector<std::unique_ptr<listener_runtime>>& listeners) {
   byte_stream s(tcp::socket(co_await asio::this_coro::executor));
-  if (auto error = co_await connector.connect(s, bs); !error.empty()) throw std::runtime_error(error);
+  const auto done = co_await connector.connect(s, bs);
+  if (!done) throw std::runtime_error(done.error());
 
   std::vector<api_range> ranges = co_await fetch_api_versions(s, 1);
   std::int16_t mv = -1;
@@ -144,15 +145,14 @@ std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config:
 }  // namespace
 
 namespace {
-// "3 principals, 5 ACL rules, 2 views, 1 validation rule (from policies.yaml, ...)".
+// "3 principals, 5 ACL rules, 2 views, 1 validation rule (from policies.yaml, ...)": each
+// policy section says what it holds.
 std::string describe_live(const config::gateway_config& c) {
-  auto n = [](std::size_t k, const char* one, const char* many) { return std::to_string(k) + " " + (k == 1 ? one : many); };
+  std::string out = std::to_string(c.principals.size()) + (c.principals.size() == 1 ? " principal" : " principals");
+  for (const auto& s : c.policies.sections) out += ", " + s->summary();
   std::string files;
   for (const auto& f : c.policies.files) files += (files.empty() ? "" : ", ") + f;
-  return n(c.principals.size(), "principal", "principals") + ", " + n(c.policies.acls.size(), "ACL rule", "ACL rules") +
-         ", " + n(c.policies.views.size(), "view", "views") + ", " +
-         n(c.policies.validations.size(), "validation rule", "validation rules") +
-         (files.empty() ? "" : " (from " + files + ")");
+  return out + (files.empty() ? "" : " (from " + files + ")");
 }
 
 // "records_delivered 1200, records_filtered 300, ...": the counts that are not zero.

@@ -58,10 +58,9 @@ chain_request policy_chain::on_request(const request_info& info, proto::bytes_vi
         out.what = v.what;
         out.response = std::move(v.response);
         policies::response_exchange rx(info.api_key, info.api_version, out.response, names_, origin_);
-        std::string error;
-        if (!run_responses(&steps, rx, i, error)) {
+        if (auto done = run_responses(&steps, rx, i); !done) {
           out.what = chain_request::action::refuse;
-          out.reason = "cannot complete the gateway's own answer: " + error;
+          out.reason = "cannot complete the gateway's own answer: " + done.error();
           return out;
         }
         if (rx.rewritten()) {
@@ -88,8 +87,9 @@ chain_request policy_chain::on_request(const request_info& info, proto::bytes_vi
   return out;
 }
 
-bool policy_chain::run_responses(const response_steps* steps, policies::response_exchange& ex, std::size_t before,
-                                 std::string& error) const {
+std::expected<void, std::string> policy_chain::run_responses(const response_steps* steps,
+                                                             policies::response_exchange& ex,
+                                                             std::size_t before) const {
   const auto& chain = policies_->chain;
   for (std::size_t i = 0; i < std::min(before, chain.size()); ++i) {
     const policies::response_step* step = nullptr;
@@ -97,24 +97,20 @@ bool policy_chain::run_responses(const response_steps* steps, policies::response
       for (const auto& [at, s] : *steps)
         if (at == i) step = s.get();
     if (!step && !has(wants_[i].responses, ex.api_key)) continue;
-    if (auto r = chain[i]->on_response(step, ex); !r) {
-      error = std::move(r.error());
-      return false;
-    }
+    if (auto r = chain[i]->on_response(step, ex); !r) return r;
   }
-  return true;
+  return {};
 }
 
-rewrite_status policy_chain::on_response(const response_steps* steps, const response_context& ctx,
-                                         proto::bytes_view body, address_rewriter& rewriter, governed_response& out,
-                                         std::string& error) {
+rewrite_result policy_chain::on_response(const response_steps* steps, const response_context& ctx,
+                                         proto::bytes_view body, address_rewriter& rewriter, governed_response& out) {
   policies::response_exchange ex(ctx.api_key, ctx.api_version, body, names_, origin_);
-  if (!run_responses(steps, ex, policies_->chain.size(), error)) return rewrite_status::failed;
-  if (ctx.api_key == proto::api::fetch && governs_responses(proto::api::fetch) && !govern_fetch_records(ex, out, error))
-    return rewrite_status::failed;
+  if (auto r = run_responses(steps, ex, policies_->chain.size()); !r) return std::unexpected(std::move(r.error()));
+  if (ctx.api_key == proto::api::fetch && governs_responses(proto::api::fetch))
+    if (auto r = govern_fetch_records(ex, out); !r) return std::unexpected(std::move(r.error()));
   // Addresses on the same decode (one decode, one encode per governed message).
   if (ex.decoded() && proto::carries_addresses(ctx.api_key, ctx.api_version)) {
-    if (!rewriter.rewrite_decoded(ex, error)) return rewrite_status::failed;
+    if (auto r = rewriter.rewrite_decoded(ex); !r) return std::unexpected(std::move(r.error()));
     out.addresses_done = true;
   }
   if (!ex.rewritten()) return rewrite_status::unchanged;
@@ -134,9 +130,11 @@ const policies::topic_stages& policy_chain::stages(std::string_view topic) {
   return topics_.emplace(std::string(topic), std::move(s)).first->second;
 }
 
-bool policy_chain::govern_fetch_records(policies::response_exchange& ex, governed_response& out, std::string& error) {
-  auto* m = ex.message<proto::fetch_response>(error);
-  if (!m) return false;
+std::expected<void, std::string> policy_chain::govern_fetch_records(policies::response_exchange& ex,
+                                                                    governed_response& out) {
+  const auto decoded = ex.message<proto::fetch_response>();
+  if (!decoded) return std::unexpected(decoded.error());
+  proto::fetch_response* m = *decoded;
   const std::int16_t version = ex.api_version;
   bool changed = false;
   // Nothing of a partition that cannot be governed is delivered; the client sees Kafka's error.
@@ -193,33 +191,26 @@ bool policy_chain::govern_fetch_records(policies::response_exchange& ex, governe
         buf = std::move(spare_.back());
         spare_.pop_back();
       }
-      std::string why;
       policies::tally_counts counts{};
       using outcome = policies::record_governor::outcome;
-      const auto result = governor_.govern(*p.records, run, buf, why, counts, version >= 4);
-      const bool failed = result == outcome::unsupported || result == outcome::corrupt;
-      const std::int16_t fail_code =
-          result == outcome::corrupt ? kafka_error::corrupt_message : kafka_error::unsupported_version;
-      report(name, p.partition_index, counts, failed ? fail_code : 0, why);
-      switch (result) {
-        case outcome::unchanged:
-          spare_.push_back(std::move(buf));
-          out.buffers.pop_back();
-          break;
-        case outcome::rewritten:
-          p.records = proto::bytes_view(buf);
-          changed = true;
-          break;
-        case outcome::unsupported:
-        case outcome::corrupt:
-          spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index, why);
-          fail(p, fail_code);
-          break;
+      const auto result = governor_.govern(*p.records, run, buf, counts, version >= 4);
+      report(name, p.partition_index, counts, result ? 0 : result.error().error,
+             result ? std::string_view() : std::string_view(result.error().why));
+      if (!result) {
+        spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index,
+                     result.error().why);
+        fail(p, result.error().error);
+      } else if (*result == outcome::unchanged) {
+        spare_.push_back(std::move(buf));
+        out.buffers.pop_back();
+      } else {
+        p.records = proto::bytes_view(buf);
+        changed = true;
       }
     }
   }
   if (changed) ex.rewrote();
-  return true;
+  return {};
 }
 
 void policy_chain::recycle(governed_response& g) {

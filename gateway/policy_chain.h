@@ -83,18 +83,19 @@ class policy_chain {
   bool governs_responses(std::int16_t api_key) const;
 
   // A response (body without size). rewritten: the new body (header included) is in out.w.
-  // A response some policy decoded has its broker addresses rewritten on the same decode.
-  rewrite_status on_response(const response_steps* steps, const response_context& ctx, protocol::bytes_view body,
-                             address_rewriter& rewriter, governed_response& out, std::string& error);
+  // A response some policy decoded has its broker addresses rewritten on the same decode. An
+  // error: the response cannot be governed and must not be forwarded.
+  rewrite_result on_response(const response_steps* steps, const response_context& ctx, protocol::bytes_view body,
+                             address_rewriter& rewriter, governed_response& out);
 
   // Gives a written response's record buffers back for reuse: allocating and freeing ~1 MB per
   // Fetch response costs page faults on every response.
   void recycle(governed_response& g);
 
  private:
-  bool run_responses(const response_steps* steps, policies::response_exchange& ex, std::size_t before,
-                     std::string& error) const;
-  bool govern_fetch_records(policies::response_exchange& ex, governed_response& out, std::string& error);
+  std::expected<void, std::string> run_responses(const response_steps* steps, policies::response_exchange& ex,
+                                                 std::size_t before) const;
+  std::expected<void, std::string> govern_fetch_records(policies::response_exchange& ex, governed_response& out);
   const policies::topic_stages& stages(std::string_view topic);
 
   std::shared_ptr<const live_config> gen_;

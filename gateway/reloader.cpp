@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "config/loader.h"
-#include "gateway/security/config_checks.h"
+#include "gateway/config_extensions.h"
 
 namespace kgw::gateway {
 
@@ -139,7 +139,7 @@ std::set<std::string> reloader::dirs() const {
 
 reload_result reloader::reload_now(const std::string& trigger) {
   std::lock_guard lk(mu_);
-  auto cfg = config::load_file(path_, security::config_checks());
+  auto cfg = config::load_file(path_, config_extensions());
   reload_result r;
   if (!cfg) {
     r = gw_.reload_failed(cfg.error());

@@ -230,11 +230,10 @@ class session : public std::enable_shared_from_this<session> {
 
   // Passes a response through the policy chain. unchanged: forward the body as it is (after the
   // address rewriter, if the response needs it and the chain did not decode it).
-  rewrite_status govern_response(const inflight& req, protocol::bytes_view body, governed_response& g,
-                                 std::string& error) {
+  rewrite_result govern_response(const inflight& req, protocol::bytes_view body, governed_response& g) {
     const response_context ctx{req.api_key, req.version, req.unsupported_api_versions};
     const std::size_t size_at = g.w.reserve_i32();
-    const rewrite_status st = req.policies->on_response(req.steps.get(), ctx, body, rewriter_, g, error);
+    auto st = req.policies->on_response(req.steps.get(), ctx, body, rewriter_, g);
     if (st == rewrite_status::rewritten) g.w.patch_i32(size_at, static_cast<std::int32_t>(g.w.size() - 4));
     return st;
   }
@@ -285,12 +284,12 @@ class session : public std::enable_shared_from_this<session> {
     const std::size_t start = target_.node_id ? 0 : w_.next_bootstrap++;
     for (std::size_t i = 0; i < cands.size(); ++i) {
       const auto& c = cands[(start + i) % cands.size()];
-      const std::string error = co_await w_.connector.connect(upstream_, c);
-      if (error.empty()) {
+      const auto done = co_await w_.connector.connect(upstream_, c);
+      if (done) {
         upstream_name_ = c.str();
         co_return true;
       }
-      spdlog::warn("{}: cannot connect to upstream {}: {}", peer_, c.str(), error);
+      spdlog::warn("{}: cannot connect to upstream {}: {}", peer_, c.str(), done.error());
     }
     co_return false;
   }
@@ -610,10 +609,9 @@ class session : public std::enable_shared_from_this<session> {
         bool addresses_done = false;  // the chain rewrote them on its decode
         if (req.govern) {
           auto& g = governed.emplace_back();
-          std::string error;
-          const auto status = govern_response(req, body, g, error);
-          if (status == rewrite_status::failed) {
-            end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + error, true);
+          const auto status = govern_response(req, body, g);
+          if (!status) {
+            end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + status.error(), true);
             co_return;
           }
           if (status == rewrite_status::rewritten) {
@@ -630,10 +628,9 @@ class session : public std::enable_shared_from_this<session> {
         if (!addresses_done && response_needs_inspection(req.api_key, req.version)) {
           auto& wr = rewritten.emplace_back();
           const std::size_t size_at = wr.reserve_i32();
-          std::string error;
-          const auto status = rewriter_.rewrite({req.api_key, req.version, req.unsupported_api_versions}, body, wr, error);
-          if (status == rewrite_status::failed) {
-            end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + error, true);
+          const auto status = rewriter_.rewrite({req.api_key, req.version, req.unsupported_api_versions}, body, wr);
+          if (!status) {
+            end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + status.error(), true);
             co_return;
           }
           if (status == rewrite_status::rewritten) {
@@ -736,10 +733,9 @@ class session : public std::enable_shared_from_this<session> {
         if (d.size() < s.bytes) return {stream_step::wait, s.bytes};
         const auto trailer = d.subspan(0, s.bytes);
         auto& rewritten = trailers.emplace_back();
-        std::string error;
-        const auto st = rewriter_.rewrite_fetch_trailer(req.version, trailer, true, rewritten, error);
-        if (st == rewrite_status::failed) {
-          end("Fetch v" + std::to_string(req.version) + ": " + error, true);
+        const auto st = rewriter_.rewrite_fetch_trailer(req.version, trailer, true, rewritten);
+        if (!st) {
+          end("Fetch v" + std::to_string(req.version) + ": " + st.error(), true);
           return {stream_step::fail};
         }
         const auto sent = st == rewrite_status::rewritten ? protocol::bytes_view(rewritten) : trailer;

@@ -21,14 +21,14 @@ namespace {
 
 asio::awaitable<void> learn_topic_ids(worker& w, std::string peer) {
   byte_stream s(asio::ip::tcp::socket(w.io));
-  std::string error = "no upstream broker";
+  upstream_connector::connected done = std::unexpected(std::string("no upstream broker"));
   const auto bootstrap = w.bootstrap.get();
   for (const auto& c : *bootstrap) {
-    error = co_await w.connector.connect(s, c);
-    if (error.empty()) break;
+    done = co_await w.connector.connect(s, c);
+    if (done) break;
   }
-  if (!error.empty()) {
-    spdlog::warn("{}: cannot look up topic ids: {}", peer, error);
+  if (!done) {
+    spdlog::warn("{}: cannot look up topic ids: {}", peer, done.error());
     co_return;
   }
   try {

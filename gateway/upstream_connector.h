@@ -6,6 +6,7 @@
 // Threading: immutable after construction and shared by all workers; connect() runs on the
 // executor of the stream it is given.
 #include <boost/asio/awaitable.hpp>
+#include <expected>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -32,15 +33,18 @@ class upstream_connector {
   explicit upstream_connector(std::shared_ptr<const config::gateway_config> cfg);
   ~upstream_connector();
 
-  // Connects the (unopened) stream to `target` and logs in. Returns "" on success, else why it
-  // failed. Bounded by the configured upstream_connect_timeout.
-  boost::asio::awaitable<std::string> connect(byte_stream& stream, const config::host_port& target) const;
+  // Connected and logged in, or why not.
+  using connected = std::expected<void, std::string>;
+
+  // Connects the (unopened) stream to `target` and logs in; the stream is closed when that
+  // fails. Bounded by the configured upstream_connect_timeout.
+  boost::asio::awaitable<connected> connect(byte_stream& stream, const config::host_port& target) const;
 
   bool uses_tls() const { return tls_ != nullptr; }
 
  private:
-  boost::asio::awaitable<std::string> connect_unbounded(byte_stream& stream, const config::host_port& target) const;
-  boost::asio::awaitable<std::string> sasl_login(byte_stream& stream) const;
+  boost::asio::awaitable<connected> connect_unbounded(byte_stream& stream, const config::host_port& target) const;
+  boost::asio::awaitable<connected> sasl_login(byte_stream& stream) const;
 
   std::shared_ptr<const config::gateway_config> cfg_;
   std::shared_ptr<boost::asio::ssl::context> tls_;

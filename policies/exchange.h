@@ -6,6 +6,7 @@
 // asks for is never decoded and leaves as the bytes that arrived.
 // Threading: one exchange per message, on its session's worker thread; not shared.
 #include <cstdint>
+#include <expected>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,17 +52,16 @@ class message_holder {
   bool decoded() const { return !decoded_.empty() && !failed_; }  // some policy asked for the message
 
  protected:
-  // The message decoded by decode(M&) -> bool on the first call, shared after; nullptr (and
-  // `error` = failure_) when it did not decode.
+  // The message decoded by decode(M&) -> bool on the first call, shared after; why it did not
+  // decode, when it did not.
   template <class M, class Decode>
-  M* once(std::string& error, Decode&& decode) {
+  std::expected<M*, std::string> once(Decode&& decode) {
     if (M* m = decoded_.template get<M>()) return m;
     if (decoded_.empty() && !failed_) {
       M& m = decoded_.template emplace<M>();
       if (decode(m)) return &m;
     }
-    error = failure_;
-    return nullptr;
+    return std::unexpected(failed_ ? failure_ : std::string("the message was decoded as another type"));
   }
   // Records why the message (or header) does not decode; decode() returns false after it.
   bool fail(std::string why) {
@@ -108,11 +108,11 @@ class request_exchange : public message_holder {
   bool header_ok() const { return header_ok_; }
   const std::string& header_error() const { return failure_; }  // when !header_ok()
 
-  // The message, decoded on first call and shared after; nullptr when it does not decode to its
-  // last byte (`error` says why: "malformed Produce v9 request: ...").
+  // The message, decoded on first call and shared after; why not when it does not decode to its
+  // last byte ("malformed Produce v9 request: ...").
   template <class M>
-  M* message(std::string& error) {
-    return once<M>(error, [&](M& m) {
+  std::expected<M*, std::string> message() {
+    return once<M>([&](M& m) {
       protocol::reader r(body.subspan(header_size_));
       m.decode(r, head.api_version);
       return (r.ok() && r.remaining() == 0) || fail(malformed_message(head.api_key, head.api_version, "request", r));
@@ -146,8 +146,8 @@ class response_exchange : public message_holder {
 
   // As request_exchange::message: header and message decoded once, shared by every policy.
   template <class M>
-  M* message(std::string& error) {
-    return once<M>(error, [&](M& m) {
+  std::expected<M*, std::string> message() {
+    return once<M>([&](M& m) {
       protocol::reader r(body);
       header_.decode(r, header_version_);
       m.decode(r, api_version);

@@ -62,20 +62,20 @@ const config::principal_config& lookup(const config::gateway_config& cfg,
 
 }  // namespace
 
-std::vector<const config::view_rule*> applicable_views(const config::policy_config& policies,
+std::vector<const view_rule*> applicable_views(const config::policy_config& policies,
                                                        const config::principal_config& principal,
                                                        std::string_view topic) {
-  return choose_level(policies.views, principal, topic);
+  return choose_level(policies.section<view_section>()->views, principal, topic);
 }
 
-std::vector<const config::validation_rule*> applicable_validations(const config::policy_config& policies,
+std::vector<const validation_rule*> applicable_validations(const config::policy_config& policies,
                                                                    const config::principal_config& principal,
                                                                    std::string_view topic) {
-  return choose_level(policies.validations, principal, topic);
+  return choose_level(policies.section<validation_section>()->rules, principal, topic);
 }
 
 policy_set::policy_set(std::shared_ptr<const config::gateway_config> cfg)
-    : cfg_(std::move(cfg)), rules_(cfg_, &cfg_->policies) {}
+    : cfg_(std::move(cfg)) {}
 
 policy_set::policy_set(const config::gateway_config& cfg)
     : policy_set(std::make_shared<const config::gateway_config>(cfg)) {}
@@ -94,7 +94,7 @@ std::shared_ptr<const principal_acl> policy_set::acl(std::string_view principal)
   }
   std::unique_lock lock(mu_);
   if (auto it = acls_.find(principal); it != acls_.end()) return it->second;
-  auto compiled = std::make_shared<const principal_acl>(rules_, lookup(*cfg_, unknown_principals_, principal));
+  auto compiled = std::make_shared<const principal_acl>(cfg_->policies.section<acl_section>(), lookup(*cfg_, unknown_principals_, principal));
   acls_.emplace(std::string(principal), compiled);
   return compiled;
 }
@@ -131,7 +131,7 @@ std::shared_ptr<const topic_policies> policy_set::for_topic(std::string_view pri
   const auto& who = lookup(*cfg_, unknown_principals_, principal);
   auto out = std::make_shared<topic_policies>();
   if (const auto views = applicable_views(cfg_->policies, who, topic); !views.empty()) {
-    auto view = topic_view::compile(views, who, cfg_->policies.hash_key);
+    auto view = topic_view::compile(views, who, cfg_->policies.section<view_section>()->hash_key);
     if (!view)
       out->error = view.error();
     else if (!(*view)->passthrough())  // nothing to do to any record: leave batches untouched

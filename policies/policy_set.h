@@ -45,11 +45,11 @@ struct principal_policies {
 };
 
 // The rules that apply to a principal for a topic: those naming the principal; if none, those
-// naming one of its teams; if none, those for everyone (see config/policy_config.h).
-std::vector<const config::view_rule*> applicable_views(const config::policy_config& policies,
+// naming one of its teams; if none, those for everyone (see policies/view/view_config.h).
+std::vector<const view_rule*> applicable_views(const config::policy_config& policies,
                                                        const config::principal_config& principal,
                                                        std::string_view topic);
-std::vector<const config::validation_rule*> applicable_validations(const config::policy_config& policies,
+std::vector<const validation_rule*> applicable_validations(const config::policy_config& policies,
                                                                    const config::principal_config& principal,
                                                                    std::string_view topic);
 
@@ -75,7 +75,6 @@ class policy_set {
 
  private:
   std::shared_ptr<const config::gateway_config> cfg_;
-  std::shared_ptr<const config::policy_config> rules_;  // cfg_->policies, sharing cfg_'s lifetime
   std::shared_mutex mu_;
   std::map<std::string, config::principal_config, std::less<>> unknown_principals_;
   std::map<std::string, std::shared_ptr<const principal_acl>, std::less<>> acls_;

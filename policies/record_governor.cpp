@@ -4,6 +4,7 @@
 
 #include "policies/record.h"
 #include "policies/validation/record_validator.h"
+#include "protocol/errors.h"
 #include "protocol/record_batch.h"
 
 namespace kgw::policies {
@@ -103,10 +104,12 @@ struct record_governor::scratch {
 record_governor::record_governor() : s_(std::make_unique<scratch>()) {}
 record_governor::~record_governor() = default;
 
-record_governor::outcome record_governor::govern(proto::bytes_view records, std::span<const record_stage* const> stages,
-                                                 std::vector<std::byte>& out, std::string& error,
-                                                 policies::tally_counts& counts, bool v2_allowed) {
+std::expected<record_governor::outcome, record_governor::failure> record_governor::govern(
+    proto::bytes_view records, std::span<const record_stage* const> stages, std::vector<std::byte>& out,
+    policies::tally_counts& counts, bool v2_allowed) {
   if (stages.empty()) return outcome::unchanged;
+  auto corrupt = [](std::string why) { return std::unexpected(failure{proto::kafka_error::corrupt_message, std::move(why)}); };
+  const char* const legacy_batch_failed = "cannot write the batch standing for legacy message sets";
   auto& s = *s_;
   proto::split_records(records, s.entries);
   bool changed = false;
@@ -127,30 +130,28 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, std:
     h.base_offset = legacy_first;
     h.last_offset_delta = static_cast<std::int32_t>(legacy_last - legacy_first);
     h.attributes = proto::batch_control_bit;
-    if (proto::encode_batch(h, false, {}, out)) return true;
-    error = "cannot write the batch standing for legacy message sets";
-    return false;
+    return proto::encode_batch(h, false, {}, out).has_value();
   };
   for (const auto& e : s.entries) {
     if (e.what == proto::records_entry::kind::legacy) {
       if (!v2_allowed) {
         // Fetch v0-3 cannot carry the batches a governed view writes.
-        error = "message format v" + std::to_string(e.magic) + " at offset " + std::to_string(e.base_offset) +
-                " on a governed topic needs Fetch v4 or newer";
-        return outcome::unsupported;
+        return std::unexpected(failure{proto::kafka_error::unsupported_version,
+                                       "message format v" + std::to_string(e.magic) + " at offset " +
+                                           std::to_string(e.base_offset) + " on a governed topic needs Fetch v4 or newer"});
       }
       ++legacy;
       changed = true;
       // A v0/v1 entry's offset is its last (inner) offset.
       if (!in_legacy_run || e.base_offset - legacy_first > 0x7fffffff) {
-        if (!close_legacy_run()) return outcome::corrupt;
+        if (!close_legacy_run()) return corrupt(legacy_batch_failed);
         in_legacy_run = true;
         legacy_first = legacy_last = e.base_offset;
       }
       legacy_last = std::max(legacy_last, e.base_offset);
       continue;
     }
-    if (!close_legacy_run()) return outcome::corrupt;
+    if (!close_legacy_run()) return corrupt(legacy_batch_failed);
     if (e.what == proto::records_entry::kind::truncated) {
       // The broker cut the last batch at max_bytes; the consumer fetches it again whole.
       changed = true;
@@ -158,8 +159,7 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, std:
     }
     if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) {
       policies::add(counts, policies::tally::corrupt_batches);
-      error = "batch at offset " + std::to_string(e.base_offset) + ": " + r.error();
-      return outcome::corrupt;
+      return corrupt("batch at offset " + std::to_string(e.base_offset) + ": " + r.error());
     }
     if (s.batch.header.control()) {
       out.insert(out.end(), e.bytes.begin(), e.bytes.end());
@@ -227,17 +227,14 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, std:
     }
     if (auto r = proto::encode_batch(like, s.batch.snappy_xerial, s.to_write, out); !r) {
       policies::add(counts, policies::tally::corrupt_batches);
-      error = "re-encoding batch at offset " + std::to_string(e.base_offset) + ": " + r.error();
-      return outcome::corrupt;
+      return corrupt("re-encoding batch at offset " + std::to_string(e.base_offset) + ": " + r.error());
     }
     ++rewritten;
     changed = true;
   }
-  if (!close_legacy_run()) return outcome::corrupt;
-  if (changed && delivered + records_out == 0 && !out.empty() && !prepend_skip_marker(out)) {
-    error = "cannot write the batch that lets consumers skip removed records";
-    return outcome::corrupt;
-  }
+  if (!close_legacy_run()) return corrupt(legacy_batch_failed);
+  if (changed && delivered + records_out == 0 && !out.empty() && !prepend_skip_marker(out))
+    return corrupt("cannot write the batch that lets consumers skip removed records");
   using policies::tally;
   policies::add(counts, tally::records_delivered, delivered);
   policies::add(counts, tally::records_filtered, filtered);
@@ -249,25 +246,26 @@ record_governor::outcome record_governor::govern(proto::bytes_view records, std:
   return changed ? outcome::rewritten : outcome::unchanged;
 }
 
-std::optional<std::string> record_governor::validate(proto::bytes_view records,
-                                                     const policies::record_validator& validator,
-                                                     policies::tally_counts& counts) {
+std::expected<void, std::string> record_governor::validate(proto::bytes_view records,
+                                                           const policies::record_validator& validator,
+                                                           policies::tally_counts& counts) {
   auto& s = *s_;
   proto::split_records(records, s.entries);
   for (const auto& e : s.entries) {
-    if (e.what == proto::records_entry::kind::truncated) return "truncated record batch";
+    if (e.what == proto::records_entry::kind::truncated) return std::unexpected(std::string("truncated record batch"));
     if (e.what == proto::records_entry::kind::legacy)
-      return "message format v" + std::to_string(e.magic) + " cannot be validated (record batch v2 required)";
-    if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) return r.error();
+      return std::unexpected("message format v" + std::to_string(e.magic) +
+                             " cannot be validated (record batch v2 required)");
+    if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) return r;
     if (s.batch.header.control()) continue;
     for (const auto& r : s.batch.records) {
-      if (auto why = validator.check(s.view_of(r))) {
+      if (auto ok = validator.check(s.view_of(r)); !ok) {
         policies::add(counts, policies::tally::produce_rejected);
-        return "record at offset delta " + std::to_string(r.offset_delta) + ": " + *why;
+        return std::unexpected("record at offset delta " + std::to_string(r.offset_delta) + ": " + ok.error());
       }
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace kgw::policies

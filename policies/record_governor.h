@@ -19,6 +19,7 @@
 // Threading: a governor belongs to one session (its scratch buffers are reused across batches).
 #include <atomic>
 #include <cstdint>
+#include <expected>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,24 +40,30 @@ class record_governor {
   record_governor(const record_governor&) = delete;
   record_governor& operator=(const record_governor&) = delete;
 
-  enum class outcome { unchanged, rewritten, corrupt, unsupported };
-  // Governs one partition's records field. rewritten: `out` holds the new records field.
-  // corrupt / unsupported (legacy entries where v2 batches cannot be sent): `error` says why;
-  // the caller fails the partition. v2_allowed: the response may carry v2 batches (Fetch v4+).
-  // counts: what happened, added to.
+  enum class outcome { unchanged, rewritten };
+  // Why a records field cannot be governed, with the Kafka error its partition fails with:
+  // CORRUPT_MESSAGE (a batch that does not decode or re-encode) or UNSUPPORTED_VERSION (legacy
+  // message sets, which a Fetch v0-3 response cannot carry as the v2 batches a view writes).
+  struct failure {
+    std::int16_t error;
+    std::string why;
+  };
+  // Governs one partition's records field. rewritten: `out` holds the new records field. A
+  // failure: the caller fails the partition. v2_allowed: the response may carry v2 batches
+  // (Fetch v4+). counts: what happened, added to.
   // stages: run in order on each record (a record one stage drops goes no further).
-  outcome govern(protocol::bytes_view records, std::span<const record_stage* const> stages, std::vector<std::byte>& out,
-                 std::string& error, tally_counts& counts, bool v2_allowed = true);
-  outcome govern(protocol::bytes_view records, const record_stage& stage, std::vector<std::byte>& out,
-                 std::string& error, tally_counts& counts, bool v2_allowed = true) {
+  std::expected<outcome, failure> govern(protocol::bytes_view records, std::span<const record_stage* const> stages,
+                                         std::vector<std::byte>& out, tally_counts& counts, bool v2_allowed = true);
+  std::expected<outcome, failure> govern(protocol::bytes_view records, const record_stage& stage,
+                                         std::vector<std::byte>& out, tally_counts& counts, bool v2_allowed = true) {
     const record_stage* one = &stage;
-    return govern(records, std::span(&one, 1), out, error, counts, v2_allowed);
+    return govern(records, std::span(&one, 1), out, counts, v2_allowed);
   }
 
-  // Produce validation of one partition's records: nullopt if every record passes (counts:
-  // produce_rejected when one does not).
-  std::optional<std::string> validate(protocol::bytes_view records, const record_validator& validator,
-                                      tally_counts& counts);
+  // Produce validation of one partition's records: every record passes, or why the first that
+  // does not fails (counts: produce_rejected).
+  std::expected<void, std::string> validate(protocol::bytes_view records, const record_validator& validator,
+                                            tally_counts& counts);
 
  private:
   struct scratch;

@@ -2,19 +2,32 @@
 
 #include <array>
 
+#include "config/policy_config.h"
+#include "policies/acl/acl_config.h"
 #include "policies/acl/acl_policy.h"
+#include "policies/validation/validation_config.h"
 #include "policies/validation/validation_policy.h"
+#include "policies/view/view_config.h"
 #include "policies/view/view_policy.h"
 
 namespace kgw::policies {
 
 std::span<const policy_kind> registry() {
-  static constexpr std::array kinds{
-      policy_kind{"acls", compile_acl_policy, acl_lists_api},
-      policy_kind{"validation", compile_validation_policy},
-      policy_kind{"views", compile_view_policy},
+  static const std::array kinds{
+      policy_kind{"acls", acl_section_reader, compile_acl_policy, acl_lists_api},
+      policy_kind{"views", view_section_reader, compile_view_policy},
+      policy_kind{"validation", validation_section_reader, compile_validation_policy},
   };
   return kinds;
+}
+
+std::span<const config::section_reader> section_readers() {
+  static const auto readers = [] {
+    std::vector<config::section_reader> out;
+    for (const auto& kind : registry()) out.push_back(kind.reader);
+    return out;
+  }();
+  return readers;
 }
 
 }  // namespace kgw::policies

@@ -12,6 +12,7 @@
 // Threading: a plain value, used by one session.
 #include <cstddef>
 #include <cstdint>
+#include <expected>
 
 #include "protocol/wire.h"
 
@@ -43,9 +44,9 @@ class fetch_scanner {
   const char* error() const { return error_; }
 
   // Parses a tagged-field section that must fill `section` exactly, calling fn(tag, data) for
-  // each field. False when malformed (error set).
+  // each field; why it is malformed (static text) when it is.
   template <class Fn>
-  static bool for_each_tag(bytes_view section, Fn&& fn, const char*& error);
+  static std::expected<void, const char*> for_each_tag(bytes_view section, Fn&& fn);
 
  private:
   enum class state { header, top, topic, partition, payload, partition_tail, topic_tail, trailer };
@@ -61,7 +62,7 @@ class fetch_scanner {
 };
 
 template <class Fn>
-bool fetch_scanner::for_each_tag(bytes_view section, Fn&& fn, const char*& error) {
+std::expected<void, const char*> fetch_scanner::for_each_tag(bytes_view section, Fn&& fn) {
   reader r(section);
   const std::uint32_t n = r.uvarint();
   if (r.ok() && n > r.remaining()) r.fail("tagged field count exceeds frame");
@@ -75,8 +76,8 @@ bool fetch_scanner::for_each_tag(bytes_view section, Fn&& fn, const char*& error
     if (r.ok()) fn(tag, data);
   }
   if (r.ok() && r.remaining() != 0) r.fail("bytes after the tagged fields");
-  if (!r.ok()) error = r.error().what;
-  return r.ok();
+  if (!r.ok()) return std::unexpected(r.error().what);
+  return {};
 }
 
 }  // namespace kgw::protocol

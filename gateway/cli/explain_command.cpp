@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "config/loader.h"
-#include "gateway/security/config_checks.h"
 #include "gateway/cli_args.h"
+#include "gateway/config_extensions.h"
 #include "policies/json/json_doc.h"
 #include "policies/json/json_text.h"
 #include "policies/policy_set.h"
@@ -22,8 +22,8 @@
 namespace kgw::gateway {
 namespace {
 
-using config::acl_operation;
-using config::resource_type;
+using policies::acl_operation;
+using policies::resource_type;
 
 constexpr const char* explain_usage =
     "usage: kafka-gateway explain --config FILE --principal NAME --topic TOPIC\n"
@@ -48,17 +48,17 @@ struct options {
   bool help = false;
 };
 
-std::optional<std::string> parse(int argc, char** argv, options& out, bool preview) {
+parsed parse(int argc, char** argv, options& out, bool preview) {
   cli_args args(argc, argv);
   while (args.next()) {
     const std::string_view arg = args.name();
-    auto take = [&](std::string& into) -> std::optional<std::string> {
+    auto take = [&](std::string& into) -> parsed {
       auto v = args.value();
-      if (!v || v->empty()) return std::string(arg) + " needs a value";
+      if (!v || v->empty()) return bad(std::string(arg) + " needs a value");
       into = std::string(*v);
-      return std::nullopt;
+      return {};
     };
-    std::optional<std::string> err;
+    parsed err;
     if (arg == "-h" || arg == "--help")
       out.help = true;
     else if (arg == "--config" || arg == "-c")
@@ -70,17 +70,17 @@ std::optional<std::string> parse(int argc, char** argv, options& out, bool previ
     else if (preview && arg == "--envelope")
       out.envelope = true;
     else
-      return "unknown argument '" + std::string(args.raw()) + "'";
-    if (err) return err;
+      return bad("unknown argument '" + std::string(args.raw()) + "'");
+    if (!err) return err;
   }
-  if (out.help) return std::nullopt;
-  if (out.config.empty()) return std::string("missing --config FILE");
-  if (out.principal.empty()) return std::string("missing --principal NAME");
-  if (out.topic.empty()) return std::string("missing --topic TOPIC");
+  if (out.help) return {};
+  if (out.config.empty()) return bad(std::string("missing --config FILE"));
+  if (out.principal.empty()) return bad(std::string("missing --principal NAME"));
+  if (out.topic.empty()) return bad(std::string("missing --topic TOPIC"));
   // Kafka tools write principals as User:name; the gateway's names have no type.
   if (out.principal.starts_with("User:")) out.principal.erase(0, 5);
-  if (out.principal.empty()) return std::string("--principal needs a name after 'User:'");
-  return std::nullopt;
+  if (out.principal.empty()) return bad(std::string("--principal needs a name after 'User:'"));
+  return {};
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
@@ -110,6 +110,7 @@ std::string api_words(std::int16_t key) {
 
 void explain(const config::gateway_config& cfg, policies::policy_set& set, const options& o) {
   const auto& pol = cfg.policies;
+  const auto acls = pol.section<policies::acl_section>();
   const auto& who = set.principal(o.principal);
   const bool listed = cfg.principals.contains(o.principal);
   std::printf("Principal %s%s\n", o.principal.c_str(),
@@ -123,7 +124,7 @@ void explain(const config::gateway_config& cfg, policies::policy_set& set, const
 
   const auto acl = set.acl(o.principal);
   if (acl->enabled())
-    std::printf("\nACLs are on (%zu rules): anything not allowed is denied.\n", pol.acls.size());
+    std::printf("\nACLs are on (%zu rules): anything not allowed is denied.\n", acls->rules.size());
   else
     std::printf("\nACLs are off (no 'acls' configured): every operation is allowed.\n");
 
@@ -132,7 +133,7 @@ void explain(const config::gateway_config& cfg, policies::policy_set& set, const
   for (auto op : {acl_operation::read, acl_operation::write, acl_operation::create, acl_operation::delete_,
                   acl_operation::alter, acl_operation::describe, acl_operation::describe_configs,
                   acl_operation::alter_configs})
-    (acl->allowed(op, resource_type::topic, o.topic) ? allowed : denied).push_back(config::name_of(op));
+    (acl->allowed(op, resource_type::topic, o.topic) ? allowed : denied).push_back(policies::name_of(op));
   std::printf("  allowed: %s\n", allowed.empty() ? "nothing" : join(allowed).c_str());
   std::printf("  denied: %s\n", denied.empty() ? "nothing" : join(denied).c_str());
   if (acl->enabled()) {
@@ -146,9 +147,9 @@ void explain(const config::gateway_config& cfg, policies::policy_set& set, const
     print_rules(acl->describe(resource_type::transactional_id, ""), "none (no transactional id may be used)");
     std::printf("Cluster rules:\n");
     print_rules(acl->describe(resource_type::cluster, ""), "none");
-    if (!pol.pass_through_apis.empty()) {
+    if (!acls->pass_through_apis.empty()) {
       std::vector<std::string> apis;
-      for (auto k : pol.pass_through_apis) apis.push_back(api_words(k));
+      for (auto k : acls->pass_through_apis) apis.push_back(api_words(k));
       std::printf("Relayed without authorization: %s\n", join(apis).c_str());
     }
   }
@@ -210,17 +211,18 @@ std::optional<std::string> bytes_of(const policies::json::json_doc& doc, std::ui
   }
 }
 
-std::optional<std::string> parse_envelope(std::string_view line, envelope& out) {
+parsed parse_envelope(std::string_view line, envelope& out) {
   policies::json::json_doc doc;
-  if (auto err = doc.parse(line)) return "not JSON: " + std::string(err->message) + " at character " + std::to_string(err->offset + 1);
-  if (doc.type(doc.root()) != policies::json::json_type::object) return std::string("not a JSON object");
+  if (auto parsed = doc.parse(line); !parsed)
+    return bad("not JSON: " + std::string(parsed.error().message) + " at character " + std::to_string(parsed.error().offset + 1));
+  if (doc.type(doc.root()) != policies::json::json_type::object) return bad(std::string("not a JSON object"));
   for (auto m = doc.first_child(doc.root()); m != policies::json::npos; m = doc.node(m).next) {
     if (doc.key_equals(m, "key")) {
       out.key = bytes_of(doc, m);
     } else if (doc.key_equals(m, "value")) {
       out.value = bytes_of(doc, m);
     } else if (doc.key_equals(m, "headers")) {
-      if (doc.type(m) != policies::json::json_type::object) return std::string("\"headers\" must be an object");
+      if (doc.type(m) != policies::json::json_type::object) return bad(std::string("\"headers\" must be an object"));
       for (auto h = doc.first_child(m); h != policies::json::npos; h = doc.node(h).next) {
         std::string name;
         policies::json::unescape_append(doc.key_raw(h), name);
@@ -231,13 +233,13 @@ std::optional<std::string> parse_envelope(std::string_view line, envelope& out) 
       const auto t = doc.text(m);
       auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out.timestamp);
       if (doc.type(m) != policies::json::json_type::number || ec != std::errc{} || p != t.data() + t.size())
-        return std::string("\"timestamp\" must be an integer (milliseconds since the epoch)");
+        return bad(std::string("\"timestamp\" must be an integer (milliseconds since the epoch)"));
       out.has_timestamp = true;
     } else {
-      return "unknown member \"" + std::string(doc.key_raw(m)) + "\" (expected key, value, headers, timestamp)";
+      return bad("unknown member \"" + std::string(doc.key_raw(m)) + "\" (expected key, value, headers, timestamp)");
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 // A key or value for the output envelope: JSON text as it is, anything else as a JSON string.
@@ -247,7 +249,7 @@ void append_bytes(std::optional<std::string_view> b, std::string& out) {
     return;
   }
   policies::json::json_doc doc;
-  if (!doc.parse(*b))
+  if (doc.parse(*b))
     out += *b;
   else
     policies::json::quote_append(*b, out);
@@ -280,8 +282,8 @@ int preview(policies::policy_set& set, const options& o) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     envelope env;
     if (o.envelope) {
-      if (auto err = parse_envelope(line, env)) {
-        std::printf("# skipped: line %zu is not an envelope: %s\n", line_no, err->c_str());
+      if (auto read = parse_envelope(line, env); !read) {
+        std::printf("# skipped: line %zu is not an envelope: %s\n", line_no, read.error().c_str());
         status = 1;
         continue;
       }
@@ -346,7 +348,7 @@ int run(int argc, char** argv, bool is_preview) {
   options o;
   const auto error = parse(argc, argv, o, is_preview);
   if (auto code = early_exit(name, error, o.help, is_preview ? preview_usage : explain_usage)) return *code;
-  auto cfg = config::load_file(o.config, security::config_checks());
+  auto cfg = config::load_file(o.config, config_extensions());
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().c_str());
     return 1;

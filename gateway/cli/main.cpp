@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "config/loader.h"
-#include "gateway/security/config_checks.h"
+#include "gateway/config_extensions.h"
 #include "gateway/dev/dev_cluster_command.h"
 #include "gateway/cli/explain_command.h"
 #include "gateway/gateway.h"
@@ -153,7 +153,7 @@ std::optional<std::vector<kgw::config::host_port>> parse_brokers(std::string_vie
 }
 
 int run_gateway(const std::string& path, const std::string& level_override, const std::string& upstream, bool watch) {
-  auto cfg = kgw::config::load_file(path, kgw::security::config_checks());
+  auto cfg = kgw::config::load_file(path, kgw::gateway::config_extensions());
   if (!cfg) {
     std::cerr << cfg.error() << "\n";
     return 1;
@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
       std::cerr << "usage: kafka-gateway validate FILE\n";
       return 2;
     }
-    auto cfg = kgw::config::load_file(argv[2], kgw::security::config_checks());
+    auto cfg = kgw::config::load_file(argv[2], kgw::gateway::config_extensions());
     if (!cfg) {
       std::cerr << cfg.error() << "\n";
       return 1;

@@ -50,8 +50,8 @@ struct options {
   bool help = false;
 };
 
-// Returns an error message, or nothing on success.
-std::optional<std::string> parse(int argc, char** argv, options& out) {
+// The options, or why the arguments are wrong.
+parsed parse(int argc, char** argv, options& out) {
   cli_args args(argc, argv);
   while (args.next()) {
     const std::string_view arg = args.name();
@@ -59,34 +59,34 @@ std::optional<std::string> parse(int argc, char** argv, options& out) {
       out.help = true;
     } else if (arg == "--mechanism") {
       auto v = args.value();
-      if (!v) return "--mechanism needs a value";
+      if (!v) return bad("--mechanism needs a value");
       auto m = security::scram_mechanism_from_name(*v);
-      if (!m) return "--mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, got '" + std::string(*v) + "'";
+      if (!m) return bad("--mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, got '" + std::string(*v) + "'");
       out.mechanism = *m;
     } else if (arg == "--iterations") {
       auto v = args.value();
-      if (!v) return "--iterations needs a value";
+      if (!v) return bad("--iterations needs a value");
       std::uint32_t n = 0;
       auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
       if (ec != std::errc{} || end != v->data() + v->size() || n < security::scram_min_iterations ||
           n > security::scram_max_iterations)
-        return "--iterations must be a number " + std::to_string(security::scram_min_iterations) + ".." +
-               std::to_string(security::scram_max_iterations) + ", got '" + std::string(*v) + "'";
+        return bad("--iterations must be a number " + std::to_string(security::scram_min_iterations) + ".." +
+               std::to_string(security::scram_max_iterations) + ", got '" + std::string(*v) + "'");
       out.iterations = n;
     } else if (arg == "--password-file") {
       auto v = args.value();
-      if (!v || v->empty()) return "--password-file needs a path";
+      if (!v || v->empty()) return bad("--password-file needs a path");
       out.password_file = std::string(*v);
     } else if (arg == "--password-env") {
       auto v = args.value();
-      if (!v || v->empty()) return "--password-env needs a variable name";
+      if (!v || v->empty()) return bad("--password-env needs a variable name");
       out.password_env = std::string(*v);
     } else {
-      return "unknown argument '" + std::string(args.raw()) + "'";
+      return bad("unknown argument '" + std::string(args.raw()) + "'");
     }
   }
-  if (out.password_file && out.password_env) return "give either --password-file or --password-env, not both";
-  return std::nullopt;
+  if (out.password_file && out.password_env) return bad("give either --password-file or --password-env, not both");
+  return {};
 }
 
 void strip_line_end(std::string& s) {

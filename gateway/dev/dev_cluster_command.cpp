@@ -47,8 +47,8 @@ std::optional<int> parse_int(std::string_view s) {
   return v;
 }
 
-// Returns an error message, or nothing on success.
-std::optional<std::string> parse(int argc, char** argv, options& out) {
+// The options, or why the arguments are wrong.
+parsed parse(int argc, char** argv, options& out) {
   cli_args args(argc, argv);
   while (args.next()) {
     const std::string_view arg = args.name();
@@ -58,31 +58,31 @@ std::optional<std::string> parse(int argc, char** argv, options& out) {
       out.exit_with_stdin = true;
     } else if (arg == "--brokers") {
       auto v = args.value();
-      if (!v) return "--brokers needs a value";
+      if (!v) return bad("--brokers needs a value");
       auto n = parse_int(*v);
-      if (!n || *n < 1 || *n > 64) return "--brokers must be a number 1..64, got '" + std::string(*v) + "'";
+      if (!n || *n < 1 || *n > 64) return bad("--brokers must be a number 1..64, got '" + std::string(*v) + "'");
       out.brokers = *n;
     } else if (arg == "--topic") {
       auto v = args.value();
-      if (!v) return "--topic needs a value NAME[:PARTITIONS]";
+      if (!v) return bad("--topic needs a value NAME[:PARTITIONS]");
       embedded_topic t;
       auto colon = v->rfind(':');
       t.name = std::string(v->substr(0, colon));
       if (colon != std::string_view::npos) {
         auto n = parse_int(v->substr(colon + 1));
         if (!n || *n < 1 || *n > 10000)
-          return "--topic " + std::string(*v) + ": partitions must be a number 1..10000";
+          return bad("--topic " + std::string(*v) + ": partitions must be a number 1..10000");
         t.partitions = *n;
       }
-      if (t.name.empty()) return "--topic " + std::string(*v) + ": empty topic name";
+      if (t.name.empty()) return bad("--topic " + std::string(*v) + ": empty topic name");
       for (const auto& existing : out.topics)
-        if (existing.name == t.name) return "--topic " + t.name + " given twice";
+        if (existing.name == t.name) return bad("--topic " + t.name + " given twice");
       out.topics.push_back(std::move(t));
     } else {
-      return "unknown argument '" + std::string(args.raw()) + "'";
+      return bad("unknown argument '" + std::string(args.raw()) + "'");
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace

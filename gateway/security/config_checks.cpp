@@ -5,21 +5,22 @@
 #include "gateway/security/scram.h"
 
 namespace kgw::security {
+namespace {
 
-config::value_checks config_checks() {
-  config::value_checks c;
-  c.credential = [](std::string_view stored) -> std::optional<std::string> {
-    if (auto parsed = parse_stored_form(stored); !parsed) return parsed.error();
-    return std::nullopt;
-  };
-  c.jwks = [](std::string_view json) -> std::optional<std::string> {
-    if (auto keys = jwks::parse(json); !keys) return keys.error();
-    return std::nullopt;
-  };
-  c.principal_mapping = [](const std::vector<std::string>& rules) -> std::optional<std::string> {
-    if (auto m = principal_mapping::parse(rules); !m) return m.error();
-    return std::nullopt;
-  };
+// Only whether it parses, and why not.
+template <class T>
+std::expected<void, std::string> parses(const std::expected<T, std::string>& parsed) {
+  if (!parsed) return std::unexpected(parsed.error());
+  return {};
+}
+
+}  // namespace
+
+config::extensions config_checks() {
+  config::extensions c;
+  c.credential = [](std::string_view stored) { return parses(parse_stored_form(stored)); };
+  c.jwks = [](std::string_view json) { return parses(jwks::parse(json)); };
+  c.principal_mapping = [](const std::vector<std::string>& rules) { return parses(principal_mapping::parse(rules)); };
   return c;
 }
 

@@ -1,12 +1,13 @@
 #pragma once
-// The identity parsers as configuration checks (config/loader.h value_checks): a stored SCRAM
-// or PLAIN credential, a JWKS document, principal-mapping rules. Every loader of the gateway's
-// configuration passes these, so such a value that does not parse is a file:line:col error.
+// The identity parsers as configuration checks (config/loader.h extensions): a stored SCRAM or
+// PLAIN credential, a JWKS document, principal-mapping rules. Every loader of the gateway's
+// configuration passes these (gateway/config_extensions.h), so such a value that does not
+// parse is a file:line:col error.
 // Threading: pure functions.
 #include "config/loader.h"
 
 namespace kgw::security {
 
-config::value_checks config_checks();
+config::extensions config_checks();
 
 }  // namespace kgw::security

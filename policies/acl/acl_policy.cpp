@@ -178,10 +178,8 @@ class acl_policy final : public policy {
     const api_rule* rule = rule_for(ex.api_key);
     if (!rule || !rule->response || (!step && !rule->every_response)) return {};
     static const response_fixup no_fixup;
-    std::string error;
-    const authz_response rs{step ? static_cast<const response_fixup&>(*step) : no_fixup, *acl_, ex.names, ex, error};
-    if (!rule->response(rs)) return std::unexpected(std::move(error));
-    return {};
+    const authz_response rs{step ? static_cast<const response_fixup&>(*step) : no_fixup, *acl_, ex.names, ex};
+    return rule->response(rs);
   }
 
  private:
@@ -203,7 +201,8 @@ std::shared_ptr<const policy> compile_acl_policy(policy_set& snapshot, std::stri
 bool acl_can_authorize(std::int16_t api_key) { return always_allowed(api_key) || rule_for(api_key) != nullptr; }
 
 bool acl_lists_api(const config::policy_config& policies, std::int16_t api_key) {
-  return !policies.acls_enabled() || acl_can_authorize(api_key) || policies.passes_through(api_key);
+  const auto acls = policies.section<acl_section>();
+  return !acls->enabled() || acl_can_authorize(api_key) || acls->passes_through(api_key);
 }
 
 }  // namespace kgw::policies

@@ -5,6 +5,7 @@
 // Threading: per message, on its session's worker thread.
 #include <algorithm>
 #include <cstdint>
+#include <expected>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,11 +80,11 @@ struct authz_request {
       : ex(e), acl(a), info(e.head), names(e.names), ids_looked_up(e.ids_looked_up) {}
   std::int16_t version() const { return info.api_version; }
   const char* api_name() const;
-  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
+  bool allowed(acl_operation op, resource_type type, std::string_view name) const {
     return acl.allowed(op, type, name);
   }
-  bool cluster_allowed(config::acl_operation op) const {
-    return allowed(op, config::resource_type::cluster, cluster_resource_name);
+  bool cluster_allowed(acl_operation op) const {
+    return allowed(op, resource_type::cluster, cluster_resource_name);
   }
 };
 
@@ -102,9 +103,9 @@ inline std::optional<std::string_view> message_of(std::int16_t error) {
 }
 
 // error_for(topic name) for take_topics: `op` on the topic, else TOPIC_AUTHORIZATION_FAILED.
-inline auto topic_check(const authz_request& rq, config::acl_operation op) {
+inline auto topic_check(const authz_request& rq, acl_operation op) {
   return [&rq, op](std::string_view name) {
-    return rq.allowed(op, config::resource_type::topic, name) ? kafka_error::none
+    return rq.allowed(op, resource_type::topic, name) ? kafka_error::none
                                                               : kafka_error::topic_authorization_failed;
   };
 }
@@ -112,10 +113,12 @@ inline auto topic_check(const authz_request& rq, config::acl_operation op) {
 // The request message, decoded once for every policy; nullptr: `out` is a refusal (malformed).
 template <class M>
 M* decode_request(authz_request& rq, request_verdict& out) {
-  std::string error;
-  M* m = rq.ex.message<M>(error);
-  if (!m) out = refuse(std::move(error));
-  return m;
+  const auto m = rq.ex.message<M>();
+  if (!m) {
+    out = refuse(m.error());
+    return nullptr;
+  }
+  return *m;
 }
 
 // Forward the decoded message as the rule changed it (entries removed; records stay borrowed).
@@ -161,23 +164,26 @@ struct authz_response {
   const principal_acl& acl;
   topic_names& names;
   response_exchange& ex;
-  std::string& error;
   std::int16_t version() const { return ex.api_version; }
-  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
+  bool allowed(acl_operation op, resource_type type, std::string_view name) const {
     return acl.allowed(op, type, name);
   }
 };
 
-// The response's message (decoded once), passed to fn(msg, changed) -> bool (false: failed, fn
-// has set rs.error); a change is recorded on the exchange, which re-encodes it once.
+// What a response half did: nothing to report, or why the response cannot be completed (it does
+// not decode); the chain then fails the response closed.
+using completion = std::expected<void, std::string>;
+
+// The response's message (decoded once), passed to fn(msg, changed); a change is recorded on
+// the exchange, which re-encodes it once.
 template <class M, class Fn>
-bool with_response(const authz_response& rs, Fn&& fn) {
-  M* m = rs.ex.message<M>(rs.error);
-  if (!m) return false;
+completion with_response(const authz_response& rs, Fn&& fn) {
+  const auto m = rs.ex.message<M>();
+  if (!m) return std::unexpected(m.error());
   bool changed = false;
-  if (!fn(*m, changed)) return false;
+  fn(**m, changed);
   if (changed) rs.ex.rewrote();
-  return true;
+  return {};
 }
 
 // name_of and partitions_of for take_topics, for the many requests whose topics have a `name`
@@ -194,11 +200,10 @@ inline constexpr auto each_listed_partition = [](const auto& t, auto fn) {
 // with_response for a response whose only fixup is put(msg): the topics or entries taken out of
 // the request go back in as errors. `any`: there are some, so the response is re-encoded.
 template <class M, class Put>
-bool put_back_errors(const authz_response& rs, bool any, Put put) {
+completion put_back_errors(const authz_response& rs, bool any, Put put) {
   return with_response<M>(rs, [&](M& m, bool& changed) {
     put(m);
     changed = any;
-    return true;
   });
 }
 
@@ -262,64 +267,64 @@ void put_partition_errors(std::vector<Topic>& topics, const std::vector<response
 
 // Rules per API: a request half and a response half, joined in acl_policy.cpp's table.
 using request_rule = request_verdict (*)(authz_request&);
-using response_rule = bool (*)(const authz_response&);
+using response_rule = completion (*)(const authz_response&);
 
 // Topic APIs (topic_rules.cpp).
 request_verdict authorize_produce(authz_request& rq);
-bool complete_produce(const authz_response& rs);
+completion complete_produce(const authz_response& rs);
 request_verdict authorize_fetch(authz_request& rq);
-bool complete_fetch(const authz_response& rs);  // also without a fixup: incremental sessions
+completion complete_fetch(const authz_response& rs);  // also without a fixup: incremental sessions
 request_verdict authorize_list_offsets(authz_request& rq);
-bool complete_list_offsets(const authz_response& rs);
+completion complete_list_offsets(const authz_response& rs);
 request_verdict authorize_offset_for_leader_epoch(authz_request& rq);
-bool complete_offset_for_leader_epoch(const authz_response& rs);
+completion complete_offset_for_leader_epoch(const authz_response& rs);
 request_verdict authorize_metadata(authz_request& rq);
-bool complete_metadata(const authz_response& rs);
+completion complete_metadata(const authz_response& rs);
 request_verdict authorize_create_topics(authz_request& rq);
-bool complete_create_topics(const authz_response& rs);
+completion complete_create_topics(const authz_response& rs);
 request_verdict authorize_delete_topics(authz_request& rq);
-bool complete_delete_topics(const authz_response& rs);
+completion complete_delete_topics(const authz_response& rs);
 request_verdict authorize_delete_records(authz_request& rq);
-bool complete_delete_records(const authz_response& rs);
+completion complete_delete_records(const authz_response& rs);
 request_verdict authorize_create_partitions(authz_request& rq);
-bool complete_create_partitions(const authz_response& rs);
+completion complete_create_partitions(const authz_response& rs);
 request_verdict authorize_describe_producers(authz_request& rq);
-bool complete_describe_producers(const authz_response& rs);
+completion complete_describe_producers(const authz_response& rs);
 
 // Group APIs (group_rules.cpp).
 request_verdict authorize_offset_commit(authz_request& rq);
-bool complete_offset_commit(const authz_response& rs);
+completion complete_offset_commit(const authz_response& rs);
 request_verdict authorize_offset_fetch(authz_request& rq);
-bool complete_offset_fetch(const authz_response& rs);
+completion complete_offset_fetch(const authz_response& rs);
 request_verdict authorize_offset_delete(authz_request& rq);
-bool complete_offset_delete(const authz_response& rs);
+completion complete_offset_delete(const authz_response& rs);
 request_verdict authorize_find_coordinator(authz_request& rq);
-bool complete_find_coordinator(const authz_response& rs);
+completion complete_find_coordinator(const authz_response& rs);
 request_verdict authorize_group_member(authz_request& rq);  // JoinGroup, Heartbeat, LeaveGroup, SyncGroup
 request_verdict authorize_describe_groups(authz_request& rq);
-bool complete_describe_groups(const authz_response& rs);
+completion complete_describe_groups(const authz_response& rs);
 request_verdict authorize_list_groups(authz_request& rq);
-bool complete_list_groups(const authz_response& rs);
+completion complete_list_groups(const authz_response& rs);
 request_verdict authorize_delete_groups(authz_request& rq);
-bool complete_delete_groups(const authz_response& rs);
+completion complete_delete_groups(const authz_response& rs);
 request_verdict authorize_consumer_group_heartbeat(authz_request& rq);
 
 // Transactions, configs, cluster (admin_rules.cpp).
 request_verdict authorize_configs(authz_request& rq);  // DescribeConfigs, AlterConfigs, IncrementalAlterConfigs
-bool complete_describe_configs(const authz_response& rs);
-bool complete_alter_configs(const authz_response& rs);
-bool complete_incremental_alter_configs(const authz_response& rs);
+completion complete_describe_configs(const authz_response& rs);
+completion complete_alter_configs(const authz_response& rs);
+completion complete_incremental_alter_configs(const authz_response& rs);
 request_verdict authorize_init_producer_id(authz_request& rq);
 request_verdict authorize_add_partitions_to_txn(authz_request& rq);
 request_verdict authorize_add_offsets_to_txn(authz_request& rq);
 request_verdict authorize_end_txn(authz_request& rq);
 request_verdict authorize_txn_offset_commit(authz_request& rq);
-bool complete_txn_offset_commit(const authz_response& rs);
+completion complete_txn_offset_commit(const authz_response& rs);
 request_verdict authorize_describe_transactions(authz_request& rq);
-bool complete_describe_transactions(const authz_response& rs);
+completion complete_describe_transactions(const authz_response& rs);
 request_verdict authorize_list_transactions(authz_request& rq);
-bool complete_list_transactions(const authz_response& rs);
+completion complete_list_transactions(const authz_response& rs);
 request_verdict authorize_describe_cluster(authz_request& rq);
-bool complete_describe_cluster(const authz_response& rs);
+completion complete_describe_cluster(const authz_response& rs);
 
 }  // namespace kgw::policies

@@ -18,8 +18,6 @@
 
 namespace kgw::policies {
 namespace proto = kgw::protocol;
-using config::acl_operation;
-using config::resource_type;
 
 namespace {
 
@@ -297,31 +295,31 @@ request_verdict authorize_describe_cluster(authz_request& rq) {
 
 // --- Responses -----------------------------------------------------------------------------------
 
-bool complete_describe_configs(const authz_response& rs) {
+completion complete_describe_configs(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::describe_configs_response>(rs, !fx.entries.empty(),
                                                            [&](auto& m) { put_config_errors(m.results, fx); });
 }
 
-bool complete_alter_configs(const authz_response& rs) {
+completion complete_alter_configs(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::alter_configs_response>(rs, !fx.entries.empty(),
                                                         [&](auto& m) { put_config_errors(m.responses, fx); });
 }
 
-bool complete_incremental_alter_configs(const authz_response& rs) {
+completion complete_incremental_alter_configs(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::incremental_alter_configs_response>(
       rs, !fx.entries.empty(), [&](auto& m) { put_config_errors(m.responses, fx); });
 }
 
-bool complete_txn_offset_commit(const authz_response& rs) {
+completion complete_txn_offset_commit(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::txn_offset_commit_response>(rs, !fx.topics.empty(),
                                                             [&](auto& m) { put_txn_commit_errors(m, fx); });
 }
 
-bool complete_describe_transactions(const authz_response& rs) {
+completion complete_describe_transactions(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::describe_transactions_response>(rs, [&](auto& m, bool& changed) {
     if (fx.filter_transaction_topics) {
@@ -335,33 +333,30 @@ bool complete_describe_transactions(const authz_response& rs) {
     }
     put_transaction_errors(m, fx);
     changed |= !fx.entries.empty();
-    return true;
   });
 }
 
-bool complete_list_transactions(const authz_response& rs) {
+completion complete_list_transactions(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::list_transactions_response>(rs, [&](auto& m, bool& changed) {
-    if (!fx.filter_entries) return true;
+    if (!fx.filter_entries) return;
     const std::size_t before = m.transaction_states.size();
     std::erase_if(m.transaction_states, [&](const auto& s) {
       return !rs.allowed(acl_operation::describe, resource_type::transactional_id, s.transactional_id);
     });
     changed = m.transaction_states.size() != before;
-    return true;
   });
 }
 
-bool complete_describe_cluster(const authz_response& rs) {
+completion complete_describe_cluster(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::describe_cluster_response>(rs, [&](auto& m, bool& changed) {
-    if (!fx.cluster_operations) return true;
+    if (!fx.cluster_operations) return;
     const std::int32_t ops = rs.allowed(acl_operation::describe, resource_type::cluster, cluster_resource_name)
                                  ? rs.acl.authorized_operations(resource_type::cluster, cluster_resource_name)
                                  : 0;
     changed = m.cluster_authorized_operations != ops;
     m.cluster_authorized_operations = ops;
-    return true;
   });
 }
 

@@ -18,8 +18,6 @@
 
 namespace kgw::policies {
 namespace proto = kgw::protocol;
-using config::acl_operation;
-using config::resource_type;
 
 namespace {
 
@@ -420,37 +418,36 @@ request_verdict authorize_delete_groups(authz_request& rq) {
 
 // --- Responses -----------------------------------------------------------------------------------
 
-bool complete_offset_commit(const authz_response& rs) {
+completion complete_offset_commit(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::offset_commit_response>(rs, !fx.topics.empty(),
                                                         [&](auto& m) { put_commit_errors(m, fx.topics); });
 }
 
-bool complete_offset_fetch(const authz_response& rs) {
+completion complete_offset_fetch(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   auto describable_topic = [&](std::string_view name) {
     return rs.allowed(acl_operation::describe, resource_type::topic, name);
   };
   return with_response<proto::offset_fetch_response>(rs, [&](auto& m, bool& changed) {
     changed = fix_offset_fetch(m, fx, rs.version(), describable_topic);
-    return true;
   });
 }
 
-bool complete_offset_delete(const authz_response& rs) {
+completion complete_offset_delete(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::offset_delete_response>(rs, !fx.topics.empty(),
                                                         [&](auto& m) { put_offset_delete_errors(m, fx); });
 }
 
-bool complete_find_coordinator(const authz_response& rs) {
+completion complete_find_coordinator(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
-  if (rs.version() < 4) return true;
+  if (rs.version() < 4) return {};
   return put_back_errors<proto::find_coordinator_response>(rs, !fx.entries.empty(),
                                                            [&](auto& m) { put_coordinator_errors(m, fx); });
 }
 
-bool complete_describe_groups(const authz_response& rs) {
+completion complete_describe_groups(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::describe_groups_response>(rs, [&](auto& m, bool& changed) {
     if (fx.group_operations) {
@@ -463,24 +460,22 @@ bool complete_describe_groups(const authz_response& rs) {
     }
     put_described_group_errors(m, fx);
     changed |= !fx.entries.empty();
-    return true;
   });
 }
 
-bool complete_list_groups(const authz_response& rs) {
+completion complete_list_groups(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::list_groups_response>(rs, [&](auto& m, bool& changed) {
-    if (!fx.filter_entries) return true;
+    if (!fx.filter_entries) return;
     const std::size_t before = m.groups.size();
     std::erase_if(m.groups, [&](const auto& g) {
       return !rs.allowed(acl_operation::describe, resource_type::group, g.group_id);
     });
     changed = m.groups.size() != before;
-    return true;
   });
 }
 
-bool complete_delete_groups(const authz_response& rs) {
+completion complete_delete_groups(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::delete_groups_response>(rs, !fx.entries.empty(),
                                                         [&](auto& m) { put_deleted_group_errors(m, fx); });

@@ -13,8 +13,6 @@
 namespace kgw::policies {
 namespace {
 
-using config::acl_operation;
-using config::resource_type;
 
 bool attaches_to(const config::subject& who, const config::principal_config& p) {
   switch (who.what) {
@@ -29,20 +27,20 @@ bool attaches_to(const config::subject& who, const config::principal_config& p) 
   return false;
 }
 
-bool covers(const config::acl_rule& rule, resource_type type, std::string_view name) {
+bool covers(const acl_rule& rule, resource_type type, std::string_view name) {
   if (rule.type != type) return false;
   if (type == resource_type::cluster) return true;  // one cluster: no name to match
   return std::any_of(rule.resources.begin(), rule.resources.end(),
                      [&](const config::resource_pattern& p) { return p.matches(name); });
 }
 
-bool has(const config::acl_rule& rule, acl_operation op) {
+bool has(const acl_rule& rule, acl_operation op) {
   return std::find(rule.operations.begin(), rule.operations.end(), op) != rule.operations.end();
 }
 
 // The operations whose allow grants `op` (Kafka: Describe is implied by Read, Write, Delete and
 // Alter; DescribeConfigs by AlterConfigs).
-bool allow_grants(const config::acl_rule& rule, acl_operation op) {
+bool allow_grants(const acl_rule& rule, acl_operation op) {
   if (has(rule, acl_operation::all) || has(rule, op)) return true;
   if (op == acl_operation::describe)
     return has(rule, acl_operation::read) || has(rule, acl_operation::write) || has(rule, acl_operation::delete_) ||
@@ -51,7 +49,7 @@ bool allow_grants(const config::acl_rule& rule, acl_operation op) {
   return false;
 }
 
-bool deny_covers(const config::acl_rule& rule, acl_operation op) {
+bool deny_covers(const acl_rule& rule, acl_operation op) {
   return has(rule, acl_operation::all) || has(rule, op);
 }
 
@@ -104,17 +102,16 @@ std::string subject_words(const config::subject& who) {
 
 }  // namespace
 
-principal_acl::principal_acl(std::shared_ptr<const config::policy_config> policies,
-                             const config::principal_config& principal)
-    : enabled_(policies->acls_enabled()), policies_(std::move(policies)) {
-  for (const auto& rule : policies_->acls)
+principal_acl::principal_acl(std::shared_ptr<const acl_section> section, const config::principal_config& principal)
+    : enabled_(section->enabled()), section_(std::move(section)) {
+  for (const auto& rule : section_->rules)
     if (attaches_to(rule.who, principal)) rules_.push_back(&rule);
 }
 
 principal_acl::principal_acl(const config::policy_config& policies, const config::principal_config& principal)
-    : principal_acl(std::make_shared<const config::policy_config>(policies), principal) {}
+    : principal_acl(policies.section<acl_section>(), principal) {}
 
-bool principal_acl::allowed(config::acl_operation op, config::resource_type type, std::string_view name) const {
+bool principal_acl::allowed(acl_operation op, resource_type type, std::string_view name) const {
   if (!enabled_) return true;
   bool allow = false;
   for (const auto* rule : rules_) {
@@ -127,7 +124,7 @@ bool principal_acl::allowed(config::acl_operation op, config::resource_type type
   return allow;
 }
 
-bool principal_acl::allowed_on_some(config::acl_operation op, config::resource_type type) const {
+bool principal_acl::allowed_on_some(acl_operation op, resource_type type) const {
   if (!enabled_) return true;
   auto covers_everything = [](const config::resource_pattern& p) {
     return (p.type == config::pattern_type::literal && p.text == "*") ||
@@ -148,7 +145,7 @@ bool principal_acl::allowed_on_some(config::acl_operation op, config::resource_t
   return allow;
 }
 
-std::int32_t principal_acl::authorized_operations(config::resource_type type, std::string_view name) const {
+std::int32_t principal_acl::authorized_operations(resource_type type, std::string_view name) const {
   std::int32_t bits = 0;
   for (const auto op : supported_operations(type))
     if (allowed(op, type, name)) bits |= std::int32_t{1} << operation_code(op);
@@ -156,13 +153,13 @@ std::int32_t principal_acl::authorized_operations(config::resource_type type, st
 }
 
 bool principal_acl::pass_through(std::int16_t api_key) const {
-  return policies_->passes_through(api_key);
+  return section_->passes_through(api_key);
 }
 
 // One line per rule of this principal covering the resource: "allow Read, Describe on topic
 // customers (principal marketing, policies.yaml:12:5)". An empty name (not valid for a topic,
 // group or transactional id) lists every rule of that resource type with all its patterns.
-std::vector<std::string> principal_acl::describe(config::resource_type type, std::string_view name) const {
+std::vector<std::string> principal_acl::describe(resource_type type, std::string_view name) const {
   std::vector<std::string> out;
   for (const auto* rule : rules_) {
     if (rule->type != type) continue;
@@ -174,10 +171,10 @@ std::vector<std::string> principal_acl::describe(config::resource_type type, std
       for (const auto& p : rule->resources)
         if (name.empty() || p.matches(name)) patterns += (patterns.empty() ? "" : ", ") + p.str();
       if (patterns.empty()) continue;
-      what = std::string(config::name_of(type)) + " " + patterns;
+      what = std::string(name_of(type)) + " " + patterns;
     }
     std::string ops;
-    for (const auto op : rule->operations) ops += (ops.empty() ? "" : ", ") + std::string(config::name_of(op));
+    for (const auto op : rule->operations) ops += (ops.empty() ? "" : ", ") + std::string(name_of(op));
     out.push_back(std::string(rule->allow ? "allow " : "deny ") + ops + " on " + what + " (" + subject_words(rule->who) +
                   ", " + rule->at.str() + ")");
   }

@@ -11,38 +11,38 @@
 #include <vector>
 
 #include "config/gateway_config.h"
-#include "config/policy_config.h"
+#include "policies/acl/acl_config.h"
 
 namespace kgw::policies {
 
 class principal_acl {
  public:
-  // policies: the configuration generation's rules, kept alive by this (the ACL points into them).
-  principal_acl(std::shared_ptr<const config::policy_config> policies, const config::principal_config& principal);
-  // A copy of `policies` (tests, offline tools).
+  // section: the configuration generation's ACLs, kept alive by this (the ACL points into them).
+  principal_acl(std::shared_ptr<const acl_section> section, const config::principal_config& principal);
+  // The ACL section of `policies` (tests, offline tools).
   principal_acl(const config::policy_config& policies, const config::principal_config& principal);
 
   // False: no ACL is configured anywhere; every request is allowed.
   bool enabled() const { return enabled_; }
-  bool allowed(config::acl_operation op, config::resource_type type, std::string_view name) const;
+  bool allowed(acl_operation op, resource_type type, std::string_view name) const;
   // Kafka's authorizeByResourceType (KIP-679): some resource of this type allows op, i.e. an
   // allow rule grants it and no deny rule for it covers every name. InitProducerId uses it
   // (an idempotent producer needs Write on some topic, or IdempotentWrite on the cluster).
-  bool allowed_on_some(config::acl_operation op, config::resource_type type) const;
+  bool allowed_on_some(acl_operation op, resource_type type) const;
   // Kafka's authorized-operations bit field (bit = AclOperation code: Read 3, Write 4, Create 5,
   // Delete 6, Alter 7, Describe 8, ClusterAction 9, DescribeConfigs 10, AlterConfigs 11,
   // IdempotentWrite 12) for Metadata's and DescribeGroups' *_authorized_operations.
-  std::int32_t authorized_operations(config::resource_type type, std::string_view name) const;
+  std::int32_t authorized_operations(resource_type type, std::string_view name) const;
   // An API key the gateway cannot authorize that the config says to relay anyway.
   bool pass_through(std::int16_t api_key) const;
 
   // The rules that apply, in plain words (for `kafka-gateway explain`).
-  std::vector<std::string> describe(config::resource_type type, std::string_view name) const;
+  std::vector<std::string> describe(resource_type type, std::string_view name) const;
 
  private:
   bool enabled_ = false;
-  std::shared_ptr<const config::policy_config> policies_;
-  std::vector<const config::acl_rule*> rules_;  // the rules attaching to this principal, in *policies_
+  std::shared_ptr<const acl_section> section_;
+  std::vector<const acl_rule*> rules_;  // the rules attaching to this principal, in *section_
 };
 
 }  // namespace kgw::policies

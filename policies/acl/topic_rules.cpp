@@ -16,8 +16,6 @@
 
 namespace kgw::policies {
 namespace proto = kgw::protocol;
-using config::acl_operation;
-using config::resource_type;
 
 // --- Produce ---------------------------------------------------------------------------------
 
@@ -146,9 +144,10 @@ request_verdict authorize_fetch(authz_request& rq) {
   return forward_rewritten(rq, fx);
 }
 
-bool complete_fetch(const authz_response& rs) {
-  auto* response = rs.ex.message<proto::fetch_response>(rs.error);
-  if (!response) return false;
+completion complete_fetch(const authz_response& rs) {
+  const auto decoded = rs.ex.message<proto::fetch_response>();
+  if (!decoded) return std::unexpected(decoded.error());
+  proto::fetch_response* response = *decoded;
   const std::int16_t version = rs.version();
   bool changed = false;
   // An incremental session returns partitions the current request does not list: each topic
@@ -174,7 +173,7 @@ bool complete_fetch(const authz_response& rs) {
     changed = true;
   }
   if (changed) rs.ex.rewrote();
-  return true;
+  return {};
 }
 
 // --- ListOffsets, OffsetForLeaderEpoch, DeleteRecords, DescribeProducers ---------------------
@@ -448,37 +447,37 @@ request_verdict authorize_create_partitions(authz_request& rq) {
 
 // --- Responses -------------------------------------------------------------------------------
 
-bool complete_produce(const authz_response& rs) {
+completion complete_produce(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::produce_response>(rs, !fx.topics.empty(),
                                                   [&](auto& m) { put_produce_errors(m, fx.topics); });
 }
 
-bool complete_list_offsets(const authz_response& rs) {
+completion complete_list_offsets(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::list_offsets_response>(rs, !fx.topics.empty(),
                                                        [&](auto& m) { put_list_offsets_errors(m, fx); });
 }
 
-bool complete_offset_for_leader_epoch(const authz_response& rs) {
+completion complete_offset_for_leader_epoch(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::offset_for_leader_epoch_response>(rs, !fx.topics.empty(),
                                                                   [&](auto& m) { put_epoch_errors(m, fx); });
 }
 
-bool complete_delete_records(const authz_response& rs) {
+completion complete_delete_records(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::delete_records_response>(rs, !fx.topics.empty(),
                                                          [&](auto& m) { put_delete_records_errors(m, fx); });
 }
 
-bool complete_describe_producers(const authz_response& rs) {
+completion complete_describe_producers(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return put_back_errors<proto::describe_producers_response>(rs, !fx.topics.empty(),
                                                              [&](auto& m) { put_producers_errors(m, fx); });
 }
 
-bool complete_metadata(const authz_response& rs) {
+completion complete_metadata(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::metadata_response>(rs, [&](auto& m, bool& changed) {
     if (fx.learn_ids)
@@ -520,11 +519,10 @@ bool complete_metadata(const authz_response& rs) {
       put_metadata_errors(m, fx);
       changed = true;
     }
-    return true;
   });
 }
 
-bool complete_create_topics(const authz_response& rs) {
+completion complete_create_topics(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::create_topics_response>(rs, [&](auto& m, bool& changed) {
     if (fx.topic_config_access) {
@@ -547,11 +545,10 @@ bool complete_create_topics(const authz_response& rs) {
       t.error_message = "Authorization failed.";
       changed = true;
     }
-    return true;
   });
 }
 
-bool complete_delete_topics(const authz_response& rs) {
+completion complete_delete_topics(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::delete_topics_response>(rs, [&](auto& m, bool& changed) {
     for (const auto& te : fx.topics) {
@@ -565,18 +562,16 @@ bool complete_delete_topics(const authz_response& rs) {
       r.error_message = message_of(te.error);
       changed = true;
     }
-    return true;
   });
 }
 
-bool complete_create_partitions(const authz_response& rs) {
+completion complete_create_partitions(const authz_response& rs) {
   const response_fixup& fx = rs.fixup;
   return with_response<proto::create_partitions_response>(rs, [&](auto& m, bool& changed) {
     for (const auto& te : fx.topics) {
       m.results.push_back({te.name, te.error, message_of(te.error), {}});
       changed = true;
     }
-    return true;
   });
 }
 

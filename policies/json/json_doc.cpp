@@ -296,16 +296,18 @@ class json_parser {
   }
 };
 
-std::optional<json_error> json_doc::parse(std::string_view text) {
+std::expected<void, json_error> json_doc::parse(std::string_view text) {
   src_ = text;
   nodes_.clear();
   valid_ = false;
-  if (text.size() >= std::numeric_limits<std::uint32_t>::max()) return json_error{0, "document too large"};
+  if (text.size() >= std::numeric_limits<std::uint32_t>::max()) return std::unexpected(json_error{0, "document too large"});
   json_parser parser(text, nodes_);
-  auto err = parser.run();
-  valid_ = !err;
-  if (!valid_) nodes_.clear();
-  return err;
+  if (auto err = parser.run()) {
+    nodes_.clear();
+    return std::unexpected(*err);
+  }
+  valid_ = true;
+  return {};
 }
 
 bool json_doc::key_equals(std::uint32_t i, std::string_view plain) const {

@@ -21,6 +21,7 @@
 // Threading: one document per thread (reuse a thread_local); const methods are safe to share.
 #include <cstddef>
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,8 +64,8 @@ class json_doc {
  public:
   static constexpr int max_depth = 128;
 
-  // Parses text (which must outlive the document's use). nullopt: valid.
-  std::optional<json_error> parse(std::string_view text);
+  // Parses text (which must outlive the document's use); where and why it is not valid JSON.
+  std::expected<void, json_error> parse(std::string_view text);
   bool valid() const { return valid_; }
 
   std::string_view source() const { return src_; }

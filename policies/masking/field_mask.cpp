@@ -7,7 +7,6 @@
 
 namespace kgw::policies::masking {
 
-using config::mask_function;
 
 int strength(mask_function f) {
   switch (f) {
@@ -63,7 +62,7 @@ std::string& scratch_buffer() {
 
 }  // namespace
 
-std::expected<field_mask, std::string> field_mask::compile(const config::mask_rule& rule, const std::string& hash_key) {
+std::expected<field_mask, std::string> field_mask::compile(const mask_rule& rule, const std::string& hash_key) {
   field_mask m;
   m.fn_ = rule.function;
   m.replacement_ = rule.replacement;

@@ -1,5 +1,5 @@
 #pragma once
-// One mask function (config::mask_rule) ready to apply: to a node of a parsed JSON key or value,
+// One mask function (mask_rule) ready to apply: to a node of a parsed JSON key or value,
 // or to raw bytes (a whole key, a header value).
 //
 // What each function makes of a value, per JSON type (the README has the same table). No
@@ -27,22 +27,22 @@
 #include <string>
 #include <string_view>
 
-#include "config/policy_config.h"
+#include "policies/masking/mask_config.h"
 #include "policies/json/json_doc.h"
 
 namespace kgw::policies::masking {
 
 // When several masks hit the same value, the one that reveals the least wins:
 // remove > null > redact > hash > partial.
-int strength(config::mask_function f);
-const char* name_of(config::mask_function f);  // "redact", "partial", ...
+int strength(mask_function f);
+const char* name_of(mask_function f);  // "redact", "partial", ...
 
 class field_mask {
  public:
   // Errors: "mask 'hash' needs a hash_key" (without a location; the caller adds it).
-  static std::expected<field_mask, std::string> compile(const config::mask_rule& rule, const std::string& hash_key);
+  static std::expected<field_mask, std::string> compile(const mask_rule& rule, const std::string& hash_key);
 
-  config::mask_function function() const { return fn_; }
+  mask_function function() const { return fn_; }
   int priority() const { return strength(fn_); }
 
   // Appends the JSON text that replaces node (every function but remove; remove writes "null",
@@ -60,7 +60,7 @@ class field_mask {
  private:
   std::string_view kept_part(std::string_view plain) const;  // partial: what stays visible
 
-  config::mask_function fn_ = config::mask_function::redact;
+  mask_function fn_ = mask_function::redact;
   std::string replacement_;
   std::string replacement_json_;  // redact: replacement_ as a JSON string literal
   int keep_last_ = 0;

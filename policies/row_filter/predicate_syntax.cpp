@@ -5,16 +5,16 @@
 
 namespace kgw::policies {
 
-std::optional<syntax_error> check_predicate(std::string_view text) {
+std::expected<void, syntax_error> check_predicate(std::string_view text) {
   auto parsed = row_filter::parse_predicate(text);
-  if (!parsed) return parsed.error();
-  return std::nullopt;
+  if (!parsed) return std::unexpected(std::move(parsed.error()));
+  return {};
 }
 
-std::optional<syntax_error> check_selector(std::string_view text) {
+std::expected<void, syntax_error> check_selector(std::string_view text) {
   auto parsed = json::parse_selector(text);
-  if (!parsed) return parsed.error();
-  return std::nullopt;
+  if (!parsed) return std::unexpected(std::move(parsed.error()));
+  return {};
 }
 
 }  // namespace kgw::policies

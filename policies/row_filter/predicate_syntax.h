@@ -3,7 +3,7 @@
 // file:line:col when the policy is loaded, not when a principal first fetches).
 // Threading: pure function.
 #include <cstddef>
-#include <optional>
+#include <expected>
 #include <string>
 #include <string_view>
 
@@ -14,9 +14,9 @@ struct syntax_error {
   std::string message;
 };
 
-// nullopt: the predicate parses.
-std::optional<syntax_error> check_predicate(std::string_view text);
+// Whether the predicate parses, and where and why not.
+std::expected<void, syntax_error> check_predicate(std::string_view text);
 // Same for a field selector ("email", "address.street", "items[*].card").
-std::optional<syntax_error> check_selector(std::string_view text);
+std::expected<void, syntax_error> check_selector(std::string_view text);
 
 }  // namespace kgw::policies

@@ -47,14 +47,15 @@ class compiled_validator final : public record_validator {
   bool require_json = false;
   std::vector<json::selector> required;
 
-  std::optional<std::string> check(const record_in& in) const override {
-    if (!require_json) return std::nullopt;
-    if (!in.value) return std::string("value is null; a JSON value is required");
+  std::expected<void, std::string> check(const record_in& in) const override {
+    if (!require_json) return {};
+    if (!in.value) return std::unexpected(std::string("value is null; a JSON value is required"));
     json::json_doc& doc = scratch_doc();
-    if (doc.parse(*in.value)) return std::string("value is not valid JSON");
+    if (!doc.parse(*in.value)) return std::unexpected(std::string("value is not valid JSON"));
     for (const auto& sel : required)
-      if (!present(doc, sel, 0, json::json_doc::root())) return "missing required field '" + sel.text + "'";
-    return std::nullopt;
+      if (!present(doc, sel, 0, json::json_doc::root()))
+        return std::unexpected("missing required field '" + sel.text + "'");
+    return {};
   }
 
   std::vector<std::string> describe() const override {
@@ -69,9 +70,9 @@ class compiled_validator final : public record_validator {
 }  // namespace
 
 std::expected<std::shared_ptr<const record_validator>, std::string> record_validator::compile(
-    const std::vector<const config::validation_rule*>& rules) {
+    const std::vector<const validation_rule*>& rules) {
   auto v = std::make_shared<compiled_validator>();
-  for (const config::validation_rule* rule : rules) {
+  for (const validation_rule* rule : rules) {
     v->require_json = v->require_json || rule->require_json || !rule->required_fields.empty();
     for (const std::string& field : rule->required_fields) {
       auto sel = json::parse_selector(field);

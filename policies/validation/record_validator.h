@@ -5,23 +5,22 @@
 // Threading: immutable after compile; shared by every worker thread.
 #include <expected>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "config/policy_config.h"
 #include "policies/record.h"
+#include "policies/validation/validation_config.h"
 
 namespace kgw::policies {
 
 class record_validator {
  public:
   static std::expected<std::shared_ptr<const record_validator>, std::string> compile(
-      const std::vector<const config::validation_rule*>& rules);
+      const std::vector<const validation_rule*>& rules);
   virtual ~record_validator() = default;
-  // nullopt: valid; otherwise why not, for the record_errors message ("value is not JSON",
-  // "missing required field 'email'").
-  virtual std::optional<std::string> check(const record_in& in) const = 0;
+  // Valid, or why not, for the record_errors message ("value is not JSON", "missing required
+  // field 'email'").
+  virtual std::expected<void, std::string> check(const record_in& in) const = 0;
   virtual std::vector<std::string> describe() const = 0;
 };
 

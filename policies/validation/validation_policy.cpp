@@ -33,22 +33,22 @@ class validation_policy final : public policy {
   request_verdict on_request(request_exchange& ex) const override {
     if (ex.head.api_key != proto::api::produce) return {};
     request_verdict v;
-    std::string error;
-    auto* req = ex.message<proto::produce_request>(error);
-    if (!req) {
+    const auto decoded = ex.message<proto::produce_request>();
+    if (!decoded) {
       v.what = request_verdict::action::refuse;
-      v.reason = std::move(error);
+      v.reason = decoded.error();
       return v;
     }
+    proto::produce_request* req = *decoded;
     auto step = std::make_shared<invalid_partitions>();
     std::erase_if(req->topic_data, [&](proto::produce_request::topic_produce_data& t) {
       topic_error te;
       te.name = std::string(t.name);
       std::erase_if(t.partition_data, [&](const proto::produce_request::partition_produce_data& p) {
         if (!p.records) return false;
-        auto why = check_(t.name, p.index, *p.records, ex.origin);
-        if (!why) return false;
-        te.partitions.push_back({p.index, proto::kafka_error::invalid_record, std::move(*why)});
+        auto ok = check_(t.name, p.index, *p.records, ex.origin);
+        if (ok) return false;
+        te.partitions.push_back({p.index, proto::kafka_error::invalid_record, std::move(ok.error())});
         return true;
       });
       if (te.partitions.empty()) return false;
@@ -76,10 +76,9 @@ class validation_policy final : public policy {
 
   std::expected<void, std::string> on_response(const response_step* step, response_exchange& ex) const override {
     if (!step) return {};
-    std::string error;
-    auto* m = ex.message<proto::produce_response>(error);
-    if (!m) return std::unexpected(std::move(error));
-    put_produce_errors(*m, static_cast<const invalid_partitions&>(*step).topics);
+    const auto m = ex.message<proto::produce_response>();
+    if (!m) return std::unexpected(m.error());
+    put_produce_errors(**m, static_cast<const invalid_partitions&>(*step).topics);
     ex.rewrote();
     return {};
   }
@@ -90,26 +89,26 @@ class validation_policy final : public policy {
 };
 
 // The snapshot's validators; a rejection is a decision (with its counts).
-std::optional<std::string> check_with(policy_set& set, const std::string& principal, std::string_view topic,
-                                      proto::bytes_view records, const decision_origin& origin) {
+std::expected<void, std::string> check_with(policy_set& set, const std::string& principal, std::string_view topic,
+                                            proto::bytes_view records, const decision_origin& origin) {
   const auto tp = set.for_topic(principal, topic);
-  if (!tp->error.empty()) return "the gateway cannot apply the policy for this topic";
-  if (!tp->validator) return std::nullopt;
+  if (!tp->error.empty()) return std::unexpected(std::string("the gateway cannot apply the policy for this topic"));
+  if (!tp->validator) return {};
   // Scratch buffers only, reused by every session of the worker thread.
   thread_local record_governor governor;
   tally_counts counts{};
-  auto rejected = governor.validate(records, *tp->validator, counts);
-  if (rejected) {
+  auto passed = governor.validate(records, *tp->validator, counts);
+  if (!passed) {
     auto d = origin.event(decision_kind::records);
     d.api_key = proto::api::produce;
     d.resource_type = "topic";
     d.resource = topic;
     d.error = proto::kafka_error::invalid_record;
-    d.detail = *rejected;
+    d.detail = passed.error();
     d.counts = counts;
     origin.emit(d);
   }
-  return rejected;
+  return passed;
 }
 
 }  // namespace
@@ -119,7 +118,7 @@ std::shared_ptr<const policy> make_validation_policy(produce_check check) {
 }
 
 std::shared_ptr<const policy> compile_validation_policy(policy_set& snapshot, std::string_view principal) {
-  if (snapshot.config().validations.empty()) return nullptr;
+  if (snapshot.config().section<validation_section>()->empty()) return nullptr;
   return make_validation_policy(
       [&snapshot, who = std::string(principal)](std::string_view topic, std::int32_t, proto::bytes_view records,
                                                  const decision_origin& origin) {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
+#include <expected>
 #include <string>
 #include <string_view>
 
@@ -20,9 +20,9 @@ class policy;
 class policy_set;
 struct decision_origin;
 
-// Checks one partition's records: nullopt when every record passes, else why (the message its
+// Checks one partition's records: every record passes, or why not (the message its
 // INVALID_RECORD carries). origin: where to report a rejection.
-using produce_check = std::function<std::optional<std::string>(
+using produce_check = std::function<std::expected<void, std::string>(
     std::string_view topic, std::int32_t partition, protocol::bytes_view records, const decision_origin& origin)>;
 
 // Null when the configuration has no validation rule.

@@ -25,8 +25,6 @@ namespace kgw::policies {
 
 namespace {
 
-using config::mask_function;
-using config::mask_target;
 
 std::string located(const config::source_mark& at, const std::string& message) {
   return at.line > 0 ? at.str() + ": " + message : message;
@@ -59,7 +57,7 @@ class compiled_view final : public topic_view {
   std::vector<json_mask> value_masks, key_masks;
   std::optional<masking::field_mask> whole_key_mask;  // the strongest of the whole-key masks
   std::vector<header_mask> header_masks;               // one per header name, the strongest
-  config::invalid_json_action on_invalid = config::invalid_json_action::drop;
+  invalid_json_action on_invalid = invalid_json_action::drop;
   std::string invalid_replacement;
   bool needs_value_json = false, needs_key_json = false;
   std::vector<std::string> description;
@@ -79,13 +77,13 @@ class compiled_view final : public topic_view {
     const json::json_doc* key_doc = nullptr;
     bool value_invalid = false, key_invalid = false;
     if (needs_value_json && in.value) {
-      if (s.value.parse(*in.value))
+      if (!s.value.parse(*in.value))
         value_invalid = true;
       else
         value_doc = &s.value;
     }
     if (needs_key_json && in.key) {
-      if (s.key.parse(*in.key))
+      if (!s.key.parse(*in.key))
         key_invalid = true;
       else
         key_doc = &s.key;
@@ -93,7 +91,7 @@ class compiled_view final : public topic_view {
     bool replace = false;
     if (value_invalid || key_invalid) {
       bool filter_blind = (value_invalid && filter.reads_value()) || (key_invalid && filter.reads_key_json());
-      if (on_invalid == config::invalid_json_action::drop || filter_blind) {
+      if (on_invalid == invalid_json_action::drop || filter_blind) {
         out.what = verdict::drop_invalid;
         return;
       }
@@ -226,7 +224,7 @@ std::string field_label(mask_target target, const std::string& field) {
 }  // namespace
 
 std::expected<std::shared_ptr<const topic_view>, std::string> topic_view::compile(
-    const std::vector<const config::view_rule*>& rules, const config::principal_config& principal,
+    const std::vector<const view_rule*>& rules, const config::principal_config& principal,
     const std::string& hash_key) {
   auto view = std::make_shared<compiled_view>();
 
@@ -234,7 +232,7 @@ std::expected<std::shared_ptr<const topic_view>, std::string> topic_view::compil
   row_filter::expr all;
   all.what = row_filter::expr::kind::and_;
   std::vector<std::string> where_texts;
-  for (const config::view_rule* rule : rules) {
+  for (const view_rule* rule : rules) {
     if (rule->where.empty()) continue;
     auto tree = row_filter::parse_predicate(rule->where);
     if (!tree) {
@@ -249,8 +247,8 @@ std::expected<std::shared_ptr<const topic_view>, std::string> topic_view::compil
 
   // Masks, in rule order.
   std::vector<std::string> mask_lines;
-  for (const config::view_rule* rule : rules) {
-    for (const config::mask_rule& mr : rule->masks) {
+  for (const view_rule* rule : rules) {
+    for (const mask_rule& mr : rule->masks) {
       const config::source_mark& at = mr.at.line > 0 ? mr.at : rule->at;
       auto fn = masking::field_mask::compile(mr, hash_key);
       if (!fn) return std::unexpected(located(at, fn.error()));
@@ -288,11 +286,11 @@ std::expected<std::shared_ptr<const topic_view>, std::string> topic_view::compil
 
   // Invalid JSON: drop wins over replace (any rule asking to drop is obeyed); otherwise the
   // first rule's replacement is delivered.
-  bool all_replace = !rules.empty() && std::all_of(rules.begin(), rules.end(), [](const config::view_rule* r) {
-    return r->on_invalid_json == config::invalid_json_action::replace;
+  bool all_replace = !rules.empty() && std::all_of(rules.begin(), rules.end(), [](const view_rule* r) {
+    return r->on_invalid_json == invalid_json_action::replace;
   });
   if (all_replace) {
-    view->on_invalid = config::invalid_json_action::replace;
+    view->on_invalid = invalid_json_action::replace;
     view->invalid_replacement = rules.front()->invalid_json_replacement;
   }
   view->needs_value_json = !view->value_masks.empty() || view->filter.reads_value();
@@ -323,7 +321,7 @@ std::expected<std::shared_ptr<const topic_view>, std::string> topic_view::compil
   for (auto& line : mask_lines) d.push_back(std::move(line));
   auto invalid_line = [&](const char* part, bool filter_reads) {
     std::string line = std::string("records whose ") + part + " is not JSON: ";
-    if (view->on_invalid == config::invalid_json_action::drop)
+    if (view->on_invalid == invalid_json_action::drop)
       line += "dropped and counted";
     else if (filter_reads)
       line += "dropped and counted (the row filter needs its fields)";

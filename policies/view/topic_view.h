@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/gateway_config.h"
-#include "config/policy_config.h"
+#include "policies/view/view_config.h"
 #include "policies/record.h"
 
 namespace kgw::policies {
@@ -19,10 +19,10 @@ namespace kgw::policies {
 class topic_view : public record_stage {
  public:
   // rules: the view rules that apply to this principal and topic (already chosen by level, see
-  // config/policy_config.h). Errors (a predicate that does not parse, a selector that does not
+  // policies/view/view_config.h). Errors (a predicate that does not parse, a selector that does not
   // parse, `hash` without a hash_key) are "file:line:col: message".
   static std::expected<std::shared_ptr<const topic_view>, std::string> compile(
-      const std::vector<const config::view_rule*>& rules, const config::principal_config& principal,
+      const std::vector<const view_rule*>& rules, const config::principal_config& principal,
       const std::string& hash_key);
 
   virtual ~topic_view() = default;

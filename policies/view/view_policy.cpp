@@ -35,9 +35,9 @@ class view_policy final : public policy {
       return v;
     }
     if (ex.head.api_key != proto::api::fetch || ex.version() < 13 || ex.ids_looked_up) return {};
-    std::string error;
-    const auto* req = ex.message<proto::fetch_request>(error);
-    if (!req) return {};  // the broker answers it; its response is governed
+    const auto decoded = ex.message<proto::fetch_request>();
+    if (!decoded) return {};  // the broker answers it; its response is governed
+    const proto::fetch_request* req = *decoded;
     request_verdict v;
     for (const auto& t : req->topics) {
       // A zero id names no topic: its partitions fail UNKNOWN_TOPIC_ID at response time.
@@ -51,10 +51,9 @@ class view_policy final : public policy {
 
   std::expected<void, std::string> on_response(const response_step* step, response_exchange& ex) const override {
     if (!step || ex.api_key != proto::api::metadata) return {};
-    std::string error;
-    const auto* m = ex.message<proto::metadata_response>(error);
-    if (!m) return std::unexpected(std::move(error));
-    for (const auto& t : m->topics)
+    const auto m = ex.message<proto::metadata_response>();
+    if (!m) return std::unexpected(m.error());
+    for (const auto& t : (*m)->topics)
       if (t.name) ex.names.learn(t.topic_id, *t.name);
     return {};
   }
@@ -77,7 +76,7 @@ class view_policy final : public policy {
 }  // namespace
 
 std::shared_ptr<const policy> compile_view_policy(policy_set& snapshot, std::string_view principal) {
-  if (snapshot.config().views.empty()) return nullptr;
+  if (snapshot.config().section<view_section>()->empty()) return nullptr;
   return std::make_shared<view_policy>(snapshot, principal);
 }
 

@@ -2,6 +2,8 @@
 #include <filesystem>
 
 #include "config/loader.h"
+#include "gateway/security/config_checks.h"
+#include "policies/registry.h"
 
 using kgw::config::load_string;
 
@@ -104,7 +106,10 @@ TEST_CASE("missing file is an error, shipped examples are valid") {
     // identity.yaml names certificate and key files that are not shipped; it is loaded with
     // stand-ins in security_config_test.cpp.
     if (e.path().filename() == "identity.yaml") continue;
-    auto c = kgw::config::load_file(e.path().string());
+    // As the gateway reads them: every identity check and policy section reader.
+    auto with = kgw::security::config_checks();
+    with.policy_sections = kgw::policies::section_readers();
+    auto c = kgw::config::load_file(e.path().string(), with);
     INFO(e.path().string());
     CHECK(c.has_value());
     if (!c) FAIL(c.error());

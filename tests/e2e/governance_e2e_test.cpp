@@ -32,6 +32,7 @@
 
 #include "config/gateway_config.h"
 #include "config/loader.h"
+#include "gateway/config_extensions.h"
 #include "gateway/dev/embedded_cluster.h"
 #include "gateway/gateway.h"
 #include "protocol/describe_groups.h"
@@ -63,7 +64,8 @@ class governed_environment {
       : cluster_(brokers, topics) {
     const char* level = std::getenv("KGW_E2E_LOG");
     spdlog::set_level(spdlog::level::from_str(level && *level ? level : "warn"));
-    auto cfg = config::load_string("upstream: { bootstrap: [127.0.0.1:1] }\npolicies:\n" + policies, "governance.yaml");
+    auto cfg = config::load_string("upstream: { bootstrap: [127.0.0.1:1] }\npolicies:\n" + policies, "governance.yaml",
+                                   gateway::config_extensions());
     INFO((cfg ? std::string() : cfg.error()));
     REQUIRE(cfg.has_value());
     const std::uint16_t port = find_free_port_block(12);

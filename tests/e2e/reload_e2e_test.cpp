@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "gateway/config_extensions.h"
 #include "gateway/dev/embedded_cluster.h"
 #include "gateway/gateway.h"
 #include "gateway/reloader.h"
@@ -86,7 +87,7 @@ class file_gateway {
                      "]\npolicies: policies.yaml\n";
     write_file(dir_ / "policies.yaml", policies_yaml);
     write_gateway(extra(port_));
-    auto cfg = config::load_file((dir_ / "gateway.yaml").string());
+    auto cfg = config::load_file((dir_ / "gateway.yaml").string(), gateway::config_extensions());
     INFO((cfg ? "" : cfg.error()));
     REQUIRE(cfg);
     auto policy_paths = cfg->policies.paths;

@@ -30,7 +30,10 @@
 
 #include "config/gateway_config.h"
 #include "config/loader.h"
+#include "gateway/config_extensions.h"
 #include "gateway/gateway.h"
+#include "policies/acl/acl_config.h"
+#include "policies/view/view_config.h"
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/shared_customers_oracle.h"
@@ -75,7 +78,7 @@ settings sasl(const std::string& user) { return sasl(user, user + "-secret"); }
 
 // The example config, checked for what the scenario relies on.
 config::gateway_config load_scenario_config() {
-  auto cfg = config::load_file(source_path("config/examples/shared-customers.yaml"));
+  auto cfg = config::load_file(source_path("config/examples/shared-customers.yaml"), gateway::config_extensions());
   INFO((cfg ? std::string() : cfg.error()));
   REQUIRE(cfg.has_value());
   REQUIRE(cfg->listeners.size() == 1);
@@ -98,8 +101,8 @@ config::gateway_config load_scenario_config() {
   }
   CHECK(names == std::set<std::string>{"analytics", "fraud", "ingest", "marketing", "sales"});
   CHECK(cfg->principals.at("sales").attributes == std::map<std::string, std::string>{{"territory", territory}});
-  CHECK(cfg->policies.acls_enabled());
-  CHECK(cfg->policies.hash_key == hash_key);
+  CHECK(cfg->policies.section<policies::acl_section>()->enabled());
+  CHECK(cfg->policies.section<policies::view_section>()->hash_key == hash_key);
   return std::move(*cfg);
 }
 

@@ -57,8 +57,8 @@ namespace proto = kgw::protocol;
 namespace cfg = kgw::config;
 using namespace kgw::gateway;
 
-using op = cfg::acl_operation;
-using rt = cfg::resource_type;
+using op = kgw::policies::acl_operation;
+using rt = kgw::policies::resource_type;
 
 namespace {
 
@@ -69,8 +69,8 @@ constexpr std::int16_t topic_denied = 29, group_denied = 30, cluster_denied = 31
 cfg::resource_pattern lit(std::string s) { return {cfg::pattern_type::literal, std::move(s)}; }
 cfg::resource_pattern pre(std::string s) { return {cfg::pattern_type::prefix, std::move(s)}; }
 
-cfg::acl_rule rule(std::string who, bool allow, std::vector<op> ops, rt type, std::vector<cfg::resource_pattern> res) {
-  cfg::acl_rule r;
+kgw::policies::acl_rule rule(std::string who, bool allow, std::vector<op> ops, rt type, std::vector<cfg::resource_pattern> res) {
+  kgw::policies::acl_rule r;
   r.who.what = cfg::subject::kind::principals;
   r.who.names = {std::move(who)};
   r.allow = allow;
@@ -84,17 +84,20 @@ cfg::acl_rule rule(std::string who, bool allow, std::vector<op> ops, rt type, st
 // read groups "app-*", delete group "app-old"; write transactional id "tx-ok". bob owns
 // "secret", so ACLs are on and alice is denied everything else. with_cluster: alice also has
 // Describe, Create, IdempotentWrite, DescribeConfigs and AlterConfigs on the cluster.
+// The ACL rules of a configuration built in code.
+std::vector<kgw::policies::acl_rule>& acls(cfg::policy_config& p) { return p.edit<kgw::policies::acl_section>().rules; }
+
 cfg::policy_config standard_policy(bool with_cluster = false) {
   cfg::policy_config p;
-  p.acls.push_back(rule("alice", true, {op::read, op::write}, rt::topic, {lit("orders")}));
-  p.acls.push_back(rule("alice", true, {op::describe}, rt::topic, {pre("pub-")}));
-  p.acls.push_back(rule("alice", true, {op::create, op::delete_, op::alter, op::alter_configs}, rt::topic, {lit("admin-t")}));
-  p.acls.push_back(rule("alice", true, {op::read}, rt::group, {pre("app-")}));
-  p.acls.push_back(rule("alice", true, {op::delete_}, rt::group, {lit("app-old")}));
-  p.acls.push_back(rule("alice", true, {op::write}, rt::transactional_id, {lit("tx-ok")}));
-  p.acls.push_back(rule("bob", true, {op::all}, rt::topic, {lit("secret")}));
+  acls(p).push_back(rule("alice", true, {op::read, op::write}, rt::topic, {lit("orders")}));
+  acls(p).push_back(rule("alice", true, {op::describe}, rt::topic, {pre("pub-")}));
+  acls(p).push_back(rule("alice", true, {op::create, op::delete_, op::alter, op::alter_configs}, rt::topic, {lit("admin-t")}));
+  acls(p).push_back(rule("alice", true, {op::read}, rt::group, {pre("app-")}));
+  acls(p).push_back(rule("alice", true, {op::delete_}, rt::group, {lit("app-old")}));
+  acls(p).push_back(rule("alice", true, {op::write}, rt::transactional_id, {lit("tx-ok")}));
+  acls(p).push_back(rule("bob", true, {op::all}, rt::topic, {lit("secret")}));
   if (with_cluster)
-    p.acls.push_back(rule("alice", true,
+    acls(p).push_back(rule("alice", true,
                           {op::describe, op::create, op::idempotent_write, op::describe_configs, op::alter_configs},
                           rt::cluster, {}));
   return p;
@@ -140,11 +143,11 @@ using produce_check =
 // policy (a view on a topic no test uses), which needs topic names: ids are learnt and looked up.
 cfg::gateway_config config_of(cfg::policy_config p) {
   cfg::gateway_config c;
-  if (!p.acls_enabled()) {
-    cfg::view_rule v;
+  if (!p.section<kgw::policies::acl_section>()->enabled()) {
+    kgw::policies::view_rule v;
     v.who.what = cfg::subject::kind::everyone;
     v.topics = {{cfg::pattern_type::literal, "unrelated-viewed-topic"}};
-    p.views.push_back(std::move(v));
+    p.edit<kgw::policies::view_section>().views.push_back(std::move(v));
   }
   c.policies = std::move(p);
   return c;
@@ -164,8 +167,10 @@ struct harness : kgw::gateway::testing::test_rewriter {
     auto chain = std::make_shared<kgw::policies::principal_policies>(*set.chain("alice"));
     if (check)
       chain->add(kgw::policies::make_validation_policy(
-          [check](std::string_view t, std::int32_t p, proto::bytes_view r, const kgw::policies::decision_origin&) {
-            return check(t, p, r);
+          [check](std::string_view t, std::int32_t p, proto::bytes_view r,
+                  const kgw::policies::decision_origin&) -> std::expected<void, std::string> {
+            if (auto why = check(t, p, r)) return std::unexpected(*why);
+            return {};
           }));
     return chain;
   }
@@ -209,18 +214,16 @@ struct harness : kgw::gateway::testing::test_rewriter {
     upstream.encode(w, v);
     auto& body = keep.emplace_back(w.flatten());
     governed_response g;
-    std::string error;
-    const auto st = authz.on_response(a.fixup.get(), {Resp::api_key, v, false}, body, rw, g, error);
-    INFO(error);
-    REQUIRE(st != rewrite_status::failed);
-    if (st == rewrite_status::unchanged) return {st, &body};
+    const auto st = authz.on_response(a.fixup.get(), {Resp::api_key, v, false}, body, rw, g);
+    INFO((st ? std::string() : st.error()));
+    REQUIRE(st);
+    if (*st == rewrite_status::unchanged) return {*st, &body};
     auto& out = keep.emplace_back(g.w.flatten());
     proto::writer addresses_only;
-    std::string ignored;
-    if (rw.rewrite({Resp::api_key, v, false}, body, addresses_only, ignored) == rewrite_status::rewritten &&
+    if (rw.rewrite({Resp::api_key, v, false}, body, addresses_only) == rewrite_status::rewritten &&
         addresses_only.flatten() == out)
       return {rewrite_status::unchanged, &out};
-    return {st, &out};
+    return {*st, &out};
   }
 
   // A Fetch response through the chain, decoded back into `up`; changed: the chain rewrote it.
@@ -1476,7 +1479,7 @@ TEST_CASE("InitProducerId: Write on the transactional id, IdempotentWrite on the
     req.transactional_id.reset();
     CHECK(h.run(req, v).what == action::forward);  // Write on topic orders (KIP-679)
     cfg::policy_config read_only;
-    read_only.acls.push_back(rule("alice", true, {op::read}, rt::topic, {lit("orders")}));
+    acls(read_only).push_back(rule("alice", true, {op::read}, rt::topic, {lit("orders")}));
     harness hr(read_only);
     CHECK(hr.answered<proto::init_producer_id_response>(hr.run(req, v), v).error_code == cluster_denied);
     harness hc(standard_policy(true));
@@ -1641,7 +1644,7 @@ TEST_CASE("An API the gateway cannot authorize is refused unless pass_through_ap
   }
   {
     auto p = standard_policy();
-    p.pass_through_apis = {29};
+    p.edit<kgw::policies::acl_section>().pass_through_apis = {29};
     harness h(p);
     CHECK(h.decide(body).what == action::forward);
   }

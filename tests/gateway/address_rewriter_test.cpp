@@ -51,9 +51,8 @@ template <class M>
 M rewrite_ok(fixture& f, const M& in, std::int16_t version, bool expect_change = true) {
   auto body = response_body(in, version);
   proto::writer out;
-  std::string err;
-  auto st = f.rw.rewrite({M::api_key, version, false}, body, out, err);
-  INFO(err);
+  auto st = f.rw.rewrite({M::api_key, version, false}, body, out);
+  INFO((st ? std::string() : st.error()));
   if (!expect_change) {
     CHECK(st == rewrite_status::unchanged);
     return in;
@@ -166,8 +165,7 @@ TEST_CASE("KIP-951 node endpoints in Produce v10+ and Fetch v16+; records are no
   for (std::int16_t v = 16; v <= proto::fetch_response::max_version; ++v) {
     auto body = response_body(fr, v);
     proto::writer out;
-    std::string err;
-    REQUIRE(f.rw.rewrite({1, v, false}, body, out, err) == rewrite_status::rewritten);
+    REQUIRE(f.rw.rewrite({1, v, false}, body, out) == rewrite_status::rewritten);
     // The record bytes are borrowed from the received frame, not copied.
     bool borrowed = false;
     for (auto s : out.slices())
@@ -210,15 +208,14 @@ TEST_CASE("ApiVersions is the intersection of the broker's and the gateway's ran
   // Client asked a version we don't decode: v0 answer with UNSUPPORTED_VERSION, as a broker does.
   auto body = response_body(a, 0);
   proto::writer out;
-  std::string err;
-  REQUIRE(f.rw.rewrite({18, 0, true}, body, out, err) == rewrite_status::rewritten);
+  REQUIRE(f.rw.rewrite({18, 0, true}, body, out) == rewrite_status::rewritten);
   CHECK(decode_response<proto::api_versions_response>(f.keep.emplace_back(out.flatten()), 0).error_code == 35);
 
   // The broker itself refusing the version: its answer (format of its choosing) passes unchanged.
   a.error_code = 35;
   auto refused = response_body(a, 0);
   proto::writer out2;
-  CHECK(f.rw.rewrite({18, 3, false}, refused, out2, err) == rewrite_status::unchanged);
+  CHECK(f.rw.rewrite({18, 3, false}, refused, out2) == rewrite_status::unchanged);
 }
 
 TEST_CASE("a malformed address-bearing response fails instead of passing through") {
@@ -231,14 +228,13 @@ TEST_CASE("a malformed address-bearing response fails instead of passing through
   auto body = response_body(m, 1);
   for (std::size_t n = 0; n < body.size(); ++n) {
     proto::writer out;
-    std::string err;
-    CHECK(f.rw.rewrite({3, 1, false}, {body.data(), n}, out, err) == rewrite_status::failed);
-    CHECK_FALSE(err.empty());
+    const auto st = f.rw.rewrite({3, 1, false}, {body.data(), n}, out);
+    REQUIRE_FALSE(st);
+    CHECK_FALSE(st.error().empty());
   }
   body.push_back(std::byte{0});
   proto::writer out;
-  std::string err;
-  CHECK(f.rw.rewrite({3, 1, false}, body, out, err) == rewrite_status::failed);
+  CHECK_FALSE(f.rw.rewrite({3, 1, false}, body, out));
 }
 
 TEST_CASE("Fetch v16+ node endpoints rewritten in place keep the trailer's length, for any host length") {
@@ -264,8 +260,7 @@ TEST_CASE("Fetch v16+ node endpoints rewritten in place keep the trailer's lengt
         REQUIRE(s.what == proto::fetch_scanner::kind::trailer);
         const auto trailer = proto::bytes_view(body).subspan(scan.position());
         std::vector<std::byte> out;
-        std::string err;
-        REQUIRE(f.rw.rewrite_fetch_trailer(v, trailer, true, out, err) == rewrite_status::rewritten);
+        REQUIRE(f.rw.rewrite_fetch_trailer(v, trailer, true, out) == rewrite_status::rewritten);
         REQUIRE(out.size() == trailer.size());
         std::vector<std::byte> rebuilt(body.begin(), body.begin() + static_cast<std::ptrdiff_t>(scan.position()));
         rebuilt.insert(rebuilt.end(), out.begin(), out.end());
@@ -288,7 +283,7 @@ TEST_CASE("Fetch v16+ node endpoints rewritten in place keep the trailer's lengt
         CHECK(kept_unknown == extra);
         // Not bound by the length, the rewrite is exact.
         std::vector<std::byte> exact;
-        REQUIRE(f.rw.rewrite_fetch_trailer(v, trailer, false, exact, err) == rewrite_status::rewritten);
+        REQUIRE(f.rw.rewrite_fetch_trailer(v, trailer, false, exact) == rewrite_status::rewritten);
         rebuilt.resize(scan.position());
         rebuilt.insert(rebuilt.end(), exact.begin(), exact.end());
         const auto e = decode_response<proto::fetch_response>(rebuilt, v);
@@ -311,13 +306,12 @@ TEST_CASE("a malformed Fetch v16 response fails instead of passing through") {
   auto body = response_body(fr, 16);
   for (std::size_t n = 0; n < body.size(); ++n) {
     proto::writer out;
-    std::string err;
     INFO("cut at " << n);
-    CHECK(f.rw.rewrite({1, 16, false}, {body.data(), n}, out, err) == rewrite_status::failed);
-    CHECK_FALSE(err.empty());
+    const auto st = f.rw.rewrite({1, 16, false}, {body.data(), n}, out);
+    REQUIRE_FALSE(st);
+    CHECK_FALSE(st.error().empty());
   }
   body.push_back(std::byte{0});
   proto::writer out;
-  std::string err;
-  CHECK(f.rw.rewrite({1, 16, false}, body, out, err) == rewrite_status::failed);
+  CHECK_FALSE(f.rw.rewrite({1, 16, false}, body, out));
 }

@@ -40,8 +40,8 @@ class probe final : public pol::policy {
     return i;
   }
   pol::request_verdict on_request(pol::request_exchange& ex) const override {
-    std::string error;
-    auto* m = ex.message<proto::produce_request>(error);
+    const auto decoded = ex.message<proto::produce_request>();
+    proto::produce_request* m = decoded ? *decoded : nullptr;
     seen.push_back(m);
     if (m && rename_) {
       m->topic_data.at(0).name = "renamed";
@@ -52,9 +52,9 @@ class probe final : public pol::policy {
     return v;
   }
   std::expected<void, std::string> on_response(const pol::response_step*, pol::response_exchange& ex) const override {
-    std::string error;
-    auto* m = ex.message<proto::produce_response>(error);
-    if (!m) return std::unexpected(error);
+    const auto decoded = ex.message<proto::produce_response>();
+    if (!decoded) return std::unexpected(decoded.error());
+    proto::produce_response* m = *decoded;
     seen_responses.push_back(m);
     m->responses.at(0).partition_responses.at(0).log_start_offset = mark_;
     ex.rewrote();
@@ -151,10 +151,8 @@ TEST_CASE("chain: one decode of a request for every policy, one encode of what t
   up.responses[0].partition_responses.emplace_back().index = 0;
   const auto resp_body = proto::encode_response(up, 9, corr, false).flatten();
   governed_response g;
-  std::string error;
-  const auto st = chain.on_response(out.steps.get(), {proto::api::produce, 9, false},
-                                    resp_body, f.rw, g, error);
-  INFO(error);
+  const auto st = chain.on_response(out.steps.get(), {proto::api::produce, 9, false}, resp_body, f.rw, g);
+  INFO((st ? std::string() : st.error()));
   REQUIRE(st == rewrite_status::rewritten);
   REQUIRE(first->seen_responses.size() == 1);
   CHECK(first->seen_responses[0] == second->seen_responses.at(0));
@@ -186,21 +184,21 @@ TEST_CASE("chain: a request no policy wants is forwarded as received, never deco
 TEST_CASE("chain: an answer from a later policy carries the entries earlier policies took out") {
   // ACL (alice may write "orders" only) then validation (rejects records starting with 'b').
   kgw::config::policy_config rules;
-  kgw::config::acl_rule r;
+  kgw::policies::acl_rule r;
   r.who.what = kgw::config::subject::kind::principals;
   r.who.names = {"alice"};
   r.allow = true;
-  r.operations = {kgw::config::acl_operation::write};
-  r.type = kgw::config::resource_type::topic;
+  r.operations = {kgw::policies::acl_operation::write};
+  r.type = kgw::policies::resource_type::topic;
   r.resources = {{kgw::config::pattern_type::literal, "orders"}};
-  rules.acls.push_back(r);
+  rules.edit<pol::acl_section>().rules.push_back(r);
   const kgw::config::principal_config alice{"alice", {}, {}, {}};
   auto acl = pol::make_acl_policy(std::make_shared<pol::principal_acl>(rules, alice));
   auto validation = pol::make_validation_policy(
       [](std::string_view, std::int32_t, proto::bytes_view records, const pol::decision_origin&)
-          -> std::optional<std::string> {
-        if (!records.empty() && records[0] == std::byte{'b'}) return "not JSON";
-        return std::nullopt;
+          -> std::expected<void, std::string> {
+        if (!records.empty() && records[0] == std::byte{'b'}) return std::unexpected(std::string("not JSON"));
+        return {};
       });
   fixture f;
   auto chain = f.make({acl, validation});
@@ -238,10 +236,9 @@ class metadata_reader final : public pol::policy {
     return v;
   }
   std::expected<void, std::string> on_response(const pol::response_step*, pol::response_exchange& ex) const override {
-    std::string error;
-    auto* m = ex.message<proto::metadata_response>(error);
-    if (!m) return std::unexpected(error);
-    topics += m->topics.size();
+    const auto m = ex.message<proto::metadata_response>();
+    if (!m) return std::unexpected(m.error());
+    topics += (*m)->topics.size();
     return {};
   }
   mutable std::size_t topics = 0;
@@ -267,9 +264,8 @@ TEST_CASE("chain: a response a policy decoded has its broker addresses rewritten
   up.topics.emplace_back().name = "orders";
   const auto resp = proto::encode_response(up, 12, corr, false).flatten();
   governed_response g;
-  std::string error;
-  const auto st = chain.on_response(out.steps.get(), {proto::api::metadata, 12, false}, resp, f.rw, g, error);
-  INFO(error);
+  const auto st = chain.on_response(out.steps.get(), {proto::api::metadata, 12, false}, resp, f.rw, g);
+  INFO((st ? std::string() : st.error()));
   REQUIRE(st == rewrite_status::rewritten);
   CHECK(g.addresses_done);  // the session does not decode it again for its addresses
   CHECK(reader->topics == 1);
@@ -285,20 +281,20 @@ TEST_CASE("chain: a response a policy decoded has its broker addresses rewritten
   none.topics.emplace_back().name = "orders";
   const auto resp2 = proto::encode_response(none, 12, corr, false).flatten();
   governed_response g2;
-  CHECK(chain.on_response(out.steps.get(), {proto::api::metadata, 12, false}, resp2, f.rw, g2, error) ==
+  CHECK(chain.on_response(out.steps.get(), {proto::api::metadata, 12, false}, resp2, f.rw, g2) ==
         rewrite_status::unchanged);
   CHECK(g2.addresses_done);
 }
 
 TEST_CASE("chain: with ACLs on, an API key outside the schema is refused, whatever its number") {
   kgw::config::policy_config rules;
-  kgw::config::acl_rule r;
+  kgw::policies::acl_rule r;
   r.who.what = kgw::config::subject::kind::everyone;
   r.allow = true;
-  r.operations = {kgw::config::acl_operation::all};
-  r.type = kgw::config::resource_type::topic;
+  r.operations = {kgw::policies::acl_operation::all};
+  r.type = kgw::policies::resource_type::topic;
   r.resources = {{kgw::config::pattern_type::literal, "orders"}};
-  rules.acls.push_back(r);
+  rules.edit<pol::acl_section>().rules.push_back(r);
   const kgw::config::principal_config alice{"alice", {}, {}, {}};
   fixture f;
   auto chain = f.make({pol::make_acl_policy(std::make_shared<pol::principal_acl>(rules, alice))});
@@ -332,17 +328,15 @@ TEST_CASE("chain: a governed response that does not decode fails closed at every
     INFO("cut at " << cut);
     const std::vector<std::byte> part(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(cut));
     governed_response g;
-    std::string error;
-    CHECK(chain.on_response(out.steps.get(), {proto::api::produce, 9, false}, part, f.rw, g, error) ==
-          rewrite_status::failed);
-    CHECK_FALSE(error.empty());
+    const auto st = chain.on_response(out.steps.get(), {proto::api::produce, 9, false}, part, f.rw, g);
+    REQUIRE_FALSE(st);
+    CHECK_FALSE(st.error().empty());
   }
   // Bytes after a whole message are as bad as missing ones.
   auto longer = whole;
   longer.push_back(std::byte{0});
   governed_response g;
-  std::string error;
-  CHECK(chain.on_response(out.steps.get(), {proto::api::produce, 9, false}, longer, f.rw, g, error) ==
-        rewrite_status::failed);
-  CHECK(error == "malformed Produce v9 response: trailing bytes");
+  const auto st = chain.on_response(out.steps.get(), {proto::api::produce, 9, false}, longer, f.rw, g);
+  REQUIRE_FALSE(st);
+  CHECK(st.error() == "malformed Produce v9 response: trailing bytes");
 }

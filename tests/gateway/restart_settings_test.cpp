@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "gateway/restart_settings.h"
+#include "policies/acl/acl_config.h"
 
 using kgw::gateway::restart_only_changes;
 
@@ -20,7 +21,7 @@ TEST_CASE("restart settings: what reloads live is not reported") {
   next.source = "b.yaml";
   next.log_level = "debug";
   next.principals["bob"].name = "bob";
-  next.policies.acls.emplace_back();
+  next.policies.edit<kgw::policies::acl_section>().rules.emplace_back();
   next.policies.paths.push_back("policies.d");
   CHECK(restart_only_changes(base(), next).empty());
 }

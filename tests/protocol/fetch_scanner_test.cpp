@@ -88,10 +88,10 @@ TEST_CASE("fetch_scanner: steps tile every sample Fetch v12-17 body; opaque step
         for (std::size_t i = 0; i < records.size(); ++i)
           CHECK(proto::as_string(proto::bytes_view(body).subspan(w.opaque[i].first, w.opaque[i].second)) == records[i]);
         // The trailer parses as tagged fields holding the node endpoints and unknown fields.
-        const char* err = nullptr;
         std::vector<std::uint32_t> tags;
-        proto::fetch_scanner::for_each_tag(proto::bytes_view(body).subspan(w.trailer_at), [&](std::uint32_t tag, proto::bytes_view) { tags.push_back(tag); }, err);
-        CHECK(err == nullptr);
+        const auto parsed = proto::fetch_scanner::for_each_tag(
+            proto::bytes_view(body).subspan(w.trailer_at), [&](std::uint32_t tag, proto::bytes_view) { tags.push_back(tag); });
+        CHECK(parsed.has_value());
         const std::size_t expected = m.unknown_tagged_fields.size() + (v >= 16 && !m.node_endpoints.empty() ? 1 : 0);
         CHECK(tags.size() == expected);
       }
@@ -110,9 +110,9 @@ TEST_CASE("fetch_scanner: a cut body, bytes past the end or a hostile count fail
     const walk w = scan(cut, 16, 0);
     // A cut inside the trailer leaves a trailer that only its own parser can tell is short.
     if (!w.failed) {
-      const char* err = nullptr;
-      CHECK_FALSE(proto::fetch_scanner::for_each_tag(proto::bytes_view(cut).subspan(w.trailer_at), [](auto, auto) {}, err));
-      CHECK(err != nullptr);
+      const auto parsed = proto::fetch_scanner::for_each_tag(proto::bytes_view(cut).subspan(w.trailer_at), [](auto, auto) {});
+      REQUIRE_FALSE(parsed);
+      CHECK(parsed.error() != nullptr);
     }
   }
   // A topic count far beyond the body.

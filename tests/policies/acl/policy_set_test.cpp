@@ -6,6 +6,8 @@
 
 #include "config/loader.h"
 #include "policies/policy_set.h"
+#include "policies/registry.h"
+#include "tests/support/with_policies.h"
 
 using kgw::policies::policy_set;
 using kgw::policies::record_arena;
@@ -25,7 +27,7 @@ principals:
   dave: { teams: [readers], attributes: { territory: EU } }
 policies:
 )" + policies,
-                                    "set.yaml");
+                                    "set.yaml", kgw::testing::with_policies());
   if (!c) FAIL(c.error());
   return std::move(*c);
 }
@@ -107,11 +109,14 @@ TEST_CASE("validation rules follow the same levels") {
   policy_set set(c);
   record_in in;
   in.value = R"({"id": 1})";
-  auto check = [&](const char* who) {
+  // Why the record is refused; nothing when it passes.
+  auto check = [&](const char* who) -> std::optional<std::string> {
     auto tp = set.for_topic(who, "t");
     REQUIRE(tp->error.empty());
     REQUIRE(tp->validator);
-    return tp->validator->check(in);
+    const auto ok = tp->validator->check(in);
+    if (ok) return std::nullopt;
+    return ok.error();
   };
   CHECK_FALSE(check("alice"));   // her own rule: JSON is enough
   CHECK_FALSE(check("bob"));     // everyone's rule: id is there
@@ -158,20 +163,20 @@ TEST_CASE("a view that does not compile fails closed") {
   // Built by hand: the loader refuses a hash mask without a hash_key, the cache must still not
   // deliver the topic ungoverned if such a config reaches it.
   kgw::config::gateway_config c;
-  kgw::config::view_rule v;
+  kgw::policies::view_rule v;
   v.who.what = kgw::config::subject::kind::everyone;
   v.topics.push_back({kgw::config::pattern_type::literal, "t"});
-  kgw::config::mask_rule m;
+  kgw::policies::mask_rule m;
   m.fields = {"email"};
-  m.function = kgw::config::mask_function::hash;
+  m.function = kgw::policies::mask_function::hash;
   m.at = {"hand.yaml", 3, 7};
   v.masks.push_back(m);
-  kgw::config::validation_rule r;
+  kgw::policies::validation_rule r;
   r.who.what = kgw::config::subject::kind::everyone;
   r.topics.push_back({kgw::config::pattern_type::literal, "t"});
   r.require_json = true;
-  c.policies.views.push_back(v);
-  c.policies.validations.push_back(r);
+  c.policies.edit<kgw::policies::view_section>().views.push_back(v);
+  c.policies.edit<kgw::policies::validation_section>().rules.push_back(r);
   policy_set set(c);
   auto tp = set.for_topic("anyone", "t");
   CHECK_FALSE(tp->error.empty());

@@ -5,9 +5,11 @@
 
 #include "config/loader.h"
 #include "policies/acl/principal_acl.h"
+#include "policies/registry.h"
+#include "tests/support/with_policies.h"
 
-using kgw::config::acl_operation;
-using kgw::config::resource_type;
+using kgw::policies::acl_operation;
+using kgw::policies::resource_type;
 using kgw::policies::principal_acl;
 
 namespace {
@@ -21,7 +23,7 @@ principals:
   carol: {}
 policies:
 )" + policies,
-                                    "acl.yaml");
+                                    "acl.yaml", kgw::testing::with_policies());
   if (!c) FAIL(c.error());
   return std::move(*c);
 }

@@ -83,17 +83,17 @@ TEST_CASE("selector: errors carry offsets") {
                                                  {"a[99999999999]", 2},
                                                  {"a.b c", 3}}) {
     INFO(b.text);
-    auto err = check_selector(b.text);
-    REQUIRE(err.has_value());
-    CHECK(err->offset == b.offset);
-    CHECK_FALSE(err->message.empty());
+    auto parsed = check_selector(b.text);
+    REQUIRE_FALSE(parsed.has_value());
+    CHECK(parsed.error().offset == b.offset);
+    CHECK_FALSE(parsed.error().message.empty());
   }
-  CHECK_FALSE(check_selector("items[*].card").has_value());
+  CHECK(check_selector("items[*].card").has_value());
 }
 
 TEST_CASE("selector: matching") {
   json_doc doc;
-  REQUIRE_FALSE(doc.parse(R"({
+  REQUIRE(doc.parse(R"({
     "email": "a@b.c",
     "address": {"street": "Main", "zip": 1},
     "items": [{"card": "1111", "sku": "x"}, {"sku": "y"}, {"card": "2222"}],
@@ -118,18 +118,18 @@ TEST_CASE("selector: matching") {
   CHECK(find(doc, sel("address.none")) == npos);
 
   json_doc arr;
-  REQUIRE_FALSE(arr.parse(R"([{"a": 1}, {"a": 2}])"));
+  REQUIRE(arr.parse(R"([{"a": 1}, {"a": 2}])"));
   CHECK(matches(arr, "[*].a") == std::vector<std::string>{"1", "2"});
   CHECK(matches(arr, "a").empty());
 
   json_doc invalid;
-  CHECK(invalid.parse("{"));
+  CHECK_FALSE(invalid.parse("{"));
   CHECK(matches(invalid, "a").empty());
 }
 
 TEST_CASE("selector: stopping early") {
   json_doc doc;
-  REQUIRE_FALSE(doc.parse(R"({"items": [{"c": 1}, {"c": 2}, {"c": 3}]})"));
+  REQUIRE(doc.parse(R"({"items": [{"c": 1}, {"c": 2}, {"c": 3}]})"));
   int seen = 0;
   bool stopped = for_each_match(doc, sel("items[*].c"), match_mode::all, [&](std::uint32_t n) {
     ++seen;

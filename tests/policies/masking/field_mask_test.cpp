@@ -13,8 +13,8 @@
 #include "policies/masking/hmac_sha256.h"
 
 using namespace kgw::policies;
-using kgw::config::mask_function;
-using kgw::config::mask_rule;
+using kgw::policies::mask_function;
+using kgw::policies::mask_rule;
 using masking::field_mask;
 
 namespace {
@@ -50,11 +50,11 @@ field_mask make(mask_function f, int keep_last = 0, bool keep_domain = false, st
 // The JSON text mask m makes of `json`.
 std::string on_json(const field_mask& m, std::string_view json_text) {
   json::json_doc doc;
-  REQUIRE_FALSE(doc.parse(json_text));
+  REQUIRE(doc.parse(json_text));
   std::string out;
   REQUIRE(m.mask_json(doc, 0, out));
   json::json_doc check;
-  CHECK_FALSE(check.parse(out));
+  CHECK(check.parse(out));
   return out;
 }
 
@@ -173,7 +173,7 @@ TEST_CASE("mask: strength orders the functions") {
 
 TEST_CASE("mask: every node a wildcard selects") {
   json::json_doc doc;
-  REQUIRE_FALSE(doc.parse(R"({"items": [{"card": "4111111111111111"}, {"card": "5500000000000004"}, {"x": 1}]})"));
+  REQUIRE(doc.parse(R"({"items": [{"card": "4111111111111111"}, {"card": "5500000000000004"}, {"x": 1}]})"));
   auto sel = json::parse_selector("items[*].card");
   REQUIRE(sel);
   auto m = make(mask_function::partial, 4);
@@ -248,7 +248,7 @@ struct json_gen {
 // The unescaped content of a JSON string literal.
 std::string unquote(std::string_view literal) {
   json::json_doc d;
-  REQUIRE_FALSE(d.parse(literal));
+  REQUIRE(d.parse(literal));
   REQUIRE(d.type(0) == json::json_type::string);
   std::string out;
   d.string_value(0, out);
@@ -274,7 +274,7 @@ TEST_CASE("mask: randomized property over every JSON type and nesting") {
   std::size_t checked = 0;
   for (int round = 0; round < 3000; ++round) {
     const std::string text = gen.value(0);
-    REQUIRE_FALSE(doc.parse(text));
+    REQUIRE(doc.parse(text));
     for (std::uint32_t node = 0; node < doc.size(); ++node) {
       // The content partial may keep part of: a string's unescaped content, a number's text.
       std::optional<std::string> content;

@@ -45,8 +45,8 @@ struct record_fixture {
     in.timestamp = timestamp;
     row_filter::predicate_input pin;
     pin.record = &in;
-    if (value && !value_doc.parse(*value)) pin.value = &value_doc;
-    if (key && !key_doc.parse(*key)) pin.key = &key_doc;
+    if (value && value_doc.parse(*value)) pin.value = &value_doc;
+    if (key && key_doc.parse(*key)) pin.key = &key_doc;
     return p->matches(pin);
   }
 };

@@ -9,8 +9,8 @@ namespace config = kgw::config;
 
 namespace {
 
-std::shared_ptr<const record_validator> compile(const std::vector<config::validation_rule>& rules) {
-  std::vector<const config::validation_rule*> ptrs;
+std::shared_ptr<const record_validator> compile(const std::vector<kgw::policies::validation_rule>& rules) {
+  std::vector<const kgw::policies::validation_rule*> ptrs;
   for (const auto& r : rules) ptrs.push_back(&r);
   auto v = record_validator::compile(ptrs);
   if (!v) INFO(v.error());
@@ -18,14 +18,17 @@ std::shared_ptr<const record_validator> compile(const std::vector<config::valida
   return *v;
 }
 
+// Why the value is refused; nothing when it passes.
 std::optional<std::string> check(const record_validator& v, std::optional<std::string> value) {
   record_in in;
   if (value) in.value = *value;
-  return v.check(in);
+  const auto ok = v.check(in);
+  if (ok) return std::nullopt;
+  return ok.error();
 }
 
-config::validation_rule rule(bool require_json, std::vector<std::string> fields) {
-  config::validation_rule r;
+kgw::policies::validation_rule rule(bool require_json, std::vector<std::string> fields) {
+  kgw::policies::validation_rule r;
   r.require_json = require_json;
   r.required_fields = std::move(fields);
   r.at = {"validation.yaml", 3, 5};
@@ -80,8 +83,8 @@ TEST_CASE("validation: rules combine") {
 }
 
 TEST_CASE("validation: a bad selector is a compile error with the rule's location") {
-  config::validation_rule r = rule(true, {"items[x]"});
-  std::vector<const config::validation_rule*> rules = {&r};
+  kgw::policies::validation_rule r = rule(true, {"items[x]"});
+  std::vector<const kgw::policies::validation_rule*> rules = {&r};
   auto v = record_validator::compile(rules);
   REQUIRE_FALSE(v);
   CHECK(v.error().starts_with("validation.yaml:3:5: required field 'items[x]': "));

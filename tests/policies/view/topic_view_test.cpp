@@ -12,10 +12,10 @@
 
 using namespace kgw::policies;
 namespace config = kgw::config;
-using config::mask_function;
-using config::mask_rule;
-using config::mask_target;
-using config::view_rule;
+using kgw::policies::mask_function;
+using kgw::policies::mask_rule;
+using kgw::policies::mask_target;
+using kgw::policies::view_rule;
 
 namespace {
 
@@ -111,7 +111,7 @@ record_in value_record(const std::string& value) {
 
 bool is_json(std::string_view text) {
   json::json_doc doc;
-  return !doc.parse(text);
+  return doc.parse(text).has_value();
 }
 
 }  // namespace
@@ -260,7 +260,7 @@ TEST_CASE("view: invalid JSON is dropped or replaced") {
   }
   SECTION("replace") {
     view_rule r = analytics_rule();
-    r.on_invalid_json = config::invalid_json_action::replace;
+    r.on_invalid_json = kgw::policies::invalid_json_action::replace;
     r.invalid_json_replacement = R"({"invalid": true})";
     auto view = compile({r}, principal("analytics"));
     applied a;
@@ -273,7 +273,7 @@ TEST_CASE("view: invalid JSON is dropped or replaced") {
   }
   SECTION("replace, but the filter reads the value: dropped") {
     view_rule r = marketing_rule();
-    r.on_invalid_json = config::invalid_json_action::replace;
+    r.on_invalid_json = kgw::policies::invalid_json_action::replace;
     r.invalid_json_replacement = "{}";
     auto view = compile({r}, principal("marketing"));
     applied a;
@@ -284,7 +284,7 @@ TEST_CASE("view: invalid JSON is dropped or replaced") {
   }
   SECTION("drop wins when rules disagree") {
     view_rule r = analytics_rule();
-    r.on_invalid_json = config::invalid_json_action::replace;
+    r.on_invalid_json = kgw::policies::invalid_json_action::replace;
     r.invalid_json_replacement = "{}";
     auto view = compile({r, marketing_rule()}, principal("marketing"));
     applied a;

@@ -9,9 +9,15 @@
 
 #include "config/loader.h"
 #include "config/policy_loader.h"
+#include "policies/acl/acl_config.h"
+#include "policies/registry.h"
 #include "policies/row_filter/predicate_syntax.h"
+#include "policies/validation/validation_config.h"
+#include "policies/view/view_config.h"
+#include "tests/support/with_policies.h"
 
 using namespace kgw::config;
+using namespace kgw::policies;
 namespace fs = std::filesystem;
 
 namespace {
@@ -30,10 +36,34 @@ struct temp_dir {
 
 const std::string head = "upstream: { bootstrap: [k:9092] }\npolicies:\n";
 
+// The gateway's loaders, with every policy's section reader.
+std::expected<gateway_config, std::string> load(std::string_view yaml, const std::string& source) {
+  return load_string(yaml, source, kgw::testing::with_policies());
+}
+std::expected<gateway_config, std::string> load_path(const std::string& path) {
+  return load_file(path, kgw::testing::with_policies());
+}
+
+// The merged sections, by the names the documents give them.
+struct merged {
+  explicit merged(const policy_config& c)
+      : files(c.files), acls_(c.section<acl_section>()), views_(c.section<view_section>()), checks_(c.section<validation_section>()) {}
+  const std::vector<std::string>& files;
+  std::shared_ptr<const acl_section> acls_;
+  std::shared_ptr<const view_section> views_;
+  std::shared_ptr<const validation_section> checks_;
+  const std::vector<acl_rule>& acls = acls_->rules;
+  const std::vector<std::int16_t>& pass_through_apis = acls_->pass_through_apis;
+  const std::vector<view_rule>& views = views_->views;
+  const std::string& hash_key = views_->hash_key;
+  const std::vector<validation_rule>& validations = checks_->rules;
+  bool acls_enabled() const { return acls_->enabled(); }
+};
+
 // The error of a gateway config whose `policies:` holds `body` (indented by the caller); line 3
 // of the file is the first line of body.
 std::string error_of(const std::string& body) {
-  auto c = load_string(head + body, "gw.yaml");
+  auto c = load(head + body, "gw.yaml");
   if (c) FAIL("expected an error for:\n" << body);
   return c.error();
 }
@@ -42,7 +72,7 @@ std::string error_of(const std::string& body) {
 
 TEST_CASE("a full policy document loads inline") {
   ::setenv("KGW_TEST_HASH_KEY", "0123456789abcdef0123", 1);
-  auto c = load_string(head + R"(
+  auto c = load(head + R"(
   acls:
     - principals: [marketing, "User:analytics"]
       allow: [Read, describe]
@@ -87,7 +117,7 @@ TEST_CASE("a full policy document loads inline") {
 )",
                        "gw.yaml");
   REQUIRE(c);
-  const auto& p = c->policies;
+  const merged p(c->policies);
   CHECK(p.acls_enabled());
   CHECK(p.files.empty());  // inline
   REQUIRE(p.acls.size() == 5);  // one rule per resource type of each entry
@@ -175,9 +205,9 @@ views:
   d.write("policies.d/sub/ignored.yaml", "acls: nonsense\n");
   d.write("hash.key", "a-hash-key-of-enough-length\n");
   const auto gw = d.write("gw.yaml", "upstream: { bootstrap: [k:9092] }\npolicies: [base.yaml, policies.d]\n");
-  auto c = load_file(gw.string());
+  auto c = load_path(gw.string());
   REQUIRE(c);
-  const auto& p = c->policies;
+  const merged p(c->policies);
   REQUIRE(p.files.size() == 3);
   CHECK(fs::path(p.files[0]).filename() == "base.yaml");
   CHECK(fs::path(p.files[1]).filename() == "10-more.yaml");
@@ -196,9 +226,9 @@ views:
 
   // A single file as a plain string.
   const auto gw2 = d.write("gw2.yaml", "upstream: { bootstrap: [k:9092] }\npolicies: base.yaml\n");
-  auto c2 = load_file(gw2.string());
+  auto c2 = load_path(gw2.string());
   REQUIRE(c2);
-  CHECK(c2->policies.acls.size() == 1);
+  CHECK(merged(c2->policies).acls.size() == 1);
 }
 
 TEST_CASE("policy file and directory errors") {
@@ -209,7 +239,7 @@ TEST_CASE("policy file and directory errors") {
   d.write("k2.yaml", "views: []\nhash_key: { value: fedcba9876543210 }\n");
   auto err = [&](const std::string& policies) {
     const auto gw = d.write("gw.yaml", "upstream: { bootstrap: [k:9092] }\npolicies: " + policies + "\n");
-    auto c = load_file(gw.string());
+    auto c = load_path(gw.string());
     if (c) FAIL("expected an error for policies: " << policies);
     return c.error();
   };
@@ -318,8 +348,9 @@ TEST_CASE("policy errors point at the offending node") {
 
 TEST_CASE("predicate and selector errors point at the offending character") {
   const std::string bad = "region = 'US' and x == 1";  // an error in the middle of the line
-  const auto e = kgw::policies::check_predicate(bad);
-  REQUIRE(e);
+  const auto parsed = kgw::policies::check_predicate(bad);
+  REQUIRE_FALSE(parsed);
+  const auto* e = &parsed.error();
   const int off = static_cast<int>(e->offset);
   const std::string msg = "where: " + e->message;
   // Plain scalar starting at column 14 of line 4.
@@ -338,8 +369,9 @@ TEST_CASE("predicate and selector errors point at the offending character") {
   CHECK(folded.starts_with("gw.yaml:6:14: where: "));
   CHECK(folded.ends_with("(at character " + std::to_string(off + 1) + ")"));
 
-  const auto s = kgw::policies::check_selector("items[x");
-  REQUIRE(s);
+  const auto selector = kgw::policies::check_selector("items[x");
+  REQUIRE_FALSE(selector);
+  const auto* s = &selector.error();
   CHECK(error_of("  views:\n    - { principals: [a], topics: [t], mask: [{ field: \"items[x\", function: remove }] }\n") ==
         "gw.yaml:4:" + std::to_string(56 + static_cast<int>(s->offset)) + ": mask field 'items[x': " + s->message);
   CHECK(error_of("  validation:\n    - { everyone: true, topics: [t], required_fields: [ok, 'items[x'] }\n") ==
@@ -350,12 +382,51 @@ TEST_CASE("an empty policy document and a comments-only file add nothing") {
   temp_dir d;
   d.write("empty.yaml", "# nothing yet\n");
   const auto gw = d.write("gw.yaml", "upstream: { bootstrap: [k:9092] }\npolicies: empty.yaml\n");
-  auto c = load_file(gw.string());
+  auto c = load_path(gw.string());
   REQUIRE(c);
   CHECK(c->policies.empty());
-  CHECK_FALSE(c->policies.acls_enabled());
-  policy_loader l;
-  CHECK_FALSE(l.add_string("", "x.yaml"));
-  CHECK(l.add_string("[1, 2]", "x.yaml") ==
+  CHECK_FALSE(c->policies.section<acl_section>()->enabled());
+  policy_loader l(section_readers());
+  CHECK(l.add_string("", "x.yaml"));
+  CHECK(l.add_string("[1, 2]", "x.yaml").error() ==
         "x.yaml:1:1: a policy document must be a mapping (acls, views, validation, pass_through_apis, hash_key)");
+}
+
+TEST_CASE("policy documents compare by what they say, so a reload of the same files is unchanged") {
+  ::setenv("KGW_TEST_HASH_KEY", "0123456789abcdef0123", 1);
+  const std::string body = R"(
+  acls: [{ principals: [a], allow: [Read], topics: [t] }]
+  pass_through_apis: [29]
+  views: [{ everyone: true, topics: [t], mask: [{ field: n, function: hash }] }]
+  validation: [{ everyone: true, topics: [t], require_json: true }]
+  hash_key: { env: KGW_TEST_HASH_KEY }
+)";
+  auto a = load(head + body, "gw.yaml"), b = load(head + body, "gw.yaml");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->policies.sections.size() == 3);
+  CHECK(a->policies.sections[0] != b->policies.sections[0]);  // loaded twice: not shared
+  CHECK(a->policies == b->policies);
+  // Each section's every member counts.
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"allow: [Read]", "allow: [Write]"},
+           {"[29]", "[29, 35]"},
+           {"function: hash", "function: redact"},
+           {"require_json: true", "require_json: false"}}) {
+    std::string changed = body;
+    changed.replace(changed.find(from), from.size(), to);
+    auto c = load(head + changed, "gw.yaml");
+    REQUIRE(c);
+    CHECK_FALSE(a->policies == c->policies);
+  }
+  ::setenv("KGW_TEST_HASH_KEY", "another-key-0123456789", 1);
+  auto d = load(head + body, "gw.yaml");
+  REQUIRE(d);
+  CHECK_FALSE(a->policies == d->policies);  // the hash key is part of the view section
+  // A copy shares its sections until one is edited.
+  auto copy = a->policies;
+  CHECK(copy == a->policies);
+  copy.edit<acl_section>().rules.clear();
+  CHECK_FALSE(copy == a->policies);
+  CHECK(a->policies.section<acl_section>()->rules.size() == 1);
 }
