@@ -6,6 +6,7 @@
 // Threading: one reader per document, on one thread.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/policy_config.h"
@@ -42,5 +43,13 @@ class policy_reader : public config::yaml_reader {
   [[noreturn]] void fail_inside(const YAML::Node& n, const std::string& what, const syntax_error& e) const;
   config::resource_pattern pattern(const YAML::Node& n, const std::string& what, bool topic_names) const;
 };
+
+// The read function of a section_reader whose reader class R (a policy_reader) reads section S:
+// R(doc).read(key, value, section).
+template <class R, class S>
+void read_section(const config::policy_document& doc, std::string_view key, const YAML::Node& value,
+                  config::policy_section& into) {
+  R(doc).read(key, value, static_cast<S&>(into));
+}
 
 }  // namespace kgw::policies

@@ -60,6 +60,11 @@ class acl_reader : public policy_reader {
  public:
   using policy_reader::policy_reader;
 
+  void read(std::string_view key, const YAML::Node& value, acl_section& into) const {
+    if (key == "pass_through_apis") return pass_through(value, into);
+    for (const auto& e : sequence(value, "acls")) entry(e, into);
+  }
+
   void entry(const YAML::Node& e, acl_section& into) const {
     const std::string what = "acl";
     require_map(e, "an acls entry");
@@ -141,22 +146,12 @@ class acl_reader : public policy_reader {
   }
 };
 
-void read_section(const config::policy_document& doc, std::string_view key, const YAML::Node& value,
-                  config::policy_section& into) {
-  auto& section = static_cast<acl_section&>(into);
-  const acl_reader reader(doc);
-  if (key == "acls") {
-    for (const auto& e : reader.sequence(value, "acls")) reader.entry(e, section);
-  } else {
-    reader.pass_through(value, section);
-  }
-}
-
 constexpr const char* section_keys[] = {"acls", "pass_through_apis"};
 
 }  // namespace
 
-const config::section_reader acl_section_reader{section_keys, acl_section::make, read_section};
+const config::section_reader acl_section_reader{section_keys, acl_section::make,
+                                                   read_section<acl_reader, acl_section>};
 
 std::string acl_section::summary() const {
   return std::to_string(rules.size()) + (rules.size() == 1 ? " ACL rule" : " ACL rules");

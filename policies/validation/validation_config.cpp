@@ -12,6 +12,10 @@ class validation_reader : public policy_reader {
  public:
   using policy_reader::policy_reader;
 
+  void read(std::string_view, const YAML::Node& value, validation_section& into) const {
+    for (const auto& e : sequence(value, "validation")) entry(e, into);
+  }
+
   void entry(const YAML::Node& e, validation_section& into) const {
     require_map(e, "a validation entry");
     only_keys(e, "a validation entry", {"principals", "teams", "everyone", "topics", "require_json", "required_fields"});
@@ -28,17 +32,12 @@ class validation_reader : public policy_reader {
   }
 };
 
-void read_section(const config::policy_document& doc, std::string_view, const YAML::Node& value,
-                  config::policy_section& into) {
-  const validation_reader reader(doc);
-  for (const auto& e : reader.sequence(value, "validation")) reader.entry(e, static_cast<validation_section&>(into));
-}
-
 constexpr const char* section_keys[] = {"validation"};
 
 }  // namespace
 
-const config::section_reader validation_section_reader{section_keys, validation_section::make, read_section};
+const config::section_reader validation_section_reader{section_keys, validation_section::make,
+                                                          read_section<validation_reader, validation_section>};
 
 std::string validation_section::summary() const {
   return std::to_string(rules.size()) + (rules.size() == 1 ? " validation rule" : " validation rules");

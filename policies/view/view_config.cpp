@@ -14,6 +14,11 @@ class view_reader : public policy_reader {
  public:
   using policy_reader::policy_reader;
 
+  void read(std::string_view key, const YAML::Node& value, view_section& into) const {
+    if (key == "hash_key") return hash_key(value, into);
+    for (const auto& e : sequence(value, "views")) entry(e, into);
+  }
+
   void entry(const YAML::Node& e, view_section& into) const {
     require_map(e, "a views entry");
     only_keys(e, "a views entry", {"principals", "teams", "everyone", "topics", "where", "mask", "on_invalid_json"});
@@ -61,17 +66,6 @@ class view_reader : public policy_reader {
   }
 };
 
-void read_section(const config::policy_document& doc, std::string_view key, const YAML::Node& value,
-                  config::policy_section& into) {
-  auto& section = static_cast<view_section&>(into);
-  const view_reader reader(doc);
-  if (key == "views") {
-    for (const auto& e : reader.sequence(value, "views")) reader.entry(e, section);
-  } else {
-    reader.hash_key(value, section);
-  }
-}
-
 // A `hash` mask needs a hash_key, which any document may give.
 std::expected<void, std::string> finish_section(const config::policy_section& s) {
   const auto& section = static_cast<const view_section&>(s);
@@ -87,7 +81,8 @@ constexpr const char* section_keys[] = {"views", "hash_key"};
 
 }  // namespace
 
-const config::section_reader view_section_reader{section_keys, view_section::make, read_section, finish_section};
+const config::section_reader view_section_reader{section_keys, view_section::make,
+                                                    read_section<view_reader, view_section>, finish_section};
 
 std::string view_section::summary() const {
   return std::to_string(views.size()) + (views.size() == 1 ? " view" : " views");
