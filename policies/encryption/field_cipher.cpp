@@ -53,9 +53,10 @@ bool base64_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
-// RFC 4648 with padding, strictly: EVP_DecodeBlock alone accepts whitespace and cannot say how
-// much of its output is padding.
-std::optional<std::string> base64_decode(std::string_view in) {
+}  // namespace
+
+// EVP_DecodeBlock alone accepts whitespace and cannot say how much of its output is padding.
+std::optional<std::string> decode_base64(std::string_view in) {
   if (in.empty() || in.size() % 4 != 0) return std::nullopt;
   std::size_t pad = 0;
   if (in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
@@ -67,8 +68,6 @@ std::optional<std::string> base64_decode(std::string_view in) {
   out.resize(out.size() - pad);
   return out;
 }
-
-}  // namespace
 
 bool valid_key_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -85,28 +84,59 @@ bool looks_like_token(std::string_view text) {
   return i > 3 && i < text.size() && text[i] == ':';
 }
 
-std::expected<std::string, std::string> seal(const data_key& key, const binding& where, std::string_view plaintext) {
-  if (!valid_key_id(key.id)) return std::unexpected("invalid data key id '" + key.id + "'");
-  if (plaintext.size() > (std::size_t{1} << 30)) return std::unexpected(std::string("field too large to encrypt"));
+std::expected<std::string, std::string> aead_seal(const std::array<unsigned char, key_bytes>& key, std::string_view aad,
+                                                  std::string_view plaintext) {
+  if (plaintext.size() > (std::size_t{1} << 30)) return std::unexpected(std::string("value too large to encrypt"));
   std::string sealed(nonce_bytes + plaintext.size() + tag_bytes, '\0');
   auto* out = reinterpret_cast<unsigned char*>(sealed.data());
   if (RAND_bytes(out, static_cast<int>(nonce_bytes)) != 1) return std::unexpected(std::string("no random nonce"));
-  const std::string aad = associated_data(where, key.id);
   EVP_CIPHER_CTX* ctx = thread_context();
   int n = 0, tail = 0;
-  const bool ok = ctx && aes_256_gcm() && EVP_EncryptInit_ex2(ctx, aes_256_gcm(), key.bytes.data(), out, nullptr) == 1 &&
+  const bool ok = ctx && aes_256_gcm() && EVP_EncryptInit_ex2(ctx, aes_256_gcm(), key.data(), out, nullptr) == 1 &&
                   EVP_EncryptUpdate(ctx, nullptr, &n, bytes(aad), static_cast<int>(aad.size())) == 1 &&
                   EVP_EncryptUpdate(ctx, out + nonce_bytes, &n, bytes(plaintext), static_cast<int>(plaintext.size())) == 1 &&
                   EVP_EncryptFinal_ex(ctx, out + nonce_bytes + n, &tail) == 1 &&
                   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_bytes),
                                       out + nonce_bytes + plaintext.size()) == 1;
   if (!ok) return std::unexpected(std::string("AES-256-GCM encryption failed"));
+  return sealed;
+}
+
+std::expected<std::string, std::string> aead_open(const std::array<unsigned char, key_bytes>& key, std::string_view aad,
+                                                  std::string_view sealed) {
+  if (sealed.size() < nonce_bytes + tag_bytes) return std::unexpected(std::string("sealed value too short"));
+  const std::size_t length = sealed.size() - nonce_bytes - tag_bytes;
+  const auto* in = bytes(sealed);
+  std::string plain(length, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(plain.data());
+  // GCM's tag is set before the final call and checked by it; the context is not const about it.
+  unsigned char tag[tag_bytes];
+  std::copy(in + nonce_bytes + length, in + nonce_bytes + length + tag_bytes, tag);
+  EVP_CIPHER_CTX* ctx = thread_context();
+  int n = 0, tail = 0;
+  const bool ok = ctx && aes_256_gcm() && EVP_DecryptInit_ex2(ctx, aes_256_gcm(), key.data(), in, nullptr) == 1 &&
+                  EVP_DecryptUpdate(ctx, nullptr, &n, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+                  EVP_DecryptUpdate(ctx, out, &n, in + nonce_bytes, static_cast<int>(length)) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_bytes), tag) == 1 &&
+                  EVP_DecryptFinal_ex(ctx, out + n, &tail) == 1;
+  if (!ok) {
+    // Never hand back what was decrypted before the tag said no.
+    OPENSSL_cleanse(plain.data(), plain.size());
+    return std::unexpected(std::string("does not authenticate (tampered, moved or wrong key)"));
+  }
+  return plain;
+}
+
+std::expected<std::string, std::string> seal(const data_key& key, const binding& where, std::string_view plaintext) {
+  if (!valid_key_id(key.id)) return std::unexpected("invalid data key id '" + key.id + "'");
+  auto sealed = aead_seal(key.bytes, associated_data(where, key.id), plaintext);
+  if (!sealed) return sealed;
   std::string text(token_prefix);
   text += key.id;
   text += ':';
   const std::size_t at = text.size();
-  text.resize(at + (sealed.size() + 2) / 3 * 4);
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data() + at), out, static_cast<int>(sealed.size()));
+  text.resize(at + (sealed->size() + 2) / 3 * 4);
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data() + at), bytes(*sealed), static_cast<int>(sealed->size()));
   return text;
 }
 
@@ -121,7 +151,7 @@ std::expected<token, std::string> parse_token(std::string_view text) {
   token t;
   t.key_id = text.substr(0, colon);
   if (!valid_key_id(t.key_id)) return std::unexpected(std::string("encrypted field with an invalid key id"));
-  auto sealed = base64_decode(text.substr(colon + 1));
+  auto sealed = decode_base64(text.substr(colon + 1));
   if (!sealed || sealed->size() < nonce_bytes + tag_bytes)
     return std::unexpected(std::string("encrypted field is not a sealed value (bad base64 or too short)"));
   t.sealed = std::move(*sealed);
@@ -130,27 +160,8 @@ std::expected<token, std::string> parse_token(std::string_view text) {
 
 std::expected<std::string, std::string> open(const data_key& key, const binding& where, const token& t) {
   if (t.key_id != key.id) return std::unexpected("sealed under key " + std::string(t.key_id) + ", not " + key.id);
-  if (t.sealed.size() < nonce_bytes + tag_bytes) return std::unexpected(std::string("sealed value too short"));
-  const std::size_t length = t.sealed.size() - nonce_bytes - tag_bytes;
-  const auto* in = bytes(t.sealed);
-  const std::string aad = associated_data(where, key.id);
-  std::string plain(length, '\0');
-  auto* out = reinterpret_cast<unsigned char*>(plain.data());
-  // GCM's tag is set before the final call and checked by it; the context is not const about it.
-  unsigned char tag[tag_bytes];
-  std::copy(in + nonce_bytes + length, in + nonce_bytes + length + tag_bytes, tag);
-  EVP_CIPHER_CTX* ctx = thread_context();
-  int n = 0, tail = 0;
-  const bool ok = ctx && aes_256_gcm() && EVP_DecryptInit_ex2(ctx, aes_256_gcm(), key.bytes.data(), in, nullptr) == 1 &&
-                  EVP_DecryptUpdate(ctx, nullptr, &n, bytes(aad), static_cast<int>(aad.size())) == 1 &&
-                  EVP_DecryptUpdate(ctx, out, &n, in + nonce_bytes, static_cast<int>(length)) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_bytes), tag) == 1 &&
-                  EVP_DecryptFinal_ex(ctx, out + n, &tail) == 1;
-  if (!ok) {
-    // Never hand back what was decrypted before the tag said no.
-    OPENSSL_cleanse(plain.data(), plain.size());
-    return std::unexpected(std::string("the encrypted field does not authenticate (tampered, moved or wrong key)"));
-  }
+  auto plain = aead_open(key.bytes, associated_data(where, key.id), t.sealed);
+  if (!plain) return std::unexpected("the encrypted field " + plain.error());
   return plain;
 }
 

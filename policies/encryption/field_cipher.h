@@ -46,6 +46,18 @@ struct token {
   std::string sealed;  // nonce | ciphertext | tag
 };
 
+// The AEAD underneath (also what the local KMS wraps data keys with): nonce | ciphertext | tag
+// of `plaintext` under `key` with associated data `aad`, and back. open: the plaintext, or why
+// not (nothing of an unauthenticated ciphertext is returned).
+std::expected<std::string, std::string> aead_seal(const std::array<unsigned char, key_bytes>& key, std::string_view aad,
+                                                  std::string_view plaintext);
+std::expected<std::string, std::string> aead_open(const std::array<unsigned char, key_bytes>& key, std::string_view aad,
+                                                  std::string_view sealed);
+
+// RFC 4648 base64 with padding, strictly (no whitespace, no missing padding); nullopt when
+// `text` is not that.
+std::optional<std::string> decode_base64(std::string_view text);
+
 bool valid_key_id(std::string_view id);
 // Whether `text` claims to be a token of any version ("kgw" + digits + ':'), so a reader can tell
 // an unknown version from plaintext.
