@@ -14,9 +14,9 @@ namespace kgw::policies {
 
 std::span<const policy_kind> registry() {
   static const std::array kinds{
-      policy_kind{"acls", acl_section_reader, compile_acl_policy, acl_lists_api},
-      policy_kind{"views", view_section_reader, compile_view_policy},
-      policy_kind{"validation", validation_section_reader, compile_validation_policy},
+      policy_kind{acl_section_reader, compile_acl_policy, acl_lists_api},
+      policy_kind{view_section_reader, compile_view_policy},
+      policy_kind{validation_section_reader, compile_validation_policy},
   };
   return kinds;
 }

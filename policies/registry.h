@@ -20,7 +20,6 @@ class policy;
 class policy_set;
 
 struct policy_kind {
-  const char* name;
   const config::section_reader& reader;  // reads its keys of the policy documents into its section
   // The principal's policy of this kind in this generation; null when nothing applies.
   std::shared_ptr<const policy> (*compile)(policy_set& snapshot, std::string_view principal);
