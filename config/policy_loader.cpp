@@ -30,9 +30,11 @@ std::expected<void, std::string> policy_loader::add_node(const YAML::Node& doc, 
   try {
     if (!doc.IsDefined() || doc.IsNull()) return {};  // an empty document (only comments) adds nothing
     const yaml_reader reader(source, text, "string");
-    std::string list;
-    for (const char* k : keys_) list += std::string(list.empty() ? "" : ", ") + k;
-    if (!doc.IsMap()) reader.fail(doc, "a policy document must be a mapping (" + list + ")");
+    if (!doc.IsMap()) {
+      std::string list;
+      for (const char* k : keys_) list += std::string(list.empty() ? "" : ", ") + k;
+      reader.fail(doc, "a policy document must be a mapping (" + list + ")");
+    }
     // A tool that loads configurations without the policies' readers (a programming slip).
     if (keys_.empty() && doc.size() > 0) reader.fail(doc, "policy documents cannot be read here (no policy section readers)");
     reader.only_keys(doc, "the policy document", keys_);
