@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ccache pkg-config
   libboost1.81-dev librdkafka-dev libssl-dev libyaml-cpp-dev libspdlog-dev catch2
-  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+  zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libp11-kit-dev softhsm2
   kcat python3 python3-kafka python3-confluent-kafka openssl
 )
 missing=()

@@ -36,4 +36,8 @@ class kms {
   virtual std::expected<void, std::string> health() const = 0;
 };
 
+// The associated data every backend binds a wrapped DEK with: "kgw1 dek", then the KEK id and
+// the DEK id, each as a 4-byte big-endian length and its bytes.
+std::string dek_wrap_context(std::string_view kek_id, std::string_view dek_id);
+
 }  // namespace kgw::policies::encryption

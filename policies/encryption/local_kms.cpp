@@ -14,16 +14,6 @@
 namespace kgw::policies::encryption {
 namespace {
 
-std::string wrap_context(std::string_view kek_id, std::string_view dek_id) {
-  std::string aad = "kgw1 dek";
-  for (std::string_view part : {kek_id, dek_id}) {
-    const auto n = static_cast<std::uint32_t>(part.size());
-    for (int shift = 24; shift >= 0; shift -= 8) aad.push_back(static_cast<char>((n >> shift) & 0xff));
-    aad.append(part);
-  }
-  return aad;
-}
-
 bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
 }  // namespace
@@ -90,14 +80,14 @@ std::expected<std::string, std::string> local_kms::wrap(std::string_view kek_id,
   const auto it = keks_.find(kek_id);
   if (it == keks_.end()) return std::unexpected("no KEK '" + std::string(kek_id) + "' in the local KMS");
   const std::string_view plain(reinterpret_cast<const char*>(dek.data()), dek.size());
-  return aead_seal(it->second, wrap_context(kek_id, dek_id), plain);
+  return aead_seal(it->second, dek_wrap_context(kek_id, dek_id), plain);
 }
 
 std::expected<key_material, std::string> local_kms::unwrap(std::string_view kek_id, std::string_view dek_id,
                                                            std::string_view wrapped) const {
   const auto it = keks_.find(kek_id);
   if (it == keks_.end()) return std::unexpected("no KEK '" + std::string(kek_id) + "' in the local KMS");
-  auto plain = aead_open(it->second, wrap_context(kek_id, dek_id), wrapped);
+  auto plain = aead_open(it->second, dek_wrap_context(kek_id, dek_id), wrapped);
   if (!plain) return std::unexpected("data key " + std::string(dek_id) + " " + plain.error());
   if (plain->size() != 32) {
     OPENSSL_cleanse(plain->data(), plain->size());
