@@ -69,6 +69,13 @@ std::optional<std::string> decode_base64(std::string_view in) {
   return out;
 }
 
+std::string encode_base64(std::string_view in) {
+  std::string out((in.size() + 2) / 3 * 4 + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(in), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 bool valid_key_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id)

@@ -57,6 +57,7 @@ std::expected<std::string, std::string> aead_open(const std::array<unsigned char
 // RFC 4648 base64 with padding, strictly (no whitespace, no missing padding); nullopt when
 // `text` is not that.
 std::optional<std::string> decode_base64(std::string_view text);
+std::string encode_base64(std::string_view bytes);
 
 bool valid_key_id(std::string_view id);
 // Whether `text` claims to be a token of any version ("kgw" + digits + ':'), so a reader can tell
