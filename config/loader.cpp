@@ -42,20 +42,6 @@ class parser : yaml_reader {
     return hp;
   }
 
-  // "30s", "500ms", "10m", or a plain number of milliseconds.
-  std::chrono::milliseconds duration(const YAML::Node& n, const std::string& what) const {
-    const std::string s = scalar(n, what);
-    long long v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || v < 0) fail(n, what + " must be a duration like 30s, 500ms or 10m, got '" + s + "'");
-    const std::string unit(p, s.data() + s.size());
-    if (unit.empty() || unit == "ms") return std::chrono::milliseconds(v);
-    if (unit == "s") return std::chrono::seconds(v);
-    if (unit == "m") return std::chrono::minutes(v);
-    if (unit == "h") return std::chrono::hours(v);
-    fail(n, what + " has an unknown unit '" + unit + "' (use ms, s, m or h)");
-  }
-
   // "100MiB", "64KiB", "1GiB" or a plain number of bytes.
   std::size_t size_bytes(const YAML::Node& n, const std::string& what) const {
     const std::string s = scalar(n, what);

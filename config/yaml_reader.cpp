@@ -212,6 +212,20 @@ long long yaml_reader::integer(const YAML::Node& n, const std::string& what, lon
   return v;
 }
 
+std::chrono::milliseconds yaml_reader::duration(const YAML::Node& n, const std::string& what) const {
+  const std::string s = scalar(n, what);
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || v < 0) fail(n, what + " must be a duration like 30s, 500ms or 10m, got '" + s + "'");
+  const std::string unit(p, s.data() + s.size());
+  if (unit.empty() || unit == "ms") return std::chrono::milliseconds(v);
+  if (unit == "s") return std::chrono::seconds(v);
+  if (unit == "m") return std::chrono::minutes(v);
+  if (unit == "h") return std::chrono::hours(v);
+  if (unit == "d") return std::chrono::hours(24 * v);
+  fail(n, what + " has an unknown unit '" + unit + "' (use ms, s, m, h or d)");
+}
+
 std::vector<YAML::Node> yaml_reader::list(const YAML::Node& n, const std::string& what) const {
   std::vector<YAML::Node> out;
   if (n.IsScalar()) {

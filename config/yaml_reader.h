@@ -7,6 +7,7 @@
 // into an error value where the loader is entered.
 // Threading: one reader per load, on one thread.
 #include <initializer_list>
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
@@ -93,6 +94,8 @@ class yaml_reader {
   std::string nonempty(const YAML::Node& n, const std::string& what) const;
   bool boolean(const YAML::Node& n, const std::string& what) const;
   long long integer(const YAML::Node& n, const std::string& what, long long lo, long long hi) const;
+  // "30s", "500ms", "10m", "24h", "7d", or a plain number of milliseconds.
+  std::chrono::milliseconds duration(const YAML::Node& n, const std::string& what) const;
   // A list, or one scalar standing for a list of one (possibly empty).
   std::vector<YAML::Node> list(const YAML::Node& n, const std::string& what) const;
   std::vector<std::string> string_list(const YAML::Node& n, const std::string& what) const;

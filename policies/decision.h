@@ -29,7 +29,11 @@ namespace kgw::policies {
   X(legacy_batches_dropped)   /* v0/v1 message sets on governed topics */        \
   X(corrupt_batches)          /* could not be decoded: the partition failed */   \
   X(batches_rewritten)        /* re-encoded because a record changed */          \
-  X(produce_rejected)         /* produce partitions answered INVALID_RECORD */
+  X(produce_rejected)         /* produce partitions answered INVALID_RECORD */   \
+  X(fields_encrypted)         /* fields (or whole values) sealed on produce */   \
+  X(fields_decrypted)         /* fields (or whole values) opened on fetch */     \
+  X(fields_undecryptable)     /* could not be opened: masked or record dropped */\
+  X(records_undecryptable_dropped) /* dropped: a field did not decrypt */
 
 enum class tally : std::uint8_t {
 #define KGW_TALLY_ENUM(name) name,

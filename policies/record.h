@@ -52,7 +52,10 @@ class record_arena {
 enum class verdict {
   keep,          // deliver (possibly rewritten: see the *_changed flags)
   drop,          // filtered out by the view's row filter
-  drop_invalid,  // cannot be governed (value is not JSON on a masked/filtered topic): dropped, counted
+  drop_invalid,  // cannot be governed (value is not JSON on a masked/filtered topic, a field that
+                 // does not decrypt): dropped, counted; on Produce the partition is refused (why)
+  retry,         // cannot be decided now (a data key not known yet): the partition fails with a
+                 // retriable error and the client asks again; nothing is delivered ungoverned
 };
 
 struct record_result {
@@ -61,8 +64,13 @@ struct record_result {
   bool key_changed = false, value_changed = false, headers_changed = false;
   std::optional<std::string_view> key, value;  // valid when key_changed / value_changed
   std::vector<record_header> headers;           // valid when headers_changed
+  // Encryption: fields sealed (produce), opened, and that could not be opened (fetch).
+  std::uint32_t sealed = 0, opened = 0, undecryptable = 0;
+  std::string_view why;  // drop_invalid / retry: in words (static text or the arena)
   void reset() {
     what = verdict::keep;
+    sealed = opened = undecryptable = 0;
+    why = {};
     replaced_invalid = key_changed = value_changed = headers_changed = false;
     key.reset();
     value.reset();
@@ -72,7 +80,7 @@ struct record_result {
 
 // What one policy does to each record of a topic's batches, compiled per (principal, topic). The
 // record governor runs a topic's stages in order over one decode of each batch: fetch direction
-// decrypt -> view (filter, masks).
+// decrypt -> view (filter, masks); produce direction: encrypt.
 // Threading: immutable; apply is const and keeps per-call state in the caller's arena.
 class record_stage {
  public:

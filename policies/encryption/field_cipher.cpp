@@ -147,6 +147,17 @@ std::expected<std::string, std::string> seal(const data_key& key, const binding&
   return text;
 }
 
+std::expected<std::string, std::string> seal_value(const data_key& key, const binding& where, std::string_view plaintext) {
+  if (!valid_key_id(key.id)) return std::unexpected("invalid data key id '" + key.id + "'");
+  return aead_seal(key.bytes, associated_data(where, key.id), plaintext);
+}
+
+std::expected<std::string, std::string> open_value(const data_key& key, const binding& where, std::string_view sealed) {
+  auto plain = aead_open(key.bytes, associated_data(where, key.id), sealed);
+  if (!plain) return std::unexpected("the encrypted value " + plain.error());
+  return plain;
+}
+
 std::expected<token, std::string> parse_token(std::string_view text) {
   if (!text.starts_with(token_prefix)) {
     if (looks_like_token(text)) return std::unexpected(std::string("unknown encrypted-field format version"));

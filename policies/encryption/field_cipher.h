@@ -65,6 +65,13 @@ bool valid_key_id(std::string_view id);
 bool looks_like_token(std::string_view text);
 
 std::expected<std::string, std::string> seal(const data_key& key, const binding& where, std::string_view plaintext);
+
+// A whole encrypted value: the record's value is nonce | ciphertext | tag (bytes, no base64) and
+// the record carries header `value_header` = "kgw1:<key id>" naming the format and the key. The
+// binding's field is "" (no selector is empty, so a value and a field never share associated data).
+inline constexpr std::string_view value_header = "kgw-encryption";
+std::expected<std::string, std::string> seal_value(const data_key& key, const binding& where, std::string_view plaintext);
+std::expected<std::string, std::string> open_value(const data_key& key, const binding& where, std::string_view sealed);
 std::expected<token, std::string> parse_token(std::string_view text);
 // The plaintext, or why not: the caller fails closed (drops the record or masks the field).
 std::expected<std::string, std::string> open(const data_key& key, const binding& where, const token& t);

@@ -275,12 +275,12 @@ std::expected<void, std::string> key_manager::start() {
   return {};
 }
 
-std::shared_ptr<const data_key> key_manager::sealing_key(const key_scope& scope) {
+std::shared_ptr<const data_key> key_manager::sealing_key(const key_scope& scope, std::uint64_t uses) {
   std::shared_lock lock(s_->mu);
   auto it = s_->sealing.find(scope);
   if (it == s_->sealing.end()) return nullptr;
   sealing_entry& e = *it->second;
-  const auto used = e.uses.fetch_add(1, std::memory_order_relaxed) + 1;
+  const auto used = e.uses.fetch_add(uses, std::memory_order_relaxed) + uses;
   const auto age = clock::now() - e.made;
   if (used > s_->limits.max_uses || age >= s_->limits.max_age) return nullptr;
   // Nine tenths used: make its successor now, so sealing never waits for it.

@@ -68,9 +68,9 @@ class key_manager {
   // Fails (why) when the KMS or the store cannot be reached.
   std::expected<void, std::string> start();
 
-  // Relay threads. A key to seal one value for `scope` (one use counted), or null: none is
-  // ready; prepare() it and ask again.
-  std::shared_ptr<const data_key> sealing_key(const key_scope& scope);
+  // Relay threads. A key to seal `uses` values for `scope` (counted), or null: none is ready;
+  // prepare() it and ask again.
+  std::shared_ptr<const data_key> sealing_key(const key_scope& scope, std::uint64_t uses = 1);
   opened_key opening_key(std::string_view id);
   // Makes keys for the scopes without a ready one; `done` runs on the manager's thread once all
   // are ready, or with why not.

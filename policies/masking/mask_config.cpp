@@ -32,6 +32,11 @@ mask_rule read_mask(const policy_reader& reader, const YAML::Node& m) {
   } else if (r.target == mask_target::header) {
     reader.fail(m, "a mask with 'in: header' needs 'header: NAME'");
   }
+  read_mask_function(reader, m, r);
+  return r;
+}
+
+void read_mask_function(const policy_reader& reader, const YAML::Node& m, mask_rule& r) {
   const auto fn = m["function"];
   if (!fn) reader.fail(m, "a mask needs 'function' (redact, partial, hash, null or remove)");
   std::string name;
@@ -61,7 +66,6 @@ mask_rule read_mask(const policy_reader& reader, const YAML::Node& m) {
   }
   if (r.function == mask_function::partial && r.keep_last == 0 && !r.keep_domain)
     reader.fail(m, "a partial mask needs 'keep_last: N' or 'keep_domain: true' (to hide everything, use redact)");
-  return r;
 }
 
 }  // namespace kgw::policies

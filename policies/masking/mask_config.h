@@ -40,5 +40,8 @@ struct mask_rule {
 
 // One mask entry (a mapping); a mistake is reported through the reader (yaml_failure).
 mask_rule read_mask(const policy_reader& reader, const YAML::Node& entry);
+// The function part of a mask mapping (function, replacement, keep_last, keep_domain) into r,
+// for entries that name their fields elsewhere (an encrypted field's readers).
+void read_mask_function(const policy_reader& reader, const YAML::Node& entry, mask_rule& r);
 
 }  // namespace kgw::policies

@@ -11,46 +11,17 @@
 
 #include "policies/encryption/key_manager.h"
 #include "tests/support/memory_key_store.h"
+#include "tests/support/test_kms.h"
 
 namespace enc = kgw::policies::encryption;
 using namespace std::chrono_literals;
 
 namespace {
 
-// A KMS that wraps with a fixed KEK ("kek-1") and can be switched off.
-class test_kms final : public enc::kms {
- public:
-  std::atomic<bool> up{true};
-  const char* kind() const override { return "test"; }
-  std::vector<std::string> key_ids() const override { return {"kek-1"}; }
-  std::expected<std::string, std::string> wrap(std::string_view kek, std::string_view dek,
-                                               const enc::key_material& m) const override {
-    if (!up) return std::unexpected(std::string("KMS down"));
-    if (kek != "kek-1") return std::unexpected("no KEK " + std::string(kek));
-    return enc::aead_seal(kek_, enc::dek_wrap_context(kek, dek), {reinterpret_cast<const char*>(m.data()), m.size()});
-  }
-  std::expected<enc::key_material, std::string> unwrap(std::string_view kek, std::string_view dek,
-                                                       std::string_view wrapped) const override {
-    if (!up) return std::unexpected(std::string("KMS down"));
-    auto plain = enc::aead_open(kek_, enc::dek_wrap_context(kek, dek), wrapped);
-    if (!plain || plain->size() != 32) return std::unexpected(std::string("does not unwrap"));
-    enc::key_material k;
-    std::copy(plain->begin(), plain->end(), reinterpret_cast<char*>(k.data()));
-    return k;
-  }
-  std::expected<void, std::string> health() const override {
-    if (!up) return std::unexpected(std::string("KMS down"));
-    return {};
-  }
-
- private:
-  enc::key_material kek_{1, 2, 3};
-};
-
 struct instance {
-  std::shared_ptr<test_kms> kms;
+  std::shared_ptr<kgw::testing::test_kms> kms;
   enc::key_manager keys;
-  instance(std::shared_ptr<kgw::testing::shared_key_log> log, std::shared_ptr<test_kms> k, enc::key_limits limits = {})
+  instance(std::shared_ptr<kgw::testing::shared_key_log> log, std::shared_ptr<kgw::testing::test_kms> k, enc::key_limits limits = {})
       : kms(std::move(k)), keys(kms, std::make_unique<kgw::testing::memory_key_store>(std::move(log)), limits) {}
 };
 
@@ -85,7 +56,7 @@ const enc::key_scope customers{"kek-1", "customers", ""};
 
 TEST_CASE("key manager: a key is stored wrapped before it seals, and another instance opens it") {
   auto log = std::make_shared<kgw::testing::shared_key_log>();
-  auto kms = std::make_shared<test_kms>();
+  auto kms = std::make_shared<kgw::testing::test_kms>();
   instance a(log, kms, fast()), b(log, kms, fast());
   REQUIRE(a.keys.start());
   REQUIRE(b.keys.start());
@@ -124,7 +95,7 @@ TEST_CASE("key manager: a key is stored wrapped before it seals, and another ins
 
 TEST_CASE("key manager: an id nobody stored is pending, then missing") {
   auto log = std::make_shared<kgw::testing::shared_key_log>();
-  instance a(log, std::make_shared<test_kms>(), fast());
+  instance a(log, std::make_shared<kgw::testing::test_kms>(), fast());
   REQUIRE(a.keys.start());
   CHECK(a.keys.opening_key("k-forged").state == enc::key_state::pending);
   CHECK(settled(a.keys, "k-forged").state == enc::key_state::missing);
@@ -137,7 +108,7 @@ TEST_CASE("key manager: a key retires after its uses and a successor is ready be
   auto log = std::make_shared<kgw::testing::shared_key_log>();
   auto limits = fast();
   limits.max_uses = 20;
-  instance a(log, std::make_shared<test_kms>(), limits);
+  instance a(log, std::make_shared<kgw::testing::test_kms>(), limits);
   REQUIRE(a.keys.start());
   REQUIRE(prepared(a.keys, {customers}));
   const auto first = a.keys.sealing_key(customers);
@@ -164,7 +135,7 @@ TEST_CASE("key manager: a key past its age is not used") {
   auto log = std::make_shared<kgw::testing::shared_key_log>();
   auto limits = fast();
   limits.max_age = 50ms;
-  instance a(log, std::make_shared<test_kms>(), limits);
+  instance a(log, std::make_shared<kgw::testing::test_kms>(), limits);
   REQUIRE(a.keys.start());
   REQUIRE(prepared(a.keys, {customers}));
   const auto first = a.keys.sealing_key(customers);
@@ -176,7 +147,7 @@ TEST_CASE("key manager: a key past its age is not used") {
 
 TEST_CASE("key manager: shredding a subject erases its keys on every instance, others stay") {
   auto log = std::make_shared<kgw::testing::shared_key_log>();
-  auto kms = std::make_shared<test_kms>();
+  auto kms = std::make_shared<kgw::testing::test_kms>();
   instance a(log, kms, fast()), b(log, kms, fast());
   REQUIRE(a.keys.start());
   REQUIRE(b.keys.start());
@@ -213,7 +184,7 @@ TEST_CASE("key manager: shredding a subject erases its keys on every instance, o
 
 TEST_CASE("key manager: a KMS or store out of reach fails closed, and recovery follows") {
   auto log = std::make_shared<kgw::testing::shared_key_log>();
-  auto kms = std::make_shared<test_kms>();
+  auto kms = std::make_shared<kgw::testing::test_kms>();
   {
     kms->up = false;
     instance early(log, kms, fast());
@@ -230,7 +201,7 @@ TEST_CASE("key manager: a KMS or store out of reach fails closed, and recovery f
     CHECK(started.error() == "test key store: store down");
     log->down = false;
   }
-  auto kms_b = std::make_shared<test_kms>();
+  auto kms_b = std::make_shared<kgw::testing::test_kms>();
   instance a(log, kms, fast()), b(log, kms_b, fast());
   REQUIRE(a.keys.start());
   REQUIRE(b.keys.start());
