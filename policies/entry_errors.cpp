@@ -25,7 +25,9 @@ void put_produce_errors(protocol::produce_response& resp, const std::vector<topi
       p.log_append_time_ms = -1;
       p.log_start_offset = -1;
       if (!pe.message.empty()) {
-        p.record_errors.push_back({0, std::string_view(pe.message), {}});
+        // Brokers name the failing record of an INVALID_RECORD batch (KIP-467).
+        if (pe.error == protocol::kafka_error::invalid_record)
+          p.record_errors.push_back({0, std::string_view(pe.message), {}});
         p.error_message = std::string_view(pe.message);
       } else if (const char* m = protocol::error_message(pe.error)) {
         p.error_message = std::string_view(m);

@@ -9,6 +9,7 @@
 
 namespace kgw::policies {
 namespace proto = kgw::protocol;
+using policies::tally;
 
 namespace {
 // A batch never inflates beyond this when decompressed (Kafka's default max.message.bytes is
@@ -78,10 +79,46 @@ struct record_governor::scratch {
       stages[k]->apply(now, next, arena);
       result.what = next.what;
       result.replaced_invalid |= next.replaced_invalid;
+      result.sealed += next.sealed;
+      result.opened += next.opened;
+      result.undecryptable += next.undecryptable;
+      if (!next.why.empty()) result.why = next.why;
       if (next.key_changed) result.key_changed = true, result.key = next.key;
       if (next.value_changed) result.value_changed = true, result.value = next.value;
       if (next.headers_changed) result.headers_changed = true, result.headers = next.headers;
     }
+  }
+
+  // Adds record r to to_write as the stages left it (result); whether they changed it.
+  bool keep(const proto::record_view& r) {
+    const auto& res = result;
+    proto::record_to_write w;
+    w.attributes = r.attributes;
+    w.timestamp_delta = r.timestamp_delta;
+    w.offset_delta = r.offset_delta;
+    w.key = res.key_changed ? bytes(res.key) : r.key;
+    w.value = res.value_changed ? bytes(res.value) : r.value;
+    const std::size_t first = out_headers.size();
+    if (res.headers_changed) {
+      for (const auto& h : res.headers) out_headers.push_back({proto::as_bytes(h.key), bytes(h.value)});
+    } else {
+      for (std::uint32_t i = 0; i < r.header_count; ++i) out_headers.push_back(batch.headers[r.first_header + i]);
+    }
+    header_ranges.emplace_back(first, out_headers.size() - first);
+    to_write.push_back(w);
+    return res.key_changed || res.value_changed || res.headers_changed;
+  }
+  // Header spans are bound only once every record is in: out_headers may move while it grows.
+  void bind_headers() {
+    for (std::size_t i = 0; i < to_write.size(); ++i)
+      to_write[i].headers = std::span<const proto::record_header_bytes>(out_headers)
+                                .subspan(header_ranges[i].first, header_ranges[i].second);
+  }
+  void start_batch() {
+    arena.clear();
+    to_write.clear();
+    out_headers.clear();
+    header_ranges.clear();
   }
 
   // Fills `headers` with record r's headers; returns the record as the policies see it.
@@ -114,7 +151,7 @@ std::expected<record_governor::outcome, record_governor::failure> record_governo
   proto::split_records(records, s.entries);
   bool changed = false;
   std::uint64_t delivered = 0, filtered = 0, masked = 0, invalid_dropped = 0, invalid_replaced = 0, legacy = 0,
-                rewritten = 0;
+                rewritten = 0, opened = 0, undecryptable = 0, undecryptable_dropped = 0;
   std::uint64_t records_out = 0;  // records of control batches passed on (transaction markers)
   out.clear();
   out.reserve(records.size());
@@ -166,53 +203,43 @@ std::expected<record_governor::outcome, record_governor::failure> record_governo
       records_out += s.batch.records.size();
       continue;
     }
-    s.arena.clear();
-    s.to_write.clear();
-    s.out_headers.clear();
-    s.header_ranges.clear();
+    s.start_batch();
     bool batch_changed = false;
     for (const auto& r : s.batch.records) {
       s.apply(stages, s.view_of(r));
       const auto& res = s.result;
+      opened += res.opened;
+      undecryptable += res.undecryptable;
+      if (res.what == policies::verdict::retry) {
+        // Nothing of this partition now; the client fetches the same offset again.
+        policies::add(counts, tally::fields_decrypted, opened);
+        policies::add(counts, tally::fields_undecryptable, undecryptable);
+        return std::unexpected(failure{proto::kafka_error::kafka_storage_error,
+                                       "record at offset " + std::to_string(s.batch.header.base_offset + r.offset_delta) +
+                                           ": " + std::string(res.why)});
+      }
       if (res.what == policies::verdict::drop) {
         ++filtered;
         batch_changed = true;
         continue;
       }
       if (res.what == policies::verdict::drop_invalid) {
-        ++invalid_dropped;
+        ++(res.undecryptable ? undecryptable_dropped : invalid_dropped);
         batch_changed = true;
         continue;
       }
       ++delivered;
       if (res.replaced_invalid) ++invalid_replaced;
-      proto::record_to_write w;
-      w.attributes = r.attributes;
-      w.timestamp_delta = r.timestamp_delta;
-      w.offset_delta = r.offset_delta;
-      w.key = res.key_changed ? bytes(res.key) : r.key;
-      w.value = res.value_changed ? bytes(res.value) : r.value;
-      const std::size_t first = s.out_headers.size();
-      if (res.headers_changed) {
-        for (const auto& h : res.headers) s.out_headers.push_back({proto::as_bytes(h.key), bytes(h.value)});
-      } else {
-        for (std::uint32_t i = 0; i < r.header_count; ++i) s.out_headers.push_back(s.batch.headers[r.first_header + i]);
-      }
-      s.header_ranges.emplace_back(first, s.out_headers.size() - first);
-      if (res.key_changed || res.value_changed || res.headers_changed) {
+      if (s.keep(r)) {
         ++masked;
         batch_changed = true;
       }
-      s.to_write.push_back(w);
     }
     if (!batch_changed) {
       out.insert(out.end(), e.bytes.begin(), e.bytes.end());
       continue;
     }
-    // Header spans are bound only now: out_headers may have moved while it grew.
-    for (std::size_t i = 0; i < s.to_write.size(); ++i)
-      s.to_write[i].headers = std::span<const proto::record_header_bytes>(s.out_headers)
-                                  .subspan(s.header_ranges[i].first, s.header_ranges[i].second);
+    s.bind_headers();
     proto::batch_header like = s.batch.header;
     if (s.to_write.empty()) {
       // Every record removed: an empty batch keeps the batch's offsets so the consumer moves
@@ -235,14 +262,69 @@ std::expected<record_governor::outcome, record_governor::failure> record_governo
   if (!close_legacy_run()) return corrupt(legacy_batch_failed);
   if (changed && delivered + records_out == 0 && !out.empty() && !prepend_skip_marker(out))
     return corrupt("cannot write the batch that lets consumers skip removed records");
-  using policies::tally;
   policies::add(counts, tally::records_delivered, delivered);
+  policies::add(counts, tally::fields_decrypted, opened);
+  policies::add(counts, tally::fields_undecryptable, undecryptable);
+  policies::add(counts, tally::records_undecryptable_dropped, undecryptable_dropped);
   policies::add(counts, tally::records_filtered, filtered);
   policies::add(counts, tally::records_masked, masked);
   policies::add(counts, tally::records_invalid_dropped, invalid_dropped);
   policies::add(counts, tally::records_invalid_replaced, invalid_replaced);
   policies::add(counts, tally::legacy_batches_dropped, legacy);
   policies::add(counts, tally::batches_rewritten, rewritten);
+  return changed ? outcome::rewritten : outcome::unchanged;
+}
+
+std::expected<record_governor::outcome, record_governor::failure> record_governor::rewrite_produce(
+    proto::bytes_view records, std::span<const record_stage* const> stages, std::vector<std::byte>& out,
+    policies::tally_counts& counts) {
+  auto& s = *s_;
+  auto refuse = [&](std::int16_t error, std::string why) {
+    policies::add(counts, tally::produce_rejected);
+    return std::unexpected(failure{error, std::move(why)});
+  };
+  proto::split_records(records, s.entries);
+  out.clear();
+  out.reserve(records.size() + records.size() / 2);
+  bool changed = false;
+  std::uint64_t sealed = 0;
+  for (const auto& e : s.entries) {
+    if (e.what == proto::records_entry::kind::truncated)
+      return refuse(proto::kafka_error::corrupt_message, "truncated record batch");
+    if (e.what == proto::records_entry::kind::legacy)
+      return refuse(proto::kafka_error::invalid_record, "message format v" + std::to_string(e.magic) +
+                                                            " cannot be governed (record batch v2 required)");
+    if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r)
+      return refuse(proto::kafka_error::corrupt_message, r.error());
+    if (s.batch.header.control()) {  // not a client's to write; the broker answers it
+      out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+      continue;
+    }
+    s.start_batch();
+    bool batch_changed = false;
+    for (const auto& r : s.batch.records) {
+      s.apply(stages, s.view_of(r));
+      const auto& res = s.result;
+      if (res.what == policies::verdict::retry)
+        return std::unexpected(failure{proto::kafka_error::kafka_storage_error, std::string(res.why)});
+      if (res.what != policies::verdict::keep)
+        return refuse(proto::kafka_error::invalid_record,
+                      "record at offset delta " + std::to_string(r.offset_delta) + ": " + std::string(res.why));
+      sealed += res.sealed;
+      batch_changed |= s.keep(r);
+    }
+    if (!batch_changed) {
+      out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+      continue;
+    }
+    s.bind_headers();
+    // Same codec, producer id, epoch, sequence and transactional flag: the broker's idempotence
+    // and transactions see the batch the client sent, with new record contents.
+    if (auto r = proto::encode_batch(s.batch.header, s.batch.snappy_xerial, s.to_write, out); !r)
+      return refuse(proto::kafka_error::corrupt_message, "re-encoding a batch: " + r.error());
+    changed = true;
+  }
+  policies::add(counts, tally::fields_encrypted, sealed);
   return changed ? outcome::rewritten : outcome::unchanged;
 }
 

@@ -60,6 +60,15 @@ class record_governor {
     return govern(records, std::span(&one, 1), out, counts, v2_allowed);
   }
 
+  // Produce: runs `stages` over every record of one partition's records and re-encodes the
+  // batches they changed, in the codec they came in, keeping producer id, epoch, sequence and
+  // the transactional flag. Every record must be kept: one that a stage refuses (verdict
+  // drop/drop_invalid) refuses the partition with INVALID_RECORD and why (counts:
+  // produce_rejected); `retry` fails it with KAFKA_STORAGE_ERROR (retriable) and why.
+  std::expected<outcome, failure> rewrite_produce(protocol::bytes_view records,
+                                                  std::span<const record_stage* const> stages,
+                                                  std::vector<std::byte>& out, tally_counts& counts);
+
   // Produce validation of one partition's records: every record passes, or why the first that
   // does not fails (counts: produce_rejected).
   std::expected<void, std::string> validate(protocol::bytes_view records, const record_validator& validator,

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "policies/entry_errors.h"
+#include "policies/produce_refusals.h"
 #include "policies/policy.h"
 #include "policies/policy_set.h"
 #include "policies/record_governor.h"
@@ -16,11 +16,6 @@ namespace proto = kgw::protocol;
 
 namespace {
 
-// The partitions taken out of a Produce request, to put back into its response.
-struct invalid_partitions : response_step {
-  std::vector<topic_error> topics;
-};
-
 class validation_policy final : public policy {
  public:
   explicit validation_policy(produce_check check) : check_(std::move(check)) {
@@ -32,55 +27,23 @@ class validation_policy final : public policy {
 
   request_verdict on_request(request_exchange& ex) const override {
     if (ex.head.api_key != proto::api::produce) return {};
-    request_verdict v;
     const auto decoded = ex.message<proto::produce_request>();
     if (!decoded) {
+      request_verdict v;
       v.what = request_verdict::action::refuse;
       v.reason = decoded.error();
       return v;
     }
-    proto::produce_request* req = *decoded;
-    auto step = std::make_shared<invalid_partitions>();
-    std::erase_if(req->topic_data, [&](proto::produce_request::topic_produce_data& t) {
-      topic_error te;
-      te.name = std::string(t.name);
-      std::erase_if(t.partition_data, [&](const proto::produce_request::partition_produce_data& p) {
-        if (!p.records) return false;
-        auto ok = check_(t.name, p.index, *p.records, ex.origin);
-        if (ok) return false;
-        te.partitions.push_back({p.index, proto::kafka_error::invalid_record, std::move(ok.error())});
-        return true;
-      });
-      if (te.partitions.empty()) return false;
-      step->topics.push_back(std::move(te));
-      return t.partition_data.empty();
+    return refuse_partitions(ex, **decoded, [&](std::string_view topic, proto::produce_request::partition_produce_data& p)
+                                                -> std::optional<partition_error> {
+      auto ok = check_(topic, p.index, *p.records, ex.origin);
+      if (ok) return std::nullopt;
+      return partition_error{p.index, proto::kafka_error::invalid_record, std::move(ok.error())};
     });
-    if (step->topics.empty()) return {};
-    // Each topic with partitions taken out is a denied entry (with the records decision above).
-    for (const auto& te : step->topics) ex.denied("topic", te.name, proto::kafka_error::invalid_record);
-    if (req->topic_data.empty()) {
-      if (req->acks == 0) {
-        v.what = request_verdict::action::drop;
-        return v;
-      }
-      proto::produce_response resp;
-      put_produce_errors(resp, step->topics);
-      v.what = request_verdict::action::answer;
-      v.response = proto::encode_response(resp, ex.version(), ex.head.correlation_id, false).flatten();
-      return v;
-    }
-    ex.rewrote();
-    if (req->acks != 0) v.step = std::move(step);
-    return v;
   }
 
   std::expected<void, std::string> on_response(const response_step* step, response_exchange& ex) const override {
-    if (!step) return {};
-    const auto m = ex.message<proto::produce_response>();
-    if (!m) return std::unexpected(m.error());
-    put_produce_errors(**m, static_cast<const invalid_partitions&>(*step).topics);
-    ex.rewrote();
-    return {};
+    return put_back_refusals(step, ex);
   }
 
  private:
