@@ -38,11 +38,12 @@ bool policy_chain::governs_responses(std::int16_t api_key) const {
          (api_key == proto::api::fetch && policies_->wants.fetch_records);
 }
 
-chain_request policy_chain::on_request(const request_info& info, proto::bytes_view body, bool ids_looked_up) {
+chain_request policy_chain::on_request(const request_info& info, proto::bytes_view body, bool ids_looked_up,
+                                       bool waited) {
   chain_request out;
   if (!wants_request(policies_->wants, info.api_key)) return out;
   const policies::request_head head{info.api_key, info.api_version, info.correlation_id, info.expects_response};
-  policies::request_exchange ex(head, body, names_, origin_, ids_looked_up);
+  policies::request_exchange ex(head, body, names_, origin_, ids_looked_up, waited);
   response_steps steps;
   const auto& chain = policies_->chain;
   for (std::size_t i = 0; i < chain.size(); ++i) {
@@ -73,9 +74,11 @@ chain_request policy_chain::on_request(const request_info& info, proto::bytes_vi
       case chain_request::action::drop:
       case chain_request::action::refuse:
       case chain_request::action::lookup_topic_ids:
+      case chain_request::action::wait:
         out.what = v.what;
         out.reason = std::move(v.reason);
         out.unknown_topic_ids = std::move(v.unknown_topic_ids);
+        out.pending = std::move(v.pending);
         return out;
     }
   }

@@ -60,6 +60,7 @@ struct chain_request {
   std::vector<std::byte> response;  // answer: body with header, no size prefix
   std::string reason;               // refuse
   std::vector<protocol::uuid> unknown_topic_ids;
+  std::shared_ptr<policies::pending_work> pending;  // wait
   std::shared_ptr<const response_steps> steps;  // non-null: the response goes through on_response
 };
 
@@ -75,9 +76,11 @@ class policy_chain {
 
   bool empty() const;  // no policy applies to this principal: the session relays bytes
 
-  // body: the request frame without its size. ids_looked_up: second call after a
-  // lookup_topic_ids answer (ids still unknown are then unknown to the cluster).
-  chain_request on_request(const request_info& info, protocol::bytes_view body, bool ids_looked_up = false);
+  // body: the request frame without its size. ids_looked_up: called again after a
+  // lookup_topic_ids answer (ids still unknown are then unknown to the cluster); waited: called
+  // again after a wait answer (what a policy waited for is done, or timed out).
+  chain_request on_request(const request_info& info, protocol::bytes_view body, bool ids_looked_up = false,
+                           bool waited = false);
 
   // Responses of this key go through on_response even without steps (ACL's Fetch check, views).
   bool governs_responses(std::int16_t api_key) const;

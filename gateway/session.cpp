@@ -29,6 +29,7 @@
 #include "protocol/errors.h"
 #include "gateway/request_inspector.h"
 #include "gateway/policy_chain.h"
+#include "gateway/policy_wait.h"
 #include "gateway/splice_relay.h"
 #include "gateway/topic_id_lookup.h"
 #include "gateway/upstream_connector.h"
@@ -344,6 +345,16 @@ class session : public std::enable_shared_from_this<session> {
             if (!client_.socket().is_open()) co_return;
             a = policies->on_request(info, body, true);
           }
+          if (a.what == chain_request::action::wait) {
+            // Asked once more at most: then the policy decides with what it has.
+            if (a.pending) co_await wait_for(*a.pending, w_.cfg->upstream_connect_timeout);
+            if (!client_.socket().is_open()) co_return;
+            a = policies->on_request(info, body, true, true);
+            if (a.what == chain_request::action::wait) {
+              end("a policy kept waiting for work it started", true);
+              co_return;
+            }
+          }
           switch (a.what) {
             case chain_request::action::refuse:
               end(a.reason, true);
@@ -357,6 +368,9 @@ class session : public std::enable_shared_from_this<session> {
               inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, a.response);
               used += frame.size();
               continue;
+            case chain_request::action::wait:  // handled above: never forwarded ungoverned
+              end("a policy kept waiting for work it started", true);
+              co_return;
             case chain_request::action::forward:
             case chain_request::action::lookup_topic_ids:
               if (a.rewritten) {

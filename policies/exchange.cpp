@@ -30,8 +30,8 @@ void emit_denied(const decision_origin& origin, std::int16_t api_key, std::int16
 }  // namespace
 
 request_exchange::request_exchange(const request_head& h, protocol::bytes_view b, topic_names& n,
-                                   const decision_origin& o, bool looked_up)
-    : head(h), body(b), names(n), origin(o), ids_looked_up(looked_up) {
+                                   const decision_origin& o, bool looked_up, bool waited_for)
+    : head(h), body(b), names(n), origin(o), ids_looked_up(looked_up), waited(waited_for) {
   header_version_ = protocol::request_header_version(head.api_key, head.api_version);
   protocol::reader r(body);
   header_.decode(r, header_version_);
@@ -44,9 +44,11 @@ request_exchange::request_exchange(const request_head& h, protocol::bytes_view b
   }
 }
 
-void request_exchange::encode(protocol::writer& w) const {
+void request_exchange::encode(protocol::writer& w) {
   header_.encode(w, header_version_);
   decoded_.encode(w, head.api_version);
+  for (auto& b : owned_) w.keep(std::move(b));
+  owned_.clear();
 }
 
 void request_exchange::denied(std::string_view resource_type, std::string_view resource, std::int16_t error) const {

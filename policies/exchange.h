@@ -6,11 +6,13 @@
 // asks for is never decoded and leaves as the bytes that arrived.
 // Threading: one exchange per message, on its session's worker thread; not shared.
 #include <cstdint>
+#include <deque>
 #include <expected>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <vector>
 
 #include "policies/decision.h"
 #include "policies/topic_names.h"
@@ -93,7 +95,7 @@ class request_exchange : public message_holder {
   // body: the request frame without its size (header first); it outlives the exchange's use,
   // and an encoded rewrite borrows from it (records).
   request_exchange(const request_head& head, protocol::bytes_view body, topic_names& names,
-                   const decision_origin& origin, bool ids_looked_up = false);
+                   const decision_origin& origin, bool ids_looked_up = false, bool waited = false);
 
   const request_head head;
   const protocol::bytes_view body;
@@ -101,6 +103,8 @@ class request_exchange : public message_holder {
   const decision_origin& origin;  // where decisions about this request go
   // Second pass after a lookup_topic_ids verdict: ids still unknown are unknown to the cluster.
   const bool ids_looked_up;
+  // Asked again after a wait verdict: what the policy waited for has finished (or timed out).
+  const bool waited;
 
   std::int16_t version() const { return head.api_version; }
   std::int16_t header_version() const { return header_version_; }
@@ -118,8 +122,12 @@ class request_exchange : public message_holder {
       return (r.ok() && r.remaining() == 0) || fail(malformed_message(head.api_key, head.api_version, "request", r));
     });
   }
-  // The header as received and the decoded message (records borrowed from body).
-  void encode(protocol::writer& w) const;
+  // A buffer the rewritten message may point into (records a policy re-encoded): it lives as
+  // long as the encoded request (encode hands it to the writer).
+  std::vector<std::byte>& buffer() { return owned_.emplace_back(); }
+  // The header as received and the decoded message (records borrowed from body and from the
+  // exchange's buffers, which move into w).
+  void encode(protocol::writer& w);
 
   // One denied entry (topic, group, transactional_id, cluster, config) with its Kafka error.
   void denied(std::string_view resource_type, std::string_view resource, std::int16_t error) const;
@@ -129,6 +137,7 @@ class request_exchange : public message_holder {
   std::int16_t header_version_ = 0;
   std::size_t header_size_ = 0;
   bool header_ok_ = false;
+  std::deque<std::vector<std::byte>> owned_;
 };
 
 class response_exchange : public message_holder {

@@ -8,8 +8,9 @@
 // Request:  on_request() of each policy that wants the API key, in order. A policy may take
 //           entries out of the decoded request (each denial with its Kafka error, reported with
 //           exchange.denied()), answer locally, drop, close the connection, or ask the chain to
-//           look up unknown topic ids first (the chain awaits the lookup and asks again). What it
-//           needs to see again in the response it returns as a response_step.
+//           look up unknown topic ids first or to wait for work it started (the chain awaits
+//           either and asks again). What it needs to see again in the response it returns as a
+//           response_step.
 // Response: on_response() of each policy that left a step, or wants the API's responses, in
 //           order, over one shared decode; a local answer goes through the response halves of
 //           the policies before the one that answered, as if a broker had sent it.
@@ -22,6 +23,7 @@
 #include <bitset>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +54,16 @@ struct response_step {
   virtual ~response_step() = default;
 };
 
+// Work a policy started and must see finished before it can decide (data keys being made and
+// stored): the chain waits for it without blocking its thread (other connections go on), then
+// asks the policy again with request_exchange::waited set.
+class pending_work {
+ public:
+  virtual ~pending_work() = default;
+  // Calls `done` once, from any thread, when the work has finished, well or not.
+  virtual void when_done(std::function<void()> done) = 0;
+};
+
 struct request_verdict {
   enum class action {
     forward,           // go on (the request as received, or re-encoded if a policy rewrote it)
@@ -59,16 +71,20 @@ struct request_verdict {
     drop,              // nothing to forward and no answer expected (acks=0 Produce, all denied)
     refuse,            // close the connection (`reason`): the request cannot be governed
     lookup_topic_ids,  // ask again after looking up `unknown_topic_ids` (topic_names)
+    wait,              // ask again once `pending` is done (bounded: then the policy decides)
   };
   action what = action::forward;
   std::vector<std::byte> response;  // answer: body with header, no size prefix
   std::string reason;               // refuse: for the log
   std::vector<protocol::uuid> unknown_topic_ids;
+  std::shared_ptr<pending_work> pending;      // wait
   std::shared_ptr<const response_step> step;  // non-null: on_response sees the response with it
 };
 
-// A topic's record stages for one principal. error non-empty: the policy could not be compiled
-// for this topic; the chain fails the topic closed (TOPIC_AUTHORIZATION_FAILED).
+// A topic's record stages for one principal, in the order they run: a stage that decrypts goes
+// first (its policy inserts it at the front), so views filter and mask the plaintext. error
+// non-empty: the policy could not be compiled for this topic; the chain fails the topic closed
+// (TOPIC_AUTHORIZATION_FAILED).
 struct topic_stages {
   std::vector<std::shared_ptr<const record_stage>> fetch;
   std::string error;

@@ -74,11 +74,11 @@ std::vector<const validation_rule*> applicable_validations(const config::policy_
   return choose_level(policies.section<validation_section>()->rules, principal, topic);
 }
 
-policy_set::policy_set(std::shared_ptr<const config::gateway_config> cfg)
-    : cfg_(std::move(cfg)) {}
+policy_set::policy_set(std::shared_ptr<const config::gateway_config> cfg, policy_services services)
+    : cfg_(std::move(cfg)), services_(std::move(services)) {}
 
-policy_set::policy_set(const config::gateway_config& cfg)
-    : policy_set(std::make_shared<const config::gateway_config>(cfg)) {}
+policy_set::policy_set(const config::gateway_config& cfg, policy_services services)
+    : policy_set(std::make_shared<const config::gateway_config>(cfg), std::move(services)) {}
 
 bool policy_set::empty() const { return cfg_->policies.empty(); }
 

@@ -17,6 +17,7 @@
 #include "config/policy_config.h"
 #include "policies/acl/principal_acl.h"
 #include "policies/policy.h"
+#include "policies/services.h"
 #include "policies/validation/record_validator.h"
 #include "policies/view/topic_view.h"
 
@@ -56,12 +57,13 @@ std::vector<const validation_rule*> applicable_validations(const config::policy_
 class policy_set {
  public:
   // One configuration generation's policies; kept alive by this and by what it compiles.
-  explicit policy_set(std::shared_ptr<const config::gateway_config> cfg);
+  explicit policy_set(std::shared_ptr<const config::gateway_config> cfg, policy_services services = {});
   // A copy of `cfg` (tests, offline tools).
-  explicit policy_set(const config::gateway_config& cfg);
+  explicit policy_set(const config::gateway_config& cfg, policy_services services = {});
 
   bool empty() const;  // no policy at all: the gateway is a transparent relay
   const config::policy_config& config() const { return cfg_->policies; }
+  const policy_services& services() const { return services_; }
   std::shared_ptr<const principal_acl> acl(std::string_view principal);
   // The principal's chain, compiled once per generation from the registry.
   std::shared_ptr<const principal_policies> chain(std::string_view principal);
@@ -75,6 +77,7 @@ class policy_set {
 
  private:
   std::shared_ptr<const config::gateway_config> cfg_;
+  policy_services services_;
   std::shared_mutex mu_;
   std::map<std::string, config::principal_config, std::less<>> unknown_principals_;
   std::map<std::string, std::shared_ptr<const principal_acl>, std::less<>> acls_;

@@ -5,6 +5,8 @@
 #include "config/policy_config.h"
 #include "policies/acl/acl_config.h"
 #include "policies/acl/acl_policy.h"
+#include "policies/encryption/encryption_config.h"
+#include "policies/encryption/encryption_policy.h"
 #include "policies/validation/validation_config.h"
 #include "policies/validation/validation_policy.h"
 #include "policies/view/view_config.h"
@@ -17,6 +19,8 @@ std::span<const policy_kind> registry() {
       policy_kind{acl_section_reader, compile_acl_policy, acl_lists_api},
       policy_kind{view_section_reader, compile_view_policy},
       policy_kind{validation_section_reader, compile_validation_policy},
+      // After validation (which checks the plaintext); its fetch stage goes before the views'.
+      policy_kind{encryption_section_reader, compile_encryption_policy},
   };
   return kinds;
 }

@@ -276,6 +276,10 @@ class writer {
     borrowed_size_ += b.size();
   }
 
+  // Takes ownership of bytes the message borrows (records a policy re-encoded), so they live as
+  // long as the writer. Moving a vector keeps its bytes where they are.
+  void keep(std::vector<std::byte>&& b) { kept_.push_back(std::move(b)); }
+
   // Reserves 4 bytes for a length known only later; returns the position for patch_i32.
   std::size_t reserve_i32() {
     std::size_t pos = buf_.size();
@@ -328,6 +332,7 @@ class writer {
   std::vector<std::byte> buf_;
   std::vector<borrowed_slice> borrowed_;
   std::size_t borrowed_size_ = 0;
+  std::vector<std::vector<std::byte>> kept_;
 };
 
 }  // namespace kgw::protocol

@@ -84,12 +84,13 @@ struct key_manager::state {
   std::atomic<std::uint64_t> epoch{0};  // bumped when a key becomes unusable: per-thread caches drop theirs
 
   // Work for the manager's thread.
-  std::mutex task_mu;
+  mutable std::mutex task_mu;
   std::condition_variable wake;
   bool stopping = false;
   std::vector<std::pair<std::vector<key_scope>, done_fn>> prepares;
   std::set<key_scope> successors;
   std::set<std::string, std::less<>> asked;  // unknown ids met by relay threads
+  std::string last_error;                    // of making keys (task_mu)
   std::thread thread;
 
   bool usable(const sealing_entry& e, std::uint64_t extra) const {
@@ -246,7 +247,14 @@ void run(key_manager::state& s, const kms& kms) {
       successors.swap(s.successors);
       asked.swap(s.asked);
     }
-    for (auto& [scopes, done] : prepares) done(make_keys(s, kms, std::move(scopes), false));
+    for (auto& [scopes, done] : prepares) {
+      auto made = make_keys(s, kms, std::move(scopes), false);
+      {
+        std::lock_guard lock(s.task_mu);
+        s.last_error = made ? std::string() : made.error();
+      }
+      done(std::move(made));
+    }
     if (!successors.empty()) (void)make_keys(s, kms, {successors.begin(), successors.end()}, true);
     catch_up = !asked.empty();
     if (catch_up || clock::now() >= next_follow) {
@@ -375,5 +383,10 @@ std::size_t key_manager::rotate(std::string_view topic) {
 }
 
 std::expected<void, std::string> key_manager::health() const { return kms_->health(); }
+
+std::string key_manager::last_error() const {
+  std::lock_guard lock(s_->task_mu);
+  return s_->last_error;
+}
 
 }  // namespace kgw::policies::encryption

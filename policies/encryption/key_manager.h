@@ -85,6 +85,8 @@ class key_manager {
   std::size_t rotate(std::string_view topic);
   std::expected<void, std::string> health() const;
   const kms& key_service() const { return *kms_; }
+  // Why the last key could not be made ("" when it could): for the client's error message.
+  std::string last_error() const;
 
   struct state;
 

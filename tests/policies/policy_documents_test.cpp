@@ -10,6 +10,7 @@
 #include "config/loader.h"
 #include "config/policy_loader.h"
 #include "policies/acl/acl_config.h"
+#include "policies/encryption/encryption_config.h"
 #include "policies/registry.h"
 #include "policies/row_filter/predicate_syntax.h"
 #include "policies/validation/validation_config.h"
@@ -260,7 +261,7 @@ TEST_CASE("policy file and directory errors") {
 TEST_CASE("policy errors point at the offending node") {
   // Line 3 is the first line of the body.
   CHECK(error_of("  acl: []\n") ==
-        "gw.yaml:3:3: unknown key 'acl' in the policy document (expected one of: acls, views, validation, "
+        "gw.yaml:3:3: unknown key 'acl' in the policy document (expected one of: acls, views, validation, encryption, "
         "pass_through_apis, hash_key)");
   CHECK(error_of("  acls: {}\n") == "gw.yaml:3:9: 'acls' must be a list");
   CHECK(error_of("  acls:\n    - { allow: [Read], topics: [t] }\n") ==
@@ -389,7 +390,7 @@ TEST_CASE("an empty policy document and a comments-only file add nothing") {
   policy_loader l(section_readers());
   CHECK(l.add_string("", "x.yaml"));
   CHECK(l.add_string("[1, 2]", "x.yaml").error() ==
-        "x.yaml:1:1: a policy document must be a mapping (acls, views, validation, pass_through_apis, hash_key)");
+        "x.yaml:1:1: a policy document must be a mapping (acls, views, validation, encryption, pass_through_apis, hash_key)");
 }
 
 TEST_CASE("policy documents compare by what they say, so a reload of the same files is unchanged") {
@@ -404,7 +405,7 @@ TEST_CASE("policy documents compare by what they say, so a reload of the same fi
   auto a = load(head + body, "gw.yaml"), b = load(head + body, "gw.yaml");
   REQUIRE(a);
   REQUIRE(b);
-  CHECK(a->policies.sections.size() == 3);
+  CHECK(a->policies.sections.size() == 4);
   CHECK(a->policies.sections[0] != b->policies.sections[0]);  // loaded twice: not shared
   CHECK(a->policies == b->policies);
   // Each section's every member counts.
@@ -429,4 +430,92 @@ TEST_CASE("policy documents compare by what they say, so a reload of the same fi
   copy.edit<acl_section>().rules.clear();
   CHECK_FALSE(copy == a->policies);
   CHECK(a->policies.section<acl_section>()->rules.size() == 1);
+}
+
+TEST_CASE("the encryption section: KMS, key topic, data keys and per-topic rules") {
+  ::setenv("KGW_TEST_HSM_PIN", "1234", 1);
+  auto c = load(head + R"(
+  encryption:
+    kms:
+      pkcs11: { module: /usr/lib/softhsm/libsofthsm2.so, token: kgw, pin: { env: KGW_TEST_HSM_PIN } }
+    key_topic: { name: _gw_keys, create: false }
+    data_keys: { max_uses: 1000, max_age: 7d }
+    topics:
+      - topics: [customers, { prefix: crm- }]
+        kek: customers-kek
+        fields: [email, address.street, "items[*].card"]
+        subject: id
+        decrypt: { principals: [fraud], teams: [risk] }
+        others: { function: partial, keep_domain: true }
+        not_json: encrypt_value
+        on_error: null
+      - topics: [payments]
+        kek: payments-kek
+        value: true
+)", "gw.yaml");
+  REQUIRE(c);
+  const auto s = c->policies.section<encryption_section>();
+  REQUIRE(s->kms);
+  CHECK(s->kms->what == kms_settings::kind::pkcs11);
+  CHECK(s->kms->pin == "1234");
+  CHECK(s->key_topic == "_gw_keys");
+  CHECK_FALSE(s->create_key_topic);
+  CHECK(s->max_uses == 1000);
+  CHECK(s->max_age == std::chrono::hours(24 * 7));
+  REQUIRE(s->rules.size() == 2);
+  const auto& r = s->rules[0];
+  CHECK(r.kek == "customers-kek");
+  CHECK(r.fields == std::vector<std::string>{"email", "address.street", "items[*].card"});
+  CHECK(r.subject == "id");
+  CHECK(r.decrypt_principals == std::vector<std::string>{"fraud"});
+  CHECK(r.decrypt_teams == std::vector<std::string>{"risk"});
+  REQUIRE(r.others);
+  CHECK(r.others->function == mask_function::partial);
+  CHECK(r.not_json == not_json_action::encrypt_value);
+  CHECK(r.on_error == open_error_action::null);
+  CHECK(s->rule_for("crm-leads") == &r);
+  CHECK(s->rule_for("payments")->whole_value);
+  CHECK(s->rule_for("orders") == nullptr);
+  CHECK(s->summary() == "2 encrypted topic rules");
+
+  temp_dir d;
+  d.write("keks", "k1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n");
+  const auto file = d.write("gw.yaml", head + "  encryption: { kms: { local: { key_file: keks } }, topics: [{ topics: [t], kek: k1, fields: [a] }] }\n");
+  auto local = load_path(file.string());
+  REQUIRE(local);
+  const auto ls = local->policies.section<encryption_section>();
+  CHECK(ls->kms->what == kms_settings::kind::local);
+  CHECK(ls->kms->key_file == (d.dir / "keks").string());  // relative to the document
+  CHECK(ls->key_topic == "_kgw_keys");
+  CHECK(ls->rules[0].others == std::nullopt);  // tokens by default
+  CHECK(ls->rules[0].on_error == open_error_action::drop);
+}
+
+TEST_CASE("encryption section errors point at the offending node") {
+  const std::string kms = "  encryption:\n    kms: { local: { key_file: k } }\n    topics:\n";
+  CHECK(error_of("  encryption:\n    topics: [{ topics: [t], kek: k1, fields: [a] }]\n") ==
+        "gw.yaml:4:14: encrypted topics need a KMS (give 'encryption: {kms: ...}' in a policy document)");
+  CHECK(error_of(kms + "      - { topics: [t], kek: k1 }\n") ==
+        "gw.yaml:6:9: an encryption.topics entry needs 'fields' (which JSON fields to encrypt) or 'value: true' (the whole value)");
+  CHECK(error_of(kms + "      - { topics: [t], kek: k1, fields: [a], value: true }\n") ==
+        "gw.yaml:6:53: an encryption entry has both 'fields' and 'value': use one");
+  CHECK(error_of(kms + "      - { topics: [t], fields: [a] }\n") ==
+        "gw.yaml:6:9: an encryption.topics entry needs 'kek' (the id of its key-encryption key in the KMS)");
+  CHECK(error_of(kms + "      - { topics: [t], kek: 'a b', fields: [a] }\n") ==
+        "gw.yaml:6:29: a KEK id is 1-64 of A-Z a-z 0-9 . _ -");
+  CHECK(error_of(kms + "      - { topics: [t], kek: k1, fields: [a], on_error: skip }\n") ==
+        "gw.yaml:6:56: on_error must be drop, null, redact or remove, got 'skip'");
+  CHECK(error_of(kms + "      - { topics: [t], kek: k1, fields: [a], others: plain }\n") ==
+        "gw.yaml:6:54: others must be 'token' or a mask such as {function: redact}");
+  CHECK(error_of(kms + "      - { topics: [t], kek: k1, fields: ['a..b'] }\n").starts_with("gw.yaml:6:"));
+  CHECK(error_of("  encryption:\n    kms: { pkcs11: { module: m, token: t } }\n") ==
+        "gw.yaml:4:20: kms.pkcs11 needs 'pin'");
+  CHECK(error_of("  encryption:\n    kms: { local: {}, pkcs11: {} }\n") ==
+        "gw.yaml:4:10: encryption.kms needs exactly one of 'local' or 'pkcs11'");
+  CHECK(error_of("  encryption:\n    data_keys: { max_uses: 0 }\n") ==
+        "gw.yaml:4:28: max_uses must be between 1 and 4294967296, got 0");
+  CHECK(error_of("  encryption:\n    key_topic: 'no spaces'\n") ==
+        "gw.yaml:4:16: key_topic is not a valid topic name (letters, digits, '.', '_', '-')");
+  CHECK(error_of("  encryption:\n    kmss: {}\n") ==
+        "gw.yaml:4:5: unknown key 'kmss' in encryption (expected one of: kms, key_topic, data_keys, topics)");
 }
