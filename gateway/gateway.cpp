@@ -34,6 +34,7 @@
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "gateway/governance_summary.h"
+#include "gateway/key_service.h"
 #include "gateway/live_config.h"
 #include "gateway/restart_settings.h"
 #include "policies/policy_set.h"
@@ -200,6 +201,12 @@ struct gateway::impl {
   // After bootstrap: destroyed first, so its watcher (which sets bootstrap on a restart) stops
   // before bootstrap goes, also when start() throws.
   std::unique_ptr<embedded_broker_process> embedded;
+  // The key manager encrypted topics need (after bootstrap, which it reads).
+  key_service keys{[this] {
+    std::string list;
+    for (const auto& b : *bootstrap.get()) list += (list.empty() ? "" : ",") + b.str();
+    return list;
+  }};
   response_tap tap;
   policies::decision_stream decisions;  // subscribers added before start()
   governance_counters governance;       // a subscriber: the minute summary
@@ -317,7 +324,9 @@ void gateway::start() {
   if (m.bootstrap.get()->empty()) throw std::runtime_error("no upstream brokers configured");
 
   m.decisions.subscribe([&c = m.governance](const policies::decision& d) { c.add(d); });
-  m.live.publish(std::make_shared<const live_config>(1, m.boot));
+  auto services = m.keys.services_for(*m.boot);
+  if (!services) throw std::runtime_error(services.error());
+  m.live.publish(std::make_shared<const live_config>(1, m.boot, std::move(*services)));
   m.connector = std::make_unique<upstream_connector>(m.boot);
   const auto listener_cfgs = m.boot->effective_listeners();
   for (std::size_t i = 0; i < listener_cfgs.size(); ++i) {
@@ -448,8 +457,14 @@ reload_result gateway::apply(config::gateway_config next) {
     return r;
   }
   try {
+    auto services = m.keys.services_for(next);
+    if (!services) {
+      r.message = services.error();
+      return r;
+    }
     auto gen = std::make_shared<const live_config>(live->generation + 1,
-                                                   std::make_shared<const config::gateway_config>(std::move(next)));
+                                                   std::make_shared<const config::gateway_config>(std::move(next)),
+                                                   std::move(*services));
     if (gen->cfg->log_level != live->cfg->log_level) spdlog::set_level(spdlog::level::from_str(gen->cfg->log_level));
     r.generation = gen->generation;
     r.message = describe_live(*gen->cfg);

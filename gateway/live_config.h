@@ -27,9 +27,10 @@ struct live_config {
   std::unique_ptr<policies::policy_set> policies;  // null: no policy configured (a transparent relay)
 
   // Builds a generation; throws std::runtime_error on a credential that does not parse.
-  live_config(std::uint64_t gen, std::shared_ptr<const config::gateway_config> c)
+  // services: what the gateway lends its policies (the key manager), already started.
+  live_config(std::uint64_t gen, std::shared_ptr<const config::gateway_config> c, policies::policy_services services = {})
       : generation(gen), cfg(std::move(c)), identities(cfg->principals) {
-    if (!cfg->policies.empty()) policies = std::make_unique<policies::policy_set>(cfg);
+    if (!cfg->policies.empty()) policies = std::make_unique<policies::policy_set>(cfg, std::move(services));
   }
 };
 

@@ -14,9 +14,14 @@
 // threads never call them: the key manager does, off the hot path.
 #include <array>
 #include <expected>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace kgw::policies {
+struct kms_settings;
+}
 
 namespace kgw::policies::encryption {
 
@@ -35,6 +40,10 @@ class kms {
   // Whether it can wrap and unwrap now (a token removed, a session lost: why).
   virtual std::expected<void, std::string> health() const = 0;
 };
+
+// The KMS an encryption section names (local key file, or a PKCS#11 module logged in to its
+// token), or why it cannot be opened.
+std::expected<std::shared_ptr<const kms>, std::string> open_kms(const kms_settings& settings);
 
 // The associated data every backend binds a wrapped DEK with: "kgw1 dek", then the KEK id and
 // the DEK id, each as a 4-byte big-endian length and its bytes.
