@@ -50,7 +50,7 @@ std::expected<policies::policy_services, std::string> key_service::services_for(
   if (!store) return std::unexpected("encryption: " + store.error());
   want->keys = std::make_shared<enc::key_manager>(std::move(*kms), std::move(*store), want->limits);
   if (auto started = want->keys->start(); !started) return std::unexpected("encryption: " + started.error());
-  spdlog::info("encryption: {} KMS, {} data key(s) in key topic '{}'", want->keys->key_service().kind(),
+  spdlog::info("encryption: {} KMS, {} data key(s) in key topic '{}'", want->keys->key_service()->kind(),
                want->keys->list().size(), want->topic.topic);
   out.keys = want->keys;
   running_ = std::move(want);

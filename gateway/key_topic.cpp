@@ -204,17 +204,16 @@ std::expected<std::unique_ptr<key_topic>, std::string> key_topic::open(const key
   return kt;
 }
 
-std::expected<void, std::string> key_topic::produce(
-    const std::vector<std::pair<std::string, std::optional<std::string>>>& records) {
+std::expected<void, std::string> key_topic::write(std::span<const enc::store_record> records) {
   // Results are written by delivery callbacks; kept on the heap, and leaked if a message is
   // still in flight when we give up (its callback would write into it later).
   auto* results = new std::vector<rd_kafka_resp_err_t>(records.size(), RD_KAFKA_RESP_ERR__IN_PROGRESS);
   rd_kafka_t* p = c_->producer;
   std::string failed;
   for (std::size_t i = 0; i < records.size() && failed.empty(); ++i) {
-    const std::string& id = records[i].first;
-    void* payload = records[i].second ? const_cast<char*>(records[i].second->data()) : nullptr;
-    const std::size_t payload_len = records[i].second ? records[i].second->size() : 0;
+    const std::string& id = records[i].id;
+    void* payload = records[i].value ? const_cast<char*>(records[i].value->data()) : nullptr;
+    const std::size_t payload_len = records[i].value ? records[i].value->size() : 0;
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         p, RD_KAFKA_V_TOPIC(settings_.topic.c_str()), RD_KAFKA_V_KEY(id.data(), id.size()),
         RD_KAFKA_V_VALUE(payload, payload_len),
@@ -236,18 +235,6 @@ std::expected<void, std::string> key_topic::produce(
   if (settled) delete results;
   if (!failed.empty()) return std::unexpected("writing: " + failed);
   return {};
-}
-
-std::expected<void, std::string> key_topic::put(std::span<const enc::stored_key> keys) {
-  std::vector<std::pair<std::string, std::optional<std::string>>> records;
-  for (const auto& k : keys) records.emplace_back(k.id, enc::encode_stored_key(k));
-  return produce(records);
-}
-
-std::expected<void, std::string> key_topic::erase(std::span<const std::string> ids) {
-  std::vector<std::pair<std::string, std::optional<std::string>>> records;
-  for (const auto& id : ids) records.emplace_back(id, std::nullopt);
-  return produce(records);
 }
 
 std::expected<void, std::string> key_topic::read_new(

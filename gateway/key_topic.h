@@ -41,8 +41,7 @@ class key_topic final : public policies::encryption::key_store {
   ~key_topic() override;
 
   std::string describe() const override { return "key topic '" + settings_.topic + "'"; }
-  std::expected<void, std::string> put(std::span<const policies::encryption::stored_key> keys) override;
-  std::expected<void, std::string> erase(std::span<const std::string> ids) override;
+  std::expected<void, std::string> write(std::span<const policies::encryption::store_record> records) override;
   std::expected<void, std::string> read_new(
       const std::function<void(std::string_view id, std::optional<std::string_view> value)>& seen) override;
 
@@ -50,7 +49,6 @@ class key_topic final : public policies::encryption::key_store {
 
  private:
   explicit key_topic(key_topic_settings s);
-  std::expected<void, std::string> produce(const std::vector<std::pair<std::string, std::optional<std::string>>>& records);
 
   key_topic_settings settings_;
   std::unique_ptr<clients> c_;

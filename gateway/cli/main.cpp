@@ -18,6 +18,7 @@
 #include "gateway/dev/dev_cluster_command.h"
 #include "gateway/cli/explain_command.h"
 #include "gateway/gateway.h"
+#include "gateway/cli/keys_command.h"
 #include "gateway/cli/passwd_command.h"
 #include "gateway/reloader.h"
 
@@ -54,6 +55,10 @@ Usage:
       Read a password (stdin, or the file / variable) and print the stored SCRAM credential
       (salted keys, not the password) for a principal's `credentials:` list. It serves SASL
       SCRAM and PLAIN logins alike.
+  kafka-gateway keys list|shred|rotate|new-kek --config FILE [...]
+      Field-encryption keys through the key topic: list them, shred one subject's keys
+      (--topic T --subject V), have every gateway rotate (--topic T), or make a KEK
+      (--kek ID). See kafka-gateway keys --help.
   kafka-gateway --help
       This text.
 
@@ -239,6 +244,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "dev-cluster") return kgw::gateway::run_dev_cluster(argc - 1, argv + 1);
   if (cmd == "passwd") return kgw::gateway::run_passwd_command(argc - 1, argv + 1);
+  if (cmd == "keys") return kgw::gateway::run_keys_command(argc - 1, argv + 1);
   if (cmd == "explain") return kgw::gateway::run_explain_command(argc - 1, argv + 1);
   if (cmd == "preview") return kgw::gateway::run_preview_command(argc - 1, argv + 1);
 

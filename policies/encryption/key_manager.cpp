@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -63,6 +64,7 @@ const char* name_of(key_state s) {
 struct sealing_entry {
   std::shared_ptr<const data_key> key;
   clock::time_point made;
+  std::int64_t created_ms = 0;  // wall clock, as stored (rotation requests compare with it)
   std::atomic<std::uint64_t> uses{0};
   std::atomic<bool> successor_asked{false};
 };
@@ -117,12 +119,30 @@ key_manager::~key_manager() {
 namespace {
 
 // Reads what the store holds since the last pass into the maps (the manager's thread only).
-std::expected<void, std::string> follow(key_manager::state& s, const kms& kms) {
+// A rotation request's topic ("*": all) and time, from its record; nullopt if it is not one.
+std::optional<std::pair<std::string, std::int64_t>> rotation_request(std::string_view id, std::string_view value) {
+  constexpr std::string_view prefix = "rotate.", body = "kgw1 rotate before=";
+  if (!id.starts_with(prefix) || !value.starts_with(body)) return std::nullopt;
+  std::int64_t before = 0;
+  const auto v = value.substr(body.size());
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), before);
+  if (ec != std::errc()) return std::nullopt;
+  return std::pair{std::string(id.substr(prefix.size())), before};
+}
+
+// Reads what the store holds since the last pass into the maps (the manager's thread only).
+// Without a KMS (operator tools listing or shredding keys) keys are catalogued, not opened.
+std::expected<void, std::string> follow(key_manager::state& s, const kms* kms) {
   std::vector<stored_key> fresh;
   std::vector<std::string> gone, bad;
+  std::vector<std::pair<std::string, std::int64_t>> rotations;
   auto read = s.store->read_new([&](std::string_view id, std::optional<std::string_view> value) {
     if (!value) {
       gone.emplace_back(id);
+      return;
+    }
+    if (auto r = rotation_request(id, *value)) {
+      rotations.push_back(std::move(*r));
       return;
     }
     auto k = decode_stored_key(id, *value);
@@ -140,12 +160,12 @@ std::expected<void, std::string> follow(key_manager::state& s, const kms& kms) {
   for (auto& k : fresh) {
     {
       std::shared_lock lock(s.mu);
-      if (s.opening.contains(k.id)) {
+      if (!kms || s.opening.contains(k.id)) {
         opened.emplace_back(std::move(k), nullptr);
         continue;
       }
     }
-    auto plain = kms.unwrap(k.kek, k.id, k.wrapped);
+    auto plain = kms->unwrap(k.kek, k.id, k.wrapped);
     if (plain) {
       auto dk = std::make_shared<data_key>();
       dk->id = k.id;
@@ -154,7 +174,7 @@ std::expected<void, std::string> follow(key_manager::state& s, const kms& kms) {
       opened.emplace_back(std::move(k), std::move(dk));
     } else {
       // A KMS that cannot answer now is worth another try; one that answers "no" is final.
-      failed.emplace_back(std::move(k), kms.health() ? key_state::missing : key_state::unavailable);
+      failed.emplace_back(std::move(k), kms->health() ? key_state::missing : key_state::unavailable);
     }
   }
   std::unique_lock lock(s.mu);
@@ -178,6 +198,10 @@ std::expected<void, std::string> follow(key_manager::state& s, const kms& kms) {
     std::erase_if(s.retry_unwrap, [&](const stored_key& k) { return k.id == id; });
     std::erase_if(s.sealing, [&](const auto& e) { return e.second->key->id == id; });
   }
+  for (const auto& [topic, before] : rotations)
+    std::erase_if(s.sealing, [&](const auto& e) {
+      return (topic == "*" || e.first.topic == topic) && e.second->created_ms < before;
+    });
   if (lost) s.epoch.fetch_add(1, std::memory_order_release);
   if (!read) return read;
   return {};
@@ -217,12 +241,15 @@ std::expected<void, std::string> make_keys(key_manager::state& s, const kms& kms
   }
   if (made.empty()) return {};
   // Used only once the store has it: every instance can then open what it seals.
-  if (auto put = s.store->put(made); !put) return std::unexpected(s.store->describe() + ": " + put.error());
+  std::vector<store_record> records;
+  for (const auto& k : made) records.push_back({k.id, encode_stored_key(k)});
+  if (auto put = s.store->write(records); !put) return std::unexpected(s.store->describe() + ": " + put.error());
   std::unique_lock lock(s.mu);
   for (std::size_t i = 0; i < made.size(); ++i) {
     auto e = std::make_shared<sealing_entry>();
     e->key = keys[i];
     e->made = clock::now();
+    e->created_ms = made[i].created_ms;
     s.sealing[scopes[i]] = std::move(e);
     s.opening[made[i].id] = keys[i];
     s.records[made[i].id] = std::move(made[i]);
@@ -230,7 +257,7 @@ std::expected<void, std::string> make_keys(key_manager::state& s, const kms& kms
   return {};
 }
 
-void run(key_manager::state& s, const kms& kms) {
+void run(key_manager::state& s, const kms* kms) {
   auto next_follow = clock::now() + s.limits.follow_interval;
   for (;;) {
     std::vector<std::pair<std::vector<key_scope>, key_manager::state::done_fn>> prepares;
@@ -248,14 +275,15 @@ void run(key_manager::state& s, const kms& kms) {
       asked.swap(s.asked);
     }
     for (auto& [scopes, done] : prepares) {
-      auto made = make_keys(s, kms, std::move(scopes), false);
+      auto made = kms ? make_keys(s, *kms, std::move(scopes), false)
+                      : std::expected<void, std::string>(std::unexpected(std::string("no KMS")));
       {
         std::lock_guard lock(s.task_mu);
         s.last_error = made ? std::string() : made.error();
       }
       done(std::move(made));
     }
-    if (!successors.empty()) (void)make_keys(s, kms, {successors.begin(), successors.end()}, true);
+    if (kms && !successors.empty()) (void)make_keys(s, *kms, {successors.begin(), successors.end()}, true);
     catch_up = !asked.empty();
     if (catch_up || clock::now() >= next_follow) {
       const auto read = follow(s, kms);
@@ -277,9 +305,10 @@ void run(key_manager::state& s, const kms& kms) {
 
 std::expected<void, std::string> key_manager::start() {
   if (s_->thread.joinable()) return {};
-  if (auto ok = kms_->health(); !ok) return std::unexpected("KMS (" + std::string(kms_->kind()) + "): " + ok.error());
-  if (auto read = follow(*s_, *kms_); !read) return std::unexpected(s_->store->describe() + ": " + read.error());
-  s_->thread = std::thread([this] { run(*s_, *kms_); });
+  if (kms_)
+    if (auto ok = kms_->health(); !ok) return std::unexpected("KMS (" + std::string(kms_->kind()) + "): " + ok.error());
+  if (auto read = follow(*s_, kms_.get()); !read) return std::unexpected(s_->store->describe() + ": " + read.error());
+  s_->thread = std::thread([this] { run(*s_, kms_.get()); });
   return {};
 }
 
@@ -365,7 +394,10 @@ std::expected<std::size_t, std::string> key_manager::shred(std::string_view topi
       if (k.topic == topic && k.subject == tag) ids.push_back(id);
   }
   if (ids.empty()) return 0;
-  if (auto erased = s_->store->erase(ids); !erased) return std::unexpected(s_->store->describe() + ": " + erased.error());
+  std::vector<store_record> tombstones;
+  for (const auto& id : ids) tombstones.push_back({id, std::nullopt});
+  if (auto erased = s_->store->write(tombstones); !erased)
+    return std::unexpected(s_->store->describe() + ": " + erased.error());
   std::unique_lock lock(s_->mu);
   for (const auto& id : ids) {
     s_->opening.erase(id);
@@ -382,7 +414,18 @@ std::size_t key_manager::rotate(std::string_view topic) {
   return std::erase_if(s_->sealing, [&](const auto& e) { return topic.empty() || e.first.topic == topic; });
 }
 
-std::expected<void, std::string> key_manager::health() const { return kms_->health(); }
+std::expected<void, std::string> key_manager::request_rotation(std::string_view topic) {
+  const std::string which = topic.empty() ? std::string("*") : std::string(topic);
+  const store_record r{"rotate." + which, "kgw1 rotate before=" + std::to_string(now_ms() + 1)};
+  if (auto w = s_->store->write(std::span(&r, 1)); !w) return std::unexpected(s_->store->describe() + ": " + w.error());
+  rotate(topic);
+  return {};
+}
+
+std::expected<void, std::string> key_manager::health() const {
+  if (!kms_) return std::unexpected(std::string("no KMS"));
+  return kms_->health();
+}
 
 std::string key_manager::last_error() const {
   std::lock_guard lock(s_->task_mu);

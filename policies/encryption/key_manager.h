@@ -59,6 +59,8 @@ struct opened_key {
 
 class key_manager {
  public:
+  // kms null: a catalogue for operator tools (list, shred, rotate): keys are read, never opened
+  // or made.
   key_manager(std::shared_ptr<const kms> kms, std::unique_ptr<key_store> store, key_limits limits = {});
   ~key_manager();  // stops following
   key_manager(const key_manager&) = delete;
@@ -83,8 +85,10 @@ class key_manager {
   // Retires this instance's sealing keys of `topic` (all topics when empty): the next seal makes
   // a new key. How many were retired.
   std::size_t rotate(std::string_view topic);
+  // Asks every instance to do so: a rotation request in the store, which each follows.
+  std::expected<void, std::string> request_rotation(std::string_view topic);
   std::expected<void, std::string> health() const;
-  const kms& key_service() const { return *kms_; }
+  const kms* key_service() const { return kms_.get(); }
   // Why the last key could not be made ("" when it could): for the client's error message.
   std::string last_error() const;
 

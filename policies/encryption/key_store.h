@@ -6,6 +6,9 @@
 //
 // Record: key = the DEK id; value = one line of text, so an operator can read it with kcat:
 //   kgw1 kms=<kind> kek=<KEK id> topic=<topic> subject=<tag or -> created=<ms> wrapped=<base64>
+// A rotation request (`kafka-gateway keys rotate`) is a record too, one per topic (compaction
+// keeps the latest): key "rotate.<topic>" (or "rotate.*"), value "kgw1 rotate before=<ms>":
+// every instance retires its sealing keys of that topic made before then.
 // subject: for a per-subject key, the first 32 hex digits of SHA-256("kgw1 subject", topic,
 // value), so `keys shred --subject 17` finds the keys of subject 17 without the topic holding
 // the value; "-" for a key of the whole topic.
@@ -36,14 +39,18 @@ std::expected<stored_key, std::string> decode_stored_key(std::string_view id, st
 // The subject tag of `value` on `topic`.
 std::string subject_tag(std::string_view topic, std::string_view value);
 
+// One record of the store: a key's id and its value line, or a tombstone (nullopt).
+struct store_record {
+  std::string id;
+  std::optional<std::string> value;
+};
+
 class key_store {
  public:
   virtual ~key_store() = default;
   virtual std::string describe() const = 0;  // for messages: "key topic _kgw_keys"
-  // Writes keys durably: returns once the store acknowledged every one, or why not.
-  virtual std::expected<void, std::string> put(std::span<const stored_key> keys) = 0;
-  // Writes a tombstone for each id.
-  virtual std::expected<void, std::string> erase(std::span<const std::string> ids) = 0;
+  // Writes records durably: returns once the store acknowledged every one, or why not.
+  virtual std::expected<void, std::string> write(std::span<const store_record> records) = 0;
   // Calls `seen` for every record written since the last call (the first call: since the
   // beginning), up to the end of the store as it is now; value nullopt: a tombstone.
   virtual std::expected<void, std::string> read_new(

@@ -28,16 +28,10 @@ class memory_key_store final : public policies::encryption::key_store {
  public:
   explicit memory_key_store(std::shared_ptr<shared_key_log> log) : log_(std::move(log)) {}
   std::string describe() const override { return "test key store"; }
-  std::expected<void, std::string> put(std::span<const policies::encryption::stored_key> keys) override {
+  std::expected<void, std::string> write(std::span<const policies::encryption::store_record> records) override {
     std::lock_guard lock(log_->mu);
     if (log_->down) return std::unexpected(std::string("store down"));
-    for (const auto& k : keys) log_->records.emplace_back(k.id, policies::encryption::encode_stored_key(k));
-    return {};
-  }
-  std::expected<void, std::string> erase(std::span<const std::string> ids) override {
-    std::lock_guard lock(log_->mu);
-    if (log_->down) return std::unexpected(std::string("store down"));
-    for (const auto& id : ids) log_->records.emplace_back(id, std::nullopt);
+    for (const auto& r : records) log_->records.emplace_back(r.id, r.value);
     return {};
   }
   std::expected<void, std::string> read_new(

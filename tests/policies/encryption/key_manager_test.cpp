@@ -251,3 +251,39 @@ TEST_CASE("key records: the stored form round-trips and anything else is refused
     CHECK_FALSE(enc::decode_stored_key("k0123", bad));
   CHECK_FALSE(enc::decode_stored_key("bad id", line));
 }
+
+TEST_CASE("key manager: a rotation request retires every instance's sealing keys; a catalogue needs no KMS") {
+  auto log = std::make_shared<kgw::testing::shared_key_log>();
+  auto kms = std::make_shared<kgw::testing::test_kms>();
+  instance a(log, kms, fast()), b(log, kms, fast());
+  REQUIRE(a.keys.start());
+  REQUIRE(b.keys.start());
+  const enc::key_scope orders{"kek-1", "orders", ""};
+  REQUIRE(prepared(a.keys, {customers, orders}));
+  REQUIRE(prepared(b.keys, {customers}));
+  const auto a_orders = a.keys.sealing_key(orders);
+  REQUIRE(a.keys.sealing_key(customers));
+  REQUIRE(b.keys.sealing_key(customers));
+
+  // An operator's tool: reads the catalogue without the KMS, asks for rotation of customers.
+  enc::key_manager tool(nullptr, std::make_unique<kgw::testing::memory_key_store>(log), fast());
+  REQUIRE(tool.start());
+  CHECK(tool.list().size() == 3);
+  CHECK_FALSE(tool.health());
+  REQUIRE(tool.request_rotation("customers"));
+  bool retired = false;
+  for (int i = 0; i < 250 && !retired; ++i) {
+    retired = !a.keys.sealing_key(customers) && !b.keys.sealing_key(customers);
+    if (!retired) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(retired);
+  CHECK(a.keys.sealing_key(orders) == a_orders);  // other topics keep theirs
+  // Keys made after the request are used.
+  REQUIRE(prepared(a.keys, {customers}));
+  const auto fresh = a.keys.sealing_key(customers);
+  REQUIRE(fresh);
+  std::this_thread::sleep_for(60ms);  // a.follow passes again over the same request
+  CHECK(a.keys.sealing_key(customers) == fresh);
+  // The catalogue can shred without opening anything.
+  CHECK(*tool.shred("orders", "") == 0);  // whole-topic keys have no subject
+}
