@@ -7,6 +7,7 @@ pkgs=(
   libboost1.81-dev librdkafka-dev libssl-dev libyaml-cpp-dev libspdlog-dev catch2
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libp11-kit-dev softhsm2
   kcat python3 python3-kafka python3-confluent-kafka openssl
+  python3-snappy python3-lz4 python3-zstandard
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -506,6 +506,7 @@ void gateway::stop() {
   for (auto& w : m.workers)
     if (w->thread.joinable()) w->thread.join();
   m.workers.clear();
+  m.keys.stop();
   if (m.embedded) m.embedded->stop();
 }
 

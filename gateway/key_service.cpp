@@ -57,4 +57,9 @@ std::expected<policies::policy_services, std::string> key_service::services_for(
   return out;
 }
 
+void key_service::stop() {
+  std::lock_guard lock(mu_);
+  if (running_) running_->keys->stop();
+}
+
 }  // namespace kgw::gateway

@@ -25,6 +25,8 @@ class key_service {
 
   // The services of a generation of `cfg`. Blocks while a new key manager starts.
   std::expected<policies::policy_services, std::string> services_for(const config::gateway_config& cfg);
+  // Stops the key manager (its key topic clients close) while the cluster is still there.
+  void stop();
 
  private:
   struct running;

@@ -106,14 +106,22 @@ key_manager::key_manager(std::shared_ptr<const kms> kms, std::unique_ptr<key_sto
   s_->store = std::move(store);
 }
 
-key_manager::~key_manager() {
+key_manager::~key_manager() { stop(); }
+
+void key_manager::stop() {
   {
     std::lock_guard lock(s_->task_mu);
     s_->stopping = true;
   }
   s_->wake.notify_all();
   if (s_->thread.joinable()) s_->thread.join();
-  for (auto& [scope, done] : s_->prepares) done(std::unexpected(std::string("the gateway is stopping")));
+  std::vector<std::pair<std::vector<key_scope>, state::done_fn>> left;
+  {
+    std::lock_guard lock(s_->task_mu);
+    left.swap(s_->prepares);
+  }
+  for (auto& [scope, done] : left) done(std::unexpected(std::string("the gateway is stopping")));
+  s_->store.reset();  // its clients close now, while the cluster may still be there
 }
 
 namespace {

@@ -69,6 +69,9 @@ class key_manager {
   // Reads the store to its end, unwrapping every key, then follows it on the manager's thread.
   // Fails (why) when the KMS or the store cannot be reached.
   std::expected<void, std::string> start();
+  // Stops following and closes the store (keys already open stay usable; nothing new is made).
+  // The destructor does it too; the gateway calls it before its embedded broker stops.
+  void stop();
 
   // Relay threads. A key to seal `uses` values for `scope` (counted), or null: none is ready;
   // prepare() it and ask again.
