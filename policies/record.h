@@ -91,4 +91,9 @@ class record_stage {
   virtual void apply(const record_in& in, record_result& out, record_arena& arena) const = 0;
 };
 
+// Runs `stages` (at least one) in order on one record, each on what the ones before left, until
+// one does not keep it; `result` is the outcome. next and staged_headers are scratch.
+void run_stages(std::span<const record_stage* const> stages, const record_in& in, record_result& result,
+                record_result& next, std::vector<record_header>& staged_headers, record_arena& arena);
+
 }  // namespace kgw::policies

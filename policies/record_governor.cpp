@@ -53,6 +53,30 @@ bool prepend_skip_marker(std::vector<std::byte>& out) {
 }
 }  // namespace
 
+void run_stages(std::span<const record_stage* const> stages, const record_in& in, record_result& result,
+                record_result& next, std::vector<record_header>& staged_headers, record_arena& arena) {
+  stages[0]->apply(in, result, arena);
+  for (std::size_t k = 1; k < stages.size() && result.what == verdict::keep; ++k) {
+    record_in now = in;
+    if (result.key_changed) now.key = result.key;
+    if (result.value_changed) now.value = result.value;
+    if (result.headers_changed) {
+      staged_headers = result.headers;
+      now.headers = staged_headers;
+    }
+    stages[k]->apply(now, next, arena);
+    result.what = next.what;
+    result.replaced_invalid |= next.replaced_invalid;
+    result.sealed += next.sealed;
+    result.opened += next.opened;
+    result.undecryptable += next.undecryptable;
+    if (!next.why.empty()) result.why = next.why;
+    if (next.key_changed) result.key_changed = true, result.key = next.key;
+    if (next.value_changed) result.value_changed = true, result.value = next.value;
+    if (next.headers_changed) result.headers_changed = true, result.headers = next.headers;
+  }
+}
+
 struct record_governor::scratch {
   std::vector<proto::records_entry> entries;
   proto::decoded_batch batch;
@@ -65,28 +89,8 @@ struct record_governor::scratch {
   std::vector<policies::record_header> staged_headers;  // a later stage's input headers
   policies::record_arena arena;
 
-  // Runs the stages in order, each on what the ones before left; `result` is the outcome.
   void apply(std::span<const record_stage* const> stages, const policies::record_in& in) {
-    stages[0]->apply(in, result, arena);
-    for (std::size_t k = 1; k < stages.size() && result.what == policies::verdict::keep; ++k) {
-      policies::record_in now = in;
-      if (result.key_changed) now.key = result.key;
-      if (result.value_changed) now.value = result.value;
-      if (result.headers_changed) {
-        staged_headers = result.headers;
-        now.headers = staged_headers;
-      }
-      stages[k]->apply(now, next, arena);
-      result.what = next.what;
-      result.replaced_invalid |= next.replaced_invalid;
-      result.sealed += next.sealed;
-      result.opened += next.opened;
-      result.undecryptable += next.undecryptable;
-      if (!next.why.empty()) result.why = next.why;
-      if (next.key_changed) result.key_changed = true, result.key = next.key;
-      if (next.value_changed) result.value_changed = true, result.value = next.value;
-      if (next.headers_changed) result.headers_changed = true, result.headers = next.headers;
-    }
+    run_stages(stages, in, result, next, staged_headers, arena);
   }
 
   // Adds record r to to_write as the stages left it (result); whether they changed it.

@@ -1,6 +1,9 @@
 #include "gateway/cli/explain_command.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <future>
+#include <thread>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -14,10 +17,17 @@
 #include "config/loader.h"
 #include "gateway/cli_args.h"
 #include "gateway/config_extensions.h"
+#include <openssl/rand.h>
+
+#include "gateway/key_topic.h"
+#include "policies/encryption/encryption_config.h"
+#include "policies/encryption/field_stages.h"
+#include "policies/encryption/key_manager.h"
 #include "policies/json/json_doc.h"
 #include "policies/json/json_text.h"
 #include "policies/policy_set.h"
 #include "protocol/api_keys.h"
+#include "policies/view/view_config.h"
 
 namespace kgw::gateway {
 namespace {
@@ -35,16 +45,25 @@ constexpr const char* explain_usage =
 
 constexpr const char* preview_usage =
     "usage: kafka-gateway preview --config FILE --principal NAME --topic TOPIC [--envelope]\n"
+    "       kafka-gateway preview --config FILE --decrypt-as NAME --topic TOPIC [--envelope]\n"
+    "                             [--upstream HOST:PORT,...]\n"
     "\n"
     "Reads one record value per line on stdin and prints what NAME would receive for each: the\n"
     "delivered value, or a line starting with '# dropped' and why. With --envelope each input\n"
     "line is {\"key\": .., \"value\": .., \"headers\": {\"name\": \"value\"}, \"timestamp\": ..} (key\n"
     "and value any JSON, or a string for raw text) and the output is an envelope too.\n"
-    "Exits 1 if NAME may not read TOPIC. No broker is contacted.\n";
+    "On an encrypted topic, --principal takes values as a producer writes them: they are encrypted\n"
+    "with a throw-away key as the gateway would store them, then given to NAME (decrypted, tokens\n"
+    "or masked, then its view); no broker is contacted. --decrypt-as takes values as the topic\n"
+    "stores them (tokens, e.g. read from the broker with kcat) and opens them as NAME would get\n"
+    "them, with the configured KMS and the key topic on the cluster (--upstream, or the\n"
+    "configured bootstrap).\n"
+    "Exits 1 if NAME may not read TOPIC.\n";
 
 struct options {
-  std::string config, principal, topic;
+  std::string config, principal, topic, upstream;
   bool envelope = false;
+  bool stored = false;  // --decrypt-as: input is what the topic stores
   bool help = false;
 };
 
@@ -69,13 +88,17 @@ parsed parse(int argc, char** argv, options& out, bool preview) {
       err = take(out.topic);
     else if (preview && arg == "--envelope")
       out.envelope = true;
+    else if (preview && arg == "--decrypt-as")
+      err = take(out.principal), out.stored = true;
+    else if (preview && arg == "--upstream")
+      err = take(out.upstream);
     else
       return bad("unknown argument '" + std::string(args.raw()) + "'");
     if (!err) return err;
   }
   if (out.help) return {};
   if (out.config.empty()) return bad(std::string("missing --config FILE"));
-  if (out.principal.empty()) return bad(std::string("missing --principal NAME"));
+  if (out.principal.empty()) return bad(std::string(preview ? "missing --principal NAME (or --decrypt-as NAME)" : "missing --principal NAME"));
   if (out.topic.empty()) return bad(std::string("missing --topic TOPIC"));
   // Kafka tools write principals as User:name; the gateway's names have no type.
   if (out.principal.starts_with("User:")) out.principal.erase(0, 5);
@@ -106,6 +129,57 @@ void print_rules(const std::vector<std::string>& lines, const char* none) {
 std::string api_words(std::int16_t key) {
   const auto* api = protocol::find_api(key);
   return api ? std::string(api->name) + " (" + std::to_string(key) + ")" : "API key " + std::to_string(key);
+}
+
+// How P's principal mode for an encryption rule reads: decrypt, tokens, or the rule's mask.
+policies::encryption::record_opener::mode mode_for(const policies::encryption_rule& r,
+                                                    const config::principal_config& who) {
+  using mode = policies::encryption::record_opener::mode;
+  const auto& ps = r.decrypt_principals;
+  const bool named = std::find(ps.begin(), ps.end(), who.name) != ps.end();
+  const bool team = std::any_of(who.teams.begin(), who.teams.end(), [&](const std::string& t) {
+    return std::find(r.decrypt_teams.begin(), r.decrypt_teams.end(), t) != r.decrypt_teams.end();
+  });
+  return named || team ? mode::decrypt : r.others ? mode::mask : mode::token;
+}
+
+void explain_encryption(const config::policy_config& pol, const config::principal_config& who, const options& o,
+                        const std::vector<const policies::view_rule*>& views) {
+  const auto section = pol.section<policies::encryption_section>();
+  const auto* rule = section->rule_for(o.topic);
+  if (!rule) return;
+  std::vector<std::string> fields = rule->fields;
+  const std::string what = rule->whole_value ? "the whole value" : "fields " + join(fields);
+  std::printf("\nEncryption of %s (rule at %s):\n", o.topic.c_str(), rule->at.str().c_str());
+  std::printf("  stored encrypted: %s (AES-256-GCM, KEK %s in the %s KMS%s)\n", what.c_str(), rule->kek.c_str(),
+              section->kms && section->kms->what == policies::kms_settings::kind::pkcs11 ? "pkcs11" : "local",
+              rule->subject.empty() ? "" : (", one data key per value of '" + rule->subject + "': shreddable").c_str());
+  auto compiled = policies::encryption::compiled_rule::compile(*rule);
+  if (!compiled) {
+    std::printf("  POLICY ERROR: %s\n", compiled.error().c_str());
+    return;
+  }
+  const auto m = mode_for(*rule, who);
+  auto opener = policies::encryption::record_opener::compile(*compiled, o.topic, m,
+                                                             pol.section<policies::view_section>()->hash_key, nullptr);
+  std::printf("  %s reads them: %s\n", o.principal.c_str(),
+              opener ? opener->get()->describe().c_str() : ("POLICY ERROR: " + opener.error()).c_str());
+  if (m != policies::encryption::record_opener::mode::decrypt && !views.empty()) {
+    std::vector<std::string> touched;
+    for (const auto* v : views)
+      for (const auto& mask : v->masks)
+        for (const auto& f : mask.fields)
+          if (std::find(fields.begin(), fields.end(), f) != fields.end()) touched.push_back(f);
+    if (!touched.empty())
+      std::printf("  its view masks %s, which it may not decrypt: the masks apply to the tokens (a hash of a token\n"
+                  "  is not a hash of the value; let it decrypt for that)\n",
+                  join(touched).c_str());
+  }
+  std::printf("  records anyone writes to %s are encrypted before the broker stores them; %s\n", o.topic.c_str(),
+              rule->whole_value ? "a null value (tombstone) stays null"
+              : rule->not_json == policies::not_json_action::refuse
+                  ? "a value that is not JSON is refused (INVALID_RECORD)"
+                  : "a value that is not JSON is encrypted whole");
 }
 
 void explain(const config::gateway_config& cfg, policies::policy_set& set, const options& o) {
@@ -170,6 +244,8 @@ void explain(const config::gateway_config& cfg, policies::policy_set& set, const
     else
       std::printf("    every record, every field as it is\n");
   }
+
+  explain_encryption(pol, who, o, views);
 
   const auto checks = policies::applicable_validations(pol, who, o.topic);
   std::printf("\nWhat %s may produce to %s:\n", o.principal.c_str(), o.topic.c_str());
@@ -255,12 +331,97 @@ void append_bytes(std::optional<std::string_view> b, std::string& out) {
     policies::json::quote_append(*b, out);
 }
 
-const char* drop_reason(const policies::record_result& r) {
-  return r.what == policies::verdict::drop ? "# dropped: the row filter excludes this record"
-                                           : "# dropped: the value is not JSON (on_invalid_json: drop)";
+std::string drop_reason(const policies::record_result& r) {
+  if (r.what == policies::verdict::drop) return "# dropped: the row filter excludes this record";
+  if (!r.why.empty()) return "# dropped: " + std::string(r.why);
+  return "# dropped: the value is not JSON (on_invalid_json: drop)";
 }
 
-int preview(policies::policy_set& set, const options& o) {
+namespace enc = policies::encryption;
+
+// preview --principal on an encrypted topic: a throw-away KEK and an in-memory key store, so the
+// values are sealed as the gateway would store them without touching the real KMS or cluster.
+class throwaway_kms final : public enc::kms {
+ public:
+  throwaway_kms() { RAND_bytes(kek_.data(), static_cast<int>(kek_.size())); }
+  const char* kind() const override { return "throw-away"; }
+  std::vector<std::string> key_ids() const override { return {}; }
+  std::expected<std::string, std::string> wrap(std::string_view kek, std::string_view dek,
+                                               const enc::key_material& k) const override {
+    return enc::aead_seal(kek_, enc::dek_wrap_context(kek, dek), {reinterpret_cast<const char*>(k.data()), k.size()});
+  }
+  std::expected<enc::key_material, std::string> unwrap(std::string_view kek, std::string_view dek,
+                                                       std::string_view wrapped) const override {
+    auto plain = enc::aead_open(kek_, enc::dek_wrap_context(kek, dek), wrapped);
+    if (!plain || plain->size() != 32) return std::unexpected(std::string("does not unwrap"));
+    enc::key_material k;
+    std::copy(plain->begin(), plain->end(), reinterpret_cast<char*>(k.data()));
+    return k;
+  }
+  std::expected<void, std::string> health() const override { return {}; }
+
+ private:
+  enc::key_material kek_{};
+};
+
+class throwaway_store final : public enc::key_store {
+ public:
+  std::string describe() const override { return "preview's key store"; }
+  std::expected<void, std::string> write(std::span<const enc::store_record>) override { return {}; }
+  std::expected<void, std::string> read_new(
+      const std::function<void(std::string_view, std::optional<std::string_view>)>&) override {
+    return {};
+  }
+};
+
+// The key manager preview opens (and seals) with: the configured one for --decrypt-as, else a
+// throw-away one.
+std::expected<std::shared_ptr<enc::key_manager>, std::string> preview_keys(const config::gateway_config& cfg,
+                                                                          const policies::encryption_section& section,
+                                                                          const options& o) {
+  std::shared_ptr<enc::key_manager> km;
+  if (!o.stored) {
+    km = std::make_shared<enc::key_manager>(std::make_shared<throwaway_kms>(), std::make_unique<throwaway_store>());
+  } else {
+    auto kms = enc::open_kms(*section.kms);
+    if (!kms) return std::unexpected(kms.error());
+    key_topic_settings ts;
+    ts.bootstrap = o.upstream;
+    for (const auto& b : cfg.upstream_bootstrap)
+      if (o.upstream.empty()) ts.bootstrap += (ts.bootstrap.empty() ? "" : ",") + b.str();
+    if (ts.bootstrap.empty())
+      return std::unexpected(std::string("--decrypt-as reads the key topic: give --upstream (the configuration runs an embedded broker)"));
+    ts.client = upstream_client_settings(cfg);
+    ts.topic = section.key_topic;
+    ts.create = false;
+    auto store = key_topic::open(ts);
+    if (!store) return std::unexpected(store.error());
+    km = std::make_shared<enc::key_manager>(std::move(*kms), std::move(*store));
+  }
+  if (auto started = km->start(); !started) return std::unexpected(started.error());
+  return km;
+}
+
+// Seals `in` as the gateway would on produce (making keys as needed); false and why on refusal.
+std::expected<void, std::string> seal_for_preview(const enc::compiled_rule& rule, std::string_view topic,
+                                                  enc::key_manager& keys, policies::record_in& in,
+                                                  policies::record_result& sealed, policies::record_arena& arena) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<enc::key_scope> missing;
+    enc::record_sealer(rule, topic, keys, missing).apply(in, sealed, arena);
+    if (sealed.what != policies::verdict::retry) break;
+    std::promise<std::expected<void, std::string>> made;
+    keys.prepare(std::move(missing), [&](std::expected<void, std::string> r) { made.set_value(std::move(r)); });
+    if (auto r = made.get_future().get(); !r) return r;
+  }
+  if (sealed.what != policies::verdict::keep)
+    return std::unexpected("refused on produce: " + std::string(sealed.why));
+  if (sealed.value_changed) in.value = sealed.value;
+  if (sealed.headers_changed) in.headers = sealed.headers;
+  return {};
+}
+
+int preview(const config::gateway_config& cfg, policies::policy_set& set, const options& o) {
   const auto acl = set.acl(o.principal);
   if (!acl->allowed(acl_operation::read, resource_type::topic, o.topic)) {
     std::fprintf(stderr, "%s may not read %s: TOPIC_AUTHORIZATION_FAILED\n", o.principal.c_str(), o.topic.c_str());
@@ -272,11 +433,43 @@ int preview(policies::policy_set& set, const options& o) {
                  tp->error.c_str());
     return 1;
   }
+  // The record stages as the gateway would run them: decrypt (encrypted topics), then the view.
+  const auto section = cfg.policies.section<policies::encryption_section>();
+  const auto* rule = section->rule_for(o.topic);
+  std::shared_ptr<enc::key_manager> keys;
+  std::shared_ptr<const enc::compiled_rule> compiled;
+  std::shared_ptr<const enc::record_opener> opener;
+  if (rule) {
+    auto km = preview_keys(cfg, *section, o);
+    if (!km) {
+      std::fprintf(stderr, "preview: %s is encrypted: %s\n", o.topic.c_str(), km.error().c_str());
+      return 1;
+    }
+    keys = std::move(*km);
+    auto c = enc::compiled_rule::compile(*rule);
+    auto op = c ? enc::record_opener::compile(*c, o.topic, mode_for(*rule, set.principal(o.principal)),
+                                              cfg.policies.section<policies::view_section>()->hash_key, keys)
+                : std::unexpected(c.error());
+    if (!op) {
+      std::fprintf(stderr, "%s may not read %s: the policy does not compile: %s\n", o.principal.c_str(),
+                   o.topic.c_str(), op.error().c_str());
+      return 1;
+    }
+    compiled = std::move(*c);
+    opener = std::move(*op);
+    if (!o.stored)
+      std::fprintf(stderr, "# %s is encrypted: each value is sealed with a throw-away key as the gateway would store "
+                           "it, then given to %s\n", o.topic.c_str(), o.principal.c_str());
+  }
+  std::vector<const policies::record_stage*> stages;
+  if (opener) stages.push_back(opener.get());
+  if (tp->view) stages.push_back(tp->view.get());
   int status = 0;
   std::string line;
   std::size_t line_no = 0;
   policies::record_arena arena;
-  policies::record_result result;
+  policies::record_result result, next, sealed;
+  std::vector<policies::record_header> staged_headers;
   while (std::getline(std::cin, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -305,9 +498,22 @@ int preview(policies::policy_set& set, const options& o) {
 
     arena.clear();
     result.reset();
-    if (tp->view) tp->view->apply(in, result, arena);
+    if (compiled && !o.stored) {
+      if (auto ok = seal_for_preview(*compiled, o.topic, *keys, in, sealed, arena); !ok) {
+        std::printf("# %s\n", ok.error().c_str());
+        continue;
+      }
+    }
+    if (!stages.empty()) {
+      // A key the manager has not read yet (--decrypt-as): it reads the key topic again.
+      for (int i = 0; i < 50; ++i) {
+        policies::run_stages(stages, in, result, next, staged_headers, arena);
+        if (result.what != policies::verdict::retry) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
     if (result.what != policies::verdict::keep) {
-      std::printf("%s\n", drop_reason(result));
+      std::printf("%s\n", drop_reason(result).c_str());
       continue;
     }
     const auto value = result.value_changed ? result.value : in.value;
@@ -356,7 +562,7 @@ int run(int argc, char** argv, bool is_preview) {
   policies::policy_set set(*cfg);
   int status = 0;
   if (is_preview)
-    status = preview(set, o);
+    status = preview(*cfg, set, o);
   else
     explain(*cfg, set, o);
   if (std::fflush(stdout) != 0) {

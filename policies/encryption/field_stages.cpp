@@ -97,7 +97,7 @@ void record_sealer::apply(const record_in& in, record_result& out, record_arena&
   if (!whole && !json) {
     if (r.not_json == not_json_action::refuse) {
       out.what = verdict::drop_invalid;
-      out.why = "the value is not JSON, and this topic's fields are encrypted (INVALID_RECORD: not stored in plaintext)";
+      out.why = "the value is not JSON, and this topic's fields are encrypted: it is not stored in plaintext";
       return;
     }
     whole = true;
