@@ -57,7 +57,8 @@ constexpr const char* preview_usage =
     "or masked, then its view); no broker is contacted. --decrypt-as takes values as the topic\n"
     "stores them (tokens, e.g. read from the broker with kcat) and opens them as NAME would get\n"
     "them, with the configured KMS and the key topic on the cluster (--upstream, or the\n"
-    "configured bootstrap).\n"
+    "configured bootstrap); ciphertexts are bound to their record's key, so give keyed\n"
+    "records as --envelope lines.\n"
     "Exits 1 if NAME may not read TOPIC.\n";
 
 struct options {
@@ -460,6 +461,9 @@ int preview(const config::gateway_config& cfg, policies::policy_set& set, const 
     if (!o.stored)
       std::fprintf(stderr, "# %s is encrypted: each value is sealed with a throw-away key as the gateway would store "
                            "it, then given to %s\n", o.topic.c_str(), o.principal.c_str());
+    else if (!o.envelope)
+      std::fprintf(stderr, "# ciphertexts are bound to their record's key: for keyed records give --envelope lines "
+                           "({\"key\": .., \"value\": ..}, e.g. kcat -f '{\"key\": \"%%k\", \"value\": %%s}\\n')\n");
   }
   std::vector<const policies::record_stage*> stages;
   if (opener) stages.push_back(opener.get());
