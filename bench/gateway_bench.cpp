@@ -14,6 +14,9 @@
 //     filter         a view `where: consent.marketing == true` (keeps about half the records)
 //     mask           a view masking email (partial, keep_domain), phone (remove), name (hash)
 //     mask-filter    both in one view
+//     encrypt        email and phone encrypted on produce (AES-256-GCM, local KMS, keys in the
+//                    key topic) and decrypted for the reader (ANONYMOUS may decrypt)
+//     encrypt-tokens the same, and the reader may not decrypt: it gets the tokens
 //   Clients connect as ANONYMOUS; the rules are for `everyone: true`.
 //
 // Records: JSON customers ({"id":..,"name":..,"email":..,"phone":..,"region":..,
@@ -74,12 +77,15 @@ struct case_def {
   const char* name;   // row in the table
   const char* topic;  // its own topic in the broker (run.sh creates it)
   bool acl, filter, mask;
+  bool encrypt = false, decrypt = false;  // email and phone encrypted; the bench's principal may decrypt
 };
 constexpr case_def governed_cases[] = {
     {"acl", "gateway ACL-only", "bench-acl", true, false, false},
     {"filter", "gateway row-filter", "bench-filter", false, true, false},
     {"mask", "gateway masking", "bench-mask", false, false, true},
     {"mask-filter", "gateway masking+filter", "bench-mask-filter", false, true, true},
+    {"encrypt", "gateway encrypt+decrypt", "bench-encrypt", false, false, false, true, true},
+    {"encrypt-tokens", "gateway encrypt, tokens", "bench-encrypt-tokens", false, false, false, true, false},
 };
 
 const case_def* find_case(std::string_view kind) {
@@ -116,6 +122,16 @@ std::string policy_yaml(const case_def& c) {
            "        - { field: name, function: hash }\n";
   }
   if (c.mask) y += "  hash_key: \"gateway-bench-hash-key (not a secret)\"\n";
+  if (c.encrypt) {
+    // run.sh writes bench-keks (one throw-away KEK, mode 600) next to the gateway configs.
+    y += "  encryption:\n"
+         "    kms: { local: { key_file: bench-keks } }\n"
+         "    topics:\n"
+         "      - topics: [" + topic + "]\n"
+         "        kek: bench-kek\n"
+         "        fields: [email, phone]\n";
+    if (c.decrypt) y += "        decrypt: { principals: [ANONYMOUS] }\n";
+  }
   return y;
 }
 
@@ -240,6 +256,14 @@ std::optional<std::string> check_governed(const case_def& c, std::string_view re
   if (c.filter) {
     auto v = json_value(rec, "marketing");
     if (!v || !v->starts_with("true")) return "the row filter let through a record without consent.marketing == true";
+  }
+  if (c.encrypt) {
+    auto email = json_value(rec, "email"), phone = json_value(rec, "phone");
+    if (!email || !phone) return "email or phone is missing";
+    const bool tokens = email->starts_with("\"kgw1:k") && phone->starts_with("\"kgw1:k");
+    if (c.decrypt && (email->starts_with("\"kgw1:") || !email->starts_with("\"") || email->find('@') == std::string_view::npos))
+      return "email is not decrypted";
+    if (!c.decrypt && !tokens) return "email and phone are not encrypted tokens";
   }
   if (c.mask) {
     auto email = json_value(rec, "email");
@@ -456,7 +480,9 @@ class bench_consumer {
         die("consume " + plan.topic + ": partition " + std::to_string(p) + " delivered more than the " +
             std::to_string(plan.expect[p]) + " records its view keeps (is the row filter applied?)");
       const std::string_view rec(static_cast<const char*>(m->payload), m->len);
-      if ((!plan.governed || !plan.governed->mask) && m->len != plan.record_size)
+      // Masks and tokens change the size; decryption gives back exactly what was written.
+      if ((!plan.governed || !(plan.governed->mask || (plan.governed->encrypt && !plan.governed->decrypt))) &&
+          m->len != plan.record_size)
         die("consume " + plan.topic + ": record of " + std::to_string(m->len) + " bytes, expected " +
             std::to_string(plan.record_size));
       // One record in 64 (and the first) is checked in full: enough to catch a policy that is
@@ -743,6 +769,13 @@ int main(int argc, char** argv) {
     std::printf("masking+filter consume vs passthrough consume: %.2fx (median over median; per round: %s)\n\n",
                 med(*mf, &round_result::consume_mbps) / med(*gw, &round_result::consume_mbps), per_round.c_str());
   }
+  if (const target *en = find_target("gateway encrypt+decrypt"), *gw = find_target("gateway"); en && gw) {
+    std::string per_round;
+    for (std::size_t i = 0; i < en->rounds.size() && i < gw->rounds.size(); ++i)
+      per_round += (i ? ", " : "") + fmt("%.2f", en->rounds[i].consume_mbps / gw->rounds[i].consume_mbps);
+    std::printf("encrypt+decrypt consume vs passthrough consume: %.2fx (median over median; per round: %s)\n\n",
+                med(*en, &round_result::consume_mbps) / med(*gw, &round_result::consume_mbps), per_round.c_str());
+  }
   for (const auto& t : targets)
     if (t.pid)
       std::printf("Gateway CPU, %s rounds: %.2f s per GB (utime+stime %.2f s over %.3f GB of log payload, produced + consumed).\n",
@@ -773,6 +806,8 @@ int main(int argc, char** argv) {
                 "ACL-only = allow Read/Write/Describe on its topic, Read on groups *, IdempotentWrite on the cluster, "
                 "no views; row-filter = a view where consent.marketing == true; masking = a view masking email "
                 "(partial, keep_domain), phone (remove), name (hash); masking+filter = both; the view cases have no "
-                "ACLs. `gateway_bench --print-policy acl|filter|mask|mask-filter` prints each policy.\n");
+                "ACLs; encrypt+decrypt = email and phone encrypted on produce (AES-256-GCM, local KMS) and decrypted "
+                "for the reader; encrypt, tokens = the same, the reader may not decrypt (it gets the tokens). "
+                "`gateway_bench --print-policy KIND` prints each policy.\n");
   return 0;
 }

@@ -134,6 +134,8 @@ if ((direct_only == 0)); then
   args+=(--gateway "127.0.0.1:$port" --gateway-pid "$started_pid" --gateway-tls "127.0.0.1:$tls_port" --tls-ca "$work/tls.pem")
 
   # One gateway process per policy, each on its own 29 ports, all in front of the same broker.
+  # The encryption cases' KEK file (their policies name it; a throw-away key, mode 600).
+  (umask 077; printf 'bench-kek %s\n' "$(head -c 32 /dev/urandom | base64)" >"$work/bench-keks")
   case_port=$((port + 58))
   for c in "${cases[@]}"; do
     kind=${c%% *}
@@ -164,7 +166,7 @@ if ((write_results)); then
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
   if ((direct_only)); then mode="direct only (no gateway)"
-  elif ((governed)); then mode="direct vs gateway (plaintext, TLS, ACL-only, row filter, masking, masking + filter)"
+  elif ((governed)); then mode="direct vs gateway (plaintext, TLS, ACL-only, row filter, masking, masking + filter, encryption)"
   else mode="direct vs gateway vs gateway over TLS"; fi
   build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
   [[ -n ${KGW_GATEWAY_BIN:-} ]] && build_type="prebuilt $gw_bin"

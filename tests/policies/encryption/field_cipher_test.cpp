@@ -110,3 +110,25 @@ TEST_CASE("field cipher: tokens are strict about their format") {
   CHECK_FALSE(enc::valid_key_id(""));
   CHECK_FALSE(enc::seal(key_of("no/slash", 1), place, "x"));
 }
+
+TEST_CASE("field cipher: every plaintext length round-trips exactly; base64 is strict and canonical") {
+  std::array<unsigned char, enc::key_bytes> key{};
+  key[0] = 7;
+  std::string plain;
+  for (int n = 0; n <= 70; ++n, plain.push_back(static_cast<char>('a' + n % 26))) {
+    const auto sealed = enc::aead_seal(key, "aad", plain);
+    REQUIRE(sealed);
+    CHECK(sealed->size() == enc::nonce_bytes + plain.size() + enc::tag_bytes);
+    const auto back = enc::aead_open(key, "aad", *sealed);
+    REQUIRE(back);
+    CHECK(*back == plain);
+    const auto text = enc::encode_base64(plain);
+    CHECK(text.size() == (plain.size() + 2) / 3 * 4);
+    if (!plain.empty()) CHECK(enc::decode_base64(text) == plain);
+  }
+  CHECK(enc::encode_base64("\xff\xfe") == "//4=");
+  CHECK_FALSE(enc::decode_base64("//5="));  // non-zero padding bits: not the canonical form
+  CHECK_FALSE(enc::decode_base64("QR=="));
+  CHECK_FALSE(enc::decode_base64("QQ=A"));
+  CHECK_FALSE(enc::decode_base64("Q Q="));
+}
