@@ -6,6 +6,15 @@
 namespace kgw::policies {
 namespace proto = kgw::protocol;
 
+std::expected<proto::produce_request*, request_verdict> produce_message(request_exchange& ex) {
+  auto decoded = ex.message<proto::produce_request>();
+  if (decoded) return *decoded;
+  request_verdict v;
+  v.what = request_verdict::action::refuse;
+  v.reason = std::move(decoded.error());
+  return std::unexpected(std::move(v));
+}
+
 request_verdict refuse_partitions(
     request_exchange& ex, proto::produce_request& req,
     const std::function<std::optional<partition_error>(std::string_view, proto::produce_request::partition_produce_data&)>&

@@ -20,6 +20,10 @@ struct produce_refusals : response_step {
   std::vector<topic_error> topics;
 };
 
+// The decoded Produce request, or the verdict that closes the connection: a request that does
+// not decode cannot be governed.
+std::expected<protocol::produce_request*, request_verdict> produce_message(request_exchange& ex);
+
 // Asks `check` about each partition with records (it may rewrite them); a partition it refuses
 // (an error returned) is taken out and reported as a denied entry of its topic. The verdict:
 // forward unchanged when nothing was refused; forward without them (a step puts their errors

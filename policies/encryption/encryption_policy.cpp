@@ -65,13 +65,8 @@ class encryption_policy final : public policy {
 
   request_verdict on_request(request_exchange& ex) const override {
     if (ex.head.api_key != proto::api::produce) return {};
-    const auto decoded = ex.message<proto::produce_request>();
-    if (!decoded) {
-      request_verdict v;
-      v.what = request_verdict::action::refuse;
-      v.reason = decoded.error();
-      return v;
-    }
+    auto decoded = produce_message(ex);
+    if (!decoded) return std::move(decoded.error());
     proto::produce_request& req = **decoded;
     if (std::none_of(req.topic_data.begin(), req.topic_data.end(),
                      [&](const proto::produce_request::topic_produce_data& t) { return entry_for(t.name); }))

@@ -27,13 +27,8 @@ class validation_policy final : public policy {
 
   request_verdict on_request(request_exchange& ex) const override {
     if (ex.head.api_key != proto::api::produce) return {};
-    const auto decoded = ex.message<proto::produce_request>();
-    if (!decoded) {
-      request_verdict v;
-      v.what = request_verdict::action::refuse;
-      v.reason = decoded.error();
-      return v;
-    }
+    auto decoded = produce_message(ex);
+    if (!decoded) return std::move(decoded.error());
     return refuse_partitions(ex, **decoded, [&](std::string_view topic, proto::produce_request::partition_produce_data& p)
                                                 -> std::optional<partition_error> {
       auto ok = check_(topic, p.index, *p.records, ex.origin);

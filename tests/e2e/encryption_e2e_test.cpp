@@ -30,6 +30,7 @@
 #include "gateway/gateway.h"
 #include "gateway/security/scram.h"
 #include "policies/json/json_doc.h"
+#include "tests/e2e/customer_records.h"
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/subprocess.h"
@@ -162,23 +163,7 @@ struct inproc_gateway {
 };
 const char* embedded = "{ embedded: { brokers: 1, topics: [ { name: customers, partitions: 3 }, { name: customers-copy, partitions: 1 } ] } }";
 
-// Customers from the demo's generator: (id, JSON value).
-std::vector<key_value> generate(int start, int count) {
-  const auto r = run_process({KGW_E2E_PYTHON, source_path("config/examples/generate_customers.py"), "--start",
-                              std::to_string(start), "--count", std::to_string(count), "--seed", "11"},
-                             "", 60s);
-  INFO(r.describe());
-  REQUIRE(r.exit_code == 0);
-  std::vector<key_value> out;
-  std::istringstream in(r.out);
-  for (std::string line; std::getline(in, line);) {
-    const auto tab = line.find('\t');
-    REQUIRE(tab != std::string::npos);
-    out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
-  }
-  REQUIRE(out.size() == static_cast<std::size_t>(count));
-  return out;
-}
+std::vector<key_value> generate(int start, int count) { return generate_customers(start, count, 11); }
 
 // The string value of a top-level field as written (between its quotes, escapes and all), ""
 // when absent: what would show if the gateway let plaintext through.

@@ -34,6 +34,7 @@
 #include "gateway/gateway.h"
 #include "policies/acl/acl_config.h"
 #include "policies/view/view_config.h"
+#include "tests/e2e/customer_records.h"
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/shared_customers_oracle.h"
@@ -150,23 +151,7 @@ class scenario_gateway {
   std::unique_ptr<gateway::gateway> gw_;  // last: destroyed first, while the tap's state lives
 };
 
-// Customers [start, start + count) from the demo's generator: (id as text, JSON value).
-std::vector<key_value> generate(int start, int count) {
-  const auto r = run_process({KGW_E2E_PYTHON, source_path("config/examples/generate_customers.py"), "--start",
-                              std::to_string(start), "--count", std::to_string(count), "--seed", "42"},
-                             "", 60s);
-  INFO(r.describe());
-  REQUIRE(r.exit_code == 0);
-  std::vector<key_value> out;
-  std::istringstream in(r.out);
-  for (std::string line; std::getline(in, line);) {
-    const auto tab = line.find('\t');
-    REQUIRE(tab != std::string::npos);
-    out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
-  }
-  REQUIRE(out.size() == static_cast<std::size_t>(count));
-  return out;
-}
+std::vector<key_value> generate(int start, int count) { return generate_customers(start, count, 42); }
 
 void fill_oracle(oracle& o, const std::vector<key_value>& rows) {
   for (const auto& [k, v] : rows)
