@@ -89,6 +89,9 @@ struct key_manager::state {
   mutable std::mutex task_mu;
   std::condition_variable wake;
   bool stopping = false;
+  bool exited = false;     // run() returned (task_mu)
+  bool abandoned = false;  // stop() left the thread behind: the store is its own from then on
+  std::condition_variable done;
   std::vector<std::pair<std::vector<key_scope>, done_fn>> prepares;
   std::set<key_scope> successors;
   std::set<std::string, std::less<>> asked;  // unknown ids met by relay threads
@@ -101,7 +104,7 @@ struct key_manager::state {
 };
 
 key_manager::key_manager(std::shared_ptr<const kms> kms, std::unique_ptr<key_store> store, key_limits limits)
-    : kms_(std::move(kms)), s_(std::make_unique<state>()) {
+    : kms_(std::move(kms)), s_(std::make_shared<state>()) {
   s_->limits = limits;
   s_->store = std::move(store);
 }
@@ -114,14 +117,27 @@ void key_manager::stop() {
     s_->stopping = true;
   }
   s_->wake.notify_all();
-  if (s_->thread.joinable()) s_->thread.join();
+  bool left_behind = false;
+  if (s_->thread.joinable()) {
+    std::unique_lock lock(s_->task_mu);
+    const bool finished = s_->done.wait_for(lock, s_->limits.stop_wait, [&] { return s_->exited; });
+    lock.unlock();
+    if (finished) {
+      s_->thread.join();
+    } else {
+      s_->thread.detach();  // it holds the state and the KMS; the store stays with it
+      left_behind = true;
+      s_->abandoned = true;
+    }
+  }
+  left_behind = left_behind || s_->abandoned;
   std::vector<std::pair<std::vector<key_scope>, state::done_fn>> left;
   {
     std::lock_guard lock(s_->task_mu);
     left.swap(s_->prepares);
   }
   for (auto& [scope, done] : left) done(std::unexpected(std::string("the gateway is stopping")));
-  s_->store.reset();  // its clients close now, while the cluster may still be there
+  if (!left_behind) s_->store.reset();  // its clients close now, while the cluster may still be there
 }
 
 namespace {
@@ -316,7 +332,12 @@ std::expected<void, std::string> key_manager::start() {
   if (kms_)
     if (auto ok = kms_->health(); !ok) return std::unexpected("KMS (" + std::string(kms_->kind()) + "): " + ok.error());
   if (auto read = follow(*s_, kms_.get()); !read) return std::unexpected(s_->store->describe() + ": " + read.error());
-  s_->thread = std::thread([this] { run(*s_, kms_.get()); });
+  s_->thread = std::thread([s = s_, k = kms_] {
+    run(*s, k.get());
+    std::lock_guard lock(s->task_mu);
+    s->exited = true;
+    s->done.notify_all();
+  });
   return {};
 }
 

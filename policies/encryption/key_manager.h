@@ -39,6 +39,8 @@ struct key_limits {
   std::chrono::milliseconds max_age = std::chrono::hours(24);
   // How often the store is read for other instances' keys and for tombstones.
   std::chrono::milliseconds follow_interval = std::chrono::seconds(1);
+  // How long stop() waits for a store or KMS call in progress before leaving the thread behind.
+  std::chrono::milliseconds stop_wait = std::chrono::seconds(15);
   bool operator==(const key_limits&) const = default;
 };
 
@@ -70,7 +72,9 @@ class key_manager {
   // Fails (why) when the KMS or the store cannot be reached.
   std::expected<void, std::string> start();
   // Stops following and closes the store (keys already open stay usable; nothing new is made).
-  // The destructor does it too; the gateway calls it before its embedded broker stops.
+  // The destructor does it too; the gateway calls it before its embedded broker stops. Bounded:
+  // a store call that never returns (librdkafka's ListOffsets once the whole cluster is gone
+  // can wait for ever) does not hold up shutdown; the thread is then left behind, detached.
   void stop();
 
   // Relay threads. A key to seal `uses` values for `scope` (counted), or null: none is ready;
@@ -99,7 +103,9 @@ class key_manager {
 
  private:
   std::shared_ptr<const kms> kms_;
-  std::unique_ptr<state> s_;
+  // Shared with the manager's thread, which keeps it (and the KMS) alive if stop() has to leave
+  // it behind.
+  std::shared_ptr<state> s_;
 };
 
 }  // namespace kgw::policies::encryption

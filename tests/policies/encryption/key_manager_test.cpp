@@ -287,3 +287,36 @@ TEST_CASE("key manager: a rotation request retires every instance's sealing keys
   // The catalogue can shred without opening anything.
   CHECK(*tool.shred("orders", "") == 0);  // whole-topic keys have no subject
 }
+
+namespace {
+
+// A store whose reads block until released: a cluster that stops answering mid-call.
+class stuck_store final : public kgw::policies::encryption::key_store {
+ public:
+  std::shared_ptr<std::atomic<bool>> stuck = std::make_shared<std::atomic<bool>>(false);
+  std::string describe() const override { return "stuck store"; }
+  std::expected<void, std::string> write(std::span<const enc::store_record>) override { return {}; }
+  std::expected<void, std::string> read_new(
+      const std::function<void(std::string_view, std::optional<std::string_view>)>&) override {
+    while (*stuck) std::this_thread::sleep_for(5ms);
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("key manager: stop is bounded even when a store call never returns") {
+  auto store = std::make_unique<stuck_store>();
+  auto stuck = store->stuck;
+  auto limits = fast();
+  limits.stop_wait = 200ms;
+  auto keys = std::make_unique<enc::key_manager>(std::make_shared<kgw::testing::test_kms>(), std::move(store), limits);
+  REQUIRE(keys->start());
+  *stuck = true;  // the next follow pass hangs
+  std::this_thread::sleep_for(60ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  keys.reset();  // stops: waits 200 ms, then leaves the thread behind
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  *stuck = false;  // the left-behind thread finishes on its own (it owns the state)
+  std::this_thread::sleep_for(50ms);
+}
