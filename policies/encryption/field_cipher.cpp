@@ -80,21 +80,15 @@ bool next_nonce(unsigned char* out) {
   return true;
 }
 
-void put_part(std::string& out, std::string_view part) {
-  const auto n = static_cast<std::uint32_t>(part.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
-  out.append(part);
-}
-
 // The associated data of a field, built in a per-thread buffer (valid until the next call).
 const std::string& associated_data(const binding& where, std::string_view key_id) {
   thread_local std::string aad;
   aad.assign("kgw1 field");
-  put_part(aad, where.topic);
-  put_part(aad, where.field);
-  put_part(aad, key_id);
+  append_part(aad, where.topic);
+  append_part(aad, where.field);
+  append_part(aad, key_id);
   if (where.record_key) {
-    put_part(aad, *where.record_key);
+    append_part(aad, *where.record_key);
   } else {
     aad.append("\xff\xff\xff\xff", 4);
   }
@@ -191,6 +185,12 @@ std::string encode_base64(std::string_view in) {
   std::string out;
   encode_base64_append(in, out);
   return out;
+}
+
+void append_part(std::string& out, std::string_view part) {
+  const auto n = static_cast<std::uint32_t>(part.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.append(part);
 }
 
 bool valid_key_id(std::string_view id) {

@@ -59,6 +59,10 @@ std::expected<std::string, std::string> aead_open(const std::array<unsigned char
 std::optional<std::string> decode_base64(std::string_view text);
 std::string encode_base64(std::string_view bytes);
 
+// Appends `part` as a 4-byte big-endian length and its bytes: how every associated-data and
+// tag input here joins its parts, so no two different part lists make the same bytes.
+void append_part(std::string& out, std::string_view part);
+
 bool valid_key_id(std::string_view id);
 // Whether `text` claims to be a token of any version ("kgw" + digits + ':'), so a reader can tell
 // an unknown version from plaintext.

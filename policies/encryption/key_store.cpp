@@ -84,11 +84,8 @@ std::expected<stored_key, std::string> decode_stored_key(std::string_view id, st
 
 std::string subject_tag(std::string_view topic, std::string_view value) {
   std::string in = "kgw1 subject";
-  for (std::string_view part : {topic, value}) {
-    const auto n = static_cast<std::uint32_t>(part.size());
-    for (int shift = 24; shift >= 0; shift -= 8) in.push_back(static_cast<char>((n >> shift) & 0xff));
-    in.append(part);
-  }
+  append_part(in, topic);
+  append_part(in, value);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(in.data(), in.size(), md, &len, EVP_sha256(), nullptr);

@@ -1,8 +1,8 @@
 #include "policies/encryption/kms.h"
 
-#include <cstdint>
 
 #include "policies/encryption/encryption_config.h"
+#include "policies/encryption/field_cipher.h"
 #include "policies/encryption/local_kms.h"
 #include "policies/encryption/pkcs11_kms.h"
 
@@ -10,11 +10,8 @@ namespace kgw::policies::encryption {
 
 std::string dek_wrap_context(std::string_view kek_id, std::string_view dek_id) {
   std::string aad = "kgw1 dek";
-  for (std::string_view part : {kek_id, dek_id}) {
-    const auto n = static_cast<std::uint32_t>(part.size());
-    for (int shift = 24; shift >= 0; shift -= 8) aad.push_back(static_cast<char>((n >> shift) & 0xff));
-    aad.append(part);
-  }
+  append_part(aad, kek_id);
+  append_part(aad, dek_id);
   return aad;
 }
 
