@@ -132,18 +132,6 @@ std::string api_words(std::int16_t key) {
   return api ? std::string(api->name) + " (" + std::to_string(key) + ")" : "API key " + std::to_string(key);
 }
 
-// How P's principal mode for an encryption rule reads: decrypt, tokens, or the rule's mask.
-policies::encryption::record_opener::mode mode_for(const policies::encryption_rule& r,
-                                                    const config::principal_config& who) {
-  using mode = policies::encryption::record_opener::mode;
-  const auto& ps = r.decrypt_principals;
-  const bool named = std::find(ps.begin(), ps.end(), who.name) != ps.end();
-  const bool team = std::any_of(who.teams.begin(), who.teams.end(), [&](const std::string& t) {
-    return std::find(r.decrypt_teams.begin(), r.decrypt_teams.end(), t) != r.decrypt_teams.end();
-  });
-  return named || team ? mode::decrypt : r.others ? mode::mask : mode::token;
-}
-
 void explain_encryption(const config::policy_config& pol, const config::principal_config& who, const options& o,
                         const std::vector<const policies::view_rule*>& views) {
   const auto section = pol.section<policies::encryption_section>();
@@ -160,7 +148,7 @@ void explain_encryption(const config::policy_config& pol, const config::principa
     std::printf("  POLICY ERROR: %s\n", compiled.error().c_str());
     return;
   }
-  const auto m = mode_for(*rule, who);
+  const auto m = policies::encryption::record_opener::mode_for(*rule, who);
   auto opener = policies::encryption::record_opener::compile(*compiled, o.topic, m,
                                                              pol.section<policies::view_section>()->hash_key, nullptr);
   std::printf("  %s reads them: %s\n", o.principal.c_str(),
@@ -448,7 +436,7 @@ int preview(const config::gateway_config& cfg, policies::policy_set& set, const 
     }
     keys = std::move(*km);
     auto c = enc::compiled_rule::compile(*rule);
-    auto op = c ? enc::record_opener::compile(*c, o.topic, mode_for(*rule, set.principal(o.principal)),
+    auto op = c ? enc::record_opener::compile(*c, o.topic, enc::record_opener::mode_for(*rule, set.principal(o.principal)),
                                               cfg.policies.section<policies::view_section>()->hash_key, keys)
                 : std::unexpected(c.error());
     if (!op) {

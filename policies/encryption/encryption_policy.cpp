@@ -50,12 +50,7 @@ class encryption_policy final : public policy {
       auto c = compiled_rule::compile(r);
       if (c) e.compiled = std::move(*c);
       else e.error = c.error();
-      const bool may_decrypt =
-          std::find(r.decrypt_principals.begin(), r.decrypt_principals.end(), who.name) != r.decrypt_principals.end() ||
-          std::any_of(who.teams.begin(), who.teams.end(), [&](const std::string& t) {
-            return std::find(r.decrypt_teams.begin(), r.decrypt_teams.end(), t) != r.decrypt_teams.end();
-          });
-      e.mode = may_decrypt ? record_opener::mode::decrypt : r.others ? record_opener::mode::mask : record_opener::mode::token;
+      e.mode = record_opener::mode_for(r, who);
       entries_.push_back(std::move(e));
     }
   }

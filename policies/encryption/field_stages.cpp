@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "config/gateway_config.h"
 #include "policies/json/json_doc.h"
 #include "policies/json/json_edit.h"
 #include "policies/json/selector_match.h"
@@ -170,6 +171,16 @@ struct record_opener::opened {
   key_state state = key_state::missing;  // ready: plaintext holds the field's JSON text
   std::string plaintext;
 };
+
+record_opener::mode record_opener::mode_for(const encryption_rule& r, const config::principal_config& who) {
+  const auto named = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  const bool may_decrypt = named(r.decrypt_principals, who.name) ||
+                           std::any_of(who.teams.begin(), who.teams.end(),
+                                       [&](const std::string& t) { return named(r.decrypt_teams, t); });
+  return may_decrypt ? mode::decrypt : r.others ? mode::mask : mode::token;
+}
 
 std::expected<std::shared_ptr<const record_opener>, std::string> record_opener::compile(
     std::shared_ptr<const compiled_rule> rule, std::string topic, mode m, const std::string& hash_key,

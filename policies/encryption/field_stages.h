@@ -37,6 +37,10 @@
 #include "policies/masking/field_mask.h"
 #include "policies/record.h"
 
+namespace kgw::config {
+struct principal_config;
+}
+
 namespace kgw::policies::encryption {
 
 // An encryption rule with its selectors parsed (once per configuration generation).
@@ -65,6 +69,9 @@ class record_sealer final : public record_stage {
 class record_opener final : public record_stage {
  public:
   enum class mode { decrypt, token, mask };
+  // How `who` reads a rule's fields: decrypt when the rule names it or one of its teams, else
+  // the rule's mask for others, else the tokens.
+  static mode mode_for(const encryption_rule& rule, const config::principal_config& who);
   // hash_key: for an `others` hash mask (the views' hash_key); an error names the rule.
   static std::expected<std::shared_ptr<const record_opener>, std::string> compile(
       std::shared_ptr<const compiled_rule> rule, std::string topic, mode m, const std::string& hash_key,
