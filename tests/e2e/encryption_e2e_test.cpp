@@ -29,6 +29,7 @@
 #include "gateway/config_extensions.h"
 #include "gateway/gateway.h"
 #include "gateway/security/scram.h"
+#include "policies/encryption/field_cipher.h"
 #include "policies/json/json_doc.h"
 #include "tests/e2e/customer_records.h"
 #include "tests/e2e/e2e_environment.h"
@@ -82,17 +83,7 @@ struct temp_dir {
 std::string local_kms(const temp_dir& d) {
   std::string bytes(32, '\0');
   std::ifstream("/dev/urandom").read(bytes.data(), 32);
-  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string text;
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                       (i + 1 < bytes.size() ? static_cast<unsigned char>(bytes[i + 1]) << 8 : 0) |
-                       (i + 2 < bytes.size() ? static_cast<unsigned char>(bytes[i + 2]) : 0);
-    text += b64[(v >> 18) & 63];
-    text += b64[(v >> 12) & 63];
-    text += i + 1 < bytes.size() ? b64[(v >> 6) & 63] : '=';
-    text += i + 2 < bytes.size() ? b64[v & 63] : '=';
-  }
+  const std::string text = policies::encryption::encode_base64(bytes);
   d.write("keks", "customers-kek " + text + "\n");
   return "{ local: { key_file: " + (d.dir / "keks").string() + " } }";
 }
