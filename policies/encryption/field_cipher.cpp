@@ -3,8 +3,10 @@
 // once and each thread reuses one context, so a seal costs no allocation but its output.
 #include "policies/encryption/field_cipher.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 
@@ -117,33 +119,32 @@ bool decode_base64_into(std::string_view in, std::string& out) {
   std::size_t pad = 0;
   if (in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
   const std::size_t n = in.size() / 4 * 3 - pad;
-  bool ok = true;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t full = in.size() / 4 - 1;  // every quad but the last, which may hold padding
+  int bad = 0;  // any invalid character makes it negative
   out.resize_and_overwrite(n, [&](char* dst, std::size_t) {
-    std::size_t o = 0;
-    for (std::size_t i = 0; i < in.size(); i += 4) {
-      const bool last = i + 4 == in.size();
-      int v[4];
-      for (int k = 0; k < 4; ++k) {
-        const char c = in[i + k];
-        if (last && c == '=' && k >= 4 - static_cast<int>(pad)) {
-          v[k] = 0;
-          continue;
-        }
-        v[k] = base64_values[static_cast<unsigned char>(c)];
-        if (v[k] < 0) ok = false;
-      }
-      const unsigned triple = (static_cast<unsigned>(v[0] & 63) << 18) | (static_cast<unsigned>(v[1] & 63) << 12) |
-                              (static_cast<unsigned>(v[2] & 63) << 6) | static_cast<unsigned>(v[3] & 63);
-      const char bytes3[3] = {static_cast<char>(triple >> 16), static_cast<char>((triple >> 8) & 0xff),
-                              static_cast<char>(triple & 0xff)};
-      for (int k = 0; k < 3 && o < n; ++k) dst[o++] = bytes3[k];
-      // Padding bits must be zero (a canonical encoding only).
-      if (last && pad == 1 && (v[2] & 3) != 0) ok = false;
-      if (last && pad == 2 && (v[1] & 15) != 0) ok = false;
+    for (std::size_t q = 0; q < full; ++q, p += 4, dst += 3) {
+      const int a = base64_values[p[0]], b = base64_values[p[1]], c = base64_values[p[2]], d = base64_values[p[3]];
+      bad |= a | b | c | d;
+      const unsigned v = (static_cast<unsigned>(a & 63) << 18) | (static_cast<unsigned>(b & 63) << 12) |
+                         (static_cast<unsigned>(c & 63) << 6) | static_cast<unsigned>(d & 63);
+      dst[0] = static_cast<char>(v >> 16);
+      dst[1] = static_cast<char>((v >> 8) & 0xff);
+      dst[2] = static_cast<char>(v & 0xff);
     }
+    const int a = base64_values[p[0]], b = base64_values[p[1]];
+    const int c = pad == 2 ? 0 : base64_values[p[2]], d = pad >= 1 ? 0 : base64_values[p[3]];
+    bad |= a | b | c | d;
+    // Padding bits must be zero (a canonical encoding only).
+    if ((pad == 1 && (c & 3) != 0) || (pad == 2 && (b & 15) != 0)) bad = -1;
+    const unsigned v = (static_cast<unsigned>(a & 63) << 18) | (static_cast<unsigned>(b & 63) << 12) |
+                       (static_cast<unsigned>(c & 63) << 6) | static_cast<unsigned>(d & 63);
+    dst[0] = static_cast<char>(v >> 16);
+    if (pad < 2) dst[1] = static_cast<char>((v >> 8) & 0xff);
+    if (pad < 1) dst[2] = static_cast<char>(v & 0xff);
     return n;
   });
-  return ok;
+  return bad >= 0;
 }
 
 }  // namespace
@@ -189,15 +190,24 @@ std::string encode_base64(std::string_view in) {
 
 void append_part(std::string& out, std::string_view part) {
   const auto n = static_cast<std::uint32_t>(part.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
-  out.append(part);
+  const char length[4] = {static_cast<char>(n >> 24), static_cast<char>((n >> 16) & 0xff),
+                          static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
+  out.append(length, 4).append(part);
 }
+
+namespace {
+constexpr std::array<bool, 256> key_id_chars = [] {
+  std::array<bool, 256> ok{};
+  for (unsigned char c = 0; c < 128; ++c)
+    ok[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  return ok;
+}();
+}  // namespace
 
 bool valid_key_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-      return false;
+    if (!key_id_chars[static_cast<unsigned char>(c)]) return false;
   return true;
 }
 
@@ -243,32 +253,68 @@ std::expected<std::string, std::string> aead_seal(const std::array<unsigned char
   return sealed;
 }
 
+namespace {
+
+// Appends the plaintext of nonce | ciphertext | tag to out; false (out as it was, nothing of an
+// unauthenticated plaintext left in its spare capacity) when it does not authenticate.
+bool open_append(const std::array<unsigned char, key_bytes>& key, std::string_view aad, std::string_view sealed,
+                 std::string& out) {
+  if (sealed.size() < nonce_bytes + tag_bytes) return false;
+  const std::size_t length = sealed.size() - nonce_bytes - tag_bytes;
+  const auto* in = bytes(sealed);
+  EVP_CIPHER_CTX* ctx = keyed(key, false);
+  if (!ctx) return false;
+  // The tag as a parameter (read, not written, by the provider): OpenSSL 3's ctrl call for it
+  // builds the same parameter and looks it up again on every field.
+  OSSL_PARAM tag[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+                                                         const_cast<unsigned char*>(in + nonce_bytes + length), tag_bytes),
+                       OSSL_PARAM_construct_end()};
+  const std::size_t at = out.size();
+  bool ok = false;
+  out.resize_and_overwrite(at + length, [&](char* buf, std::size_t) {
+    auto* dst = reinterpret_cast<unsigned char*>(buf + at);
+    int n = 0, tail = 0;
+    ok = EVP_DecryptInit_ex2(ctx, nullptr, nullptr, in, nullptr) == 1 &&
+         EVP_DecryptUpdate(ctx, nullptr, &n, bytes(aad), static_cast<int>(aad.size())) == 1 &&
+         EVP_DecryptUpdate(ctx, dst, &n, in + nonce_bytes, static_cast<int>(length)) == 1 &&
+         EVP_CIPHER_CTX_set_params(ctx, tag) == 1 && EVP_DecryptFinal_ex(ctx, dst + n, &tail) == 1;
+    if (!ok) OPENSSL_cleanse(dst, length);  // never hand back what was decrypted before the tag said no
+    return at + length;
+  });
+  if (!ok) out.resize(at);
+  return ok;
+}
+
+// "kgw1:<key id>:<base64>" taken apart without decoding; why: what is wrong with it.
+bool split_token(std::string_view text, std::string_view& key_id, std::string_view& encoded, const char*& why) {
+  if (!text.starts_with(token_prefix)) {
+    why = looks_like_token(text) ? "unknown encrypted-field format version" : "not an encrypted field";
+    return false;
+  }
+  text.remove_prefix(token_prefix.size());
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    why = "encrypted field without a key id";
+    return false;
+  }
+  key_id = text.substr(0, colon);
+  if (!valid_key_id(key_id)) {
+    why = "encrypted field with an invalid key id";
+    return false;
+  }
+  encoded = text.substr(colon + 1);
+  return true;
+}
+const char* const not_sealed = "encrypted field is not a sealed value (bad base64 or too short)";
+
+}  // namespace
+
 std::expected<std::string, std::string> aead_open(const std::array<unsigned char, key_bytes>& key, std::string_view aad,
                                                   std::string_view sealed) {
   if (sealed.size() < nonce_bytes + tag_bytes) return std::unexpected(std::string("sealed value too short"));
-  const std::size_t length = sealed.size() - nonce_bytes - tag_bytes;
-  const auto* in = bytes(sealed);
-  // GCM's tag is set before the final call and checked by it; the context is not const about it.
-  unsigned char tag[tag_bytes];
-  std::copy(in + nonce_bytes + length, in + nonce_bytes + length + tag_bytes, tag);
-  EVP_CIPHER_CTX* ctx = keyed(key, false);
   std::string plain;
-  bool ok = false;
-  plain.resize_and_overwrite(length, [&](char* buf, std::size_t) {
-    auto* out = reinterpret_cast<unsigned char*>(buf);
-    int n = 0, tail = 0;
-    ok = ctx && EVP_DecryptInit_ex2(ctx, nullptr, nullptr, in, nullptr) == 1 &&
-         EVP_DecryptUpdate(ctx, nullptr, &n, bytes(aad), static_cast<int>(aad.size())) == 1 &&
-         EVP_DecryptUpdate(ctx, out, &n, in + nonce_bytes, static_cast<int>(length)) == 1 &&
-         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag_bytes), tag) == 1 &&
-         EVP_DecryptFinal_ex(ctx, out + n, &tail) == 1;
-    return length;
-  });
-  if (!ok) {
-    // Never hand back what was decrypted before the tag said no.
-    OPENSSL_cleanse(plain.data(), plain.size());
+  if (!open_append(key, aad, sealed, plain))
     return std::unexpected(std::string("does not authenticate (tampered, moved or wrong key)"));
-  }
   return plain;
 }
 
@@ -298,18 +344,12 @@ std::expected<std::string, std::string> open_value(const data_key& key, const bi
 }
 
 std::expected<token, std::string> parse_token(std::string_view text) {
-  if (!text.starts_with(token_prefix)) {
-    if (looks_like_token(text)) return std::unexpected(std::string("unknown encrypted-field format version"));
-    return std::unexpected(std::string("not an encrypted field"));
-  }
-  text.remove_prefix(token_prefix.size());
-  const auto colon = text.find(':');
-  if (colon == std::string_view::npos) return std::unexpected(std::string("encrypted field without a key id"));
   token t;
-  t.key_id = text.substr(0, colon);
-  if (!valid_key_id(t.key_id)) return std::unexpected(std::string("encrypted field with an invalid key id"));
-  if (!decode_base64_into(text.substr(colon + 1), t.sealed) || t.sealed.size() < nonce_bytes + tag_bytes)
-    return std::unexpected(std::string("encrypted field is not a sealed value (bad base64 or too short)"));
+  std::string_view encoded;
+  const char* why = nullptr;
+  if (!split_token(text, t.key_id, encoded, why)) return std::unexpected(std::string(why));
+  if (!decode_base64_into(encoded, t.sealed) || t.sealed.size() < nonce_bytes + tag_bytes)
+    return std::unexpected(std::string(not_sealed));
   return t;
 }
 
@@ -318,6 +358,22 @@ std::expected<std::string, std::string> open(const data_key& key, const binding&
   auto plain = aead_open(key.bytes, associated_data(where, key.id), t.sealed);
   if (!plain) return std::unexpected("the encrypted field " + plain.error());
   return plain;
+}
+
+std::optional<std::string_view> token_key_id(std::string_view text) {
+  std::string_view key_id, encoded;
+  const char* why = nullptr;
+  if (!split_token(text, key_id, encoded, why)) return std::nullopt;
+  return key_id;
+}
+
+bool open_token_append(const data_key& key, const binding& where, std::string_view text, std::string& out) {
+  std::string_view key_id, encoded;
+  const char* why = nullptr;
+  if (!split_token(text, key_id, encoded, why) || key_id != key.id) return false;
+  thread_local std::string sealed;  // ciphertext only: nothing secret stays here
+  return decode_base64_into(encoded, sealed) &&
+         open_append(key.bytes, associated_data(where, key.id), sealed, out);
 }
 
 }  // namespace kgw::policies::encryption

@@ -80,4 +80,10 @@ std::expected<token, std::string> parse_token(std::string_view text);
 // The plaintext, or why not: the caller fails closed (drops the record or masks the field).
 std::expected<std::string, std::string> open(const data_key& key, const binding& where, const token& t);
 
+// The fetch path's form of parse_token + open, allocating nothing once warm: the key id a token
+// names (nullopt: not a token of this format), then its plaintext appended to `out` (false, out
+// as it was: not sealed under `key`, bad base64, or it does not authenticate).
+std::optional<std::string_view> token_key_id(std::string_view text);
+bool open_token_append(const data_key& key, const binding& where, std::string_view text, std::string& out);
+
 }  // namespace kgw::policies::encryption

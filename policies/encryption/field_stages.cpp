@@ -19,6 +19,7 @@ struct scratch {
   json::json_edits edits;
   std::vector<std::pair<std::uint32_t, const json::selector*>> matches;
   std::string subject;
+  std::string plain;  // one field's plaintext for an `others` mask; cleansed after each use
 };
 scratch& local() {
   thread_local scratch s;
@@ -167,11 +168,6 @@ void record_sealer::apply(const record_in& in, record_result& out, record_arena&
 
 // ---- fetch ----
 
-struct record_opener::opened {
-  key_state state = key_state::missing;  // ready: plaintext holds the field's JSON text
-  std::string plaintext;
-};
-
 record_opener::mode record_opener::mode_for(const encryption_rule& r, const config::principal_config& who) {
   const auto named = [](const std::vector<std::string>& list, const std::string& name) {
     return std::find(list.begin(), list.end(), name) != list.end();
@@ -199,21 +195,14 @@ std::expected<std::shared_ptr<const record_opener>, std::string> record_opener::
   return std::shared_ptr<const record_opener>(std::move(o));
 }
 
-record_opener::opened record_opener::open_field(std::string_view token_text, std::string_view field,
-                                                const record_in& in) const {
-  opened o;
-  auto t = parse_token(token_text);
-  if (!t) return o;
-  const auto k = keys_->opening_key(t->key_id);
-  if (k.state != key_state::ready) {
-    o.state = k.state;
-    return o;
-  }
-  auto plain = open(*k.key, {topic_, field, in.key}, *t);
-  if (!plain) return o;  // tampered, moved, or sealed for another place: missing, final
-  o.state = key_state::ready;
-  o.plaintext = std::move(*plain);
-  return o;
+key_state record_opener::open_field(std::string_view token_text, std::string_view field, const record_in& in,
+                                     std::string& out) const {
+  const auto id = token_key_id(token_text);
+  if (!id) return key_state::missing;
+  const auto k = keys_->opening_key(*id);
+  if (k.state != key_state::ready) return k.state;
+  // Tampered, moved, or sealed for another place: missing, final.
+  return open_token_append(*k.key, {topic_, field, in.key}, token_text, out) ? key_state::ready : key_state::missing;
 }
 
 void record_opener::apply(const record_in& in, record_result& out, record_arena& arena) const {
@@ -270,31 +259,35 @@ void record_opener::apply(const record_in& in, record_result& out, record_arena&
         }
         return false;
       }
-      opened o;
-      if (is_token) o = open_field(s.doc.string_raw(n), sel.text, in);
-      if (transient(o.state)) {
+      // decrypt: the plaintext goes straight into the edit buffer, which is what is delivered;
+      // mask: into scratch, cleansed once the mask has read it.
+      std::string& dst = mode_ == mode::decrypt ? s.edits.text_buffer() : s.plain;
+      const std::size_t begin = dst.size();
+      const key_state state = is_token ? open_field(s.doc.string_raw(n), sel.text, in, dst) : key_state::missing;
+      if (transient(state)) {
         retry = true;
         return true;
       }
-      if (o.state != key_state::ready) {
+      if (state != key_state::ready) {
         if (mode_ == mode::decrypt) on_error(n);
         else redact(n);
         return false;
       }
       ++out.opened;
       if (mode_ == mode::decrypt) {
-        s.edits.replace_text(n, o.plaintext);
-      } else {
-        // hash / partial of the plaintext: the mask sees the field as it was written.
-        const std::size_t begin = s.edits.text_buffer().size();
-        if (s.plain_doc.parse(o.plaintext) && mask_->mask_json(s.plain_doc, json::json_doc::root(), s.edits.text_buffer())) {
-          s.edits.replace(n, begin);
-        } else {
-          s.edits.text_buffer().resize(begin);
-          redact(n);
-        }
+        s.edits.replace(n, begin);
+        return false;
       }
-      OPENSSL_cleanse(o.plaintext.data(), o.plaintext.size());
+      // hash / partial of the plaintext: the mask sees the field as it was written.
+      const std::size_t mask_begin = s.edits.text_buffer().size();
+      if (s.plain_doc.parse(s.plain) && mask_->mask_json(s.plain_doc, json::json_doc::root(), s.edits.text_buffer())) {
+        s.edits.replace(n, mask_begin);
+      } else {
+        s.edits.text_buffer().resize(mask_begin);
+        redact(n);
+      }
+      OPENSSL_cleanse(s.plain.data(), s.plain.size());
+      s.plain.clear();
       return false;
     });
     if (retry) break;
@@ -332,22 +325,23 @@ void record_opener::apply_whole_value(const record_in& in, std::string_view head
     headers_without_ours(in, out);
   };
   if (!needs_plaintext) return replace_value(*mask_, *in.value);
-  opened o;
+  key_state state = key_state::missing;
+  std::string plaintext;
   if (header.starts_with(token_prefix) && valid_key_id(header.substr(token_prefix.size()))) {
     const auto k = keys_->opening_key(header.substr(token_prefix.size()));
-    o.state = k.state;
+    state = k.state;
     if (k.state == key_state::ready) {
       auto plain = open_value(*k.key, {topic_, "", in.key}, *in.value);
-      if (plain) o.plaintext = std::move(*plain);
-      else o.state = key_state::missing;
+      if (plain) plaintext = std::move(*plain);
+      else state = key_state::missing;
     }
   }
-  if (transient(o.state)) {
+  if (transient(state)) {
     out.what = verdict::retry;
     out.why = "a data key is not available yet";
     return;
   }
-  if (o.state != key_state::ready) {
+  if (state != key_state::ready) {
     if (mode_ == mode::mask) {
       out.value = arena.store("***");
       out.value_changed = true;
@@ -370,13 +364,13 @@ void record_opener::apply_whole_value(const record_in& in, std::string_view head
   }
   ++out.opened;
   if (mode_ == mode::decrypt) {
-    out.value = arena.store(o.plaintext);
+    out.value = arena.store(plaintext);
     out.value_changed = true;
     headers_without_ours(in, out);
   } else {
-    replace_value(*mask_, o.plaintext);
+    replace_value(*mask_, plaintext);
   }
-  OPENSSL_cleanse(o.plaintext.data(), o.plaintext.size());
+  OPENSSL_cleanse(plaintext.data(), plaintext.size());
 }
 
 std::string record_opener::describe() const {

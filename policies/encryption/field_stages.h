@@ -85,8 +85,9 @@ class record_opener final : public record_stage {
 
  private:
   record_opener() = default;
-  struct opened;  // one field opened (or why not)
-  opened open_field(std::string_view token_text, std::string_view field, const record_in& in) const;
+  // Appends a field token's plaintext (its JSON text) to out: ready, or why not (out as it was).
+  key_state open_field(std::string_view token_text, std::string_view field, const record_in& in,
+                       std::string& out) const;
   void apply_whole_value(const record_in& in, std::string_view header, record_result& out, record_arena& arena) const;
 
   std::shared_ptr<const compiled_rule> rule_;

@@ -363,23 +363,31 @@ std::shared_ptr<const data_key> key_manager::sealing_key(const key_scope& scope,
 
 opened_key key_manager::opening_key(std::string_view id) {
   // Per-thread cache: a hit touches no shared cache line but the epoch.
+  // The batch's records mostly share one data key: the last one found is checked before hashing.
   struct front {
     std::uint64_t serial = 0, epoch = 0;
     id_map<std::shared_ptr<const data_key>> keys;
+    std::shared_ptr<const data_key> last;
   };
   thread_local front f;
   const auto epoch = s_->epoch.load(std::memory_order_acquire);
   if (f.serial != s_->serial || f.epoch != epoch) {
     f.keys.clear();
+    f.last.reset();
     f.serial = s_->serial;
     f.epoch = epoch;
   }
-  if (auto it = f.keys.find(id); it != f.keys.end()) return {key_state::ready, it->second};
+  if (f.last && f.last->id == id) return {key_state::ready, f.last};
+  if (auto it = f.keys.find(id); it != f.keys.end()) {
+    f.last = it->second;
+    return {key_state::ready, it->second};
+  }
   {
     std::shared_lock lock(s_->mu);
     if (auto it = s_->opening.find(id); it != s_->opening.end()) {
       if (f.keys.size() >= 4096) f.keys.clear();
       f.keys.emplace(std::string(id), it->second);
+      f.last = it->second;
       return {key_state::ready, it->second};
     }
     if (auto it = s_->unusable.find(id); it != s_->unusable.end()) return {it->second, nullptr};

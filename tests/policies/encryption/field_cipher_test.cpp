@@ -19,10 +19,17 @@ enc::data_key key_of(const std::string& id, unsigned char fill) {
 
 const enc::binding place{"customers", "email", std::string_view("17")};
 
+// Both ways of opening (parse_token + open, and the fetch path's open_token_append) must agree;
+// the latter appends on success and leaves its output as it was otherwise.
 std::expected<std::string, std::string> reopen(const enc::data_key& k, const enc::binding& where, const std::string& text) {
+  std::string appended = "before:";
+  const bool ok = enc::open_token_append(k, where, text, appended);
   auto t = enc::parse_token(text);
-  if (!t) return std::unexpected(t.error());
-  return enc::open(k, where, *t);
+  auto opened = t ? enc::open(k, where, *t) : std::unexpected(t.error());
+  CHECK(ok == opened.has_value());
+  CHECK(appended == "before:" + opened.value_or(""));
+  if (ok) CHECK(enc::token_key_id(text) == std::optional<std::string_view>(k.id));
+  return opened;
 }
 
 }  // namespace
@@ -75,6 +82,7 @@ TEST_CASE("field cipher: moved, tampered or under another key, it does not open"
       const auto opened = enc::open(k, place, bad);
       REQUIRE_FALSE(opened);
       CHECK(opened.error().find("does not authenticate") != std::string::npos);
+      CHECK_FALSE(reopen(k, place, "kgw1:dek-1:" + enc::encode_base64(bad.sealed)));
     }
   }
   // Cut short or lengthened.
