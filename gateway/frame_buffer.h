@@ -10,6 +10,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <memory>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "protocol/wire.h"
@@ -38,6 +41,28 @@ class request_memory_budget {
  private:
   const std::size_t limit_;
   std::atomic<std::size_t> used_{0};
+};
+
+// Bytes a read is about to overwrite need no zeroing: a governed Fetch response is read whole,
+// and resizing a std::vector for it zero-filled up to its full size on every response (~2% of a
+// decrypting gateway's CPU). Default-initialising std::byte leaves it as it is.
+template <class T>
+struct uninitialized_allocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = uninitialized_allocator<U>;
+  };
+  uninitialized_allocator() = default;
+  template <class U>
+  uninitialized_allocator(const uninitialized_allocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(args)...);
+  }
 };
 
 class frame_buffer {
@@ -108,7 +133,7 @@ class frame_buffer {
   }
 
  private:
-  std::vector<std::byte> buf_;
+  std::vector<std::byte, uninitialized_allocator<std::byte>> buf_;
   std::size_t head_ = 0, tail_ = 0;
   bool paced_ = false;
   request_memory_budget* budget_ = nullptr;

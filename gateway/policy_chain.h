@@ -91,8 +91,8 @@ class policy_chain {
   rewrite_result on_response(const response_steps* steps, const response_context& ctx, protocol::bytes_view body,
                              address_rewriter& rewriter, governed_response& out);
 
-  // Gives a written response's record buffers back for reuse: allocating and freeing ~1 MB per
-  // Fetch response costs page faults on every response.
+  // Gives a written response's record buffers back to the worker's pool (policy_chain.cpp):
+  // allocating and freeing ~1 MB per partition costs page faults on every response.
   void recycle(governed_response& g);
 
  private:
@@ -109,7 +109,6 @@ class policy_chain {
   std::vector<policies::interest> wants_;  // per policy, in chain order
   policies::record_governor governor_;
   std::map<std::string, policies::topic_stages, std::less<>> topics_;
-  std::vector<std::vector<std::byte>> spare_;  // recycled record buffers
 };
 
 }  // namespace kgw::gateway
