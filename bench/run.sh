@@ -11,6 +11,8 @@
 #   --direct-only   skip every gateway (measures the broker alone; for checking the bench itself)
 #   --no-governed   skip the four governed gateways (direct, gateway and gateway TLS only)
 #   --no-results    print only; leave bench/RESULTS.md alone
+#   --cases "K ..." only these governed cases (kinds as in gateway_bench --list-cases), for
+#                   iterating on one feature; a partial run never writes RESULTS.md
 #   KGW_GATEWAY_BIN / KGW_BENCH_BIN   use these binaries instead of building
 #   KGW_BENCH_PORT  gateway listen port (default 19092; broker ports are the next 28; the TLS
 #                   listener takes the 29 ports after those, and each governed gateway the next
@@ -25,13 +27,15 @@ direct_only=0
 governed=1
 write_results=1
 bench_args=()
+only_cases=""
 while (($#)); do
   case $1 in
     --direct-only) direct_only=1 ;;
     --no-governed) governed=0 ;;
     --no-results) write_results=0 ;;
+    --cases) shift; only_cases=" ${1:-} "; write_results=0 ;;
     --) shift; bench_args=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -67,6 +71,12 @@ cases=()
 if ((direct_only == 0 && governed == 1)); then
   mapfile -t cases < <("$bench_bin" --list-cases)
   ((${#cases[@]})) || { echo "run.sh: $bench_bin --list-cases printed nothing" >&2; exit 1; }
+  if [[ -n $only_cases ]]; then
+    chosen=()
+    for c in "${cases[@]}"; do [[ $only_cases == *" ${c%% *} "* ]] && chosen+=("$c"); done
+    ((${#chosen[@]})) || { echo "run.sh: --cases '$only_cases' names none of: ${cases[*]%% *}" >&2; exit 2; }
+    cases=("${chosen[@]}")
+  fi
 fi
 
 # 1. The broker, in its own process. Its first stdout line is the bootstrap list.
