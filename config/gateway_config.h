@@ -126,6 +126,18 @@ struct upstream_sasl_settings {
   bool operator==(const upstream_sasl_settings&) const = default;
 };
 
+// The admin HTTP listener: /metrics (Prometheus text), /healthz, /readyz. Off unless configured;
+// its own address, loopback by default. Label values of principals and topics are capped (the
+// rest are folded into "other") so a scrape stays bounded whatever clients do.
+struct admin_settings {
+  host_port listen{"127.0.0.1", 9644};
+  std::string bearer_token;  // secret; "" = no token asked (loopback use)
+  std::optional<tls_server_settings> tls;
+  std::size_t max_principals = 100;  // distinct principal label values, then "other"
+  std::size_t max_topics = 200;      // distinct topic label values, then "other"
+  bool operator==(const admin_settings&) const = default;
+};
+
 struct gateway_config {
   std::string source;  // file the config came from, for messages
 
@@ -155,6 +167,7 @@ struct gateway_config {
   policy_config policies;  // one section per policy (config/policy_config.h)
 
   std::string log_level = "info";
+  std::optional<admin_settings> admin;
 
   // The listeners to open: `listeners`, or the shorthand listener.
   std::vector<listener_config> effective_listeners() const {

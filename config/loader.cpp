@@ -337,6 +337,29 @@ class parser : yaml_reader {
       fail(g["listen"] ? g["listen"] : g, "gateway.listen port must not be inside gateway.broker_ports");
   }
 
+  void admin_section(const YAML::Node& a, gateway_config& c) const {
+    admin_settings s;
+    if (!a.IsNull()) {  // `admin:` alone: the defaults
+      require_map(a, "'admin'");
+      only_keys(a, "'admin'", {"listen", "bearer_token", "tls", "max_principals", "max_topics"});
+      if (auto n = a["listen"]) s.listen = endpoint(n, "admin.listen");
+      if (auto n = a["bearer_token"]) {
+        s.bearer_token = secret(n, "admin.bearer_token", {});
+        while (!s.bearer_token.empty() && (s.bearer_token.back() == '\n' || s.bearer_token.back() == '\r'))
+          s.bearer_token.pop_back();
+        if (s.bearer_token.empty()) fail(n, "admin.bearer_token must not be empty");
+      }
+      if (auto n = a["tls"]) s.tls = tls_server(n, "admin.tls");
+      if (auto n = a["max_principals"]) s.max_principals = integer(n, "admin.max_principals", 1, 100000);
+      if (auto n = a["max_topics"]) s.max_topics = integer(n, "admin.max_topics", 1, 100000);
+    }
+    for (const auto& l : c.effective_listeners())
+      if (l.listen.port == s.listen.port || (s.listen.port >= l.broker_port_first && s.listen.port <= l.broker_port_last))
+        fail(a["listen"] ? a["listen"] : a, "admin.listen port " + std::to_string(s.listen.port) +
+                                                 " is one of listener '" + l.name + "''s ports");
+    c.admin = std::move(s);
+  }
+
   void upstream_section(const YAML::Node& u, gateway_config& c) const {
     require_map(u, "'upstream'");
     only_keys(u, "'upstream'", {"bootstrap", "embedded", "security_protocol", "tls", "sasl"});
@@ -435,7 +458,7 @@ class parser : yaml_reader {
     c.source = source();
     if (!root.IsDefined() || root.IsNull()) throw yaml_failure{source() + ":1:1: empty configuration"};
     require_map(root, "the configuration");
-    only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream", "policies"});
+    only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream", "policies", "admin"});
     if (auto g = root["gateway"]) gateway_section(g, c);
     if (auto ls = root["listeners"]) {
       if (auto g = root["gateway"]; g && (g["listen"] || g["broker_ports"]))
@@ -449,6 +472,7 @@ class parser : yaml_reader {
     else
       fail(root, "missing 'upstream' section");
     if (auto p = root["policies"]) policies_section(p, c);
+    if (auto a = root["admin"]) admin_section(a, c);
     return c;
   }
 

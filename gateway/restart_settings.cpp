@@ -17,6 +17,7 @@ std::vector<std::string> restart_only_changes(const config::gateway_config& a, c
   note(a.upstream_protocol != b.upstream_protocol || a.upstream_tls != b.upstream_tls ||
            a.upstream_sasl != b.upstream_sasl,
        "upstream security");
+  note(a.admin != b.admin, "admin (metrics listener)");
   // Anything else that is not live (a setting added later) still counts.
   config::gateway_config rest = b;
   rest.source = a.source;

@@ -117,3 +117,32 @@ TEST_CASE("missing file is an error, shipped examples are valid") {
   }
   CHECK(n >= 2);
 }
+
+TEST_CASE("admin listener: off unless configured, loopback by default, strict") {
+  CHECK_FALSE(load_string("upstream: { bootstrap: [a:1] }\n", "x.yaml")->admin);
+  auto plain = load_string("upstream: { bootstrap: [a:1] }\nadmin:\n", "x.yaml");
+  REQUIRE(plain);
+  REQUIRE(plain->admin);
+  CHECK(plain->admin->listen.str() == "127.0.0.1:9644");
+  CHECK(plain->admin->bearer_token.empty());
+  CHECK(plain->admin->max_principals == 100);
+  ::setenv("KGW_TEST_ADMIN_TOKEN", "s3cret\n", 1);
+  auto full = load_string(R"(
+upstream: { bootstrap: [a:1] }
+admin:
+  listen: 0.0.0.0:9100
+  bearer_token: { env: KGW_TEST_ADMIN_TOKEN }
+  max_principals: 5
+  max_topics: 7
+)",
+                          "x.yaml");
+  REQUIRE(full);
+  CHECK(full->admin->listen.str() == "0.0.0.0:9100");
+  CHECK(full->admin->bearer_token == "s3cret");  // the trailing newline of a file or variable goes
+  CHECK(full->admin->max_principals == 5);
+  CHECK(full->admin->max_topics == 7);
+  CHECK(error_of("upstream: { bootstrap: [a:1] }\nadmin:\n  port: 1\n").starts_with("bad.yaml:3:3: unknown key 'port' in 'admin'"));
+  CHECK(error_of("upstream: { bootstrap: [a:1] }\nadmin:\n  listen: 127.0.0.1:19100\n") ==
+        "bad.yaml:3:11: admin.listen port 19100 is one of listener 'default''s ports");
+  CHECK(error_of("upstream: { bootstrap: [a:1] }\nadmin:\n  max_topics: 0\n").starts_with("bad.yaml:3:15: admin.max_topics"));
+}

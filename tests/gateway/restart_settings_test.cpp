@@ -36,6 +36,7 @@ TEST_CASE("restart settings: each restart-only setting is named") {
       {"listeners", [](kgw::config::gateway_config& c) { c.advertised_host = "gw.example.com"; }},
       {"listeners", [](kgw::config::gateway_config& c) { c.listeners.emplace_back().name = "x"; }},
       {"gateway.workers", [](kgw::config::gateway_config& c) { c.workers = 7; }},
+      {"admin", [](kgw::config::gateway_config& c) { c.admin.emplace(); }},
       {"gateway.max_frame_size", [](kgw::config::gateway_config& c) { c.max_frame_bytes = 1; }},
       {"gateway.max_buffered_requests", [](kgw::config::gateway_config& c) { c.max_buffered_request_bytes = 1; }},
       {"gateway.idle_timeout", [](kgw::config::gateway_config& c) { c.idle_timeout = std::chrono::seconds(1); }},
