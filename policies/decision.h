@@ -74,6 +74,8 @@ struct decision {
   std::int16_t error = 0;                        // the Kafka error code the client gets
   bool accepted = true;                          // reload
   std::string_view detail;                       // why, in words
+  std::string_view reason;                       // authentication_failed: what failed, from a
+                                                 // fixed set ("SASL authentication failed", ...)
   tally_counts counts{};                         // records
 };
 

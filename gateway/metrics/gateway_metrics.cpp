@@ -1,0 +1,182 @@
+#include "gateway/metrics/gateway_metrics.h"
+
+#include <array>
+#include <atomic>
+#include <unordered_map>
+
+#include "protocol/api_keys.h"
+
+#ifndef KGW_VERSION
+#define KGW_VERSION "unknown"
+#endif
+
+namespace kgw::gateway::metrics {
+
+namespace {
+
+using policies::tally;
+
+// Which tallies of a records event go to which family, under which label value.
+struct tally_series {
+  tally t;
+  enum { records, fields, batches } family;
+  const char* outcome;
+};
+constexpr std::array<tally_series, policies::tally_count> tally_map{{
+    {tally::records_delivered, tally_series::records, "delivered"},
+    {tally::records_filtered, tally_series::records, "filtered"},
+    {tally::records_masked, tally_series::records, "masked"},
+    {tally::records_invalid_dropped, tally_series::records, "invalid_dropped"},
+    {tally::records_invalid_replaced, tally_series::records, "invalid_replaced"},
+    {tally::legacy_batches_dropped, tally_series::batches, "legacy_dropped"},
+    {tally::corrupt_batches, tally_series::batches, "corrupt"},
+    {tally::batches_rewritten, tally_series::batches, "rewritten"},
+    {tally::produce_rejected, tally_series::records, "produce_rejected"},
+    {tally::fields_encrypted, tally_series::fields, "encrypted"},
+    {tally::fields_decrypted, tally_series::fields, "decrypted"},
+    {tally::fields_undecryptable, tally_series::fields, "undecryptable"},
+    {tally::records_undecryptable_dropped, tally_series::records, "undecryptable_dropped"},
+}};
+constexpr bool map_complete = [] {
+  for (std::size_t i = 0; i < tally_map.size(); ++i)
+    if (static_cast<std::size_t>(tally_map[i].t) != i) return false;
+  return true;
+}();
+static_assert(map_complete, "every decision tally needs its metric (in tally order)");
+
+std::atomic<std::uint64_t> next_serial{1};
+
+std::string_view api_label(std::int16_t key) {
+  if (key < 0) return "none";
+  const char* name = protocol::api_name(key);
+  return name ? std::string_view(name) : std::string_view("unknown");
+}
+
+}  // namespace
+
+gateway_metrics::gateway_metrics(const config::admin_settings& s)
+    : serial_(next_serial.fetch_add(1)),
+      principals_(s.max_principals),
+      topics_(s.max_topics),
+      connections_accepted_(reg_.add_counter("kafka_gateway_connections_accepted_total",
+                                             "Client connections accepted, by listener.", {"listener"})),
+      connections_closed_(reg_.add_counter("kafka_gateway_connections_closed_total",
+                                           "Client connections closed, by listener.", {"listener"})),
+      connections_open_(reg_.add_gauge("kafka_gateway_connections_open", "Client connections open now, by listener.",
+                                       {"listener"})),
+      authentications_(reg_.add_counter("kafka_gateway_authentications_total",
+                                        "Connections authenticated, by listener, mechanism and principal.",
+                                        {"listener", "mechanism", "principal"})),
+      authentication_failures_(reg_.add_counter("kafka_gateway_authentication_failures_total",
+                                                "TLS handshakes and SASL exchanges refused, by listener and what failed.",
+                                                {"listener", "reason"})),
+      requests_(reg_.add_counter("kafka_gateway_requests_total", "Requests received from clients, by principal.",
+                                 {"principal"})),
+      bytes_received_(reg_.add_counter("kafka_gateway_client_received_bytes_total",
+                                       "Bytes received from clients, by principal.", {"principal"})),
+      bytes_sent_(reg_.add_counter("kafka_gateway_client_sent_bytes_total", "Bytes sent to clients, by principal.",
+                                   {"principal"})),
+      denied_(reg_.add_counter("kafka_gateway_denied_total",
+                               "Request entries refused by a policy, by principal, API, resource type and Kafka error code.",
+                               {"principal", "api", "resource_type", "error_code"})),
+      records_(reg_.add_counter("kafka_gateway_records_total",
+                                "Records on governed topics, by principal, topic, API and what the policies did.",
+                                {"principal", "topic", "api", "outcome"})),
+      fields_(reg_.add_counter("kafka_gateway_encrypted_fields_total",
+                               "Fields (or whole values) encrypted, decrypted or that could not be decrypted.",
+                               {"principal", "topic", "api", "outcome"})),
+      batches_(reg_.add_counter("kafka_gateway_batches_total",
+                                "Record batches on governed topics rewritten, corrupt or dropped (legacy format).",
+                                {"principal", "topic", "api", "outcome"})),
+      generation_(reg_.add_gauge("kafka_gateway_config_generation", "The configuration generation serving now.", {})),
+      reloads_(reg_.add_counter("kafka_gateway_config_reloads_total", "Configuration reloads, by result.", {"result"})),
+      last_reload_ok_(reg_.add_gauge("kafka_gateway_config_last_reload_successful",
+                                     "1 when the last reload was accepted (or none was tried), else 0.", {})),
+      build_info_(reg_.add_gauge("kafka_gateway_build_info", "Always 1; the labels say which build runs.", {"version"})) {
+  build_info_.with({KGW_VERSION}).set(1);
+  last_reload_ok_.with({}).set(1);
+  // Both results are always present, so a query for rejections sees 0 rather than nothing.
+  reloads_.with({"accepted"});
+  reloads_.with({"rejected"});
+}
+
+void gateway_metrics::connection_accepted(std::string_view listener) {
+  connections_accepted_.with({listener}).add();
+  connections_open_.with({listener}).add(1);
+}
+
+void gateway_metrics::connection_closed(std::string_view listener) {
+  connections_closed_.with({listener}).add();
+  connections_open_.with({listener}).add(-1);
+}
+
+void gateway_metrics::add_session_counts(std::string_view principal, const session_counts& delta) {
+  const std::string_view p = principals_.fold(principal);
+  if (delta.requests) requests_.with({p}).add(delta.requests);
+  if (delta.bytes_in) bytes_received_.with({p}).add(delta.bytes_in);
+  if (delta.bytes_out) bytes_sent_.with({p}).add(delta.bytes_out);
+}
+
+void gateway_metrics::set_generation(std::uint64_t generation) {
+  generation_.with({}).set(static_cast<std::int64_t>(generation));
+}
+
+void gateway_metrics::on_decision(const policies::decision& d) {
+  switch (d.kind) {
+    case policies::decision_kind::authenticated:
+      authentications_.with({d.listener, d.mechanism, principals_.fold(d.principal)}).add();
+      return;
+    case policies::decision_kind::authentication_failed:
+      authentication_failures_.with({d.listener, d.reason.empty() ? std::string_view("other") : d.reason}).add();
+      return;
+    case policies::decision_kind::denied:
+      denied_
+          .with({principals_.fold(d.principal), api_label(d.api_key), d.resource_type.empty() ? "none" : d.resource_type,
+                 std::to_string(d.error)})
+          .add();
+      return;
+    case policies::decision_kind::reload:
+      reloads_.with({d.accepted ? "accepted" : "rejected"}).add();
+      last_reload_ok_.with({}).set(d.accepted ? 1 : 0);
+      if (d.accepted) set_generation(d.generation);
+      return;
+    case policies::decision_kind::records: break;
+  }
+  // Records: one event per partition of a governed response or request. The series of one
+  // (principal, topic, API) are found once per thread, then only added to.
+  struct series_set {
+    std::string_view principal, topic, api;  // folded: views into the label caps (or static)
+    std::array<counter*, policies::tally_count> by_tally{};  // made on the first non-zero count
+  };
+  struct cache {
+    std::uint64_t owner = 0;
+    std::unordered_map<std::string, series_set> sets;
+    std::string key;
+  };
+  static thread_local cache c;
+  if (c.owner != serial_) {
+    c.sets.clear();
+    c.owner = serial_;
+  }
+  c.key.assign(d.principal).push_back('\0');
+  c.key.append(d.resource).push_back('\0');
+  c.key += std::to_string(d.api_key);
+  auto it = c.sets.find(c.key);
+  if (it == c.sets.end()) {
+    if (c.sets.size() >= 4096) c.sets.clear();  // bounded: the series themselves are capped anyway
+    it = c.sets.emplace(c.key, series_set{principals_.fold(d.principal), topics_.fold(d.resource), api_label(d.api_key)})
+             .first;
+  }
+  series_set& s = it->second;
+  for (const auto& m : tally_map) {
+    const auto i = static_cast<std::size_t>(m.t);
+    if (!d.counts[i]) continue;
+    if (!s.by_tally[i]) {
+      auto& fam = m.family == tally_series::records ? records_ : m.family == tally_series::fields ? fields_ : batches_;
+      s.by_tally[i] = &fam.with({s.principal, s.topic, s.api, m.outcome});
+    }
+    s.by_tally[i]->add(d.counts[i]);
+  }
+}
+
+}  // namespace kgw::gateway::metrics

@@ -1,0 +1,67 @@
+#pragma once
+// What the gateway exposes on /metrics (names and labels documented in the README's metrics
+// table). Two sources feed it:
+//   - the decision stream (policies/decision.h): authentications and their failures, denied
+//     entries, what record policies did per principal and topic, reloads. on_decision is a
+//     subscriber like the minute summary and audit; deciding code knows nothing of metrics.
+//   - the relay's own counts, which are not decisions: connections per listener, and per
+//     principal the requests and bytes each session counted, published by the worker's
+//     one-second tick (session_counts) rather than on every read and write.
+// Principal and topic label values are capped (admin.max_principals / max_topics, the rest
+// "other").
+// Threading: thread-safe (metric_registry.h); on_decision runs on the deciding worker thread
+// and looks series up through a per-thread cache, so the hot path takes no lock.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/gateway_config.h"
+#include "gateway/metrics/metric_registry.h"
+#include "policies/decision.h"
+
+namespace kgw::gateway::metrics {
+
+// What one session counted since it last published (requests, bytes from and to its client).
+struct session_counts {
+  std::uint64_t requests = 0, bytes_in = 0, bytes_out = 0;
+};
+
+class gateway_metrics {
+ public:
+  explicit gateway_metrics(const config::admin_settings& settings);
+
+  void on_decision(const policies::decision& d);
+
+  // Per listener; `open` is the difference.
+  void connection_accepted(std::string_view listener);
+  void connection_closed(std::string_view listener);
+  // A session's counts since its last call (deltas).
+  void add_session_counts(std::string_view principal, const session_counts& delta);
+  // The configuration generation live now (at start and after each accepted reload).
+  void set_generation(std::uint64_t generation);
+
+  std::string render() const { return reg_.render(); }
+
+ private:
+  const std::uint64_t serial_;  // tells this instance's per-thread series caches from another's
+  registry reg_;
+  label_cap principals_, topics_;
+  family<counter>& connections_accepted_;
+  family<counter>& connections_closed_;
+  family<gauge>& connections_open_;
+  family<counter>& authentications_;
+  family<counter>& authentication_failures_;
+  family<counter>& requests_;
+  family<counter>& bytes_received_;
+  family<counter>& bytes_sent_;
+  family<counter>& denied_;
+  family<counter>& records_;
+  family<counter>& fields_;
+  family<counter>& batches_;
+  family<gauge>& generation_;
+  family<counter>& reloads_;
+  family<gauge>& last_reload_ok_;
+  family<gauge>& build_info_;
+};
+
+}  // namespace kgw::gateway::metrics
