@@ -8,6 +8,7 @@ pkgs=(
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libp11-kit-dev softhsm2
   kcat python3 python3-kafka python3-confluent-kafka openssl
   python3-snappy python3-lz4 python3-zstandard
+  prometheus  # promtool and a Prometheus server: the metrics tests start their own on loopback
 )
 missing=()
 for p in "${pkgs[@]}"; do

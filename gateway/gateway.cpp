@@ -21,6 +21,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "gateway/admin_server.h"
 #include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
 #include "gateway/byte_stream.h"
@@ -36,6 +37,7 @@
 #include "gateway/governance_summary.h"
 #include "gateway/key_service.h"
 #include "gateway/live_config.h"
+#include "gateway/metrics/gateway_metrics.h"
 #include "gateway/restart_settings.h"
 #include "policies/policy_set.h"
 #include "protocol/metadata.h"
@@ -181,6 +183,16 @@ awaitable<void> report_governance(const gateway& gw) {
   }
 }
 
+// Every second, each session's request and byte counts go to the metrics (session.h).
+awaitable<void> publish_counts_every_second(worker& w) {
+  asio::steady_timer t(w.io);
+  for (;;) {
+    t.expires_after(std::chrono::seconds(1));
+    if (auto [ec] = co_await t.async_wait(use_tuple); ec) co_return;
+    publish_session_counts(w);
+  }
+}
+
 void log_governance(const gateway& gw, const char* what) {
   const auto s = gw.governance();
   if (s == governance_stats{}) return;
@@ -210,6 +222,9 @@ struct gateway::impl {
   response_tap tap;
   policies::decision_stream decisions;  // subscribers added before start()
   governance_counters governance;       // a subscriber: the minute summary
+  // With an admin listener: the metrics (a subscriber too) and the HTTP server that shows them.
+  std::unique_ptr<metrics::gateway_metrics> metrics;
+  std::unique_ptr<admin_server> admin;
   std::unique_ptr<upstream_connector> connector;
   cluster_versions versions;
   std::vector<std::unique_ptr<listener_runtime>> listeners;
@@ -290,6 +305,7 @@ struct gateway::impl {
         target.node_id = t->node_id;
         target.candidates.push_back(t->upstream);
       }
+      if (w.metrics) w.metrics->connection_accepted(l.cfg.name);
       start_session(w, l, std::move(sock), std::move(target));
     }
   }
@@ -324,6 +340,11 @@ void gateway::start() {
   if (m.bootstrap.get()->empty()) throw std::runtime_error("no upstream brokers configured");
 
   m.decisions.subscribe([&c = m.governance](const policies::decision& d) { c.add(d); });
+  if (m.boot->admin) {
+    m.metrics = std::make_unique<metrics::gateway_metrics>(*m.boot->admin);
+    m.metrics->set_generation(1);
+    m.decisions.subscribe([&mx = *m.metrics](const policies::decision& d) { mx.on_decision(d); });
+  }
   auto services = m.keys.services_for(*m.boot);
   if (!services) throw std::runtime_error(services.error());
   m.live.publish(std::make_shared<const live_config>(1, m.boot, std::move(*services)));
@@ -344,6 +365,7 @@ void gateway::start() {
         std::make_unique<worker>(i, m.boot, m.listeners, *m.connector, m.versions, m.tap, m.decisions, m.bootstrap,
                                  m.live));
     m.workers.back()->request_memory = &m.request_memory;
+    m.workers.back()->metrics = m.metrics.get();
   }
 
   for (auto& l : m.listeners)
@@ -387,6 +409,12 @@ void gateway::start() {
     m.running = true;
   }
   asio::co_spawn(m.workers.front()->io, report_governance(*this), asio::detached);
+  if (m.metrics) {
+    for (auto& w : m.workers) asio::co_spawn(w->io, publish_counts_every_second(*w), asio::detached);
+    m.admin = std::make_unique<admin_server>(
+        *m.boot->admin, [&mx = *m.metrics] { return mx.render(); }, [this] { return not_ready(); });
+    m.admin->start();
+  }
   for (const auto& l : m.listeners) {
     std::string how = config::security_protocol_name(l->cfg.protocol);
     if (l->cfg.sasl) {
@@ -478,6 +506,43 @@ reload_result gateway::apply(config::gateway_config next) {
 
 std::uint64_t gateway::generation() const { return impl_->live.generation(); }
 
+std::optional<std::string> gateway::not_ready() const {
+  auto& m = *impl_;
+  {
+    std::lock_guard lk(m.state_mu);
+    if (!m.running || m.stopped) return std::string("not serving (starting or stopping)");
+  }
+  if (!m.live.current()) return std::string("no configuration live");
+  // An upstream broker that accepts a connection now (TCP, bounded by the connect timeout and
+  // 2 s): a gateway whose cluster is gone should be taken out of a balancer's rotation.
+  const auto brokers = m.bootstrap.get();
+  std::string last;
+  for (const auto& b : *brokers) {
+    asio::io_context io;
+    tcp::socket sock(io);
+    tcp::resolver resolver(io);
+    boost::system::error_code result = asio::error::timed_out;
+    resolver.async_resolve(b.host, std::to_string(b.port), [&](boost::system::error_code ec, tcp::resolver::results_type r) {
+      if (ec) {
+        result = ec;
+        return;
+      }
+      asio::async_connect(sock, r, [&](boost::system::error_code cec, const tcp::endpoint&) { result = cec; });
+    });
+    io.run_for(std::min<std::chrono::milliseconds>(m.boot->upstream_connect_timeout, std::chrono::seconds(2)));
+    if (!result) {
+      last.clear();
+      break;
+    }
+    last = b.str() + ": " + result.message();
+  }
+  if (!last.empty()) return "no upstream broker reachable (" + last + ")";
+  if (auto h = m.keys.health(); !h) return "key management: " + h.error();
+  return std::nullopt;
+}
+
+std::uint16_t gateway::admin_port() const { return impl_->admin ? impl_->admin->port() : 0; }
+
 void gateway::stop() {
   auto& m = *impl_;
   {
@@ -486,6 +551,7 @@ void gateway::stop() {
     m.stopped = true;
   }
   m.state_cv.notify_all();
+  if (m.admin) m.admin->stop();
   // Stop accepting, let sessions deliver what is in flight, then stop the workers.
   for (auto& w : m.workers) {
     asio::post(w->io, [wp = w.get()] {

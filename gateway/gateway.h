@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +72,10 @@ class gateway {
   // A reload that failed before reload() (the file did not load): reported like a rejection.
   reload_result reload_failed(std::string why);
   std::uint64_t generation() const;  // the live configuration generation (1 at start)
+  // nullopt when ready to serve (running, a configuration live, an upstream broker accepting
+  // connections, the KMS healthy where one is configured), else why not. May block up to 2 s.
+  std::optional<std::string> not_ready() const;
+  std::uint16_t admin_port() const;  // the admin listener's bound port; 0 without one
 
   // Stops accepting, closes connections, joins the workers. Idempotent.
   void stop();

@@ -62,4 +62,14 @@ void key_service::stop() {
   if (running_) running_->keys->stop();
 }
 
+std::expected<void, std::string> key_service::health() {
+  std::shared_ptr<enc::key_manager> keys;
+  {
+    std::lock_guard lk(mu_);
+    if (running_) keys = running_->keys;
+  }
+  if (!keys) return {};
+  return keys->health();
+}
+
 }  // namespace kgw::gateway

@@ -27,6 +27,8 @@ class key_service {
   std::expected<policies::policy_services, std::string> services_for(const config::gateway_config& cfg);
   // Stops the key manager (its key topic clients close) while the cluster is still there.
   void stop();
+  // The KMS answers (when encryption is configured; always fine otherwise). Thread-safe.
+  std::expected<void, std::string> health();
 
  private:
   struct running;

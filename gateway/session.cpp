@@ -25,6 +25,7 @@
 #include "gateway/inflight_queue.h"
 #include "gateway/listener.h"
 #include "gateway/live_config.h"
+#include "gateway/metrics/gateway_metrics.h"
 #include "policies/decision.h"
 #include "protocol/errors.h"
 #include "gateway/request_inspector.h"
@@ -84,7 +85,26 @@ class session : public std::enable_shared_from_this<session> {
     in_.pace_growth(w.request_memory);
     ++w_.live_sessions;
   }
-  ~session() { --w_.live_sessions; }
+  ~session() {
+    --w_.live_sessions;
+    if (w_.metrics) {
+      publish_counts();
+      w_.metrics->connection_closed(l_.cfg.name);
+    }
+  }
+
+  // Adds what this connection counted since the last call to its principal's metrics (the
+  // worker's tick calls it every second, and the destructor once more): the relay itself only
+  // increments plain members.
+  void publish_counts() {
+    if (!w_.metrics) return;
+    const metrics::session_counts delta{requests_ - published_.requests, bytes_in_ - published_.bytes_in,
+                                        bytes_out_ - published_.bytes_out};
+    if (delta.requests == 0 && delta.bytes_in == 0 && delta.bytes_out == 0) return;
+    // Before authentication the principal is not known yet: those bytes count as "".
+    w_.metrics->add_session_counts(principal_.name, delta);
+    published_ = {requests_, bytes_in_, bytes_out_};
+  }
 
   awaitable<void> run() {
     auto self = shared_from_this();
@@ -211,6 +231,7 @@ class session : public std::enable_shared_from_this<session> {
     auto d = origin().event(policies::decision_kind::authentication_failed);
     d.principal = {};
     d.detail = detail;
+    d.reason = what;
     if (w_.decisions.active()) w_.decisions.emit(d);
   }
 
@@ -805,7 +826,8 @@ class session : public std::enable_shared_from_this<session> {
   std::chrono::steady_clock::time_point last_activity_;
   bool draining_ = false;
   bool client_eof_ = false;  // the client closed its side; upstream is being wound down
-  std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line
+  std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line and metrics
+  metrics::session_counts published_;                          // what publish_counts() passed on
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
   splice_relay splice_;  // large pass-through responses, socket to socket
@@ -820,6 +842,7 @@ class session : public std::enable_shared_from_this<session> {
   std::vector<std::byte> local_scratch_;   // write_frames' gather buffer for the gateway's own answers
 
   friend void drain_sessions(worker& w);
+  friend void publish_session_counts(worker& w);
 };
 
 void start_session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target) {
@@ -840,6 +863,11 @@ void start_session(worker& w, const listener_runtime& l, tcp::socket client, ups
 void drain_sessions(worker& w) {
   for (auto& weak : w.sessions)
     if (auto s = weak.lock()) s->drain();
+}
+
+void publish_session_counts(worker& w) {
+  for (auto& weak : w.sessions)
+    if (auto s = weak.lock()) s->publish_counts();
 }
 
 }  // namespace kgw::gateway

@@ -40,4 +40,8 @@ void start_session(worker& w, const listener_runtime& l, boost::asio::ip::tcp::s
 // still in flight, then close. Runs on the worker's thread.
 void drain_sessions(worker& w);
 
+// Publishes every session's request and byte counts to the worker's metrics (when it has
+// them). Runs on the worker's thread, once a second.
+void publish_session_counts(worker& w);
+
 }  // namespace kgw::gateway

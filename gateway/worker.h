@@ -26,6 +26,9 @@ class identity_store;
 class session;
 class upstream_connector;
 struct listener_runtime;
+namespace metrics {
+class gateway_metrics;
+}
 }  // namespace kgw::gateway
 namespace kgw::gateway {
 
@@ -52,6 +55,7 @@ struct worker {
   const live_configs& live;                 // principals and policies, by generation
   policies::topic_names topic_ids;                    // learnt from Metadata this worker relays
   request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded
+  metrics::gateway_metrics* metrics = nullptr;      // the process-wide one (thread-safe); null: no admin listener
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown
   std::atomic<int> live_sessions{0};

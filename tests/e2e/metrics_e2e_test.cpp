@@ -1,0 +1,231 @@
+// End-to-end: the admin listener of a running gateway. A librdkafka producer and consumer go
+// through a masking view; /metrics then shows what they did per principal and topic, passes
+// Prometheus' `promtool check metrics`, and a real Prometheus server (Debian's, started here on
+// loopback) scrapes the gateway with its bearer token and answers a query for the principal's
+// bytes out. /healthz and /readyz answer; a gateway whose cluster is unreachable is not ready.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "config/gateway_config.h"
+#include "config/loader.h"
+#include "gateway/config_extensions.h"
+#include "gateway/dev/embedded_cluster.h"
+#include "gateway/gateway.h"
+#include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/rdkafka_client.h"
+#include "tests/e2e/subprocess.h"
+
+namespace kgw::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+struct http_reply {
+  int status = 0;
+  std::string body;
+};
+
+// One HTTP/1.1 GET on 127.0.0.1:port, Connection: close, read to the end (bounded by 10 s).
+http_reply http_get(std::uint16_t port, const std::string& target, const std::string& token = "") {
+  http_reply out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return out;
+  }
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "\r\n";
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (raw.starts_with("HTTP/1.1 ")) out.status = std::atoi(raw.c_str() + 9);
+  if (auto at = raw.find("\r\n\r\n"); at != std::string::npos) out.body = raw.substr(at + 4);
+  return out;
+}
+
+bool has_line(const std::string& text, const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; }
+
+// The value of one series in a scrape ("name{labels}"), or -1 when absent.
+double series_value(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(text.c_str() + at + 1 + series.size() + 1, nullptr);
+}
+
+const char* const token = "metrics-e2e-token";
+
+std::unique_ptr<gateway::gateway> start_gateway(const std::vector<std::uint16_t>& brokers, std::uint16_t port,
+                                                std::uint16_t admin_port) {
+  const char* level = std::getenv("KGW_E2E_LOG");
+  spdlog::set_level(spdlog::level::from_str(level && *level ? level : "warn"));
+  const std::string yaml = "gateway:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n  broker_ports: " +
+                           std::to_string(port + 1) + "-" + std::to_string(port + 8) +
+                           "\nupstream: { bootstrap: [127.0.0.1:1] }\n" +
+                           "admin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) +
+                           "\n  bearer_token: { env: KGW_E2E_ADMIN_TOKEN }\n"
+                           "policies:\n"
+                           "  views:\n"
+                           "    - topics: [customers]\n"
+                           "      everyone: true\n"
+                           "      mask:\n"
+                           "        - { field: email, function: redact }\n";
+  ::setenv("KGW_E2E_ADMIN_TOKEN", token, 1);
+  auto cfg = config::load_string(yaml, "metrics.yaml", gateway::config_extensions());
+  INFO((cfg ? std::string() : cfg.error()));
+  REQUIRE(cfg.has_value());
+  cfg->workers = 2;
+  cfg->upstream_connect_timeout = 2s;
+  cfg->upstream_bootstrap.clear();
+  for (std::uint16_t p : brokers) cfg->upstream_bootstrap.push_back({"127.0.0.1", p});
+  auto gw = std::make_unique<gateway::gateway>(std::move(*cfg));
+  gw->start();
+  return gw;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: /metrics counts a principal's records and bytes, promtool and a real Prometheus read it") {
+  gateway::embedded_cluster cluster(3, {{"customers", 2}});
+  const std::uint16_t port = find_free_port_block(11);
+  const std::uint16_t admin_port = static_cast<std::uint16_t>(port + 9), prom_port = static_cast<std::uint16_t>(port + 10);
+  auto gw = start_gateway(cluster.broker_ports(), port, admin_port);
+  REQUIRE(gw->admin_port() == admin_port);
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(port);
+
+  // Without the token: nothing. With it: alive and ready.
+  CHECK(http_get(admin_port, "/metrics").status == 401);
+  CHECK(http_get(admin_port, "/metrics", "wrong-token").status == 401);
+  CHECK(http_get(admin_port, "/healthz", token).status == 200);
+  const auto ready = http_get(admin_port, "/readyz", token);
+  INFO(ready.body);
+  CHECK(ready.status == 200);
+  CHECK(http_get(admin_port, "/nothing", token).status == 404);
+
+  const int n = 200;
+  std::vector<key_value> records;
+  for (int i = 0; i < n; ++i)
+    records.push_back({"k" + std::to_string(i), R"({"id":)" + std::to_string(i) + R"(,"email":"a)" + std::to_string(i) +
+                                                    R"(@example.com","city":"Oslo"})"});
+  {
+    producer p(bootstrap);
+    const auto sent = p.produce("customers", records, clock::now() + 30s);
+    INFO((p.errors().empty() ? std::string() : p.errors().front()));
+    REQUIRE(sent.size() == static_cast<std::size_t>(n));
+  }
+  std::size_t received = 0;
+  {
+    consumer c(bootstrap, "");
+    c.assign_all("customers", 2);
+    const auto deadline = clock::now() + 30s;
+    while (received < static_cast<std::size_t>(n) && clock::now() < deadline)
+      if (auto r = c.poll(200ms)) {
+        CHECK(r->value.find("example.com") == std::string::npos);  // masked
+        ++received;
+      }
+  }
+  REQUIRE(received == static_cast<std::size_t>(n));
+
+  // Session counts are published once a second: wait for the bytes sent to show.
+  std::string text;
+  const auto deadline = clock::now() + 10s;
+  do {
+    std::this_thread::sleep_for(300ms);
+    text = http_get(admin_port, "/metrics", token).body;
+  } while (series_value(text, "kafka_gateway_client_sent_bytes_total{principal=\"ANONYMOUS\"}") <= 0 &&
+           clock::now() < deadline);
+  INFO(text);
+  CHECK(has_line(text, "kafka_gateway_records_total{principal=\"ANONYMOUS\",topic=\"customers\",api=\"Fetch\",outcome=\"delivered\"} " +
+                           std::to_string(n)));
+  CHECK(has_line(text, "kafka_gateway_records_total{principal=\"ANONYMOUS\",topic=\"customers\",api=\"Fetch\",outcome=\"masked\"} " +
+                           std::to_string(n)));
+  CHECK(series_value(text, "kafka_gateway_client_sent_bytes_total{principal=\"ANONYMOUS\"}") > 0);
+  CHECK(series_value(text, "kafka_gateway_requests_total{principal=\"ANONYMOUS\"}") > 0);
+  CHECK(series_value(text, "kafka_gateway_connections_accepted_total{listener=\"default\"}") >= 2);
+  CHECK(has_line(text, "kafka_gateway_config_generation 1"));
+
+  // Prometheus' own checker accepts the exposition.
+  {
+    const auto r = run_process({"/usr/bin/promtool", "check", "metrics"}, text, 30s);
+    INFO(r.describe());
+    CHECK(r.exit_code == 0);
+  }
+
+  // A real Prometheus server scrapes the gateway (bearer token from a file) and answers a query.
+  const fs::path dir = fs::temp_directory_path() / ("kgw-prometheus-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream(dir / "token") << token;
+    std::ofstream(dir / "prometheus.yml") << "global: { scrape_interval: 1s, scrape_timeout: 1s }\n"
+                                             "scrape_configs:\n"
+                                             "  - job_name: kafka-gateway\n"
+                                             "    authorization: { credentials_file: "
+                                          << (dir / "token").string()
+                                          << " }\n"
+                                             "    static_configs: [ { targets: ['127.0.0.1:"
+                                          << admin_port << "'] } ]\n";
+  }
+  child_process prom({"/usr/bin/prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
+                      "--storage.tsdb.path=" + (dir / "data").string(),
+                      "--web.listen-address=127.0.0.1:" + std::to_string(prom_port), "--log.level=warn"},
+                     "");
+  REQUIRE(prom.running());
+  const std::string query = "/api/v1/query?query=kafka_gateway_client_sent_bytes_total%7Bprincipal%3D%22ANONYMOUS%22%7D";
+  std::string answer;
+  const std::regex value_re(R"re("value":\[[0-9.]+,"([0-9.e+]+)"\])re");
+  std::smatch m;
+  const auto prom_deadline = clock::now() + 60s;
+  while (clock::now() < prom_deadline) {
+    prom.pump(500ms);
+    answer = http_get(prom_port, query).body;
+    if (std::regex_search(answer, m, value_re)) break;
+  }
+  INFO("prometheus answered: " << answer << "\nits stderr: " << prom.err());
+  REQUIRE(std::regex_search(answer, m, value_re));
+  CHECK(std::stod(m[1].str()) > 0);
+  prom.signal(SIGTERM);
+  prom.finish(clock::now() + 20s);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  gw->stop();
+}
+
+TEST_CASE("metrics: /readyz says why a gateway whose cluster is unreachable is not ready") {
+  const std::uint16_t port = find_free_port_block(11);
+  // Nothing listens on the block's last port: the upstream is unreachable.
+  auto gw = start_gateway({static_cast<std::uint16_t>(port + 10)}, port, static_cast<std::uint16_t>(port + 9));
+  const auto r = http_get(gw->admin_port(), "/readyz", token);
+  CHECK(r.status == 503);
+  CHECK(r.body.find("no upstream broker reachable") != std::string::npos);
+  CHECK(http_get(gw->admin_port(), "/healthz", token).status == 200);
+  gw->stop();
+}
+
+}  // namespace kgw::e2e
