@@ -6,6 +6,7 @@
 // briefly to recognise a broker's stray answer to one.
 // Threading: one per session, on its worker's thread.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -19,6 +20,8 @@ struct inflight {
   std::int32_t correlation_id = 0;
   std::int16_t api_key = 0;
   std::int16_t version = 0;  // as sent upstream
+  // When its last byte was read (metrics on; else the epoch): the latency histogram's start.
+  std::chrono::steady_clock::time_point received{};
   bool unsupported_api_versions = false;
   bool govern = false;                          // the response goes through the policy chain
   std::shared_ptr<const response_steps> steps;  // what the request's policies left for it

@@ -98,12 +98,26 @@ class session : public std::enable_shared_from_this<session> {
   // increments plain members.
   void publish_counts() {
     if (!w_.metrics) return;
-    const metrics::session_counts delta{requests_ - published_.requests, bytes_in_ - published_.bytes_in,
-                                        bytes_out_ - published_.bytes_out};
-    if (delta.requests == 0 && delta.bytes_in == 0 && delta.bytes_out == 0) return;
     // Before authentication the principal is not known yet: those bytes count as "".
-    w_.metrics->add_session_counts(principal_.name, delta);
-    published_ = {requests_, bytes_in_, bytes_out_};
+    const metrics::session_counts delta{bytes_in_ - published_.bytes_in, bytes_out_ - published_.bytes_out};
+    if (delta.bytes_in || delta.bytes_out) w_.metrics->add_session_counts(principal_.name, delta);
+    published_ = {bytes_in_, bytes_out_};
+    for (std::size_t slot = 0; slot < requests_by_key_.size(); ++slot) {
+      if (!requests_by_key_[slot]) continue;
+      w_.metrics->add_requests(principal_.name, slot, requests_by_key_[slot]);
+      requests_by_key_[slot] = 0;
+    }
+  }
+
+  // One more request from the client (answered by the broker, by the gateway, or by nobody).
+  void count_request(std::int16_t api_key) {
+    ++requests_;
+    if (!w_.metrics) return;
+    if (requests_by_key_.empty()) requests_by_key_.resize(metrics::session_counts::key_slots);
+    const auto slot = api_key >= 0 && static_cast<std::size_t>(api_key) + 1 < requests_by_key_.size()
+                          ? static_cast<std::size_t>(api_key)
+                          : requests_by_key_.size() - 1;
+    ++requests_by_key_[slot];
   }
 
   awaitable<void> run() {
@@ -335,6 +349,8 @@ class session : public std::enable_shared_from_this<session> {
       out.clear();
       replacements.clear();
       authorized.clear();
+      // When the requests of this read were read: one clock reading per read, only for metrics.
+      std::chrono::steady_clock::time_point received{};
       for (;;) {
         auto d = in_.data().subspan(used);
         const std::int64_t n = frame_size(d, 8);
@@ -381,11 +397,11 @@ class session : public std::enable_shared_from_this<session> {
               end(a.reason, true);
               co_return;
             case chain_request::action::drop:
-              ++requests_;
+              count_request(info.api_key);
               used += frame.size();
               continue;
             case chain_request::action::answer:
-              ++requests_;
+              count_request(info.api_key);
               inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, a.response);
               used += frame.size();
               continue;
@@ -415,9 +431,13 @@ class session : public std::enable_shared_from_this<session> {
         } else {
           out.emplace_back(frame.data(), frame.size());
         }
-        ++requests_;
+        count_request(info.api_key);
         if (info.expects_response) {
           inflight req;
+          if (w_.metrics) {
+            if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
+            req.received = received;
+          }
           req.correlation_id = info.correlation_id;
           req.api_key = info.api_key;
           req.version = info.upstream_version;
@@ -526,7 +546,10 @@ class session : public std::enable_shared_from_this<session> {
   match match_response(protocol::bytes_view d, inflight& req) {
     const std::int32_t corr = read_be32(d.data() + 4);
     switch (inflight_.take(corr, req)) {
-      case inflight_queue::match::ok: return match::ok;
+      case inflight_queue::match::ok:
+        if (w_.metrics && req.received != std::chrono::steady_clock::time_point{})
+          w_.metrics->observe_latency(req.api_key, std::chrono::steady_clock::now() - req.received);
+        return match::ok;
       case inflight_queue::match::stray:
         spdlog::debug("{}: dropped a response to acks=0 Produce (correlation id {})", peer_, corr);
         return match::stray;
@@ -828,6 +851,7 @@ class session : public std::enable_shared_from_this<session> {
   bool client_eof_ = false;  // the client closed its side; upstream is being wound down
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line and metrics
   metrics::session_counts published_;                          // what publish_counts() passed on
+  std::vector<std::uint32_t> requests_by_key_;  // since the last publish, by API key slot (metrics on)
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
   splice_relay splice_;  // large pass-through responses, socket to socket

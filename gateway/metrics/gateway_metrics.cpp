@@ -46,6 +46,10 @@ static_assert(map_complete, "every decision tally needs its metric (in tally ord
 
 std::atomic<std::uint64_t> next_serial{1};
 
+// Request latency buckets (seconds): sub-millisecond pass-through up to long-polling fetches.
+const std::vector<double> latency_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                         0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+
 std::string_view api_label(std::int16_t key) {
   if (key < 0) return "none";
   const char* name = protocol::api_name(key);
@@ -70,8 +74,12 @@ gateway_metrics::gateway_metrics(const config::admin_settings& s)
       authentication_failures_(reg_.add_counter("kafka_gateway_authentication_failures_total",
                                                 "TLS handshakes and SASL exchanges refused, by listener and what failed.",
                                                 {"listener", "reason"})),
-      requests_(reg_.add_counter("kafka_gateway_requests_total", "Requests received from clients, by principal.",
-                                 {"principal"})),
+      requests_(reg_.add_counter("kafka_gateway_requests_total", "Requests received from clients, by principal and API.",
+                                 {"principal", "api"})),
+      latency_(reg_.add_histogram("kafka_gateway_request_latency_seconds",
+                                  "From a request's last byte read from the client to its response's header back "
+                                  "from the broker, by API.",
+                                  {"api"}, latency_bounds)),
       bytes_received_(reg_.add_counter("kafka_gateway_client_received_bytes_total",
                                        "Bytes received from clients, by principal.", {"principal"})),
       bytes_sent_(reg_.add_counter("kafka_gateway_client_sent_bytes_total", "Bytes sent to clients, by principal.",
@@ -112,9 +120,33 @@ void gateway_metrics::connection_closed(std::string_view listener) {
 
 void gateway_metrics::add_session_counts(std::string_view principal, const session_counts& delta) {
   const std::string_view p = principals_.fold(principal);
-  if (delta.requests) requests_.with({p}).add(delta.requests);
   if (delta.bytes_in) bytes_received_.with({p}).add(delta.bytes_in);
   if (delta.bytes_out) bytes_sent_.with({p}).add(delta.bytes_out);
+}
+
+namespace {
+std::string_view slot_label(std::size_t slot) {
+  return slot + 1 < session_counts::key_slots ? api_label(static_cast<std::int16_t>(slot)) : std::string_view("unknown");
+}
+std::size_t slot_of(std::int16_t key) {
+  return key >= 0 && static_cast<std::size_t>(key) + 1 < session_counts::key_slots ? static_cast<std::size_t>(key)
+                                                                                     : session_counts::key_slots - 1;
+}
+}  // namespace
+
+void gateway_metrics::add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n) {
+  if (key_slot >= session_counts::key_slots) key_slot = session_counts::key_slots - 1;
+  requests_.with({principals_.fold(principal), slot_label(key_slot)}).add(n);
+}
+
+void gateway_metrics::observe_latency(std::int16_t api_key, std::chrono::nanoseconds d) {
+  auto& slot = latency_by_key_[slot_of(api_key)];
+  histogram* h = slot.load(std::memory_order_acquire);
+  if (!h) {
+    h = &latency_.with({slot_label(slot_of(api_key))});  // the same series whoever gets here first
+    slot.store(h, std::memory_order_release);
+  }
+  h->observe(d);
 }
 
 void gateway_metrics::set_generation(std::uint64_t generation) {

@@ -11,6 +11,9 @@
 // "other").
 // Threading: thread-safe (metric_registry.h); on_decision runs on the deciding worker thread
 // and looks series up through a per-thread cache, so the hot path takes no lock.
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,9 +24,11 @@
 
 namespace kgw::gateway::metrics {
 
-// What one session counted since it last published (requests, bytes from and to its client).
+// What one session counted since it last published: bytes from and to its client, and its
+// requests by API key (key_slots - 1 holds keys outside 0..key_slots-2).
 struct session_counts {
-  std::uint64_t requests = 0, bytes_in = 0, bytes_out = 0;
+  static constexpr std::size_t key_slots = 128;
+  std::uint64_t bytes_in = 0, bytes_out = 0;
 };
 
 class gateway_metrics {
@@ -37,6 +42,9 @@ class gateway_metrics {
   void connection_closed(std::string_view listener);
   // A session's counts since its last call (deltas).
   void add_session_counts(std::string_view principal, const session_counts& delta);
+  void add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n);
+  // From a request's last byte read to its response's header back from the broker.
+  void observe_latency(std::int16_t api_key, std::chrono::nanoseconds d);
   // The configuration generation live now (at start and after each accepted reload).
   void set_generation(std::uint64_t generation);
 
@@ -52,6 +60,9 @@ class gateway_metrics {
   family<counter>& authentications_;
   family<counter>& authentication_failures_;
   family<counter>& requests_;
+  family<histogram>& latency_;
+  // The latency series by API key slot, made on first use (then read without the family's lock).
+  std::array<std::atomic<histogram*>, session_counts::key_slots> latency_by_key_{};
   family<counter>& bytes_received_;
   family<counter>& bytes_sent_;
   family<counter>& denied_;

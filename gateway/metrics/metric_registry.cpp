@@ -1,7 +1,7 @@
 #include "gateway/metrics/metric_registry.h"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace kgw::gateway::metrics {
 
@@ -33,9 +33,10 @@ void put_double(std::string& out, double v) {
     out += v > 0 ? "+Inf" : "-Inf";
     return;
   }
+  // The shortest text that reads back as the same double ("0.1", not "0.10000000000000001").
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  out += buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
+  out.append(buf, r.ptr);
 }
 
 }  // namespace

@@ -167,7 +167,9 @@ TEST_CASE("metrics: /metrics counts a principal's records and bytes, promtool an
   CHECK(has_line(text, "kafka_gateway_records_total{principal=\"ANONYMOUS\",topic=\"customers\",api=\"Fetch\",outcome=\"masked\"} " +
                            std::to_string(n)));
   CHECK(series_value(text, "kafka_gateway_client_sent_bytes_total{principal=\"ANONYMOUS\"}") > 0);
-  CHECK(series_value(text, "kafka_gateway_requests_total{principal=\"ANONYMOUS\"}") > 0);
+  CHECK(series_value(text, "kafka_gateway_requests_total{principal=\"ANONYMOUS\",api=\"Produce\"}") > 0);
+  CHECK(series_value(text, "kafka_gateway_requests_total{principal=\"ANONYMOUS\",api=\"Fetch\"}") > 0);
+  CHECK(series_value(text, "kafka_gateway_request_latency_seconds_count{api=\"Produce\"}") > 0);
   CHECK(series_value(text, "kafka_gateway_connections_accepted_total{listener=\"default\"}") >= 2);
   CHECK(has_line(text, "kafka_gateway_config_generation 1"));
 

@@ -63,10 +63,10 @@ TEST_CASE("metrics: counters, gauges and histograms in the text format, label va
   CHECK(has_line(text, "kgw_test_open -2"));
   CHECK(has_line(text, "kgw_test_latency_seconds_bucket{api=\"Produce\",le=\"0.001\"} 1"));
   CHECK(has_line(text, "kgw_test_latency_seconds_bucket{api=\"Produce\",le=\"0.01\"} 2"));
-  CHECK(has_line(text, "kgw_test_latency_seconds_bucket{api=\"Produce\",le=\"0.10000000000000001\"} 2"));
+  CHECK(has_line(text, "kgw_test_latency_seconds_bucket{api=\"Produce\",le=\"0.1\"} 2"));
   CHECK(has_line(text, "kgw_test_latency_seconds_bucket{api=\"Produce\",le=\"+Inf\"} 3"));
   CHECK(has_line(text, "kgw_test_latency_seconds_count{api=\"Produce\"} 3"));
-  CHECK(has_line(text, "kgw_test_latency_seconds_sum{api=\"Produce\"} 2.0055000000000001"));
+  CHECK(has_line(text, "kgw_test_latency_seconds_sum{api=\"Produce\"} 2.0055"));
   CHECK(promtool_check(text) == "");
 }
 
@@ -120,7 +120,11 @@ TEST_CASE("metrics: decisions become per-principal and per-topic series, bounded
     m.on_decision(rec);
     m.on_decision(rec);
   }
-  m.add_session_counts("alice", {5, 1000, 2000});
+  m.add_session_counts("alice", {1000, 2000});
+  m.add_requests("alice", 0, 5);    // Produce
+  m.add_requests("alice", 127, 1);  // a key outside the known range
+  m.observe_latency(0, std::chrono::milliseconds(3));
+  m.observe_latency(0, std::chrono::microseconds(200));
   pol::decision reload;
   reload.kind = pol::decision_kind::reload;
   reload.accepted = false;
@@ -141,7 +145,11 @@ TEST_CASE("metrics: decisions become per-principal and per-topic series, bounded
   CHECK(has_line(text, "kafka_gateway_records_total{principal=\"other\",topic=\"other\",api=\"Fetch\",outcome=\"delivered\"} 40"));
   CHECK(text.find("carol") == std::string::npos);
   CHECK(text.find("orders") == std::string::npos);
-  CHECK(has_line(text, "kafka_gateway_requests_total{principal=\"alice\"} 5"));
+  CHECK(has_line(text, "kafka_gateway_requests_total{principal=\"alice\",api=\"Produce\"} 5"));
+  CHECK(has_line(text, "kafka_gateway_requests_total{principal=\"alice\",api=\"unknown\"} 1"));
+  CHECK(has_line(text, "kafka_gateway_request_latency_seconds_bucket{api=\"Produce\",le=\"0.0005\"} 1"));
+  CHECK(has_line(text, "kafka_gateway_request_latency_seconds_bucket{api=\"Produce\",le=\"0.005\"} 2"));
+  CHECK(has_line(text, "kafka_gateway_request_latency_seconds_count{api=\"Produce\"} 2"));
   CHECK(has_line(text, "kafka_gateway_client_received_bytes_total{principal=\"alice\"} 1000"));
   CHECK(has_line(text, "kafka_gateway_client_sent_bytes_total{principal=\"alice\"} 2000"));
   CHECK(has_line(text, "kafka_gateway_config_reloads_total{result=\"rejected\"} 1"));
