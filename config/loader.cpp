@@ -42,25 +42,6 @@ class parser : yaml_reader {
     return hp;
   }
 
-  // "100MiB", "64KiB", "1GiB" or a plain number of bytes.
-  std::size_t size_bytes(const YAML::Node& n, const std::string& what) const {
-    const std::string s = scalar(n, what);
-    unsigned long long v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{}) fail(n, what + " must be a size like 100MiB, got '" + s + "'");
-    const std::string unit(p, s.data() + s.size());
-    unsigned long long mult = 1;
-    if (unit == "KiB")
-      mult = 1ull << 10;
-    else if (unit == "MiB")
-      mult = 1ull << 20;
-    else if (unit == "GiB")
-      mult = 1ull << 30;
-    else if (!unit.empty() && unit != "B")
-      fail(n, what + " has an unknown unit '" + unit + "' (use B, KiB, MiB or GiB)");
-    return static_cast<std::size_t>(v * mult);
-  }
-
   security_protocol protocol(const YAML::Node& n, const std::string& what) const {
     const std::string s = scalar(n, what);
     const auto p = lookup<security_protocol>(s, {{"PLAINTEXT", security_protocol::plaintext},

@@ -202,6 +202,25 @@ bool yaml_reader::boolean(const YAML::Node& n, const std::string& what) const {
   fail(n, what + " must be true or false, got '" + s + "'");
 }
 
+std::size_t yaml_reader::size_bytes(const YAML::Node& n, const std::string& what) const {
+  const std::string s = scalar(n, what);
+  unsigned long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{}) fail(n, what + " must be a size like 100MiB, got '" + s + "'");
+  const std::string unit(p, s.data() + s.size());
+  unsigned long long mult = 1;
+  if (unit == "KiB")
+    mult = 1ull << 10;
+  else if (unit == "MiB")
+    mult = 1ull << 20;
+  else if (unit == "GiB")
+    mult = 1ull << 30;
+  else if (!unit.empty() && unit != "B")
+    fail(n, what + " has an unknown unit '" + unit + "' (use B, KiB, MiB or GiB)");
+  if (v > (~0ull) / mult) fail(n, what + " is too large");
+  return static_cast<std::size_t>(v * mult);
+}
+
 long long yaml_reader::integer(const YAML::Node& n, const std::string& what, long long lo, long long hi) const {
   const std::string s = scalar(n, what);
   long long v = 0;

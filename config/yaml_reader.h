@@ -94,6 +94,8 @@ class yaml_reader {
   std::string nonempty(const YAML::Node& n, const std::string& what) const;
   bool boolean(const YAML::Node& n, const std::string& what) const;
   long long integer(const YAML::Node& n, const std::string& what, long long lo, long long hi) const;
+  // "100MiB", "64KiB", "1GiB", "512B" or a plain number of bytes.
+  std::size_t size_bytes(const YAML::Node& n, const std::string& what) const;
   // "30s", "500ms", "10m", "24h", "7d", or a plain number of milliseconds.
   std::chrono::milliseconds duration(const YAML::Node& n, const std::string& what) const;
   // A list, or one scalar standing for a list of one (possibly empty).
