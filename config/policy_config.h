@@ -10,6 +10,8 @@
 //   acls, pass_through_apis      policies/acl/acl_config.h
 //   views, hash_key              policies/view/view_config.h (masks: policies/masking/mask_config.h)
 //   validation                   policies/validation/validation_config.h
+//   encryption                   policies/encryption/encryption_config.h
+//   quotas                       policies/quota/quota_config.h
 // config/ knows no section: the gateway passes the readers to the loader (config/loader.h).
 // Threading: plain values, read-only after loading; sections are shared between copies
 // (edit() copies one before changing it).

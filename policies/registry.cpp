@@ -7,6 +7,7 @@
 #include "policies/acl/acl_policy.h"
 #include "policies/encryption/encryption_config.h"
 #include "policies/encryption/encryption_policy.h"
+#include "policies/quota/quota_config.h"
 #include "policies/validation/validation_config.h"
 #include "policies/validation/validation_policy.h"
 #include "policies/view/view_config.h"
@@ -21,6 +22,8 @@ std::span<const policy_kind> registry() {
       policy_kind{validation_section_reader, compile_validation_policy},
       // After validation (which checks the plaintext); its fetch stage goes before the views'.
       policy_kind{encryption_section_reader, compile_encryption_policy},
+      // Applied by the relay per frame (policies/quota/quota_book.h), not on decoded messages.
+      policy_kind{quota_section_reader, compile_quota_policy},
   };
   return kinds;
 }

@@ -261,7 +261,7 @@ TEST_CASE("policy file and directory errors") {
 TEST_CASE("policy errors point at the offending node") {
   // Line 3 is the first line of the body.
   CHECK(error_of("  acl: []\n") ==
-        "gw.yaml:3:3: unknown key 'acl' in the policy document (expected one of: acls, views, validation, encryption, "
+        "gw.yaml:3:3: unknown key 'acl' in the policy document (expected one of: acls, views, validation, encryption, quotas, "
         "pass_through_apis, hash_key)");
   CHECK(error_of("  acls: {}\n") == "gw.yaml:3:9: 'acls' must be a list");
   CHECK(error_of("  acls:\n    - { allow: [Read], topics: [t] }\n") ==
@@ -390,7 +390,7 @@ TEST_CASE("an empty policy document and a comments-only file add nothing") {
   policy_loader l(section_readers());
   CHECK(l.add_string("", "x.yaml"));
   CHECK(l.add_string("[1, 2]", "x.yaml").error() ==
-        "x.yaml:1:1: a policy document must be a mapping (acls, views, validation, encryption, pass_through_apis, hash_key)");
+        "x.yaml:1:1: a policy document must be a mapping (acls, views, validation, encryption, quotas, pass_through_apis, hash_key)");
 }
 
 TEST_CASE("policy documents compare by what they say, so a reload of the same files is unchanged") {
@@ -400,12 +400,13 @@ TEST_CASE("policy documents compare by what they say, so a reload of the same fi
   pass_through_apis: [29]
   views: [{ everyone: true, topics: [t], mask: [{ field: n, function: hash }] }]
   validation: [{ everyone: true, topics: [t], require_json: true }]
+  quotas: { rules: [{ everyone: true, fetch_bytes_per_second: 1MiB }] }
   hash_key: { env: KGW_TEST_HASH_KEY }
 )";
   auto a = load(head + body, "gw.yaml"), b = load(head + body, "gw.yaml");
   REQUIRE(a);
   REQUIRE(b);
-  CHECK(a->policies.sections.size() == 4);
+  CHECK(a->policies.sections.size() == 5);  // one per policy kind
   CHECK(a->policies.sections[0] != b->policies.sections[0]);  // loaded twice: not shared
   CHECK(a->policies == b->policies);
   // Each section's every member counts.
@@ -413,7 +414,8 @@ TEST_CASE("policy documents compare by what they say, so a reload of the same fi
            {"allow: [Read]", "allow: [Write]"},
            {"[29]", "[29, 35]"},
            {"function: hash", "function: redact"},
-           {"require_json: true", "require_json: false"}}) {
+           {"require_json: true", "require_json: false"},
+           {"1MiB", "2MiB"}}) {
     std::string changed = body;
     changed.replace(changed.find(from), from.size(), to);
     auto c = load(head + changed, "gw.yaml");

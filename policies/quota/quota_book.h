@@ -1,0 +1,77 @@
+#pragma once
+// Quotas compiled for one configuration generation (policies/quota/quota_config.h): per
+// principal, the produce and fetch byte rates that apply (already divided by `instances`) and
+// the rate windows they are measured with. The relay consults them per frame, never decoding a
+// message for them: a Produce request's size counts when it is forwarded, a Fetch response's
+// size when its header arrives (also when it is cut through), and the throttle goes into the
+// response's throttle_time_ms (protocol/throttle_field.h) and mutes the client connection.
+//
+// The windows outlive generations: a reload that changes a rate keeps what was measured. They
+// live in the quota_meters of the gateway, one per principal and kind (and window shape).
+// Threading: quota_book and principal_quotas are immutable and shared by every worker; the
+// rate windows are lock-free (rate_window.h); quota_meters locks only when a session looks its
+// principal up (once per connection and generation).
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "config/gateway_config.h"
+#include "policies/quota/quota_config.h"
+#include "policies/quota/rate_window.h"
+
+namespace kgw::policies::quota {
+
+enum class quota_kind { produce, fetch };
+const char* kind_name(quota_kind k);  // "produce", "fetch": metric labels
+
+// Every rate window the gateway measures with, by (principal, kind, window shape).
+class quota_meters {
+ public:
+  std::shared_ptr<rate_window> window(const std::string& principal, quota_kind kind, int samples,
+                                      std::chrono::milliseconds size);
+
+ private:
+  std::mutex mu_;
+  std::map<std::tuple<std::string, quota_kind, int, std::int64_t>, std::shared_ptr<rate_window>> windows_;
+};
+
+struct quota_limit {
+  double bytes_per_second = 0;  // this instance's share
+  std::shared_ptr<rate_window> meter;
+  config::source_mark at;  // the rule that set it
+
+  // Counts `bytes` now; how long the client should now wait (0 within the quota). Over it, the
+  // principal's requests of this kind wait that long on all its connections: with one rate per
+  // principal, muting only the connection that crossed it would let each of the others send a
+  // burst per throttle period (a producer writes to every partition leader at once).
+  std::chrono::milliseconds record(rate_window::clock::time_point now, std::uint64_t bytes) const {
+    meter->record(now, bytes);
+    const auto t = meter->throttle(now, bytes_per_second);
+    if (t.count() > 0) meter->block_until(now + t);
+    return t;
+  }
+};
+
+struct principal_quotas {
+  std::optional<quota_limit> produce, fetch;
+  bool empty() const { return !produce && !fetch; }
+};
+
+class quota_book {
+ public:
+  quota_book(const quota_section& section, quota_meters& meters);
+  // Null when no quota applies to this principal.
+  std::shared_ptr<const principal_quotas> for_principal(const config::principal_config& who) const;
+  // The same for a principal the configuration does not list (no teams).
+  std::shared_ptr<const principal_quotas> for_principal(const std::string& name) const;
+
+ private:
+  const quota_section& section_;  // in the generation's configuration, which outlives the book
+  quota_meters& meters_;
+};
+
+}  // namespace kgw::policies::quota

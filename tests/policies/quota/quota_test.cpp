@@ -1,0 +1,125 @@
+// Quotas: the rate window measures and throttles as Kafka's Rate and QuotaUtils do, the book picks
+// the rule Kafka's precedence would and divides by the instances, and the section reader is strict.
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "config/loader.h"
+#include "policies/quota/quota_book.h"
+#include "policies/quota/quota_config.h"
+#include "policies/quota/rate_window.h"
+#include "tests/support/with_policies.h"
+
+namespace q = kgw::policies::quota;
+using kgw::policies::quota_section;
+using namespace std::chrono_literals;
+
+TEST_CASE("quota: a rate counts at least samples - 1 windows, then the time its samples span") {
+  q::rate_window w(11, 1000ms);
+  const auto t0 = q::rate_window::clock::now();
+  // 10 MB at once: divided by 10 windows (not by the few ms since), as Kafka's Rate does.
+  w.record(t0, 10'000'000);
+  CHECK(w.rate(t0) == Approx(1'000'000).epsilon(0.1));
+  // A steady 1 MB per window for 30 windows reads as 1 MB/s.
+  q::rate_window steady(11, 1000ms);
+  for (int i = 0; i < 30; ++i) steady.record(t0 + i * 1000ms + 1ms, 1'000'000);
+  CHECK(steady.rate(t0 + 29'500ms) == Approx(1'000'000).epsilon(0.12));
+  // Samples older than the window no longer count.
+  CHECK(steady.rate(t0 + 60'000ms) == 0);
+}
+
+TEST_CASE("quota: throttle time is (observed - quota) / quota x window") {
+  q::rate_window w(11, 1000ms);
+  const auto t0 = q::rate_window::clock::now();
+  w.record(t0, 2'000'000);  // over 10 windows: 200 kB/s
+  CHECK(w.throttle(t0, 400'000).count() == 0);  // within
+  // Quota 100 kB/s: O = 2x Q, so X = (O - Q)/Q x span ~ span (about 10 s).
+  const auto t = w.throttle(t0, 100'000);
+  CHECK(t.count() >= 9'500);
+  CHECK(t.count() <= 11'000);
+  // Far over: as long as it takes (Kafka does not cap byte-rate throttles at the window).
+  w.record(t0, 48'000'000);  // 50 MB over 10 s: 5 MB/s against 100 kB/s
+  CHECK(w.throttle(t0, 100'000).count() == Approx(490'000).epsilon(0.05));
+}
+
+TEST_CASE("quota: recording from many threads loses nothing") {
+  q::rate_window w(11, 1000ms);
+  const auto t0 = q::rate_window::clock::now();
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100'000; ++i) w.record(t0, 10);
+    });
+  for (auto& t : threads) t.join();
+  // 4 MB over at least 10 windows of 1 s.
+  const double r = w.rate(t0);
+  CHECK(r * 10 == Approx(4'000'000).epsilon(0.11));
+}
+
+namespace {
+std::shared_ptr<const quota_section> quotas_of(const std::string& body) {
+  auto c = kgw::config::load_string("upstream: { bootstrap: [k:9092] }\npolicies:\n" + body, "gw.yaml",
+                                    kgw::testing::with_policies());
+  INFO((c ? std::string() : c.error()));
+  REQUIRE(c);
+  return c->policies.section<quota_section>();
+}
+std::string error_of(const std::string& body) {
+  auto c = kgw::config::load_string("upstream: { bootstrap: [k:9092] }\npolicies:\n" + body, "gw.yaml",
+                                    kgw::testing::with_policies());
+  if (c) FAIL("expected an error for:\n" << body);
+  return c.error();
+}
+}  // namespace
+
+TEST_CASE("quota: the principal's own rule, then its team's, then everyone's; divided by instances") {
+  const auto s = quotas_of(R"(  quotas:
+    instances: 2
+    window: { samples: 5, size: 2s }
+    rules:
+      - everyone: true
+        produce_bytes_per_second: 1MiB
+        fetch_bytes_per_second: 4MiB
+      - teams: [analytics]
+        fetch_bytes_per_second: 2MiB
+      - principals: [ingest]
+        produce_bytes_per_second: 10MiB
+)");
+  CHECK(s->instances == 2);
+  CHECK(s->samples == 5);
+  CHECK(s->window == 2s);
+  q::quota_meters meters;
+  q::quota_book book(*s, meters);
+  auto ingest = book.for_principal("ingest");
+  REQUIRE(ingest);
+  CHECK(ingest->produce->bytes_per_second == 10.0 * (1 << 20) / 2);
+  CHECK(ingest->fetch->bytes_per_second == 4.0 * (1 << 20) / 2);  // no own fetch rule: everyone's
+  CHECK(ingest->produce->at.line == 12);  // the rule naming ingest
+  kgw::config::principal_config ana;
+  ana.name = "ana";
+  ana.teams = {"analytics"};
+  auto a = book.for_principal(ana);
+  CHECK(a->fetch->bytes_per_second == 2.0 * (1 << 20) / 2);
+  CHECK(a->produce->bytes_per_second == 1.0 * (1 << 20) / 2);
+  CHECK(a->fetch->meter->samples() == 5);
+  // One principal, one meter per kind, across lookups (and generations).
+  CHECK(book.for_principal("ingest")->produce->meter == ingest->produce->meter);
+  CHECK(book.for_principal("other")->produce->meter != ingest->produce->meter);
+  // Nothing applies: no quotas at all.
+  const auto only_team = quotas_of("  quotas:\n    rules:\n      - teams: [x]\n        fetch_bytes_per_second: 1KiB\n");
+  q::quota_book b2(*only_team, meters);
+  CHECK_FALSE(b2.for_principal("nobody"));
+}
+
+TEST_CASE("quota: the section reader is strict") {
+  CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n").find(
+            "a quota rule needs produce_bytes_per_second or fetch_bytes_per_second") != std::string::npos);
+  CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        produce_bytes_per_second: 0\n")
+            .find("must be more than 0") != std::string::npos);
+  CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        produce_bytes_per_second: fast\n")
+            .starts_with("gw.yaml:6:35: quotas produce_bytes_per_second must be a size"));
+  CHECK(error_of("  quotas:\n    instances: 0\n").find("quotas.instances") != std::string::npos);
+  CHECK(error_of("  quotas:\n    window: { size: 10ms }\n").find("between 100ms and 1m") != std::string::npos);
+  CHECK(error_of("  quotas:\n    rate: 1\n").find("unknown key 'rate'") != std::string::npos);
+}
