@@ -101,6 +101,11 @@ class frame_buffer {
   }
 
   protocol::bytes_view data() const { return {buf_.data() + head_, tail_ - head_}; }
+  // The bytes of `v` (a view returned by data()) to change in place before they are forwarded.
+  std::span<std::byte> writable(protocol::bytes_view v) {
+    const auto at = static_cast<std::size_t>(v.data() - buf_.data());
+    return {buf_.data() + at, v.size()};
+  }
   // Space to read `need` more bytes into (at least min_read): compacts, then grows. Paced, it
   // grows by at most what is buffered, so memory follows the bytes that arrived, not what a
   // size prefix declared; otherwise (a broker's responses) to the whole need at once.

@@ -205,6 +205,7 @@ struct gateway::impl {
   explicit impl(config::gateway_config c) : boot(std::make_shared<const config::gateway_config>(std::move(c))) {}
 
   std::shared_ptr<const config::gateway_config> boot;  // as started: listeners, upstream, limits
+  policies::quota::quota_meters quota_meters;          // quota rates measured, across generations
   live_configs live;                                   // principals and policies, by generation
   std::mutex reload_mu;                                // one reload at a time
   std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
@@ -347,7 +348,7 @@ void gateway::start() {
   }
   auto services = m.keys.services_for(*m.boot);
   if (!services) throw std::runtime_error(services.error());
-  m.live.publish(std::make_shared<const live_config>(1, m.boot, std::move(*services)));
+  m.live.publish(std::make_shared<const live_config>(1, m.boot, std::move(*services), &m.quota_meters));
   m.connector = std::make_unique<upstream_connector>(m.boot);
   const auto listener_cfgs = m.boot->effective_listeners();
   for (std::size_t i = 0; i < listener_cfgs.size(); ++i) {
@@ -492,7 +493,7 @@ reload_result gateway::apply(config::gateway_config next) {
     }
     auto gen = std::make_shared<const live_config>(live->generation + 1,
                                                    std::make_shared<const config::gateway_config>(std::move(next)),
-                                                   std::move(*services));
+                                                   std::move(*services), &m.quota_meters);
     if (gen->cfg->log_level != live->cfg->log_level) spdlog::set_level(spdlog::level::from_str(gen->cfg->log_level));
     r.generation = gen->generation;
     r.message = describe_live(*gen->cfg);

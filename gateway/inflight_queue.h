@@ -22,6 +22,7 @@ struct inflight {
   std::int16_t version = 0;  // as sent upstream
   // When its last byte was read (metrics on; else the epoch): the latency histogram's start.
   std::chrono::steady_clock::time_point received{};
+  std::chrono::milliseconds throttle{0};  // Produce over its quota: what the gateway adds to the response
   bool unsupported_api_versions = false;
   bool govern = false;                          // the response goes through the policy chain
   std::shared_ptr<const response_steps> steps;  // what the request's policies left for it

@@ -17,6 +17,7 @@
 #include "config/gateway_config.h"
 #include "gateway/identity_store.h"
 #include "policies/policy_set.h"
+#include "policies/quota/quota_book.h"
 
 namespace kgw::gateway {
 
@@ -25,12 +26,17 @@ struct live_config {
   std::shared_ptr<const config::gateway_config> cfg;
   identity_store identities;                        // points into *cfg
   std::unique_ptr<policies::policy_set> policies;  // null: no policy configured (a transparent relay)
+  std::unique_ptr<policies::quota::quota_book> quotas;  // null: no quota configured
 
   // Builds a generation; throws std::runtime_error on a credential that does not parse.
   // services: what the gateway lends its policies (the key manager), already started.
-  live_config(std::uint64_t gen, std::shared_ptr<const config::gateway_config> c, policies::policy_services services = {})
+  // meters: the gateway's quota rate windows (kept across generations); null: quotas are off.
+  live_config(std::uint64_t gen, std::shared_ptr<const config::gateway_config> c, policies::policy_services services = {},
+              policies::quota::quota_meters* meters = nullptr)
       : generation(gen), cfg(std::move(c)), identities(cfg->principals) {
     if (!cfg->policies.empty()) policies = std::make_unique<policies::policy_set>(cfg, std::move(services));
+    const auto q = cfg->policies.section<policies::quota_section>();
+    if (meters && !q->empty()) quotas = std::make_unique<policies::quota::quota_book>(*q, *meters);
   }
 };
 

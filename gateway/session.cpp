@@ -26,6 +26,7 @@
 #include "gateway/listener.h"
 #include "gateway/live_config.h"
 #include "gateway/metrics/gateway_metrics.h"
+#include "protocol/throttle_field.h"
 #include "policies/decision.h"
 #include "protocol/errors.h"
 #include "gateway/request_inspector.h"
@@ -80,7 +81,8 @@ class session : public std::enable_shared_from_this<session> {
         target_(std::move(target)),
         idle_timer_(w.io),
         client_free_(w.io),
-        pipeline_room_(w.io) {
+        pipeline_room_(w.io),
+        mute_timer_(w.io) {
     peer_ = peer_of(client_.socket());
     in_.pace_growth(w.request_memory);
     ++w_.live_sessions;
@@ -171,6 +173,7 @@ class session : public std::enable_shared_from_this<session> {
     idle_timer_.cancel();
     client_free_.cancel();
     pipeline_room_.cancel();
+    mute_timer_.cancel();
     in_.reserve_frame(0);  // a closed connection's request will never complete: free its share now
   }
 
@@ -257,6 +260,10 @@ class session : public std::enable_shared_from_this<session> {
                     principal_.kafka_name(), gen->generation);
     live_ = std::move(gen);
     principal_.known = live_->identities.find(principal_.name);
+    quotas_.reset();
+    if (live_->quotas)
+      quotas_ = principal_.known ? live_->quotas->for_principal(*principal_.known)
+                                 : live_->quotas->for_principal(principal_.name);
     policies_.reset();
     if (live_->policies) {
       policies_ = std::make_shared<policy_chain>(live_, principal_.name, w_.topic_ids, origin());
@@ -351,6 +358,8 @@ class session : public std::enable_shared_from_this<session> {
       authorized.clear();
       // When the requests of this read were read: one clock reading per read, only for metrics.
       std::chrono::steady_clock::time_point received{};
+      // Over a quota: the requests still buffered wait until then (quota_hold).
+      std::chrono::steady_clock::time_point hold{};
       for (;;) {
         auto d = in_.data().subspan(used);
         const std::int64_t n = frame_size(d, 8);
@@ -365,6 +374,10 @@ class session : public std::enable_shared_from_this<session> {
           break;
         }
         auto frame = d.subspan(0, static_cast<std::size_t>(n) + 4);
+        if (quotas_ || muted_until_ != std::chrono::steady_clock::time_point{}) {
+          hold = quota_hold(frame);
+          if (hold != std::chrono::steady_clock::time_point{}) break;
+        }
         request_info info = inspect_request(frame.subspan(4));
         if (info.what == request_info::action::refuse) {
           end(info.reason, true);
@@ -432,8 +445,15 @@ class session : public std::enable_shared_from_this<session> {
           out.emplace_back(frame.data(), frame.size());
         }
         count_request(info.api_key);
+        // A produce quota counts the request as forwarded (KIP-13: the bytes a client writes).
+        std::chrono::milliseconds produce_throttle{0};
+        if (quotas_ && quotas_->produce && info.api_key == protocol::api::produce) {
+          if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
+          produce_throttle = quotas_->produce->record(received, frame.size());
+        }
         if (info.expects_response) {
           inflight req;
+          req.throttle = produce_throttle;
           if (w_.metrics) {
             if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
             req.received = received;
@@ -449,6 +469,10 @@ class session : public std::enable_shared_from_this<session> {
         } else {
           inflight_.expect_none(info.correlation_id);
         }
+        // Over the quota: this connection is muted from now (a broker mutes it once the response
+        // is sent; the gateway knows the throttle already), and the principal's other
+        // connections hold their produce requests as long (quota_limit::record).
+        if (produce_throttle.count() > 0) throttle_client(policies::quota::quota_kind::produce, produce_throttle);
         used += frame.size();
       }
       if (!out.empty()) {
@@ -467,6 +491,13 @@ class session : public std::enable_shared_from_this<session> {
       // follow the broker's answers they queue behind (upstream_to_client).
       if (local_at_head() && !co_await deliver_local_answers()) co_return;
       if (draining_) co_return co_await wait_forever();
+      if (hold != std::chrono::steady_clock::time_point{}) {
+        // A quota holds the next request: wait, then look at the buffered requests again.
+        mute_timer_.expires_at(hold);
+        co_await mute_timer_.async_wait(use_tuple);
+        if (!client_.socket().is_open()) co_return;
+        continue;
+      }
       while (inflight_.size() >= inflight_queue::max_pipelined) {
         if (!co_await wait_for_answers()) {
           if (draining_) co_return co_await wait_forever();
@@ -549,6 +580,7 @@ class session : public std::enable_shared_from_this<session> {
       case inflight_queue::match::ok:
         if (w_.metrics && req.received != std::chrono::steady_clock::time_point{})
           w_.metrics->observe_latency(req.api_key, std::chrono::steady_clock::now() - req.received);
+        apply_quota(d, req);
         return match::ok;
       case inflight_queue::match::stray:
         spdlog::debug("{}: dropped a response to acks=0 Produce (correlation id {})", peer_, corr);
@@ -563,6 +595,52 @@ class session : public std::enable_shared_from_this<session> {
         return match::fail;
     }
     return match::fail;
+  }
+
+  // A response's share of its quotas: a Fetch counts its size against the fetch quota now (its
+  // header is in `d`, the rest may still be on its way) and mutes the client from now if over;
+  // a Produce carries the throttle its request earned (and muted at). Either way throttle_time_ms
+  // in the response becomes the larger of the broker's and the gateway's (in place, where the
+  // bytes in hand hold it).
+  void apply_quota(protocol::bytes_view d, const inflight& req) {
+    if (!quotas_) return;
+    std::chrono::milliseconds t = req.throttle;
+    auto kind = policies::quota::quota_kind::produce;
+    if (req.api_key == protocol::api::fetch && quotas_->fetch) {
+      kind = policies::quota::quota_kind::fetch;
+      const auto size = static_cast<std::size_t>(static_cast<std::uint32_t>(read_be32(d.data()))) + 4;
+      t = quotas_->fetch->record(std::chrono::steady_clock::now(), size);
+    }
+    if (t.count() <= 0) return;
+    const auto ms = static_cast<std::int32_t>(std::min<std::int64_t>(t.count(), 0x7fffffff));
+    if (const auto at = protocol::throttle_offset(req.api_key, req.version, d))
+      protocol::raise_throttle(up_.writable(d), *at, ms);
+    if (kind == policies::quota::quota_kind::fetch) throttle_client(kind, t);  // a Produce's was at its request
+  }
+
+  // Until when the request in `frame` must wait: the connection is muted (over a quota, as a
+  // broker mutes a throttled client's channel, KIP-219), or it is a Produce or Fetch while the
+  // principal is over that quota on any of its connections ("not forwarded until the throttle
+  // passes"). The epoch: go ahead.
+  std::chrono::steady_clock::time_point quota_hold(protocol::bytes_view frame) const {
+    const auto now = std::chrono::steady_clock::now();
+    auto until = muted_until_ > now ? muted_until_ : std::chrono::steady_clock::time_point{};
+    if (quotas_ && frame.size() >= 6) {
+      const std::int16_t key = read_be16(frame.data() + 4);
+      const policies::quota::quota_limit* q = key == protocol::api::produce ? (quotas_->produce ? &*quotas_->produce : nullptr)
+                                              : key == protocol::api::fetch ? (quotas_->fetch ? &*quotas_->fetch : nullptr)
+                                                                            : nullptr;
+      if (q) {
+        const auto blocked = q->meter->blocked_until();
+        if (blocked > now && blocked > until) until = blocked;
+      }
+    }
+    return until;
+  }
+
+  void throttle_client(policies::quota::quota_kind kind, std::chrono::milliseconds t) {
+    muted_until_ = std::max(muted_until_, std::chrono::steady_clock::now() + t);
+    if (w_.metrics) w_.metrics->add_throttle(principal_.name, policies::quota::kind_name(kind), t);
   }
 
   void tap_chunk(const inflight& req, protocol::bytes_view chunk, bool last) {
@@ -852,6 +930,9 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line and metrics
   metrics::session_counts published_;                          // what publish_counts() passed on
   std::vector<std::uint32_t> requests_by_key_;  // since the last publish, by API key slot (metrics on)
+  std::shared_ptr<const policies::quota::principal_quotas> quotas_;  // null: no quota applies
+  std::chrono::steady_clock::time_point muted_until_{};  // over a quota: reads wait until then
+  asio::steady_timer mute_timer_;
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
   splice_relay splice_;  // large pass-through responses, socket to socket

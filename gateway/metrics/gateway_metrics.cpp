@@ -80,6 +80,12 @@ gateway_metrics::gateway_metrics(const config::admin_settings& s)
                                   "From a request's last byte read from the client to its response's header back "
                                   "from the broker, by API.",
                                   {"api"}, latency_bounds)),
+      throttle_time_(reg_.add_scaled_counter("kafka_gateway_throttle_seconds_total",
+                                             "Time clients were throttled for (muted, and told in throttle_time_ms), "
+                                             "by principal and quota.",
+                                             {"principal", "quota"}, 1000)),
+      throttled_(reg_.add_counter("kafka_gateway_throttled_total", "Responses throttled, by principal and quota.",
+                                  {"principal", "quota"})),
       bytes_received_(reg_.add_counter("kafka_gateway_client_received_bytes_total",
                                        "Bytes received from clients, by principal.", {"principal"})),
       bytes_sent_(reg_.add_counter("kafka_gateway_client_sent_bytes_total", "Bytes sent to clients, by principal.",
@@ -137,6 +143,12 @@ std::size_t slot_of(std::int16_t key) {
 void gateway_metrics::add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n) {
   if (key_slot >= session_counts::key_slots) key_slot = session_counts::key_slots - 1;
   requests_.with({principals_.fold(principal), slot_label(key_slot)}).add(n);
+}
+
+void gateway_metrics::add_throttle(std::string_view principal, std::string_view quota, std::chrono::milliseconds t) {
+  const std::string_view p = principals_.fold(principal);
+  throttle_time_.with({p, quota}).add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, t.count())));
+  throttled_.with({p, quota}).add();
 }
 
 void gateway_metrics::observe_latency(std::int16_t api_key, std::chrono::nanoseconds d) {

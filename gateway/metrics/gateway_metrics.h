@@ -43,6 +43,8 @@ class gateway_metrics {
   // A session's counts since its last call (deltas).
   void add_session_counts(std::string_view principal, const session_counts& delta);
   void add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n);
+  // A client throttled for `t` over its `quota` ("produce", "fetch").
+  void add_throttle(std::string_view principal, std::string_view quota, std::chrono::milliseconds t);
   // From a request's last byte read to its response's header back from the broker.
   void observe_latency(std::int16_t api_key, std::chrono::nanoseconds d);
   // The configuration generation live now (at start and after each accepted reload).
@@ -61,6 +63,8 @@ class gateway_metrics {
   family<counter>& authentication_failures_;
   family<counter>& requests_;
   family<histogram>& latency_;
+  family<counter>& throttle_time_;
+  family<counter>& throttled_;
   // The latency series by API key slot, made on first use (then read without the family's lock).
   std::array<std::atomic<histogram*>, session_counts::key_slots> latency_by_key_{};
   family<counter>& bytes_received_;

@@ -107,7 +107,10 @@ template <>
 void family<counter>::render_series(std::string& out) const {
   for (const auto& [values, c] : series_) {
     put_name(out, "", values);
-    out += ' ' + std::to_string(c->value()) + '\n';
+    out.push_back(' ');
+    if (units_per_value_ == 1) out += std::to_string(c->value());
+    else put_double(out, static_cast<double>(c->value()) / units_per_value_);
+    out.push_back('\n');
   }
 }
 
@@ -145,6 +148,13 @@ family<counter>& registry::add_counter(std::string name, std::string help, std::
   auto& ref = *f;
   families_.push_back(std::move(f));
   return ref;
+}
+
+family<counter>& registry::add_scaled_counter(std::string name, std::string help, std::vector<std::string> labels,
+                                              double units_per_value) {
+  auto& f = add_counter(std::move(name), std::move(help), std::move(labels));
+  f.units_per_value_ = units_per_value;
+  return f;
 }
 
 family<gauge>& registry::add_gauge(std::string name, std::string help, std::vector<std::string> labels) {

@@ -77,6 +77,7 @@ class label_cap {
 };
 
 enum class metric_type { counter, gauge, histogram };
+class registry;
 
 class family_base {
  public:
@@ -86,6 +87,7 @@ class family_base {
   void render(std::string& out) const;
 
  protected:
+  friend class registry;
   using label_values = std::vector<std::string>;
   virtual void render_series(std::string& out) const = 0;
   // `name{a="x",b="y"}` (extra: one more label, e.g. le="0.5"), escaped.
@@ -93,6 +95,7 @@ class family_base {
 
   const std::string name_, help_;
   const metric_type type_;
+  double units_per_value_ = 1;  // counters: rendered value = count / units_per_value_
   const std::vector<std::string> labels_;
   mutable std::mutex mu_;
 };
@@ -133,6 +136,10 @@ void family<histogram>::render_series(std::string& out) const;
 class registry {
  public:
   family<counter>& add_counter(std::string name, std::string help, std::vector<std::string> labels);
+  // A counter of integral units rendered divided by `units_per_value` (milliseconds counted,
+  // seconds shown: units_per_value 1000), since Prometheus wants base units.
+  family<counter>& add_scaled_counter(std::string name, std::string help, std::vector<std::string> labels,
+                                      double units_per_value);
   family<gauge>& add_gauge(std::string name, std::string help, std::vector<std::string> labels);
   family<histogram>& add_histogram(std::string name, std::string help, std::vector<std::string> labels,
                                    std::vector<double> bounds);

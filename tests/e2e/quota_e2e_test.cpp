@@ -1,0 +1,216 @@
+// End-to-end: byte-rate quotas with real librdkafka clients, through the gateway's SASL listener.
+// Two principals with different produce quotas write flat out at the same time: each is told
+// throttle_time_ms (librdkafka's throttle callback sees it) and each one's rate settles within
+// 10% of its own quota. A consumer over its fetch quota the same.
+// Kafka's rate is a sliding window (here 11 x 100 ms, Kafka's default is 11 x 1 s): whenever the
+// window has emptied, a client may send a window's worth at once (as Kafka lets it), so the
+// delivered rate is a sawtooth around the quota with the window's period. It is averaged over
+// 15 s, many periods, after the first burst.
+#include <librdkafka/rdkafka.h>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/gateway_config.h"
+#include "policies/quota/quota_config.h"
+#include "tests/e2e/secure_environment.h"
+
+namespace kgw::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+constexpr std::size_t record_bytes = 2 * 1024;  // batch overhead stays under 4%
+
+// What one client saw: bytes delivered (produced and acknowledged, or consumed) with their time,
+// and the largest throttle time brokers (here: the gateway) told it.
+struct flow {
+  std::mutex mu;
+  std::vector<std::pair<steady::time_point, std::size_t>> events;
+  std::atomic<int> max_throttle_ms{0};
+  std::vector<std::string> errors;
+
+  void add(std::size_t bytes) {
+    std::lock_guard lk(mu);
+    events.emplace_back(steady::now(), bytes);
+  }
+  // Bytes per second between `from` and `to`.
+  double rate(steady::time_point from, steady::time_point to) {
+    std::lock_guard lk(mu);
+    std::size_t sum = 0;
+    for (const auto& [t, b] : events)
+      if (t >= from && t < to) sum += b;
+    return static_cast<double>(sum) / std::chrono::duration<double>(to - from).count();
+  }
+};
+
+void on_throttle(rd_kafka_t*, const char*, int32_t, int throttle_ms, void* opaque) {
+  auto* f = static_cast<flow*>(opaque);
+  int seen = f->max_throttle_ms.load();
+  while (throttle_ms > seen && !f->max_throttle_ms.compare_exchange_weak(seen, throttle_ms)) {
+  }
+}
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* f = static_cast<flow*>(opaque);
+  if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE) return;  // never sent: the test's end
+  if (m->err) {
+    std::lock_guard lk(f->mu);
+    if (f->errors.size() < 10) f->errors.push_back(rd_kafka_err2str(m->err));
+    return;
+  }
+  f->add(m->len);
+}
+
+// Small requests and responses (16 KiB), so that many of them make up each second measured.
+rd_kafka_conf_t* client_conf(const std::string& bootstrap, const std::string& user, const std::string& password,
+                             flow& f, bool producer) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  std::vector<std::pair<std::string, std::string>> settings{
+      {"bootstrap.servers", bootstrap}, {"security.protocol", "SASL_PLAINTEXT"}, {"sasl.mechanism", "SCRAM-SHA-512"},
+      {"sasl.username", user},          {"sasl.password", password},             {"message.max.bytes", "16384"}};
+  if (producer) {
+    settings.insert(settings.end(), {{"linger.ms", "5"},
+                                     {"acks", "all"},
+                                     {"batch.size", "16384"},
+                                     // One request at a time per connection, as a broker reads
+                                     // them; librdkafka would otherwise queue dozens behind a
+                                     // throttled one.
+                                     {"max.in.flight.requests.per.connection", "1"}});
+  } else {
+    settings.insert(settings.end(), {{"group.id", "quota-e2e-" + user},
+                                     {"fetch.wait.max.ms", "50"},
+                                     {"enable.auto.commit", "false"},
+                                     {"fetch.max.bytes", "16384"},
+                                     {"max.partition.fetch.bytes", "8192"}});
+  }
+  for (const auto& [k, v] : settings)
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+      FAIL("rdkafka setting " << k << ": " << err);
+  rd_kafka_conf_set_opaque(conf, &f);
+  rd_kafka_conf_set_throttle_cb(conf, on_throttle);
+  return conf;
+}
+
+// Produces 10 KiB records to `topic` as fast as the client is let, until `until`.
+void produce_flat_out(const std::string& bootstrap, const std::string& user, const std::string& password,
+                      const std::string& topic, steady::time_point until, flow& f) {
+  rd_kafka_conf_t* conf = client_conf(bootstrap, user, password, f, true);
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  REQUIRE(rk);
+  const std::string value(record_bytes, 'q');
+  while (steady::now() < until) {
+    if (rd_kafka_outq_len(rk) > 64) {  // keep a few batches queued, no more
+      rd_kafka_poll(rk, 5);
+      continue;
+    }
+    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+  rd_kafka_flush(rk, 15000);
+  rd_kafka_destroy(rk);
+}
+
+}  // namespace
+
+TEST_CASE("quotas: two principals with different produce quotas each get their own rate, told throttle_time_ms") {
+  constexpr double alice_quota = 400 * 1024, bob_quota = 160 * 1024;
+  secure_environment env({{"metered", 3}}, [&](config::gateway_config& c) {
+    auto& q = c.policies.edit<policies::quota_section>();
+    q.window = 100ms;
+    q.rules.push_back({{config::subject::kind::principals, {"alice"}}, alice_quota, std::nullopt, {}});
+    q.rules.push_back({{config::subject::kind::principals, {"bob"}}, bob_quota, std::nullopt, {}});
+  });
+  const std::string bootstrap = env.bootstrap("sasl");
+  flow alice, bob;
+  const auto start = steady::now();
+  const auto until = start + 18s;
+  std::thread a([&] { produce_flat_out(bootstrap, "alice", "alice-secret", "metered", until, alice); });
+  std::thread b([&] { produce_flat_out(bootstrap, "bob", "bob-secret", "metered", until, bob); });
+  a.join();
+  b.join();
+  for (auto* f : {&alice, &bob}) {
+    INFO((f == &alice ? "alice" : "bob") << ": delivery errors: " << (f->errors.empty() ? "" : f->errors.front()));
+    CHECK(f->errors.empty());
+    CHECK(f->max_throttle_ms.load() > 0);  // the gateway said so in throttle_time_ms
+  }
+  // After the first burst: each at its own quota, within 10%.
+  const double ra = alice.rate(start + 3s, until), rb = bob.rate(start + 3s, until);
+  WARN("alice " << ra / 1024 << " KiB/s (quota " << alice_quota / 1024 << "), bob " << rb / 1024 << " KiB/s (quota "
+                << bob_quota / 1024 << ")");
+  CHECK(ra == Approx(alice_quota).epsilon(0.10));
+  CHECK(rb == Approx(bob_quota).epsilon(0.10));
+}
+
+TEST_CASE("quotas: a consumer over its fetch quota is throttled to it") {
+  constexpr double quota = 200 * 1024;
+  secure_environment env({{"backlog", 2}}, [&](config::gateway_config& c) {
+    auto& q = c.policies.edit<policies::quota_section>();
+    q.window = 100ms;
+    q.rules.push_back({{config::subject::kind::principals, {"alice"}}, std::nullopt, quota, {}});
+  });
+  // A backlog of 6 MiB (more than 18 s at the quota), written straight to the broker (no quota on the way in).
+  {
+    flow fill;
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[512];
+    rd_kafka_conf_set(conf, "bootstrap.servers", env.cluster()->bootstrap().c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err);
+    rd_kafka_conf_set(conf, "batch.size", "16384", err, sizeof err);  // a broker returns whole batches
+    rd_kafka_conf_set_opaque(conf, &fill);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    INFO(err);
+    REQUIRE(rk);
+    const std::string value(record_bytes, 'c');
+    for (int i = 0; i < 3000; ++i) {
+      while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("backlog"), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(rk, 10);
+      rd_kafka_poll(rk, 0);
+    }
+    rd_kafka_flush(rk, 30000);
+    rd_kafka_destroy(rk);
+    REQUIRE(fill.events.size() == 3000);
+  }
+  flow f;
+  rd_kafka_conf_t* conf = client_conf(env.bootstrap("sasl"), "alice", "alice-secret", f, false);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  INFO(err);
+  REQUIRE(rk);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(2);
+  for (int p = 0; p < 2; ++p)
+    rd_kafka_topic_partition_list_add(parts, "backlog", p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  REQUIRE(rd_kafka_assign(rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(parts);
+  const auto start = steady::now();
+  const auto until = start + 18s;
+  while (steady::now() < until) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    if (!m->err) f.add(m->len);
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  CHECK(f.max_throttle_ms.load() > 0);
+  const double r = f.rate(start + 3s, until);
+  WARN("consumed " << r / 1024 << " KiB/s (quota " << quota / 1024 << ")");
+  CHECK(r == Approx(quota).epsilon(0.10));
+}
+
+}  // namespace kgw::e2e
