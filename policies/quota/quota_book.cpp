@@ -36,14 +36,19 @@ std::shared_ptr<const principal_quotas> quota_book::for_principal(const config::
                  : 0;
     return 1;
   };
-  auto pick = [&](quota_kind kind, std::optional<double> quota_rule::*rate) -> std::optional<quota_limit> {
+  // The rule of the highest level that sets `field` (the first of that level).
+  auto best_for = [&](auto quota_rule::*field) -> const quota_rule* {
     const quota_rule* best = nullptr;
     int best_level = 0;
     for (const auto& r : section_.rules) {
-      if (!(r.*rate)) continue;
+      if (!(r.*field)) continue;
       const int l = level(r);
       if (l > best_level) best = &r, best_level = l;
     }
+    return best;
+  };
+  auto pick = [&](quota_kind kind, std::optional<double> quota_rule::*rate) -> std::optional<quota_limit> {
+    const quota_rule* best = best_for(rate);
     if (!best) return std::nullopt;
     quota_limit q;
     q.bytes_per_second = *(best->*rate) / section_.instances;
@@ -54,6 +59,8 @@ std::shared_ptr<const principal_quotas> quota_book::for_principal(const config::
   auto out = std::make_shared<principal_quotas>();
   out->produce = pick(quota_kind::produce, &quota_rule::produce_bytes_per_second);
   out->fetch = pick(quota_kind::fetch, &quota_rule::fetch_bytes_per_second);
+  if (const auto* r = best_for(&quota_rule::max_connections)) out->max_connections = r->max_connections;
+  if (const auto* r = best_for(&quota_rule::connections_per_second)) out->connections_per_second = r->connections_per_second;
   if (out->empty()) return nullptr;
   return out;
 }

@@ -58,7 +58,10 @@ struct quota_limit {
 
 struct principal_quotas {
   std::optional<quota_limit> produce, fetch;
-  bool empty() const { return !produce && !fetch; }
+  // Connections of the principal (connection_limits.h), each from the rule that sets it.
+  std::optional<int> max_connections;
+  std::optional<double> connections_per_second;
+  bool empty() const { return !produce && !fetch && !max_connections && !connections_per_second; }
 };
 
 class quota_book {
@@ -68,6 +71,10 @@ class quota_book {
   std::shared_ptr<const principal_quotas> for_principal(const config::principal_config& who) const;
   // The same for a principal the configuration does not list (no teams).
   std::shared_ptr<const principal_quotas> for_principal(const std::string& name) const;
+  // Limits per client address; null when none is configured.
+  const connection_limit* per_address() const { return section_.per_address.empty() ? nullptr : &section_.per_address; }
+  int samples() const { return section_.samples; }
+  std::chrono::milliseconds window() const { return section_.window; }
 
  private:
   const quota_section& section_;  // in the generation's configuration, which outlives the book

@@ -14,7 +14,7 @@ class quota_reader : public policy_reader {
 
   void read(std::string_view, const YAML::Node& value, quota_section& into) const {
     require_map(value, "'quotas'");
-    only_keys(value, "'quotas'", {"instances", "window", "rules"});
+    only_keys(value, "'quotas'", {"instances", "window", "rules", "per_address"});
     if (auto n = value["instances"]) into.instances = static_cast<int>(integer(n, "quotas.instances", 1, 10000));
     if (auto w = value["window"]) {
       require_map(w, "quotas.window");
@@ -28,12 +28,26 @@ class quota_reader : public policy_reader {
     }
     if (auto r = value["rules"])
       for (const auto& e : sequence(r, "quotas.rules")) rule(e, into);
+    if (auto a = value["per_address"]) {
+      require_map(a, "quotas.per_address");
+      only_keys(a, "quotas.per_address", {"max_connections", "connections_per_second"});
+      connections(a, "quotas.per_address", into.per_address.max_connections, into.per_address.connections_per_second);
+      if (into.per_address.empty()) fail(a, "quotas.per_address needs max_connections or connections_per_second");
+    }
+  }
+
+  void connections(const YAML::Node& e, const std::string& what, std::optional<int>& max,
+                   std::optional<double>& rate) const {
+    if (auto n = e["max_connections"]) max = static_cast<int>(integer(n, what + " max_connections", 1, 10'000'000));
+    if (auto n = e["connections_per_second"])
+      rate = static_cast<double>(integer(n, what + " connections_per_second", 1, 10'000'000));
   }
 
   void rule(const YAML::Node& e, quota_section& into) const {
     require_map(e, "a quota rule");
     only_keys(e, "a quota rule",
-              {"principals", "teams", "everyone", "produce_bytes_per_second", "fetch_bytes_per_second"});
+              {"principals", "teams", "everyone", "produce_bytes_per_second", "fetch_bytes_per_second",
+               "max_connections", "connections_per_second"});
     quota_rule q;
     q.who = who(e, "a quota rule");
     q.at = mark_of(e);
@@ -46,8 +60,10 @@ class quota_reader : public policy_reader {
     };
     q.produce_bytes_per_second = rate("produce_bytes_per_second");
     q.fetch_bytes_per_second = rate("fetch_bytes_per_second");
-    if (!q.produce_bytes_per_second && !q.fetch_bytes_per_second)
-      fail(e, "a quota rule needs produce_bytes_per_second or fetch_bytes_per_second");
+    connections(e, "a quota rule's", q.max_connections, q.connections_per_second);
+    if (!q.produce_bytes_per_second && !q.fetch_bytes_per_second && !q.max_connections && !q.connections_per_second)
+      fail(e, "a quota rule needs produce_bytes_per_second, fetch_bytes_per_second, max_connections or "
+              "connections_per_second");
     into.rules.push_back(std::move(q));
   }
 };

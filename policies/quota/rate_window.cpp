@@ -33,7 +33,7 @@ void rate_window::record(clock::time_point now, std::uint64_t amount) {
 }
 
 double rate_window::span_ms(clock::time_point now, std::int64_t oldest_window) const {
-  const double since_ms = std::chrono::duration<double, std::milli>(now - origin_).count();
+  const double since_ms = std::max(0.0, std::chrono::duration<double, std::milli>(now - origin_).count());
   double elapsed = since_ms - static_cast<double>(oldest_window) * static_cast<double>(window_.count());
   const double w = static_cast<double>(window_.count());
   const double full = std::floor(elapsed / w), min_full = samples_ - 1;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "policies/quota/connection_limits.h"
 #include "policies/quota/quota_book.h"
 #include "policies/quota/quota_config.h"
 #include "policies/quota/rate_window.h"
@@ -114,7 +115,8 @@ TEST_CASE("quota: the principal's own rule, then its team's, then everyone's; di
 
 TEST_CASE("quota: the section reader is strict") {
   CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n").find(
-            "a quota rule needs produce_bytes_per_second or fetch_bytes_per_second") != std::string::npos);
+            "a quota rule needs produce_bytes_per_second, fetch_bytes_per_second, max_connections or "
+            "connections_per_second") != std::string::npos);
   CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        produce_bytes_per_second: 0\n")
             .find("must be more than 0") != std::string::npos);
   CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        produce_bytes_per_second: fast\n")
@@ -122,4 +124,56 @@ TEST_CASE("quota: the section reader is strict") {
   CHECK(error_of("  quotas:\n    instances: 0\n").find("quotas.instances") != std::string::npos);
   CHECK(error_of("  quotas:\n    window: { size: 10ms }\n").find("between 100ms and 1m") != std::string::npos);
   CHECK(error_of("  quotas:\n    rate: 1\n").find("unknown key 'rate'") != std::string::npos);
+}
+
+TEST_CASE("quota: connection limits count open connections and new ones per second") {
+  q::connection_limits limits;
+  const auto t0 = q::connection_limits::clock::now();
+  using v = q::connection_limits::verdict;
+  q::connection_limits::limits two{2, std::nullopt, 11, 1000ms};
+  CHECK(limits.admit_address("10.0.0.1", two, t0) == v::admitted);
+  CHECK(limits.admit_address("10.0.0.1", two, t0) == v::admitted);
+  CHECK(limits.admit_address("10.0.0.1", two, t0) == v::too_many);
+  CHECK(limits.admit_address("10.0.0.2", two, t0) == v::admitted);  // another address
+  CHECK(limits.admit_principal("10.0.0.1", two, t0) == v::admitted);  // principals are their own space
+  CHECK(limits.open_for_address("10.0.0.1") == 2);
+  limits.release_address("10.0.0.1");
+  CHECK(limits.admit_address("10.0.0.1", two, t0) == v::admitted);
+  // A rate: over the window's span (at least 10 windows), 3 per second lets 30 in at once, then
+  // refuses; refused attempts count too (a client reconnecting in a loop stays refused).
+  q::connection_limits::limits rate{std::nullopt, 3.0, 11, 1000ms};
+  int admitted = 0;
+  for (int i = 0; i < 40; ++i) admitted += limits.admit_principal("p", rate, t0) == v::admitted;
+  CHECK(admitted == 30);
+  CHECK(limits.admit_principal("p", rate, t0 + 5s) == v::too_fast);
+  // Once the window has passed, admitted again.
+  CHECK(limits.admit_principal("p", rate, t0 + 30s) == v::admitted);
+  // No limit: always admitted, nothing counted.
+  CHECK(limits.admit_address("10.0.0.9", {}, t0) == v::admitted);
+  CHECK(limits.open_for_address("10.0.0.9") == 0);
+}
+
+TEST_CASE("quota: connection limits in the section, per rule and per address") {
+  const auto s = quotas_of(R"(  quotas:
+    per_address: { max_connections: 100, connections_per_second: 20 }
+    rules:
+      - everyone: true
+        max_connections: 50
+      - principals: [batch]
+        connections_per_second: 2
+)");
+  CHECK(s->per_address.max_connections == 100);
+  CHECK(s->per_address.connections_per_second == 20);
+  q::quota_meters meters;
+  q::quota_book book(*s, meters);
+  REQUIRE(book.per_address());
+  auto b = book.for_principal("batch");
+  REQUIRE(b);
+  CHECK(b->max_connections == 50);  // everyone's, as batch's own rule does not set it
+  CHECK(b->connections_per_second == 2);
+  CHECK_FALSE(b->produce);
+  CHECK(error_of("  quotas:\n    per_address: {}\n").find("needs max_connections or connections_per_second") !=
+        std::string::npos);
+  CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        max_connections: 0\n").find("max_connections") !=
+        std::string::npos);
 }
