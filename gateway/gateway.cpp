@@ -39,6 +39,7 @@
 #include "gateway/live_config.h"
 #include "gateway/metrics/gateway_metrics.h"
 #include "gateway/restart_settings.h"
+#include "policies/quota/connection_limits.h"
 #include "policies/policy_set.h"
 #include "protocol/metadata.h"
 
@@ -206,6 +207,7 @@ struct gateway::impl {
 
   std::shared_ptr<const config::gateway_config> boot;  // as started: listeners, upstream, limits
   policies::quota::quota_meters quota_meters;          // quota rates measured, across generations
+  policies::quota::connection_limits connection_limits;  // open connections per address and principal
   live_configs live;                                   // principals and policies, by generation
   std::mutex reload_mu;                                // one reload at a time
   std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
@@ -287,6 +289,35 @@ struct gateway::impl {
     return true;
   }
 
+  // quotas.per_address: a connection over its address's limits is closed at once, before TLS or
+  // SASL (as a broker closes one over max.connections.per.ip), logged (rate-limited) and counted.
+  // counted: the address, when it was counted (the session gives it back).
+  bool admit_address(worker& w, const listener_runtime& l, tcp::socket& sock, std::string& counted) {
+    const auto gen = live.current();
+    const auto* per_address = gen && gen->quotas ? gen->quotas->per_address() : nullptr;
+    if (!per_address) return true;
+    boost::system::error_code ec;
+    const auto remote = sock.remote_endpoint(ec);
+    if (ec) return false;  // already gone
+    const std::string address = remote.address().to_string();
+    const policies::quota::connection_limits::limits limits{per_address->max_connections,
+                                                             per_address->connections_per_second,
+                                                             gen->quotas->samples(), gen->quotas->window()};
+    const auto v = connection_limits.admit_address(address, limits, std::chrono::steady_clock::now());
+    if (v == policies::quota::connection_limits::verdict::admitted) {
+      counted = address;
+      return true;
+    }
+    const char* why = policies::quota::connection_limits::reason(v);
+    w.auth_log.failure(address, "connection refused", std::string("over quotas.per_address ") + why);
+    if (w.metrics) {
+      w.metrics->connection_refused(l.cfg.name, "address", why);
+      w.metrics->connection_closed(l.cfg.name);
+    }
+    sock.close(ec);
+    return false;
+  }
+
   awaitable<void> accept_loop(worker& w, tcp::acceptor& a, const listener_runtime& l, bool bootstrap_port) {
     const auto port = a.local_endpoint().port();
     for (;;) {
@@ -307,7 +338,9 @@ struct gateway::impl {
         target.candidates.push_back(t->upstream);
       }
       if (w.metrics) w.metrics->connection_accepted(l.cfg.name);
-      start_session(w, l, std::move(sock), std::move(target));
+      std::string counted;
+      if (!admit_address(w, l, sock, counted)) continue;
+      start_session(w, l, std::move(sock), std::move(target), std::move(counted));
     }
   }
 };
@@ -367,6 +400,7 @@ void gateway::start() {
                                  m.live));
     m.workers.back()->request_memory = &m.request_memory;
     m.workers.back()->metrics = m.metrics.get();
+    m.workers.back()->connection_limits = &m.connection_limits;
   }
 
   for (auto& l : m.listeners)

@@ -26,6 +26,7 @@
 #include "gateway/listener.h"
 #include "gateway/live_config.h"
 #include "gateway/metrics/gateway_metrics.h"
+#include "policies/quota/connection_limits.h"
 #include "protocol/throttle_field.h"
 #include "policies/decision.h"
 #include "protocol/errors.h"
@@ -72,7 +73,7 @@ std::string api_name(std::int16_t key) {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target)
+  session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target, std::string counted_address)
       : w_(w),
         l_(l),
         rewriter_(w.rewriters[l.index]),
@@ -82,13 +83,18 @@ class session : public std::enable_shared_from_this<session> {
         idle_timer_(w.io),
         client_free_(w.io),
         pipeline_room_(w.io),
-        mute_timer_(w.io) {
+        mute_timer_(w.io),
+        counted_address_(std::move(counted_address)) {
     peer_ = peer_of(client_.socket());
     in_.pace_growth(w.request_memory);
     ++w_.live_sessions;
   }
   ~session() {
     --w_.live_sessions;
+    if (w_.connection_limits) {
+      if (!counted_address_.empty()) w_.connection_limits->release_address(counted_address_);
+      if (principal_counted_) w_.connection_limits->release_principal(principal_.name);
+    }
     if (w_.metrics) {
       publish_counts();
       w_.metrics->connection_closed(l_.cfg.name);
@@ -137,6 +143,7 @@ class session : public std::enable_shared_from_this<session> {
                  principal_.mechanism);
     adopt(live_);
     origin().emit(origin().event(policies::decision_kind::authenticated));
+    if (!admit_principal()) co_return close();
     if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
     spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
@@ -597,6 +604,27 @@ class session : public std::enable_shared_from_this<session> {
     return match::fail;
   }
 
+  // The principal's connection limits (quotas max_connections / connections_per_second), checked
+  // once it is known: over them the connection is closed, as a broker closes one over its
+  // limits; logged (rate-limited per address) and counted.
+  bool admit_principal() {
+    if (!quotas_ || !w_.connection_limits || (!quotas_->max_connections && !quotas_->connections_per_second))
+      return true;
+    policies::quota::connection_limits::limits l{quotas_->max_connections, quotas_->connections_per_second,
+                                                  live_->quotas->samples(), live_->quotas->window()};
+    const auto v = w_.connection_limits->admit_principal(principal_.name, l, std::chrono::steady_clock::now());
+    if (v == policies::quota::connection_limits::verdict::admitted) {
+      principal_counted_ = true;
+      return true;
+    }
+    const char* why = policies::quota::connection_limits::reason(v);
+    w_.auth_log.failure(address_of(client_.socket()), "connection refused",
+                        "principal " + principal_.kafka_name() + " is over its quotas " + why);
+    if (w_.metrics) w_.metrics->connection_refused(l_.cfg.name, "principal", why);
+    end(std::string("principal over its quotas ") + why, false);
+    return false;
+  }
+
   // A response's share of its quotas: a Fetch counts its size against the fetch quota now (its
   // header is in `d`, the rest may still be on its way) and mutes the client from now if over;
   // a Produce carries the throttle its request earned (and muted at). Either way throttle_time_ms
@@ -933,6 +961,8 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<const policies::quota::principal_quotas> quotas_;  // null: no quota applies
   std::chrono::steady_clock::time_point muted_until_{};  // over a quota: reads wait until then
   asio::steady_timer mute_timer_;
+  std::string counted_address_;     // counted in the worker's connection limits: released at the end
+  bool principal_counted_ = false;  // the same for the principal
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
   splice_relay splice_;  // large pass-through responses, socket to socket
@@ -950,8 +980,9 @@ class session : public std::enable_shared_from_this<session> {
   friend void publish_session_counts(worker& w);
 };
 
-void start_session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target) {
-  auto s = std::make_shared<session>(w, l, std::move(client), std::move(target));
+void start_session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target,
+                   std::string counted_address) {
+  auto s = std::make_shared<session>(w, l, std::move(client), std::move(target), std::move(counted_address));
   auto it = w.sessions.insert(w.sessions.end(), s);
   asio::co_spawn(w.io, s->run(), [&w, it](std::exception_ptr e) {
     w.sessions.erase(it);

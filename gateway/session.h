@@ -18,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "config/gateway_config.h"
@@ -33,8 +34,10 @@ struct upstream_target {
   std::vector<config::host_port> candidates;
 };
 
-// Starts a session on the worker that owns `client`.
-void start_session(worker& w, const listener_runtime& l, boost::asio::ip::tcp::socket client, upstream_target target);
+// Starts a session on the worker that owns `client`. counted_address: the client's address, when
+// the per-address connection limits counted it (the session gives it back when it ends).
+void start_session(worker& w, const listener_runtime& l, boost::asio::ip::tcp::socket client, upstream_target target,
+                   std::string counted_address = {});
 
 // Asks every session of the worker to finish: stop reading requests, deliver the responses
 // still in flight, then close. Runs on the worker's thread.

@@ -30,6 +30,9 @@ namespace metrics {
 class gateway_metrics;
 }
 }  // namespace kgw::gateway
+namespace kgw::policies::quota {
+class connection_limits;
+}
 namespace kgw::gateway {
 
 class live_configs;
@@ -56,6 +59,7 @@ struct worker {
   policies::topic_names topic_ids;                    // learnt from Metadata this worker relays
   request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded
   metrics::gateway_metrics* metrics = nullptr;      // the process-wide one (thread-safe); null: no admin listener
+  policies::quota::connection_limits* connection_limits = nullptr;  // the process-wide one (thread-safe)
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown
   std::atomic<int> live_sessions{0};

@@ -23,6 +23,7 @@
 #include "policies/encryption/encryption_config.h"
 #include "policies/encryption/field_stages.h"
 #include "policies/encryption/key_manager.h"
+#include "policies/quota/quota_book.h"
 #include "policies/json/json_doc.h"
 #include "policies/json/json_text.h"
 #include "policies/policy_set.h"
@@ -171,6 +172,40 @@ void explain_encryption(const config::policy_config& pol, const config::principa
                   : "a value that is not JSON is encrypted whole");
 }
 
+// What quotas.rules and per_address set for the principal (explain shows one principal).
+void explain_quotas(const config::policy_config& pol, const config::principal_config& who, const options& o) {
+  const auto section = pol.section<policies::quota_section>();
+  if (section->empty()) return;
+  policies::quota::quota_meters meters;  // explain measures nothing
+  const policies::quota::quota_book book(*section, meters);
+  const auto q = book.for_principal(who);
+  std::printf("\nQuotas of %s (per gateway instance%s):\n", o.principal.c_str(),
+              section->instances > 1 ? (", the configured rates divided by " + std::to_string(section->instances) +
+                                        " instances")
+                                           .c_str()
+                                     : "");
+  auto rate = [](const std::optional<policies::quota::quota_limit>& l) {
+    if (!l) return std::string("unlimited");
+    return std::to_string(static_cast<long long>(l->bytes_per_second)) + " bytes/s (rule at " + l->at.str() + ")";
+  };
+  std::printf("  produce: %s\n  fetch: %s\n", rate(q ? q->produce : std::nullopt).c_str(),
+              rate(q ? q->fetch : std::nullopt).c_str());
+  if (q && q->max_connections) std::printf("  open connections: at most %d\n", *q->max_connections);
+  if (q && q->connections_per_second)
+    std::printf("  new connections: at most %.0f per second\n", *q->connections_per_second);
+  std::printf("  measured over %d windows of %lld ms; over a quota, responses carry throttle_time_ms and the client\n"
+              "  waits that long\n",
+              section->samples, static_cast<long long>(section->window.count()));
+  if (const auto* a = book.per_address()) {
+    std::printf("  every client address:%s%s\n",
+                a->max_connections ? (" at most " + std::to_string(*a->max_connections) + " open connections").c_str() : "",
+                a->connections_per_second
+                    ? (", at most " + std::to_string(static_cast<long long>(*a->connections_per_second)) + " new per second")
+                          .c_str()
+                    : "");
+  }
+}
+
 void explain(const config::gateway_config& cfg, policies::policy_set& set, const options& o) {
   const auto& pol = cfg.policies;
   const auto acls = pol.section<policies::acl_section>();
@@ -250,6 +285,8 @@ void explain(const config::gateway_config& cfg, policies::policy_set& set, const
     if (tp->validator)
       for (const auto& line : tp->validator->describe()) std::printf("    %s\n", line.c_str());
   }
+
+  explain_quotas(pol, who, o);
 
   if (!pol.files.empty()) std::printf("\nPolicies loaded from: %s\n", join(pol.files).c_str());
 }

@@ -68,6 +68,10 @@ gateway_metrics::gateway_metrics(const config::admin_settings& s)
                                            "Client connections closed, by listener.", {"listener"})),
       connections_open_(reg_.add_gauge("kafka_gateway_connections_open", "Client connections open now, by listener.",
                                        {"listener"})),
+      connections_refused_(reg_.add_counter("kafka_gateway_connections_refused_total",
+                                            "Connections closed over a connection limit, by listener, scope "
+                                            "(address, principal) and limit.",
+                                            {"listener", "scope", "limit"})),
       authentications_(reg_.add_counter("kafka_gateway_authentications_total",
                                         "Connections authenticated, by listener, mechanism and principal.",
                                         {"listener", "mechanism", "principal"})),
@@ -122,6 +126,10 @@ void gateway_metrics::connection_accepted(std::string_view listener) {
 void gateway_metrics::connection_closed(std::string_view listener) {
   connections_closed_.with({listener}).add();
   connections_open_.with({listener}).add(-1);
+}
+
+void gateway_metrics::connection_refused(std::string_view listener, std::string_view scope, std::string_view limit) {
+  connections_refused_.with({listener, scope, limit}).add();
 }
 
 void gateway_metrics::add_session_counts(std::string_view principal, const session_counts& delta) {

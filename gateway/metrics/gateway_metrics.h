@@ -40,6 +40,9 @@ class gateway_metrics {
   // Per listener; `open` is the difference.
   void connection_accepted(std::string_view listener);
   void connection_closed(std::string_view listener);
+  // A connection closed over a connection limit: scope "address" or "principal", limit
+  // "max_connections" or "connections_per_second".
+  void connection_refused(std::string_view listener, std::string_view scope, std::string_view limit);
   // A session's counts since its last call (deltas).
   void add_session_counts(std::string_view principal, const session_counts& delta);
   void add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n);
@@ -59,6 +62,7 @@ class gateway_metrics {
   family<counter>& connections_accepted_;
   family<counter>& connections_closed_;
   family<gauge>& connections_open_;
+  family<counter>& connections_refused_;
   family<counter>& authentications_;
   family<counter>& authentication_failures_;
   family<counter>& requests_;

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 
 #include "config/gateway_config.h"
 #include "policies/quota/quota_config.h"
+#include "tests/e2e/raw_connection.h"
 #include "tests/e2e/secure_environment.h"
 
 namespace kgw::e2e {
@@ -50,6 +52,13 @@ struct flow {
     return static_cast<double>(sum) / std::chrono::duration<double>(to - from).count();
   }
 };
+
+// A quota rule for one principal; the caller sets its limits.
+policies::quota_rule rule_for(const std::string& principal) {
+  policies::quota_rule r;
+  r.who = {config::subject::kind::principals, {principal}};
+  return r;
+}
 
 void on_throttle(rd_kafka_t*, const char*, int32_t, int throttle_ms, void* opaque) {
   auto* f = static_cast<flow*>(opaque);
@@ -130,8 +139,10 @@ TEST_CASE("quotas: two principals with different produce quotas each get their o
   secure_environment env({{"metered", 3}}, [&](config::gateway_config& c) {
     auto& q = c.policies.edit<policies::quota_section>();
     q.window = 100ms;
-    q.rules.push_back({{config::subject::kind::principals, {"alice"}}, alice_quota, std::nullopt, {}});
-    q.rules.push_back({{config::subject::kind::principals, {"bob"}}, bob_quota, std::nullopt, {}});
+    q.rules.push_back(rule_for("alice"));
+    q.rules.back().produce_bytes_per_second = alice_quota;
+    q.rules.push_back(rule_for("bob"));
+    q.rules.back().produce_bytes_per_second = bob_quota;
   });
   const std::string bootstrap = env.bootstrap("sasl");
   flow alice, bob;
@@ -159,7 +170,8 @@ TEST_CASE("quotas: a consumer over its fetch quota is throttled to it") {
   secure_environment env({{"backlog", 2}}, [&](config::gateway_config& c) {
     auto& q = c.policies.edit<policies::quota_section>();
     q.window = 100ms;
-    q.rules.push_back({{config::subject::kind::principals, {"alice"}}, std::nullopt, quota, {}});
+    q.rules.push_back(rule_for("alice"));
+    q.rules.back().fetch_bytes_per_second = quota;
   });
   // A backlog of 6 MiB (more than 18 s at the quota), written straight to the broker (no quota on the way in).
   {
@@ -211,6 +223,81 @@ TEST_CASE("quotas: a consumer over its fetch quota is throttled to it") {
   const double r = f.rate(start + 3s, until);
   WARN("consumed " << r / 1024 << " KiB/s (quota " << quota / 1024 << ")");
   CHECK(r == Approx(quota).epsilon(0.10));
+}
+
+}  // namespace kgw::e2e
+
+namespace kgw::e2e {
+namespace {
+
+// Produces one record as `user`; true when it was delivered within `timeout`.
+bool produce_one(const std::string& bootstrap, const std::string& user, const std::string& password,
+                 std::chrono::milliseconds timeout, rd_kafka_t** keep = nullptr) {
+  flow f;
+  rd_kafka_conf_t* conf = client_conf(bootstrap, user, password, f, true);
+  char err[512];
+  rd_kafka_conf_set(conf, "message.timeout.ms", std::to_string(timeout.count()).c_str(), err, sizeof err);
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  REQUIRE(rk);
+  rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("limited"), RD_KAFKA_V_VALUE(const_cast<char*>("x"), 1),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  rd_kafka_flush(rk, static_cast<int>(timeout.count()) + 2000);
+  const bool delivered = f.events.size() == 1;
+  if (keep) *keep = rk;  // the caller keeps the client (and its connections) open
+  else rd_kafka_destroy(rk);
+  return delivered;
+}
+
+}  // namespace
+
+TEST_CASE("quotas: connections over an address's limit are closed at once, others are served") {
+  secure_environment env({{"limited", 1}}, [&](config::gateway_config& c) {
+    c.policies.edit<policies::quota_section>().per_address.max_connections = 3;
+  });
+  const std::uint16_t port = env.port("plain");
+  std::vector<std::unique_ptr<raw_connection>> open;
+  for (int i = 0; i < 3; ++i) open.push_back(std::make_unique<raw_connection>(port));
+  std::this_thread::sleep_for(300ms);
+  for (const auto& c : open) CHECK_FALSE(c->closed_by_peer());
+  // The fourth from the same address: accepted by the kernel, closed by the gateway.
+  raw_connection fourth(port);
+  CHECK_FALSE(fourth.receive());
+  CHECK_FALSE(fourth.timed_out);  // closed, not silent
+  // One of the three goes: there is room again.
+  open.pop_back();
+  std::this_thread::sleep_for(300ms);
+  raw_connection again(port);
+  std::this_thread::sleep_for(300ms);
+  CHECK_FALSE(again.closed_by_peer());
+}
+
+TEST_CASE("quotas: a principal over its connection limit is refused while others are not") {
+  secure_environment env({{"limited", 1}}, [&](config::gateway_config& c) {
+    auto& q = c.policies.edit<policies::quota_section>();
+    q.rules.push_back(rule_for("alice"));
+    q.rules.back().max_connections = 2;
+  });
+  const std::string bootstrap = env.bootstrap("sasl");
+  // alice's first client takes one or two of her two connections and keeps them.
+  rd_kafka_t* first = nullptr;
+  REQUIRE(produce_one(bootstrap, "alice", "alice-secret", 10s, &first));
+  // Two more clients of alice need at least two more connections: at least one cannot deliver.
+  std::atomic<int> delivered{0};
+  std::vector<rd_kafka_t*> more(2, nullptr);
+  std::vector<std::thread> threads;
+  for (auto& rk : more)
+    threads.emplace_back([&] { delivered += produce_one(bootstrap, "alice", "alice-secret", 4s, &rk); });
+  // Meanwhile bob, who has no limit, is served.
+  const bool bob = produce_one(bootstrap, "bob", "bob-secret", 10s);
+  for (auto& t : threads) t.join();
+  CHECK(bob);
+  CHECK(delivered.load() < 2);
+  rd_kafka_destroy(first);
+  for (auto* rk : more) rd_kafka_destroy(rk);
+  // Her connections closed, alice is served again.
+  std::this_thread::sleep_for(500ms);
+  CHECK(produce_one(bootstrap, "alice", "alice-secret", 10s));
 }
 
 }  // namespace kgw::e2e

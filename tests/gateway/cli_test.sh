@@ -279,6 +279,15 @@ validation:
     topics: [customers]
     required_fields: [id, email, region]
 hash_key: { env: KGW_TEST_HASH_KEY }
+quotas:
+  instances: 2
+  rules:
+    - teams: [readers]
+      fetch_bytes_per_second: 20MiB
+    - principals: [ingest]
+      produce_bytes_per_second: 10MiB
+      max_connections: 10
+  per_address: { max_connections: 100 }
 YAML
 export KGW_TEST_HASH_KEY=cli-test-hash-key-0123456789
 check "validate: the policy scenario is valid" "$gw" validate "$work/pol/gw.yaml"
@@ -298,6 +307,11 @@ check "explain marketing: its view rule" grep -qxF "  view rule for principal ma
 check "explain marketing: the row filter" grep -q "consent.marketing == true" "$work/ex.marketing"
 check "explain marketing: e-mail partly masked" grep -q "email: partially masked" "$work/ex.marketing"
 check "explain marketing: phone removed" grep -q "phone: removed" "$work/ex.marketing"
+check "explain marketing: its team's fetch quota, its share of two instances" \
+  grep -qxF "  fetch: 10485760 bytes/s (rule at $work/pol/policies.yaml:44:7)" "$work/ex.marketing"
+check "explain marketing: no produce quota" grep -qx "  produce: unlimited" "$work/ex.marketing"
+check "explain ingest: produce quota and connections" grep -qx "  open connections: at most 10" "$work/ex.ingest"
+check "explain: the per-address limit" grep -qx "  every client address: at most 100 open connections" "$work/ex.fraud"
 check "explain marketing: may not write" grep -q "marketing may not Write customers" "$work/ex.marketing"
 check "explain analytics: fields hashed" test "$(grep -c "HMAC-SHA-256" "$work/ex.analytics")" -eq 3
 check "explain sales: its attribute" grep -qx "  attributes: territory = US-WEST" "$work/ex.sales"
