@@ -17,6 +17,9 @@
 //     encrypt        email and phone encrypted on produce (AES-256-GCM, local KMS, keys in the
 //                    key topic) and decrypted for the reader (ANONYMOUS may decrypt)
 //     encrypt-tokens the same, and the reader may not decrypt: it gets the tokens
+//     observe        no view, but quotas configured high enough never to throttle and the
+//                    admin listener on (metrics counted): what observing pass-through costs
+//     mask-observe   the masking case with the same quotas and metrics
 //   Clients connect as ANONYMOUS; the rules are for `everyone: true`.
 //
 // Records: JSON customers ({"id":..,"name":..,"email":..,"phone":..,"region":..,
@@ -52,6 +55,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -78,6 +82,7 @@ struct case_def {
   const char* topic;  // its own topic in the broker (run.sh creates it)
   bool acl, filter, mask;
   bool encrypt = false, decrypt = false;  // email and phone encrypted; the bench's principal may decrypt
+  bool observe = false;  // quotas that are never reached, and the admin listener (metrics) on
 };
 constexpr case_def governed_cases[] = {
     {"acl", "gateway ACL-only", "bench-acl", true, false, false},
@@ -86,6 +91,8 @@ constexpr case_def governed_cases[] = {
     {"mask-filter", "gateway masking+filter", "bench-mask-filter", false, true, true},
     {"encrypt", "gateway encrypt+decrypt", "bench-encrypt", false, false, false, true, true},
     {"encrypt-tokens", "gateway encrypt, tokens", "bench-encrypt-tokens", false, false, false, true, false},
+    {"observe", "gateway +quotas+metrics", "bench-observe", false, false, false, false, false, true},
+    {"mask-observe", "gateway masking +quotas+metrics", "bench-mask-observe", false, false, true, false, false, true},
 };
 
 const case_def* find_case(std::string_view kind) {
@@ -131,6 +138,16 @@ std::string policy_yaml(const case_def& c) {
          "        kek: bench-kek\n"
          "        fields: [email, phone]\n";
     if (c.decrypt) y += "        decrypt: { principals: [ANONYMOUS] }\n";
+  }
+  if (c.observe) {
+    y += "  quotas:                      # far above what one machine moves: measured, never throttled\n"
+         "    rules:\n"
+         "      - everyone: true\n"
+         "        produce_bytes_per_second: 100GiB\n"
+         "        fetch_bytes_per_second: 100GiB\n";
+    // run.sh gives each gateway a port for it after its broker ports.
+    const char* admin = std::getenv("KGW_BENCH_ADMIN_PORT");
+    y += std::string("admin:\n  listen: 127.0.0.1:") + (admin && *admin ? admin : "9644") + "\n";
   }
   return y;
 }
@@ -776,6 +793,14 @@ int main(int argc, char** argv) {
     std::printf("encrypt+decrypt consume vs passthrough consume: %.2fx (median over median; per round: %s)\n\n",
                 med(*en, &round_result::consume_mbps) / med(*gw, &round_result::consume_mbps), per_round.c_str());
   }
+  // Issue 12's goal: quotas (never reached) and metrics add under 5% of gateway CPU.
+  for (const auto& [with, without] : {std::pair{"gateway +quotas+metrics", "gateway"},
+                                      std::pair{"gateway masking +quotas+metrics", "gateway masking"}}) {
+    const target *w = find_target(with), *wo = find_target(without);
+    if (!w || !wo || w->bytes == 0 || wo->bytes == 0) continue;
+    const double a = w->gateway_cpu / (w->bytes / 1e9), b = wo->gateway_cpu / (wo->bytes / 1e9);
+    std::printf("%s: %.2f gateway CPU-s/GB against %.2f without (%+.1f%%)\n\n", with, a, b, b > 0 ? (a / b - 1) * 100 : 0);
+  }
   for (const auto& t : targets)
     if (t.pid)
       std::printf("Gateway CPU, %s rounds: %.2f s per GB (utime+stime %.2f s over %.3f GB of log payload, produced + consumed).\n",
@@ -807,7 +832,9 @@ int main(int argc, char** argv) {
                 "no views; row-filter = a view where consent.marketing == true; masking = a view masking email "
                 "(partial, keep_domain), phone (remove), name (hash); masking+filter = both; the view cases have no "
                 "ACLs; encrypt+decrypt = email and phone encrypted on produce (AES-256-GCM, local KMS) and decrypted "
-                "for the reader; encrypt, tokens = the same, the reader may not decrypt (it gets the tokens). "
+                "for the reader; encrypt, tokens = the same, the reader may not decrypt (it gets the tokens); "
+                "+quotas+metrics = produce and fetch quotas of 100 GiB/s for everyone (measured, never reached) and "
+                "the admin listener on (metrics counted, not scraped). "
                 "`gateway_bench --print-policy KIND` prints each policy.\n");
   return 0;
 }

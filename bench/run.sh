@@ -16,7 +16,7 @@
 #   KGW_GATEWAY_BIN / KGW_BENCH_BIN   use these binaries instead of building
 #   KGW_BENCH_PORT  gateway listen port (default 19092; broker ports are the next 28; the TLS
 #                   listener takes the 29 ports after those, and each governed gateway the next
-#                   29: 4 x 29 more, up to KGW_BENCH_PORT + 173)
+#                   30 (its listener, its broker ports, its admin listener))
 #
 # Loopback only; bounded: every wait has a timeout and gateway_bench limits each phase to 60 s.
 set -euo pipefail
@@ -123,7 +123,7 @@ gateway_yaml() {
 args=(--direct "$upstream" --broker-pid "$broker_pid")
 if ((direct_only == 0)); then
   tls_port=$((port + 29))
-  last_port=$((port + 57 + 29 * ${#cases[@]}))
+  last_port=$((port + 57 + 30 * ${#cases[@]}))
   for ((p = port; p <= last_port; p++)); do
     if port_busy "$p"; then echo "run.sh: 127.0.0.1:$p is in use (the bench needs $port-$last_port; set KGW_BENCH_PORT)" >&2; exit 1; fi
   done
@@ -143,7 +143,7 @@ if ((direct_only == 0)); then
   start_gateway gateway "$port"
   args+=(--gateway "127.0.0.1:$port" --gateway-pid "$started_pid" --gateway-tls "127.0.0.1:$tls_port" --tls-ca "$work/tls.pem")
 
-  # One gateway process per policy, each on its own 29 ports, all in front of the same broker.
+  # One gateway process per policy, each on its own 30 ports, all in front of the same broker.
   # The encryption cases' KEK file (their policies name it; a throw-away key, mode 600).
   (umask 077; printf 'bench-kek %s\n' "$(head -c 32 /dev/urandom | base64)" >"$work/bench-keks")
   case_port=$((port + 58))
@@ -153,11 +153,11 @@ if ((direct_only == 0)); then
       gateway_yaml "$case_port"
       echo "upstream:"
       echo "  bootstrap: [${upstream//,/, }]"
-      "$bench_bin" --print-policy "$kind"
+      KGW_BENCH_ADMIN_PORT=$((case_port + 29)) "$bench_bin" --print-policy "$kind"
     } >"$work/gateway-$kind.yaml"
     start_gateway "gateway-$kind" "$case_port"
     args+=(--case "$kind=127.0.0.1:$case_port@$started_pid")
-    case_port=$((case_port + 29))
+    case_port=$((case_port + 30))
   done
 fi
 
