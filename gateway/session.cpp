@@ -98,6 +98,7 @@ class session : public std::enable_shared_from_this<session> {
     if (w_.metrics) {
       publish_counts();
       w_.metrics->connection_closed(l_.cfg.name);
+      if (upstream_counted_) w_.metrics->upstream_closed(upstream_name_);
     }
   }
 
@@ -337,9 +338,14 @@ class session : public std::enable_shared_from_this<session> {
       const auto done = co_await w_.connector.connect(upstream_, c);
       if (done) {
         upstream_name_ = c.str();
+        if (w_.metrics) {
+          w_.metrics->upstream_connected(upstream_name_);
+          upstream_counted_ = true;
+        }
         co_return true;
       }
       spdlog::warn("{}: cannot connect to upstream {}: {}", peer_, c.str(), done.error());
+      if (w_.metrics) w_.metrics->upstream_connect_failed(c.str());
     }
     co_return false;
   }
@@ -963,6 +969,7 @@ class session : public std::enable_shared_from_this<session> {
   asio::steady_timer mute_timer_;
   std::string counted_address_;     // counted in the worker's connection limits: released at the end
   bool principal_counted_ = false;  // the same for the principal
+  bool upstream_counted_ = false;   // its upstream connection is in the metrics' open gauge
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
   splice_relay splice_;  // large pass-through responses, socket to socket

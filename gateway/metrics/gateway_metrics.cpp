@@ -72,6 +72,13 @@ gateway_metrics::gateway_metrics(const config::admin_settings& s)
                                             "Connections closed over a connection limit, by listener, scope "
                                             "(address, principal) and limit.",
                                             {"listener", "scope", "limit"})),
+      upstream_open_(reg_.add_gauge("kafka_gateway_upstream_connections_open",
+                                    "Connections open to each upstream broker (one per client connection relayed).",
+                                    {"broker"})),
+      upstream_connects_(reg_.add_counter("kafka_gateway_upstream_connects_total",
+                                          "Connections made to each upstream broker.", {"broker"})),
+      upstream_failures_(reg_.add_counter("kafka_gateway_upstream_connect_failures_total",
+                                          "Connection attempts to an upstream broker that failed.", {"broker"})),
       authentications_(reg_.add_counter("kafka_gateway_authentications_total",
                                         "Connections authenticated, by listener, mechanism and principal.",
                                         {"listener", "mechanism", "principal"})),
@@ -127,6 +134,15 @@ void gateway_metrics::connection_closed(std::string_view listener) {
   connections_closed_.with({listener}).add();
   connections_open_.with({listener}).add(-1);
 }
+
+void gateway_metrics::upstream_connected(std::string_view broker) {
+  upstream_open_.with({broker}).add(1);
+  upstream_connects_.with({broker}).add();
+}
+
+void gateway_metrics::upstream_closed(std::string_view broker) { upstream_open_.with({broker}).add(-1); }
+
+void gateway_metrics::upstream_connect_failed(std::string_view broker) { upstream_failures_.with({broker}).add(); }
 
 void gateway_metrics::connection_refused(std::string_view listener, std::string_view scope, std::string_view limit) {
   connections_refused_.with({listener, scope, limit}).add();

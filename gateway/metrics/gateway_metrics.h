@@ -43,6 +43,10 @@ class gateway_metrics {
   // A connection closed over a connection limit: scope "address" or "principal", limit
   // "max_connections" or "connections_per_second".
   void connection_refused(std::string_view listener, std::string_view scope, std::string_view limit);
+  // Connections to upstream brokers ("host:port", as configured or learnt: bounded by the cluster).
+  void upstream_connected(std::string_view broker);
+  void upstream_closed(std::string_view broker);
+  void upstream_connect_failed(std::string_view broker);
   // A session's counts since its last call (deltas).
   void add_session_counts(std::string_view principal, const session_counts& delta);
   void add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n);
@@ -63,6 +67,9 @@ class gateway_metrics {
   family<counter>& connections_closed_;
   family<gauge>& connections_open_;
   family<counter>& connections_refused_;
+  family<gauge>& upstream_open_;
+  family<counter>& upstream_connects_;
+  family<counter>& upstream_failures_;
   family<counter>& authentications_;
   family<counter>& authentication_failures_;
   family<counter>& requests_;

@@ -172,6 +172,7 @@ TEST_CASE("metrics: /metrics counts a principal's records and bytes, promtool an
   CHECK(series_value(text, "kafka_gateway_request_latency_seconds_count{api=\"Produce\"}") > 0);
   CHECK(series_value(text, "kafka_gateway_connections_accepted_total{listener=\"default\"}") >= 2);
   CHECK(has_line(text, "kafka_gateway_config_generation 1"));
+  CHECK(text.find("kafka_gateway_upstream_connects_total{broker=\"127.0.0.1:") != std::string::npos);
 
   // Prometheus' own checker accepts the exposition.
   {

@@ -87,6 +87,10 @@ TEST_CASE("metrics: decisions become per-principal and per-topic series, bounded
   m.connection_accepted("plain");
   m.connection_accepted("plain");
   m.connection_closed("plain");
+  m.upstream_connected("kafka-1:9092");
+  m.upstream_connected("kafka-1:9092");
+  m.upstream_closed("kafka-1:9092");
+  m.upstream_connect_failed("kafka-2:9092");
 
   pol::decision auth;
   auth.kind = pol::decision_kind::authenticated;
@@ -134,6 +138,9 @@ TEST_CASE("metrics: decisions become per-principal and per-topic series, bounded
   const std::string text = m.render();
   CHECK(has_line(text, "kafka_gateway_connections_accepted_total{listener=\"plain\"} 2"));
   CHECK(has_line(text, "kafka_gateway_connections_open{listener=\"plain\"} 1"));
+  CHECK(has_line(text, "kafka_gateway_upstream_connections_open{broker=\"kafka-1:9092\"} 1"));
+  CHECK(has_line(text, "kafka_gateway_upstream_connects_total{broker=\"kafka-1:9092\"} 2"));
+  CHECK(has_line(text, "kafka_gateway_upstream_connect_failures_total{broker=\"kafka-2:9092\"} 1"));
   CHECK(has_line(text, "kafka_gateway_authentications_total{listener=\"plain\",mechanism=\"SCRAM-SHA-512\",principal=\"alice\"} 1"));
   CHECK(has_line(text, "kafka_gateway_authentication_failures_total{listener=\"plain\",reason=\"SASL authentication failed\"} 1"));
   CHECK(text.find("wrong password") == std::string::npos);
