@@ -27,6 +27,7 @@
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/subprocess.h"
+#include "tests/support/test_pki.h"
 
 namespace kgw::e2e {
 namespace {
@@ -82,15 +83,16 @@ double series_value(const std::string& text, const std::string& series) {
 
 const char* const token = "metrics-e2e-token";
 
+// admin_extra: more lines of the admin section (indented by two spaces).
 std::unique_ptr<gateway::gateway> start_gateway(const std::vector<std::uint16_t>& brokers, std::uint16_t port,
-                                                std::uint16_t admin_port) {
+                                                std::uint16_t admin_port, const std::string& admin_extra = "") {
   const char* level = std::getenv("KGW_E2E_LOG");
   spdlog::set_level(spdlog::level::from_str(level && *level ? level : "warn"));
   const std::string yaml = "gateway:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n  broker_ports: " +
                            std::to_string(port + 1) + "-" + std::to_string(port + 8) +
                            "\nupstream: { bootstrap: [127.0.0.1:1] }\n" +
                            "admin:\n  listen: 127.0.0.1:" + std::to_string(admin_port) +
-                           "\n  bearer_token: { env: KGW_E2E_ADMIN_TOKEN }\n"
+                           "\n  bearer_token: { env: KGW_E2E_ADMIN_TOKEN }\n" + admin_extra +
                            "policies:\n"
                            "  views:\n"
                            "    - topics: [customers]\n"
@@ -228,6 +230,38 @@ TEST_CASE("metrics: /readyz says why a gateway whose cluster is unreachable is n
   CHECK(r.status == 503);
   CHECK(r.body.find("no upstream broker reachable") != std::string::npos);
   CHECK(http_get(gw->admin_port(), "/healthz", token).status == 200);
+  gw->stop();
+}
+
+TEST_CASE("metrics: the admin listener over TLS serves HTTPS clients with the token, nothing in plain HTTP") {
+  testing::test_pki pki("kgw-admin-pki");
+  const auto server = pki.issue("admin", "CN=localhost", {"DNS:localhost", "IP:127.0.0.1"}, true);
+  const std::uint16_t port = find_free_port_block(11);
+  const std::uint16_t admin_port = static_cast<std::uint16_t>(port + 9);
+  auto gw = start_gateway({static_cast<std::uint16_t>(port + 10)}, port, admin_port,
+                          "  tls: { certificate: " + server.cert.string() + ", key: " + server.key.string() + " }\n");
+  const std::string fetch = R"(import ssl, sys, urllib.request, urllib.error
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+req = urllib.request.Request(sys.argv[2], headers={"Authorization": "Bearer " + sys.argv[3]})
+try:
+    r = urllib.request.urlopen(req, context=ctx, timeout=10)
+    print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code)
+)";
+  const std::string url = "https://127.0.0.1:" + std::to_string(admin_port);
+  auto get = [&](const std::string& path, const std::string& tok) {
+    return run_process({KGW_E2E_PYTHON, "-c", fetch, pki.ca_cert().string(), url + path, tok}, "", 30s);
+  };
+  const auto ok = get("/healthz", token);
+  INFO(ok.describe());
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.starts_with("200 ok"));
+  const auto metrics = get("/metrics", token);
+  CHECK(metrics.out.find("kafka_gateway_build_info") != std::string::npos);
+  CHECK(get("/metrics", "wrong").out.starts_with("401"));
+  // Plain HTTP on the TLS port gets no HTTP answer.
+  CHECK(http_get(admin_port, "/healthz", token).status == 0);
   gw->stop();
 }
 
