@@ -11,7 +11,10 @@
 #include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <csignal>
+#include <cstring>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -215,6 +218,44 @@ TEST_CASE("metrics: /metrics counts a principal's records and bytes, promtool an
   INFO("prometheus answered: " << answer << "\nits stderr: " << prom.err());
   REQUIRE(std::regex_search(answer, m, value_re));
   CHECK(std::stod(m[1].str()) > 0);
+
+  // The Grafana dashboard shipped in docker/: every metric it names is one the gateway exports,
+  // and Prometheus accepts every one of its queries.
+  {
+    std::ifstream in(std::string(KGW_E2E_SCRIPTS) + "/../../docker/grafana/kafka-gateway-dashboard.json");
+    REQUIRE(in);
+    const std::string dash((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::regex expr_re(R"re("expr": "((?:[^"\\]|\\.)*)")re"), name_re(R"re(kafka_gateway_[a-z_]+)re");
+    int exprs = 0;
+    for (auto it = std::sregex_iterator(dash.begin(), dash.end(), expr_re); it != std::sregex_iterator(); ++it) {
+      std::string e = (*it)[1].str();
+      for (std::size_t at; (at = e.find("\\\"")) != std::string::npos;) e.replace(at, 2, "\"");
+      for (auto n = std::sregex_iterator(e.begin(), e.end(), name_re); n != std::sregex_iterator(); ++n) {
+        std::string family = n->str();
+        for (const char* suffix : {"_bucket", "_sum", "_count"})
+          if (family.ends_with(suffix) && family.find("_seconds") != std::string::npos)
+            family.resize(family.size() - std::strlen(suffix));
+        INFO("dashboard query " << e);
+        CHECK(text.find("# TYPE " + family + " ") != std::string::npos);
+      }
+      // $instance is Grafana's: Prometheus gets what Grafana would send for "All".
+      for (std::size_t at; (at = e.find("$instance")) != std::string::npos;) e.replace(at, 9, ".*");
+      std::string q;
+      for (unsigned char c : e) {
+        if (std::isalnum(c) || c == '_' || c == '.' || c == '-') q.push_back(static_cast<char>(c));
+        else {
+          char hex[4];
+          std::snprintf(hex, sizeof hex, "%%%02X", c);
+          q += hex;
+        }
+      }
+      const auto reply = http_get(prom_port, "/api/v1/query?query=" + q).body;
+      INFO("dashboard query " << e << "\nprometheus: " << reply);
+      CHECK(reply.find("\"status\":\"success\"") != std::string::npos);
+      ++exprs;
+    }
+    CHECK(exprs >= 10);
+  }
   prom.signal(SIGTERM);
   prom.finish(clock::now() + 20s);
   std::error_code ec;
