@@ -123,10 +123,7 @@ class session : public std::enable_shared_from_this<session> {
     ++requests_;
     if (!w_.metrics) return;
     if (requests_by_key_.empty()) requests_by_key_.resize(metrics::session_counts::key_slots);
-    const auto slot = api_key >= 0 && static_cast<std::size_t>(api_key) + 1 < requests_by_key_.size()
-                          ? static_cast<std::size_t>(api_key)
-                          : requests_by_key_.size() - 1;
-    ++requests_by_key_[slot];
+    ++requests_by_key_[metrics::session_counts::slot_of(api_key)];
   }
 
   awaitable<void> run() {

@@ -158,10 +158,6 @@ namespace {
 std::string_view slot_label(std::size_t slot) {
   return slot + 1 < session_counts::key_slots ? api_label(static_cast<std::int16_t>(slot)) : std::string_view("unknown");
 }
-std::size_t slot_of(std::int16_t key) {
-  return key >= 0 && static_cast<std::size_t>(key) + 1 < session_counts::key_slots ? static_cast<std::size_t>(key)
-                                                                                     : session_counts::key_slots - 1;
-}
 }  // namespace
 
 void gateway_metrics::add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n) {
@@ -176,10 +172,11 @@ void gateway_metrics::add_throttle(std::string_view principal, std::string_view 
 }
 
 void gateway_metrics::observe_latency(std::int16_t api_key, std::chrono::nanoseconds d) {
-  auto& slot = latency_by_key_[slot_of(api_key)];
+  const std::size_t key_slot = session_counts::slot_of(api_key);
+  auto& slot = latency_by_key_[key_slot];
   histogram* h = slot.load(std::memory_order_acquire);
   if (!h) {
-    h = &latency_.with({slot_label(slot_of(api_key))});  // the same series whoever gets here first
+    h = &latency_.with({slot_label(key_slot)});  // the same series whoever gets here first
     slot.store(h, std::memory_order_release);
   }
   h->observe(d);

@@ -28,6 +28,10 @@ namespace kgw::gateway::metrics {
 // requests by API key (key_slots - 1 holds keys outside 0..key_slots-2).
 struct session_counts {
   static constexpr std::size_t key_slots = 128;
+  static constexpr std::size_t slot_of(std::int16_t api_key) {
+    return api_key >= 0 && static_cast<std::size_t>(api_key) + 1 < key_slots ? static_cast<std::size_t>(api_key)
+                                                                               : key_slots - 1;
+  }
   std::uint64_t bytes_in = 0, bytes_out = 0;
 };
 

@@ -143,11 +143,15 @@ void family<histogram>::render_series(std::string& out) const {
   }
 }
 
-family<counter>& registry::add_counter(std::string name, std::string help, std::vector<std::string> labels) {
-  auto f = std::make_unique<family<counter>>(std::move(name), std::move(help), metric_type::counter, std::move(labels));
+template <class M>
+family<M>& registry::add(std::unique_ptr<family<M>> f) {
   auto& ref = *f;
   families_.push_back(std::move(f));
   return ref;
+}
+
+family<counter>& registry::add_counter(std::string name, std::string help, std::vector<std::string> labels) {
+  return add(std::make_unique<family<counter>>(std::move(name), std::move(help), metric_type::counter, std::move(labels)));
 }
 
 family<counter>& registry::add_scaled_counter(std::string name, std::string help, std::vector<std::string> labels,
@@ -158,19 +162,13 @@ family<counter>& registry::add_scaled_counter(std::string name, std::string help
 }
 
 family<gauge>& registry::add_gauge(std::string name, std::string help, std::vector<std::string> labels) {
-  auto f = std::make_unique<family<gauge>>(std::move(name), std::move(help), metric_type::gauge, std::move(labels));
-  auto& ref = *f;
-  families_.push_back(std::move(f));
-  return ref;
+  return add(std::make_unique<family<gauge>>(std::move(name), std::move(help), metric_type::gauge, std::move(labels)));
 }
 
 family<histogram>& registry::add_histogram(std::string name, std::string help, std::vector<std::string> labels,
                                            std::vector<double> bounds) {
-  auto f = std::make_unique<family<histogram>>(std::move(name), std::move(help), metric_type::histogram,
-                                               std::move(labels), std::move(bounds));
-  auto& ref = *f;
-  families_.push_back(std::move(f));
-  return ref;
+  return add(std::make_unique<family<histogram>>(std::move(name), std::move(help), metric_type::histogram,
+                                                 std::move(labels), std::move(bounds)));
 }
 
 std::string registry::render() const {

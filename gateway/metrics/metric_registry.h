@@ -147,6 +147,8 @@ class registry {
   std::string render() const;
 
  private:
+  template <class M>
+  family<M>& add(std::unique_ptr<family<M>> f);
   std::vector<std::unique_ptr<family_base>> families_;  // added before use, then read-only
 };
 
