@@ -37,70 +37,162 @@ std::uint32_t count(reader& r, std::size_t body_left) {
 
 }  // namespace
 
-fetch_scanner::fetch_scanner(std::int16_t version, std::size_t body_size) : version_(version), size_(body_size) {}
+fetch_scanner::fetch_scanner(std::int16_t version, std::size_t body_size, bool tally)
+    : version_(version), size_(body_size), tally_(tally) {}
 
 fetch_scanner::step fetch_scanner::next(bytes_view buffered) {
   if (error_) return {kind::failed, 0};
-  if (state_ == state::payload) {
-    state_ = state::partition_tail;
-    if (payload_ > 0) {
-      pos_ += payload_;
-      return {kind::opaque, payload_};
+  for (;;) {
+    if (state_ == state::payload) {
+      if (!tally_) {
+        state_ = state::partition_tail;
+        if (payload_ > 0) {
+          pos_ += payload_;
+          return {kind::opaque, payload_};
+        }
+      } else if (batch_rest_ > 0) {  // the records after a batch header
+        const std::size_t n = batch_rest_;
+        batch_rest_ = 0;
+        pos_ += n;
+        return {kind::opaque, n};
+      } else if (payload_ > 0) {
+        const step s = batch_header(buffered);
+        if (s.what == kind::structure) pos_ += s.bytes;
+        return s;
+      } else {
+        state_ = state::partition_tail;
+      }
     }
+    // Before v12 the tails are empty: no step for them.
+    if (!flexible() && state_ == state::partition_tail) {
+      state_ = --partitions_left_ > 0 ? state::partition : state::topic_tail;
+      continue;
+    }
+    if (!flexible() && state_ == state::topic_tail) {
+      state_ = --topics_left_ > 0 ? state::topic : state::trailer;
+      continue;
+    }
+    break;
   }
   const std::size_t left = size_ - pos_;
-  if (state_ == state::trailer) return {kind::trailer, left};
+  if (state_ == state::trailer) {
+    if (!flexible() && left != 0) {
+      error_ = "bytes after the last topic";
+      return {kind::failed, 0};
+    }
+    return {kind::trailer, left};
+  }
   const bytes_view avail = buffered.subspan(0, std::min(buffered.size(), left));
   const step s = parse(avail, avail.size() == left);
   if (s.what == kind::structure) pos_ += s.bytes;
   return s;
 }
 
+// One batch of a records payload being tallied: its header is structure (the record count is
+// read from it), the rest of the batch opaque. v2 batch header: base offset (8), length (4),
+// leader epoch (4), magic (1), crc (4), attributes (2), last offset delta (4), two timestamps
+// (16), producer id (8), epoch (2), base sequence (4), record count (4) = 61 bytes. A legacy
+// message (magic 0/1) shares the first 17.
+fetch_scanner::step fetch_scanner::batch_header(bytes_view buffered) {
+  constexpr std::size_t v2_header = 61, prefix = 12, magic_at = 16, count_at = 57;
+  const std::size_t want = std::min(payload_, v2_header);
+  if (buffered.size() < want) return {kind::need_more, want};
+  std::size_t batch = payload_;  // a batch cut short (or unreadable) runs to the payload's end
+  bool whole = false;
+  if (want >= prefix) {
+    reader r(buffered.subspan(0, prefix));
+    r.i64();
+    const std::int32_t length = r.i32();
+    if (length > 0 && prefix + static_cast<std::size_t>(length) <= payload_) {
+      batch = prefix + static_cast<std::size_t>(length);
+      whole = true;
+    }
+  }
+  const std::size_t header = std::min(want, batch);
+  if (whole && header > magic_at) {
+    auto& t = tallies_.back();
+    const auto magic = static_cast<std::uint8_t>(buffered[magic_at]);
+    if (magic >= 2 && header >= v2_header) {
+      reader r(buffered.subspan(count_at, 4));
+      const std::int32_t n = r.i32();
+      if (n > 0) t.records += static_cast<std::uint64_t>(n);
+    } else if (magic < 2) {
+      t.records += 1;
+    }
+  }
+  payload_ -= batch;
+  batch_rest_ = batch - header;
+  return {kind::structure, header};
+}
+
 fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
   reader r(avail);
   const std::size_t left = size_ - pos_;
+  const bool flex = flexible();
   // Members change only once the whole step parsed: a step cut short is parsed again.
   state next = state_;
   std::uint32_t topics = topics_left_, partitions = partitions_left_;
+  auto array = [&]() -> std::uint32_t {
+    if (flex) return count(r, left);
+    const std::int32_t n = r.i32();
+    if (r.ok() && (n < 0 || static_cast<std::size_t>(n) > left)) r.fail(n < 0 ? "null array" : "array length exceeds frame");
+    return r.ok() ? static_cast<std::uint32_t>(n) : 0;
+  };
   switch (state_) {
-    case state::header:  // ResponseHeader v1: correlation id, tagged fields
+    case state::header:  // ResponseHeader: correlation id (and tagged fields from v12)
       r.i32();
-      skip_tags(r, left);
+      if (flex) skip_tags(r, left);
       next = state::top;
       break;
     case state::top:
-      r.i32();  // throttle_time_ms
-      r.i16();  // error_code
-      r.i32();  // session_id
-      topics = count(r, left);
+      if (version_ >= 1) r.i32();  // throttle_time_ms
+      if (version_ >= 7) {
+        r.i16();  // error_code
+        r.i32();  // session_id
+      }
+      topics = array();
       next = topics > 0 ? state::topic : state::trailer;
       break;
-    case state::topic:
+    case state::topic: {
+      uuid id{};
+      std::string_view name;
       if (version_ >= 13)
-        r.read_uuid();
+        id = r.read_uuid();
       else
-        r.string(true);
-      partitions = count(r, left);
+        name = r.string(flex);
+      partitions = array();
+      if (r.ok() && tally_) {
+        auto& t = tallies_.emplace_back();
+        t.name = name;
+        t.id = id;
+      }
       next = partitions > 0 ? state::partition : state::topic_tail;
       break;
+    }
     case state::partition: {
       r.i32();  // partition_index
       r.i16();  // error_code
       r.i64();  // high_watermark
-      r.i64();  // last_stable_offset
-      r.i64();  // log_start_offset
-      const std::uint32_t aborted = r.uvarint();  // nullable: 0 is null
-      if (r.ok() && aborted > 0 && aborted - 1 > left) r.fail("array length exceeds frame");
-      for (std::uint32_t i = 1; i < aborted && r.ok(); ++i) {
-        r.i64();  // producer_id
-        r.i64();  // first_offset
-        skip_tags(r, left);
+      if (version_ >= 4) r.i64();  // last_stable_offset
+      if (version_ >= 5) r.i64();  // log_start_offset
+      if (version_ >= 4) {
+        // aborted_transactions, nullable
+        const std::int64_t aborted = flex ? static_cast<std::int64_t>(r.uvarint()) - 1 : r.i32();
+        if (r.ok() && aborted > static_cast<std::int64_t>(left)) r.fail("array length exceeds frame");
+        for (std::int64_t i = 0; i < aborted && r.ok(); ++i) {
+          r.i64();  // producer_id
+          r.i64();  // first_offset
+          if (flex) skip_tags(r, left);
+        }
       }
-      r.i32();  // preferred_read_replica
-      const std::uint32_t records = r.uvarint();  // nullable: 0 is null
-      const std::size_t payload = records > 0 ? records - 1 : 0;
+      if (version_ >= 11) r.i32();  // preferred_read_replica
+      const std::int64_t records = flex ? static_cast<std::int64_t>(r.uvarint()) - 1 : r.i32();  // nullable
+      const std::size_t payload = records > 0 ? static_cast<std::size_t>(records) : 0;
       if (r.ok() && payload > left - r.position()) r.fail("records length exceeds frame");
-      if (r.ok()) payload_ = payload;
+      if (r.ok()) {
+        payload_ = payload;
+        if (tally_) tallies_.back().bytes += payload;
+      }
       next = state::payload;
       break;
     }

@@ -1,10 +1,16 @@
 #pragma once
-// Walks a flexible Fetch response (v12+) as it streams through, without decoding its records:
+// Walks a Fetch response (any version) as it streams through, without decoding its records:
 // it says which bytes are structure and which are a records field's payload (opaque: relay or
 // splice them unseen), and where the top-level tagged fields begin (from v16 they hold the
 // KIP-951 node endpoints, the one place a Fetch response carries broker addresses). This is
 // what lets a modern Fetch response keep cut-through and splice while its addresses are
 // rewritten: only the structure between record payloads and the trailer pass through user code.
+//
+// With `tally`, it also says how many bytes and records each topic carried (chargeback and the
+// audit trail for pass-through traffic): inside a records payload it stops at each batch's
+// 61-byte header (structure) to read its record count, and the batch's records stay opaque.
+// A batch cut off by the response's size limit is counted in bytes, not in records (the client
+// drops it); a legacy (v0/v1) message counts as one record.
 //
 // Resumable: next() parses one whole step from what is buffered or asks for more, never keeping
 // half a step. Counts are checked against the bytes the body has left, so a hostile count
@@ -13,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <string>
+#include <vector>
 
 #include "protocol/wire.h"
 
@@ -32,8 +40,16 @@ class fetch_scanner {
     std::size_t bytes;
   };
 
-  // body_size: the frame after its 4-byte size, response header included. version >= 12.
-  fetch_scanner(std::int16_t version, std::size_t body_size);
+  // What one topic of the response carried (tally on): its name (v0-12) or id (v13+).
+  struct topic_tally {
+    std::string name;
+    uuid id{};
+    std::uint64_t bytes = 0, records = 0;
+  };
+
+  // body_size: the frame after its 4-byte size, response header included. Before v12 the
+  // trailer is empty (no tagged fields).
+  fetch_scanner(std::int16_t version, std::size_t body_size, bool tally = false);
 
   // buffered: the bytes from position() on that have arrived. structure and opaque advance the
   // position by `bytes`; trailer, need_more and failed leave it.
@@ -42,6 +58,8 @@ class fetch_scanner {
   std::size_t position() const { return pos_; }
   std::size_t body_size() const { return size_; }
   const char* error() const { return error_; }
+  // Per topic, in response order (tally on); complete once next() returned trailer.
+  const std::vector<topic_tally>& tallies() const { return tallies_; }
 
   // Parses a tagged-field section that must fill `section` exactly, calling fn(tag, data) for
   // each field; why it is malformed (static text) when it is.
@@ -51,14 +69,19 @@ class fetch_scanner {
  private:
   enum class state { header, top, topic, partition, payload, partition_tail, topic_tail, trailer };
   step parse(bytes_view avail, bool complete);
+  step batch_header(bytes_view avail);
+  bool flexible() const { return version_ >= 12; }
 
   std::int16_t version_;
   std::size_t size_;
   std::size_t pos_ = 0;
   state state_ = state::header;
   std::uint32_t topics_left_ = 0, partitions_left_ = 0;
-  std::size_t payload_ = 0;  // records bytes of the partition just parsed
+  std::size_t payload_ = 0;  // records bytes of the partition just parsed (tally: still to walk)
+  std::size_t batch_rest_ = 0;  // tally: opaque bytes of the batch whose header was just read
   const char* error_ = nullptr;
+  bool tally_ = false;
+  std::vector<topic_tally> tallies_;
 };
 
 template <class Fn>

@@ -178,6 +178,30 @@ void truncated_entry(bytes_view rest, std::vector<records_entry>& out, bool magi
 
 }  // namespace
 
+std::uint64_t count_records(bytes_view records) {
+  constexpr std::size_t prefix = 12, magic_at = 16, count_at = 57, v2_header = 61;
+  std::uint64_t n = 0;
+  while (records.size() >= prefix) {
+    reader r(records.subspan(0, prefix));
+    r.i64();
+    const std::int32_t length = r.i32();
+    if (length <= 0 || static_cast<std::size_t>(length) > records.size() - prefix) break;
+    const std::size_t batch = prefix + static_cast<std::size_t>(length);
+    if (batch > magic_at) {
+      const auto magic = static_cast<std::uint8_t>(records[magic_at]);
+      if (magic >= 2 && batch >= v2_header) {
+        reader c(records.subspan(count_at, 4));
+        const std::int32_t count = c.i32();
+        if (count > 0) n += static_cast<std::uint64_t>(count);
+      } else if (magic < 2) {
+        n += 1;
+      }
+    }
+    records = records.subspan(batch);
+  }
+  return n;
+}
+
 void split_records(bytes_view records, std::vector<records_entry>& out) {
   out.clear();
   std::size_t pos = 0;

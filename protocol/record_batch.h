@@ -57,6 +57,11 @@ struct records_entry {
 // end is one `truncated` entry. The entries cover `records` exactly, in order.
 void split_records(bytes_view records, std::vector<records_entry>& out);  // out cleared first
 
+// Records in a records field, from the batch headers alone (nothing decoded): a v2 batch's
+// record count, 1 per legacy (v0/v1) message; a batch cut short counts nothing (consumers
+// drop it).
+std::uint64_t count_records(bytes_view records);
+
 struct batch_header {
   std::int64_t base_offset = 0;
   std::int32_t batch_length = 0;

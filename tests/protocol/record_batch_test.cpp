@@ -489,3 +489,23 @@ TEST_CASE("split_records finds batches, legacy entries and a truncated tail", "[
     CHECK(entries.empty());
   }
 }
+
+TEST_CASE("count_records counts v2 batches' records, a cut batch not at all", "[protocol][records]") {
+  std::vector<std::byte> blob;
+  for (int n : {3, 9}) {
+    std::vector<std::string> values(static_cast<std::size_t>(n), "v");
+    std::vector<proto::record_to_write> recs(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      recs[static_cast<std::size_t>(i)].offset_delta = i;
+      recs[static_cast<std::size_t>(i)].value = proto::bytes_view(
+          reinterpret_cast<const std::byte*>(values[0].data()), values[0].size());
+    }
+    proto::batch_header like;
+    like.last_offset_delta = n - 1;
+    REQUIRE(proto::encode_batch(like, false, recs, blob).has_value());
+  }
+  CHECK(proto::count_records(blob) == 12);
+  blob.resize(blob.size() - 1);  // the last batch cut short: consumers drop it
+  CHECK(proto::count_records(blob) == 3);
+  CHECK(proto::count_records({}) == 0);
+}
