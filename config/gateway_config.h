@@ -138,6 +138,32 @@ struct admin_settings {
   bool operator==(const admin_settings&) const = default;
 };
 
+// The audit trail (gateway/audit/audit_log.h): CloudEvents 1.0 JSON, one per decision, to a
+// JSON-lines file and/or a topic on the upstream cluster. Off unless configured.
+struct audit_settings {
+  enum class traffic_mode { rollup, per_request, off };
+  enum class fail_mode { open, closed };
+  std::string instance;  // the event source; "" = this host's name
+  traffic_mode traffic = traffic_mode::rollup;
+  std::chrono::milliseconds rollup_interval{std::chrono::seconds(60)};
+  std::size_t queue_capacity = 10000;  // events waiting for the sinks
+  fail_mode fail = fail_mode::open;
+  struct file_sink {
+    std::string path;
+    std::size_t max_bytes = 100u * 1024 * 1024;  // rotate past this size; 0 = never (logrotate, SIGUSR1)
+    int keep = 5;                                // rotated files kept: path.1 .. path.keep
+    bool operator==(const file_sink&) const = default;
+  };
+  struct kafka_sink {
+    std::string topic = "_kgw_audit";
+    std::vector<host_port> bootstrap;  // empty: the upstream cluster (with upstream.tls/sasl)
+    bool operator==(const kafka_sink&) const = default;
+  };
+  std::optional<file_sink> file;
+  std::optional<kafka_sink> kafka;
+  bool operator==(const audit_settings&) const = default;
+};
+
 struct gateway_config {
   std::string source;  // file the config came from, for messages
 
@@ -168,6 +194,7 @@ struct gateway_config {
 
   std::string log_level = "info";
   std::optional<admin_settings> admin;
+  std::optional<audit_settings> audit;
 
   // The listeners to open: `listeners`, or the shorthand listener.
   std::vector<listener_config> effective_listeners() const {

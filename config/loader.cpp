@@ -341,6 +341,54 @@ class parser : yaml_reader {
     c.admin = std::move(s);
   }
 
+  void audit_section(const YAML::Node& a, gateway_config& c) const {
+    audit_settings s;
+    require_map(a, "'audit'");
+    only_keys(a, "'audit'", {"instance", "traffic", "rollup_interval", "queue_capacity", "fail", "file", "kafka"});
+    if (auto n = a["instance"]) s.instance = nonempty(n, "audit.instance");
+    if (auto n = a["traffic"]) {
+      const auto v = scalar(n, "audit.traffic");
+      if (v == "rollup") s.traffic = audit_settings::traffic_mode::rollup;
+      else if (v == "per_request") s.traffic = audit_settings::traffic_mode::per_request;
+      else if (v == "off") s.traffic = audit_settings::traffic_mode::off;
+      else fail(n, "audit.traffic must be rollup, per_request or off");
+    }
+    if (auto n = a["rollup_interval"]) {
+      s.rollup_interval = duration(n, "audit.rollup_interval");
+      if (s.rollup_interval < std::chrono::seconds(1)) fail(n, "audit.rollup_interval must be at least 1s");
+    }
+    if (auto n = a["queue_capacity"]) s.queue_capacity = integer(n, "audit.queue_capacity", 1, 10000000);
+    if (auto n = a["fail"]) {
+      const auto v = scalar(n, "audit.fail");
+      if (v == "open") s.fail = audit_settings::fail_mode::open;
+      else if (v == "closed") s.fail = audit_settings::fail_mode::closed;
+      else fail(n, "audit.fail must be open or closed");
+    }
+    if (auto f = a["file"]) {
+      require_map(f, "'audit.file'");
+      only_keys(f, "'audit.file'", {"path", "max_size", "keep"});
+      audit_settings::file_sink fs;
+      if (!f["path"]) fail(f, "audit.file needs a path");
+      fs.path = nonempty(f["path"], "audit.file.path");
+      if (auto n = f["max_size"]) fs.max_bytes = size_bytes(n, "audit.file.max_size");
+      if (auto n = f["keep"]) fs.keep = static_cast<int>(integer(n, "audit.file.keep", 1, 1000));
+      s.file = std::move(fs);
+    }
+    if (auto k = a["kafka"]) {
+      audit_settings::kafka_sink ks;
+      if (!k.IsNull()) {  // `kafka:` alone: the defaults
+        require_map(k, "'audit.kafka'");
+        only_keys(k, "'audit.kafka'", {"topic", "bootstrap"});
+        if (auto n = k["topic"]) ks.topic = nonempty(n, "audit.kafka.topic");
+        if (auto n = k["bootstrap"])
+          for (const auto& b : string_list(n, "audit.kafka.bootstrap")) ks.bootstrap.push_back(endpoint(b, n, "audit.kafka.bootstrap"));
+      }
+      s.kafka = std::move(ks);
+    }
+    if (!s.file && !s.kafka) fail(a, "audit needs a sink: file, kafka or both");
+    c.audit = std::move(s);
+  }
+
   void upstream_section(const YAML::Node& u, gateway_config& c) const {
     require_map(u, "'upstream'");
     only_keys(u, "'upstream'", {"bootstrap", "embedded", "security_protocol", "tls", "sasl"});
@@ -439,7 +487,7 @@ class parser : yaml_reader {
     c.source = source();
     if (!root.IsDefined() || root.IsNull()) throw yaml_failure{source() + ":1:1: empty configuration"};
     require_map(root, "the configuration");
-    only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream", "policies", "admin"});
+    only_keys(root, "the configuration", {"gateway", "listeners", "principals", "upstream", "policies", "admin", "audit"});
     if (auto g = root["gateway"]) gateway_section(g, c);
     if (auto ls = root["listeners"]) {
       if (auto g = root["gateway"]; g && (g["listen"] || g["broker_ports"]))
@@ -454,6 +502,7 @@ class parser : yaml_reader {
       fail(root, "missing 'upstream' section");
     if (auto p = root["policies"]) policies_section(p, c);
     if (auto a = root["admin"]) admin_section(a, c);
+    if (auto a = root["audit"]) audit_section(a, c);
     return c;
   }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the gateway needs to build, test and run the demo.
-# Idempotent: does nothing (no apt-get call at all) when everything is already installed.
+# Idempotent: does nothing (no apt-get or npm call at all) when everything is already installed.
 set -euo pipefail
 pkgs=(
   build-essential cmake ccache pkg-config
@@ -14,12 +14,20 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node.js and npm (the audit tests validate events with the CloudEvents JavaScript SDK). A
+# machine that has them from elsewhere (NodeSource bundles npm in its nodejs) keeps them.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The CloudEvents SDK, at the version package-lock.json pins, from the npm registry.
+ce="$(dirname "$0")/../tests/e2e/cloudevents"
+if [ ! -d "$ce/node_modules/cloudevents" ]; then
+  echo "setup: installing the CloudEvents SDK for the audit tests (npm ci)" >&2
+  (cd "$ce" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

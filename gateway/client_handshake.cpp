@@ -13,6 +13,8 @@
 #include "gateway/api_versions_answer.h"
 #include "gateway/byte_stream.h"
 #include "gateway/frame_buffer.h"
+#include "protocol/api_keys.h"
+#include "protocol/request_walk.h"
 #include "gateway/listener.h"
 #include "gateway/live_config.h"
 #include "gateway/sasl_authenticator.h"
@@ -36,11 +38,11 @@ constexpr std::size_t max_sasl_frame = 512 * 1024;
 
 client_handshake::client_handshake(worker& w, const listener_runtime& l, byte_stream& client, frame_buffer& in,
                                    const std::string& peer, address_rewriter& rewriter, const live_config& live,
-                                   std::uint64_t& bytes_in, std::uint64_t& bytes_out,
+                                   std::uint64_t& bytes_in, std::uint64_t& bytes_out, std::string& client_id,
                                    std::function<awaitable<bool>()> learn_cluster_versions,
                                    std::function<void(std::string_view, const std::string&)> failed)
-    : c_{w,     l,         client, in, peer, rewriter, live, bytes_in, bytes_out, std::move(learn_cluster_versions),
-         std::move(failed)} {}
+    : c_{w,         l,        client,    in, peer, rewriter, live, bytes_in, bytes_out,
+         client_id, std::move(learn_cluster_versions), std::move(failed)} {}
 
 awaitable<std::optional<authenticated_principal>> client_handshake::run() {
   // One co_return of a named result: with `if (!co_await x()) co_return std::nullopt;` here,
@@ -132,7 +134,15 @@ awaitable<bool> client_handshake::sasl_exchange() {
       c_.in.commit(got);
       c_.bytes_in += got;
     }
-    auto res = auth.on_frame(c_.in.data().subspan(4, need - 4));
+    const auto frame = c_.in.data().subspan(4, need - 4);
+    if (c_.client_id.empty() && frame.size() >= 8) {
+      // ApiVersions, SaslHandshake and SaslAuthenticate carry a header (legacy raw tokens do not).
+      const auto key = static_cast<std::int16_t>(read_be16(frame.data()));
+      if (key == protocol::api::api_versions || key == protocol::api::sasl_handshake ||
+          key == protocol::api::sasl_authenticate)
+        if (auto id = protocol::request_client_id(frame); id && *id) c_.client_id = std::string(**id);
+    }
+    auto res = auth.on_frame(frame);
     c_.in.consume(need);
     if (res.what == sasl_authenticator::next::api_versions) {
       auto cluster = c_.w.versions.get();

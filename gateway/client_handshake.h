@@ -36,6 +36,7 @@ class client_handshake {
     const live_config& live;     // the identities logins are checked against
     std::uint64_t& bytes_in;
     std::uint64_t& bytes_out;
+    std::string& client_id;  // learnt from the first request that carries one
     // Learns the cluster's API versions when none are known yet (the cluster was down at start).
     std::function<boost::asio::awaitable<bool>()> learn_cluster_versions;
     std::function<void(std::string_view what, const std::string& detail)> failed;
@@ -43,7 +44,7 @@ class client_handshake {
 
   client_handshake(worker& w, const listener_runtime& l, byte_stream& client, frame_buffer& in,
                    const std::string& peer, address_rewriter& rewriter, const live_config& live,
-                   std::uint64_t& bytes_in, std::uint64_t& bytes_out,
+                   std::uint64_t& bytes_in, std::uint64_t& bytes_out, std::string& client_id,
                    std::function<boost::asio::awaitable<bool>()> learn_cluster_versions,
                    std::function<void(std::string_view, const std::string&)> failed);
 

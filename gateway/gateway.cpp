@@ -22,6 +22,7 @@
 #include <stdexcept>
 
 #include "gateway/admin_server.h"
+#include "gateway/audit/audit_log.h"
 #include "gateway/api_versions_answer.h"
 #include "gateway/broker_registry.h"
 #include "gateway/byte_stream.h"
@@ -228,6 +229,7 @@ struct gateway::impl {
   // With an admin listener: the metrics (a subscriber too) and the HTTP server that shows them.
   std::unique_ptr<metrics::gateway_metrics> metrics;
   std::unique_ptr<admin_server> admin;
+  std::unique_ptr<audit::audit_log> audit;  // with `audit:` (a subscriber)
   std::unique_ptr<upstream_connector> connector;
   cluster_versions versions;
   std::vector<std::unique_ptr<listener_runtime>> listeners;
@@ -377,8 +379,18 @@ void gateway::start() {
   if (m.boot->admin) {
     m.metrics = std::make_unique<metrics::gateway_metrics>(*m.boot->admin);
     m.metrics->set_generation(1);
-    m.decisions.subscribe([&mx = *m.metrics](const policies::decision& d) { mx.on_decision(d); });
+    m.decisions.subscribe([&mx = *m.metrics](const policies::decision& d) { mx.on_decision(d); }, true);
   }
+  if (m.boot->audit) {
+    std::string servers;
+    for (const auto& b : *m.bootstrap.get()) servers += (servers.empty() ? "" : ",") + b.str();
+    auto trail = audit::make_audit_log(*m.boot, servers, m.metrics.get());
+    if (!trail) throw std::runtime_error(trail.error());
+    m.audit = std::move(*trail);
+    m.decisions.subscribe([&a = *m.audit](const policies::decision& d) { a.on_decision(d); }, m.audit->wants_traffic());
+    m.audit->start();
+  }
+  m.keys.set_decision_stream(&m.decisions);
   auto services = m.keys.services_for(*m.boot);
   if (!services) throw std::runtime_error(services.error());
   m.live.publish(std::make_shared<const live_config>(1, m.boot, std::move(*services), &m.quota_meters));
@@ -401,6 +413,7 @@ void gateway::start() {
     m.workers.back()->request_memory = &m.request_memory;
     m.workers.back()->metrics = m.metrics.get();
     m.workers.back()->connection_limits = &m.connection_limits;
+    m.workers.back()->audit = m.audit.get();
   }
 
   for (auto& l : m.listeners)
@@ -573,7 +586,13 @@ std::optional<std::string> gateway::not_ready() const {
   }
   if (!last.empty()) return "no upstream broker reachable (" + last + ")";
   if (auto h = m.keys.health(); !h) return "key management: " + h.error();
+  // With audit.fail: closed a gateway that cannot audit serves no data: out of rotation.
+  if (m.audit && m.audit->fails_closed() && !m.audit->accepting()) return m.audit->trouble();
   return std::nullopt;
+}
+
+void gateway::reopen_audit() {
+  if (impl_->audit) impl_->audit->reopen();
 }
 
 std::uint16_t gateway::admin_port() const { return impl_->admin ? impl_->admin->port() : 0; }
@@ -607,6 +626,7 @@ void gateway::stop() {
   for (auto& w : m.workers)
     if (w->thread.joinable()) w->thread.join();
   m.workers.clear();
+  if (m.audit) m.audit->stop();  // what the sessions decided last, then the rollups, written out
   m.keys.stop();
   if (m.embedded) m.embedded->stop();
 }

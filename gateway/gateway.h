@@ -75,7 +75,9 @@ class gateway {
   // nullopt when ready to serve (running, a configuration live, an upstream broker accepting
   // connections, the KMS healthy where one is configured), else why not. May block up to 2 s.
   std::optional<std::string> not_ready() const;
-  std::uint16_t admin_port() const;  // the admin listener's bound port; 0 without one
+  std::uint16_t admin_port() const;
+  // SIGUSR1: the audit file is reopened at its path (after logrotate moved it).
+  void reopen_audit();  // the admin listener's bound port; 0 without one
 
   // Stops accepting, closes connections, joins the workers. Idempotent.
   void stop();

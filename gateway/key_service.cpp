@@ -49,6 +49,7 @@ std::expected<policies::policy_services, std::string> key_service::services_for(
   auto store = key_topic::open(want->topic);
   if (!store) return std::unexpected("encryption: " + store.error());
   want->keys = std::make_shared<enc::key_manager>(std::move(*kms), std::move(*store), want->limits);
+  want->keys->set_decision_stream(decisions_);
   if (auto started = want->keys->start(); !started) return std::unexpected("encryption: " + started.error());
   spdlog::info("encryption: {} KMS, {} data key(s) in key topic '{}'", want->keys->key_service()->kind(),
                want->keys->list().size(), want->topic.topic);

@@ -15,6 +15,10 @@
 #include "config/gateway_config.h"
 #include "policies/services.h"
 
+namespace kgw::policies {
+class decision_stream;
+}
+
 namespace kgw::gateway {
 
 class key_service {
@@ -22,6 +26,9 @@ class key_service {
   // bootstrap: the upstream brokers as the gateway reaches them now ("host:port,host:port").
   explicit key_service(std::function<std::string()> bootstrap);
   ~key_service();
+
+  // Where key managers made from now on report key operations (null: nowhere).
+  void set_decision_stream(const policies::decision_stream* stream) { decisions_ = stream; }
 
   // The services of a generation of `cfg`. Blocks while a new key manager starts.
   std::expected<policies::policy_services, std::string> services_for(const config::gateway_config& cfg);
@@ -33,6 +40,7 @@ class key_service {
  private:
   struct running;
   std::function<std::string()> bootstrap_;
+  const policies::decision_stream* decisions_ = nullptr;
   std::mutex mu_;
   std::unique_ptr<running> running_;
 };

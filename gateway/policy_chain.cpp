@@ -8,6 +8,8 @@
 #include "protocol/api_keys.h"
 #include "protocol/errors.h"
 #include "protocol/fetch.h"
+#include "protocol/produce.h"
+#include "protocol/record_batch.h"
 
 namespace kgw::gateway {
 namespace proto = kgw::protocol;
@@ -116,6 +118,21 @@ chain_request policy_chain::on_request(const request_info& info, proto::bytes_vi
         return out;
     }
   }
+  if (info.api_key == proto::api::produce && ex.decoded() && origin_.stream && origin_.stream->wants_traffic()) {
+    // What goes upstream, as the policies left it (denied partitions out, fields sealed).
+    if (auto m = ex.message<proto::produce_request>()) {
+      for (const auto& t : (*m)->topic_data) {
+        std::uint64_t bytes = 0, records = 0;
+        for (const auto& p : t.partition_data)
+          if (p.records) {
+            bytes += p.records->size();
+            records += proto::count_records(*p.records);
+          }
+        if (bytes > 0) origin_.traffic(info.api_key, info.api_version, t.name, bytes, records);
+      }
+      out.traffic_reported = true;
+    }
+  }
   if (ex.rewritten()) {
     out.rewritten = true;
     ex.encode(out.request);
@@ -149,6 +166,25 @@ rewrite_result policy_chain::on_response(const response_steps* steps, const resp
   if (ex.decoded() && proto::carries_addresses(ctx.api_key, ctx.api_version)) {
     if (auto r = rewriter.rewrite_decoded(ex); !r) return std::unexpected(std::move(r.error()));
     out.addresses_done = true;
+  }
+  if (ctx.api_key == proto::api::fetch && ex.decoded() && origin_.stream && origin_.stream->wants_traffic()) {
+    // What the client receives, after its policies.
+    if (auto m = ex.message<proto::fetch_response>()) {
+      for (const auto& t : (*m)->responses) {
+        std::uint64_t bytes = 0, records = 0;
+        for (const auto& p : t.partitions)
+          if (p.records) {
+            bytes += p.records->size();
+            records += proto::count_records(*p.records);
+          }
+        if (bytes == 0) continue;
+        const std::string* name = ctx.api_version >= 13 ? names_.name(t.topic_id) : nullptr;
+        const std::string_view topic = ctx.api_version >= 13 ? (name ? std::string_view(*name) : "(unknown topic id)")
+                                                             : std::string_view(t.topic);
+        origin_.traffic(ctx.api_key, ctx.api_version, topic, bytes, records);
+      }
+      out.traffic_reported = true;
+    }
   }
   if (!ex.rewritten()) return rewrite_status::unchanged;
   ex.encode(out.w);

@@ -46,6 +46,7 @@ struct governed_response {
   // The chain decoded the response and rewrote its broker addresses on that decode: unchanged
   // means the received bytes already hold none to rewrite.
   bool addresses_done = false;
+  bool traffic_reported = false;  // a decoded Fetch response's traffic went on the decision stream
 };
 
 // What the policies' request halves left for the response: (policy index, its step).
@@ -62,6 +63,7 @@ struct chain_request {
   std::vector<protocol::uuid> unknown_topic_ids;
   std::shared_ptr<policies::pending_work> pending;  // wait
   std::shared_ptr<const response_steps> steps;  // non-null: the response goes through on_response
+  bool traffic_reported = false;  // forward: a decoded Produce request's traffic was reported
 };
 
 class policy_chain {

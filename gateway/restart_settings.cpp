@@ -18,6 +18,7 @@ std::vector<std::string> restart_only_changes(const config::gateway_config& a, c
            a.upstream_sasl != b.upstream_sasl,
        "upstream security");
   note(a.admin != b.admin, "admin (metrics listener)");
+  note(a.audit != b.audit, "audit");
   // Anything else that is not live (a setting added later) still counts.
   config::gateway_config rest = b;
   rest.source = a.source;

@@ -18,6 +18,7 @@
 
 
 #include "gateway/address_rewriter.h"
+#include "gateway/audit/audit_log.h"
 #include "gateway/byte_stream.h"
 #include "gateway/client_handshake.h"
 #include "gateway/frame_buffer.h"
@@ -28,6 +29,7 @@
 #include "gateway/metrics/gateway_metrics.h"
 #include "policies/quota/connection_limits.h"
 #include "protocol/throttle_field.h"
+#include "policies/audit/audit_gate.h"
 #include "policies/decision.h"
 #include "protocol/errors.h"
 #include "gateway/request_inspector.h"
@@ -39,6 +41,8 @@
 #include "gateway/worker.h"
 #include "protocol/api_keys.h"
 #include "protocol/fetch_scanner.h"
+#include "protocol/record_batch.h"
+#include "protocol/request_walk.h"
 #include "protocol/metadata.h"
 
 namespace kgw::gateway {
@@ -236,13 +240,13 @@ class session : public std::enable_shared_from_this<session> {
 
   // Who this connection's decisions are about (policies/decision.h).
   policies::decision_origin origin() const {
-    return {&w_.decisions, live_->generation, l_.cfg.name, peer_, principal_.name, principal_.mechanism};
+    return {&w_.decisions, live_->generation, l_.cfg.name, peer_, principal_.name, principal_.mechanism, &client_id_};
   }
 
   // The client handshake of this connection.
   client_handshake make_handshake() {
     return client_handshake(
-        w_, l_, client_, in_, peer_, rewriter_, *live_, bytes_in_, bytes_out_,
+        w_, l_, client_, in_, peer_, rewriter_, *live_, bytes_in_, bytes_out_, client_id_,
         [this]() -> awaitable<bool> { co_return co_await connect_upstream() && co_await fetch_cluster_versions(); },
         [this](std::string_view what, const std::string& detail) { auth_failed(what, detail); });
   }
@@ -388,14 +392,33 @@ class session : public std::enable_shared_from_this<session> {
           hold = quota_hold(frame);
           if (hold != std::chrono::steady_clock::time_point{}) break;
         }
+        if (!client_id_known_) {
+          client_id_known_ = true;
+          if (auto id = protocol::request_client_id(frame.subspan(4)); id && *id) client_id_ = std::string(**id);
+        }
         request_info info = inspect_request(frame.subspan(4));
         if (info.what == request_info::action::refuse) {
           end(info.reason, true);
           co_return;
         }
         std::shared_ptr<const response_steps> steps;
+        bool traffic_reported = false;  // the chain reported this Produce's traffic on its decode
         // Between requests: a reloaded configuration applies from this request on.
         if (w_.live.generation() != live_->generation) adopt(w_.live.current());
+        if (w_.audit && info.what == request_info::action::forward &&
+            (info.api_key == protocol::api::produce || info.api_key == protocol::api::fetch) &&
+            !w_.audit->accepting()) {
+          // audit.fail: closed and the trail cannot take events: no data is served.
+          auto answer = policies::audit::unavailable_answer(info.api_key, info.api_version, frame.subspan(4));
+          if (!answer) {
+            end(answer.error(), true);
+            co_return;
+          }
+          count_request(info.api_key);
+          if (*answer) inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, std::move(**answer));
+          used += frame.size();
+          continue;
+        }
         const std::shared_ptr<policy_chain> policies = policies_;
         if (policies && info.what == request_info::action::forward) {
           const auto body = frame.subspan(4);
@@ -446,6 +469,7 @@ class session : public std::enable_shared_from_this<session> {
               break;
           }
           steps = std::move(a.steps);
+          traffic_reported = a.traffic_reported;
         } else if (info.what == request_info::action::replace) {
           auto& rep = replacements.emplace_back(4);
           write_be32(rep.data(), static_cast<std::uint32_t>(info.replacement.size()));
@@ -455,6 +479,8 @@ class session : public std::enable_shared_from_this<session> {
           out.emplace_back(frame.data(), frame.size());
         }
         count_request(info.api_key);
+        if (info.api_key == protocol::api::produce && w_.decisions.wants_traffic() && !traffic_reported)
+          report_produce(frame.subspan(4), info.api_version);
         // A produce quota counts the request as forwarded (KIP-13: the bytes a client writes).
         std::chrono::milliseconds produce_throttle{0};
         if (quotas_ && quotas_->produce && info.api_key == protocol::api::produce) {
@@ -739,7 +765,10 @@ class session : public std::enable_shared_from_this<session> {
           if (len > 0 && frame_len >= cut_through_min && d.size() >= 8 && !inflight_.empty() &&
               inflight_.front().correlation_id == read_be32(d.data() + 4) && !inflight_.front().govern) {
             const auto& next = inflight_.front();
-            if (!response_needs_inspection(next.api_key, next.version)) {
+            // Traffic per topic wanted: a Fetch response of any version streams through the
+            // scanner, which tallies it.
+            const bool tally = next.api_key == protocol::api::fetch && w_.decisions.wants_traffic();
+            if (!tally && !response_needs_inspection(next.api_key, next.version)) {
               if (match_response(d, passthrough_req) != match::ok) co_return;
               out.emplace_back(d.data(), d.size());
               passthrough_left = frame_len - d.size();
@@ -747,13 +776,13 @@ class session : public std::enable_shared_from_this<session> {
               tap_chunk(passthrough_req, d, false);
               continue;
             }
-            if (next.api_key == protocol::api::fetch && next.version >= 12) {
+            if (next.api_key == protocol::api::fetch && (next.version >= 12 || tally)) {
               // Streams too: only its structure is read, its records relayed or spliced unread.
               if (match_response(d, passthrough_req) != match::ok) co_return;
               out.emplace_back(d.data(), 4);
               used += 4;
               tap_chunk(passthrough_req, d.subspan(0, 4), false);
-              scan_.emplace(passthrough_req.version, static_cast<std::size_t>(len));
+              scan_.emplace(passthrough_req.version, static_cast<std::size_t>(len), tally);
               continue;
             }
           }
@@ -774,6 +803,7 @@ class session : public std::enable_shared_from_this<session> {
           continue;
         }
         bool addresses_done = false;  // the chain rewrote them on its decode
+        bool tally = req.api_key == protocol::api::fetch && w_.decisions.wants_traffic();
         if (req.govern) {
           auto& g = governed.emplace_back();
           const auto status = govern_response(req, body, g);
@@ -781,6 +811,8 @@ class session : public std::enable_shared_from_this<session> {
             end(api_name(req.api_key) + " v" + std::to_string(req.version) + ": " + status.error(), true);
             co_return;
           }
+          if (tally && !g.traffic_reported) report_fetch(req.version, body);
+          tally = false;
           if (status == rewrite_status::rewritten) {
             for (auto sl : g.w.slices()) out.emplace_back(sl.data(), sl.size());
             if (w_.tap) {
@@ -792,6 +824,7 @@ class session : public std::enable_shared_from_this<session> {
           }
           addresses_done = g.addresses_done;
         }
+        if (tally) report_fetch(req.version, body);
         if (!addresses_done && response_needs_inspection(req.api_key, req.version)) {
           auto& wr = rewritten.emplace_back();
           const std::size_t size_at = wr.reserve_i32();
@@ -897,6 +930,12 @@ class session : public std::enable_shared_from_this<session> {
       case kind::need_more:
         return {stream_step::wait, s.bytes};
       case kind::trailer: {
+        report_tallies(req.version, scan_->tallies());
+        if (req.version < 12) {  // no tagged fields: the response is complete
+          scan_.reset();
+          tap_chunk(req, {}, true);
+          return {stream_step::forward, 0};
+        }
         if (d.size() < s.bytes) return {stream_step::wait, s.bytes};
         const auto trailer = d.subspan(0, s.bytes);
         auto& rewritten = trailers.emplace_back();
@@ -918,6 +957,54 @@ class session : public std::enable_shared_from_this<session> {
             scan_->error() + " at byte " + std::to_string(scan_->position()),
         true);
     return {stream_step::fail};
+  }
+
+  // Traffic decisions (wants_traffic): what this principal sent per topic in a Produce request
+  // and received per topic in a Fetch response, in bytes of records and records.
+  void report_traffic(std::int16_t api, std::int16_t version, std::string_view topic, std::uint64_t bytes,
+                      std::uint64_t records) {
+    origin().traffic(api, version, topic, bytes, records);
+  }
+
+  void report_produce(protocol::bytes_view body, std::int16_t version) {
+    std::string_view topic;
+    std::uint64_t bytes = 0, records = 0;
+    // A request names each topic once; its partitions come together.
+    (void)protocol::walk_produce(version, body, [&](std::string_view t, protocol::bytes_view r) {
+      if (t != topic && (bytes > 0 || records > 0)) {
+        report_traffic(protocol::api::produce, version, topic, bytes, records);
+        bytes = records = 0;
+      }
+      topic = t;
+      bytes += r.size();
+      records += protocol::count_records(r);
+    });
+    if (bytes > 0) report_traffic(protocol::api::produce, version, topic, bytes, records);
+  }
+
+  // A whole Fetch response in the buffer: its structure walked, its records not decoded.
+  void report_fetch(std::int16_t version, protocol::bytes_view body) {
+    using kind = protocol::fetch_scanner::kind;
+    protocol::fetch_scanner scan(version, body.size(), true);
+    for (;;) {
+      const auto st = scan.next(body.subspan(scan.position()));
+      if (st.what == kind::trailer) return report_tallies(version, scan.tallies());
+      if (st.what != kind::structure && st.what != kind::opaque) return;  // malformed: the relay's to say
+    }
+  }
+
+  void report_tallies(std::int16_t version, const std::vector<protocol::fetch_scanner::topic_tally>& tallies) {
+    if (!w_.decisions.wants_traffic()) return;
+    for (const auto& t : tallies) {
+      if (t.bytes == 0) continue;
+      if (version < 13) {
+        report_traffic(protocol::api::fetch, version, t.name, t.bytes, t.records);
+      } else {
+        const std::string* name = w_.topic_ids.name(t.id);
+        report_traffic(protocol::api::fetch, version, name ? std::string_view(*name) : std::string_view("(unknown topic id)"),
+                       t.bytes, t.records);
+      }
+    }
   }
 
   awaitable<void> idle_watchdog() {
@@ -959,6 +1046,8 @@ class session : public std::enable_shared_from_this<session> {
   bool draining_ = false;
   bool client_eof_ = false;  // the client closed its side; upstream is being wound down
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line and metrics
+  std::string client_id_;         // from the handshake's or the first request's header
+  bool client_id_known_ = false;  // the first request after authentication was looked at
   metrics::session_counts published_;                          // what publish_counts() passed on
   std::vector<std::uint32_t> requests_by_key_;  // since the last publish, by API key slot (metrics on)
   std::shared_ptr<const policies::quota::principal_quotas> quotas_;  // null: no quota applies

@@ -19,6 +19,10 @@
 #include "policies/topic_names.h"
 #include "gateway/security/auth_failure_log.h"
 
+namespace kgw::gateway::audit {
+class audit_log;
+}
+
 namespace kgw::gateway {
 
 class cluster_versions;
@@ -60,6 +64,7 @@ struct worker {
   request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded
   metrics::gateway_metrics* metrics = nullptr;      // the process-wide one (thread-safe); null: no admin listener
   policies::quota::connection_limits* connection_limits = nullptr;  // the process-wide one (thread-safe)
+  const audit::audit_log* audit = nullptr;  // the process-wide one (thread-safe); null: no audit trail
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown
   std::atomic<int> live_sessions{0};

@@ -2,8 +2,11 @@
 // The one decision stream. Every decision the gateway takes is an event here: a connection
 // authenticated or refused, an entry of a request denied with the Kafka error its client gets,
 // what a view or a validation did to one partition's records (the verdict counts), and each
-// configuration reload, accepted or rejected. The minute summary subscribes to it, so do tests;
-// audit and metrics subscribe the same way. Deciding code emits events and keeps no counters.
+// configuration reload, accepted or rejected, each key operation, and the data a principal was
+// allowed to produce or fetch per topic (traffic: emitted only when a subscriber asked for it,
+// as it costs a walk of each Produce request and Fetch response). The minute summary
+// subscribes to it, so do tests; audit and metrics subscribe the same way. Deciding code emits
+// events and keeps no counters.
 //
 // Threading: subscribe() before the gateway starts (the list is then read without a lock);
 // emit() runs every subscriber synchronously on the thread that decided, usually a relay
@@ -12,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -60,13 +64,16 @@ enum class decision_kind : std::uint8_t {
   denied,                 // resource_type/resource, error: what the client gets
   records,                // resource: topic, partition, counts
   reload,                 // generation, accepted, detail
+  traffic,                // api_key, resource: topic, bytes and records produced or fetched
+  key,                    // operation, resource: key id, detail; accepted false: it failed
 };
 
 struct decision {
   decision_kind kind = decision_kind::denied;
   std::uint64_t generation = 0;  // the configuration generation that decided
-  // Who: listener name, client address, principal (without "User:"), how it authenticated.
-  std::string_view listener, client, principal, mechanism;
+  // Who: listener name, client address, principal (without "User:"), how it authenticated, and
+  // the client id its requests carry (empty before the first request).
+  std::string_view listener, client, principal, mechanism, client_id;
   std::int16_t api_key = -1, api_version = -1;  // the request, when there is one
   std::string_view resource_type;                // "topic", "group", "transactional_id", "cluster"
   std::string_view resource;                     // its name
@@ -76,6 +83,9 @@ struct decision {
   std::string_view detail;                       // why, in words
   std::string_view reason;                       // authentication_failed: what failed, from a
                                                  // fixed set ("SASL authentication failed", ...)
+  std::string_view rule;                         // the configuration rule that decided (file:line:col)
+  std::string_view operation;                    // denied: the ACL operation; key: what was done
+  std::uint64_t bytes = 0, records = 0;          // traffic
   tally_counts counts{};                         // records
 };
 
@@ -87,6 +97,7 @@ struct decision_origin {
   const decision_stream* stream = nullptr;  // null: nobody listens
   std::uint64_t generation = 0;
   std::string_view listener, client, principal, mechanism;
+  const std::string* client_id = nullptr;  // the session's, learnt from its requests (may change)
 
   decision event(decision_kind kind) const {
     decision d;
@@ -96,27 +107,50 @@ struct decision_origin {
     d.client = client;
     d.principal = principal;
     d.mechanism = mechanism;
+    if (client_id) d.client_id = *client_id;
     return d;
   }
   inline void emit(const decision& d) const;
+  // Data allowed through for one topic of one request or response (decision_kind::traffic).
+  inline void traffic(std::int16_t api_key, std::int16_t api_version, std::string_view topic, std::uint64_t bytes,
+                      std::uint64_t records) const;
 };
 
 class decision_stream {
  public:
   using subscriber = std::function<void(const decision&)>;
 
-  void subscribe(subscriber s) { subscribers_.push_back(std::move(s)); }
+  // traffic: the subscriber wants traffic events (without one, none are made).
+  void subscribe(subscriber s, bool traffic = false) {
+    subscribers_.push_back(std::move(s));
+    traffic_ = traffic_ || traffic;
+  }
   bool active() const { return !subscribers_.empty(); }
+  bool wants_traffic() const { return traffic_; }
   void emit(const decision& d) const {
     for (const auto& s : subscribers_) s(d);
   }
 
  private:
   std::vector<subscriber> subscribers_;
+  bool traffic_ = false;
 };
 
 inline void decision_origin::emit(const decision& d) const {
   if (stream) stream->emit(d);
+}
+
+inline void decision_origin::traffic(std::int16_t api_key, std::int16_t api_version, std::string_view topic,
+                                     std::uint64_t bytes, std::uint64_t records) const {
+  if (!stream || !stream->wants_traffic()) return;
+  auto d = event(decision_kind::traffic);
+  d.api_key = api_key;
+  d.api_version = api_version;
+  d.resource_type = "topic";
+  d.resource = topic;
+  d.bytes = bytes;
+  d.records = records;
+  stream->emit(d);
 }
 
 }  // namespace kgw::policies

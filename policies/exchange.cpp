@@ -15,7 +15,7 @@ namespace {
 // One denied entry on the decision stream (nothing is built when nobody listens).
 void emit_denied(const decision_origin& origin, std::int16_t api_key, std::int16_t api_version,
                  std::string_view resource_type, std::string_view resource, std::int16_t error,
-                 std::string_view detail) {
+                 std::string_view detail, std::string_view operation = {}, std::string_view rule = {}) {
   if (!origin.stream || !origin.stream->active()) return;
   auto d = origin.event(decision_kind::denied);
   d.api_key = api_key;
@@ -24,6 +24,8 @@ void emit_denied(const decision_origin& origin, std::int16_t api_key, std::int16
   d.resource = resource;
   d.error = error;
   d.detail = detail;
+  d.operation = operation;
+  d.rule = rule;
   origin.emit(d);
 }
 
@@ -51,8 +53,9 @@ void request_exchange::encode(protocol::writer& w) {
   owned_.clear();
 }
 
-void request_exchange::denied(std::string_view resource_type, std::string_view resource, std::int16_t error) const {
-  emit_denied(origin, head.api_key, head.api_version, resource_type, resource, error, {});
+void request_exchange::denied(std::string_view resource_type, std::string_view resource, std::int16_t error,
+                              std::string_view operation, std::string_view rule) const {
+  emit_denied(origin, head.api_key, head.api_version, resource_type, resource, error, {}, operation, rule);
 }
 
 response_exchange::response_exchange(std::int16_t key, std::int16_t version, protocol::bytes_view b, topic_names& n,

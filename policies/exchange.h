@@ -129,8 +129,10 @@ class request_exchange : public message_holder {
   // exchange's buffers, which move into w).
   void encode(protocol::writer& w);
 
-  // One denied entry (topic, group, transactional_id, cluster, config) with its Kafka error.
-  void denied(std::string_view resource_type, std::string_view resource, std::int16_t error) const;
+  // One denied entry (topic, group, transactional_id, cluster, config) with its Kafka error, the
+  // operation refused and the rule that refused it (file:line:col; "" for a default deny).
+  void denied(std::string_view resource_type, std::string_view resource, std::int16_t error,
+              std::string_view operation = {}, std::string_view rule = {}) const;
 
  private:
   protocol::request_header header_;

@@ -37,7 +37,9 @@ request_verdict refuse_partitions(
     return t.partition_data.empty();
   });
   if (step->topics.empty()) return v;
-  for (const auto& te : step->topics) ex.denied("topic", te.name, te.partitions.front().error);
+  // Reported once: asked again after a later policy's wait, the same partitions are refused.
+  if (!ex.waited)
+    for (const auto& te : step->topics) ex.denied("topic", te.name, te.partitions.front().error);
   if (req.topic_data.empty()) {
     if (req.acks == 0) {
       v.what = request_verdict::action::drop;

@@ -30,10 +30,11 @@ Usage:
   kafka-gateway --config FILE [--watch] [--log-level LEVEL] [--upstream HOST:PORT[,HOST:PORT...]]
       Run the gateway. SIGINT/SIGTERM stop accepting, let in-flight requests finish
       (up to 5 s) and exit 0. SIGHUP reloads FILE and its policies; --watch reloads them
-      whenever they change. A reload applies principals, credentials, policies and the log
-      level to open connections from their next request; a file with errors, or one that
-      changes listeners, upstream or limits (those need a restart), is rejected and the live
-      configuration keeps serving. --upstream replaces the configured upstream with these
+      whenever they change; SIGUSR1 reopens the audit file (for logrotate). A reload applies
+      principals, credentials, policies and the log level to open connections from their
+      next request; a file with errors, or one that changes listeners, upstream, limits,
+      admin or audit (those need a restart), is rejected and the live configuration keeps
+      serving. --upstream replaces the configured upstream with these
       brokers (and turns `embedded` off): a way to point an example at real brokers.
   kafka-gateway validate FILE
       Check a configuration file and its policies; print errors as file:line:col: message.
@@ -125,7 +126,8 @@ Configuration (YAML):
   string is a path.
 )";
 
-// Blocks SIGINT/SIGTERM (stop) and SIGHUP (reload) in every thread (workers inherit the mask)
+// Blocks SIGINT/SIGTERM (stop), SIGHUP (reload) and SIGUSR1 (reopen the audit file) in every
+// thread (workers inherit the mask)
 // and returns the set, so the main thread can sigwait for them.
 sigset_t block_control_signals() {
   sigset_t set;
@@ -133,6 +135,7 @@ sigset_t block_control_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
 }
@@ -206,6 +209,11 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
   int sig = 0;
   for (;;) {
     sigwait(&signals, &sig);
+    if (sig == SIGUSR1) {
+      spdlog::info("SIGUSR1 received: reopening the audit file");
+      gw.reopen_audit();
+      continue;
+    }
     if (sig != SIGHUP) break;
     reloader.reload_now("SIGHUP");
   }

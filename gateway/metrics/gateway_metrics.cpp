@@ -1,5 +1,7 @@
 #include "gateway/metrics/gateway_metrics.h"
 
+#include "gateway/decision_cache.h"
+
 #include <array>
 #include <atomic>
 #include <unordered_map>
@@ -113,6 +115,24 @@ gateway_metrics::gateway_metrics(const config::admin_settings& s)
       batches_(reg_.add_counter("kafka_gateway_batches_total",
                                 "Record batches on governed topics rewritten, corrupt or dropped (legacy format).",
                                 {"principal", "topic", "api", "outcome"})),
+      traffic_bytes_(reg_.add_counter("kafka_gateway_traffic_bytes_total",
+                                      "Bytes of record data produced or fetched (as the client sent or received "
+                                      "them), by principal, topic and API: chargeback.",
+                                      {"principal", "topic", "api"})),
+      traffic_records_(reg_.add_counter("kafka_gateway_traffic_records_total",
+                                        "Records produced or fetched, by principal, topic and API.",
+                                        {"principal", "topic", "api"})),
+      audit_events_(reg_.add_counter("kafka_gateway_audit_events_total",
+                                     "Audit events made, by CloudEvents type.", {"type"})),
+      audit_written_(reg_.add_counter("kafka_gateway_audit_written_total", "Audit events written, by sink.",
+                                      {"sink"})),
+      audit_dropped_(reg_.add_counter("kafka_gateway_audit_dropped_total",
+                                      "Audit events dropped (audit.fail: open), by reason: queue_full or sink_failed.",
+                                      {"reason"})),
+      audit_sink_up_(reg_.add_gauge("kafka_gateway_audit_sink_up", "1 while an audit sink takes events, else 0.",
+                                    {"sink"})),
+      audit_queue_(reg_.add_gauge("kafka_gateway_audit_queue_events",
+                                  "Audit events queued or being written.", {})),
       generation_(reg_.add_gauge("kafka_gateway_config_generation", "The configuration generation serving now.", {})),
       reloads_(reg_.add_counter("kafka_gateway_config_reloads_total", "Configuration reloads, by result.", {"result"})),
       last_reload_ok_(reg_.add_gauge("kafka_gateway_config_last_reload_successful",
@@ -182,6 +202,32 @@ void gateway_metrics::observe_latency(std::int16_t api_key, std::chrono::nanosec
   h->observe(d);
 }
 
+namespace {
+constexpr std::array<std::string_view, 6> audit_event_types{
+    "kafka.gateway.authentication", "kafka.gateway.authorization", "kafka.gateway.policy",
+    "kafka.gateway.reload",         "kafka.gateway.keys",          "kafka.gateway.traffic"};
+}  // namespace
+
+void gateway_metrics::audit_event(std::string_view type, std::uint64_t n) {
+  std::size_t i = 0;
+  while (i < audit_event_types.size() && audit_event_types[i] != type) ++i;
+  if (i == audit_event_types.size()) return audit_events_.with({type}).add(n);
+  auto& slot = audit_by_type_[i];
+  counter* c = slot.load(std::memory_order_acquire);
+  if (!c) {
+    c = &audit_events_.with({type});
+    slot.store(c, std::memory_order_release);
+  }
+  c->add(n);
+}
+
+void gateway_metrics::audit_written(std::string_view sink, std::uint64_t n) { audit_written_.with({sink}).add(n); }
+void gateway_metrics::audit_dropped(std::string_view reason, std::uint64_t n) { audit_dropped_.with({reason}).add(n); }
+void gateway_metrics::audit_sink_up(std::string_view sink, bool up) { audit_sink_up_.with({sink}).set(up ? 1 : 0); }
+void gateway_metrics::audit_queue(std::size_t events) {
+  audit_queue_.with({}).set(static_cast<std::int64_t>(events));
+}
+
 void gateway_metrics::set_generation(std::uint64_t generation) {
   generation_.with({}).set(static_cast<std::int64_t>(generation));
 }
@@ -205,34 +251,32 @@ void gateway_metrics::on_decision(const policies::decision& d) {
       last_reload_ok_.with({}).set(d.accepted ? 1 : 0);
       if (d.accepted) set_generation(d.generation);
       return;
-    case policies::decision_kind::records: break;
+    case policies::decision_kind::key: return;
+    case policies::decision_kind::records:
+    case policies::decision_kind::traffic: break;
   }
-  // Records: one event per partition of a governed response or request. The series of one
-  // (principal, topic, API) are found once per thread, then only added to.
+  // Records: one event per partition of a governed response or request; traffic: one per topic of
+  // a Produce request or Fetch response. The series of one (principal, topic, API) are found
+  // once per thread, then only added to.
   struct series_set {
     std::string_view principal, topic, api;  // folded: views into the label caps (or static)
     std::array<counter*, policies::tally_count> by_tally{};  // made on the first non-zero count
+    counter* bytes = nullptr;
+    counter* records = nullptr;
   };
-  struct cache {
-    std::uint64_t owner = 0;
-    std::unordered_map<std::string, series_set> sets;
-    std::string key;
-  };
-  static thread_local cache c;
-  if (c.owner != serial_) {
-    c.sets.clear();
-    c.owner = serial_;
+  static thread_local decision_cache<series_set> c;
+  auto [found, known] = c.find(serial_, d);
+  if (!known) *found = series_set{principals_.fold(d.principal), topics_.fold(d.resource), api_label(d.api_key)};
+  series_set& s = *found;
+  if (d.kind == policies::decision_kind::traffic) {
+    if (!s.bytes) {
+      s.bytes = &traffic_bytes_.with({s.principal, s.topic, s.api});
+      s.records = &traffic_records_.with({s.principal, s.topic, s.api});
+    }
+    s.bytes->add(d.bytes);
+    s.records->add(d.records);
+    return;
   }
-  c.key.assign(d.principal).push_back('\0');
-  c.key.append(d.resource).push_back('\0');
-  c.key += std::to_string(d.api_key);
-  auto it = c.sets.find(c.key);
-  if (it == c.sets.end()) {
-    if (c.sets.size() >= 4096) c.sets.clear();  // bounded: the series themselves are capped anyway
-    it = c.sets.emplace(c.key, series_set{principals_.fold(d.principal), topics_.fold(d.resource), api_label(d.api_key)})
-             .first;
-  }
-  series_set& s = it->second;
   for (const auto& m : tally_map) {
     const auto i = static_cast<std::size_t>(m.t);
     if (!d.counts[i]) continue;

@@ -61,6 +61,14 @@ class gateway_metrics {
   // The configuration generation live now (at start and after each accepted reload).
   void set_generation(std::uint64_t generation);
 
+  // The audit trail (gateway/audit/audit_log.h): events made by CloudEvents type, written per
+  // sink, dropped by reason (queue_full, sink_failed), sink state, events held.
+  void audit_event(std::string_view type, std::uint64_t n = 1);
+  void audit_written(std::string_view sink, std::uint64_t n);
+  void audit_dropped(std::string_view reason, std::uint64_t n);
+  void audit_sink_up(std::string_view sink, bool up);
+  void audit_queue(std::size_t events);
+
   std::string render() const { return reg_.render(); }
 
  private:
@@ -88,6 +96,15 @@ class gateway_metrics {
   family<counter>& records_;
   family<counter>& fields_;
   family<counter>& batches_;
+  family<counter>& traffic_bytes_;
+  family<counter>& traffic_records_;
+  family<counter>& audit_events_;
+  // The audit event series by type (audit_event_types order), made on first use.
+  std::array<std::atomic<counter*>, 8> audit_by_type_{};
+  family<counter>& audit_written_;
+  family<counter>& audit_dropped_;
+  family<gauge>& audit_sink_up_;
+  family<gauge>& audit_queue_;
   family<gauge>& generation_;
   family<counter>& reloads_;
   family<gauge>& last_reload_ok_;

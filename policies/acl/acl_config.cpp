@@ -183,4 +183,42 @@ const char* name_of(resource_type type) {
   return "?";
 }
 
+std::optional<resource_type> resource_type_named(std::string_view name) {
+  for (const auto t : {resource_type::topic, resource_type::group, resource_type::transactional_id, resource_type::cluster})
+    if (name == name_of(t)) return t;
+  return std::nullopt;
+}
+
+acl_operation operation_for(std::int16_t api_key, resource_type type) {
+  using o = acl_operation;
+  using t = resource_type;
+  namespace api = protocol::api;
+  switch (api_key) {
+    case api::produce: return o::write;
+    case api::fetch: return o::read;
+    case api::offset_commit:
+    case api::txn_offset_commit: return type == t::transactional_id ? o::write : o::read;
+    case api::join_group:
+    case api::heartbeat:
+    case api::leave_group:
+    case api::sync_group:
+    case api::consumer_group_heartbeat: return type == t::group ? o::read : o::describe;
+    case api::add_partitions_to_txn:
+    case api::end_txn: return o::write;
+    case api::add_offsets_to_txn: return type == t::group ? o::read : o::write;
+    case api::init_producer_id: return type == t::cluster ? o::idempotent_write : o::write;
+    case api::offset_delete: return type == t::group ? o::delete_ : o::read;
+    case api::describe_producers: return o::read;
+    case api::create_topics: return o::create;
+    case api::delete_topics:
+    case api::delete_records:
+    case api::delete_groups: return o::delete_;
+    case api::create_partitions: return o::alter;
+    case api::describe_configs: return o::describe_configs;
+    case api::alter_configs:
+    case api::incremental_alter_configs: return o::alter_configs;
+    default: return o::describe;
+  }
+}
+
 }  // namespace kgw::policies

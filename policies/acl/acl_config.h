@@ -15,6 +15,7 @@
 // (policies/acl/principal_acl.h).
 // Threading: plain values, read-only after loading.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ enum class resource_type { topic, group, transactional_id, cluster };
 
 const char* name_of(acl_operation op);   // Kafka's spelling: "Read", "IdempotentWrite", ...
 const char* name_of(resource_type type);  // "topic", "group", "transactional_id", "cluster"
+std::optional<resource_type> resource_type_named(std::string_view name);  // the inverse of name_of
+
+// The operation Kafka's authorizer checks when an API touches a resource of this type (what an
+// audit event of a denied entry names): Produce on a topic is Write, OffsetCommit on a group
+// Read, CreateTopics Create, ... Describe where an API only looks.
+acl_operation operation_for(std::int16_t api_key, resource_type type);
 
 struct acl_rule {
   config::subject who;

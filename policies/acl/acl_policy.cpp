@@ -166,10 +166,14 @@ class acl_policy final : public policy {
     if (!ex.header_ok()) return refuse(ex.header_error());
     authz_request rq(ex, *acl_);
     request_verdict v = rule->request(rq);
-    if (v.step)
+    // Reported once: asked again after a wait (another policy's), the same entries are denied.
+    if (v.step && !ex.waited)
       for_each_denial(static_cast<const response_fixup&>(*v.step),
                       [&](std::string_view type, std::string_view name, std::int16_t error) {
-                        ex.denied(type, name, error);
+                        const auto rt = resource_type_named(type);
+                        if (!rt) return ex.denied(type, name, error);
+                        const acl_operation op = operation_for(key, *rt);
+                        ex.denied(type, name, error, name_of(op), acl_->denying_rule(op, *rt, name));
                       });
     return v;
   }

@@ -124,6 +124,12 @@ bool principal_acl::allowed(acl_operation op, resource_type type, std::string_vi
   return allow;
 }
 
+std::string principal_acl::denying_rule(acl_operation op, resource_type type, std::string_view name) const {
+  for (const auto* rule : rules_)
+    if (!rule->allow && covers(*rule, type, name) && deny_covers(*rule, op)) return rule->at.str();
+  return {};
+}
+
 bool principal_acl::allowed_on_some(acl_operation op, resource_type type) const {
   if (!enabled_) return true;
   auto covers_everything = [](const config::resource_pattern& p) {

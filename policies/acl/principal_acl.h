@@ -25,6 +25,9 @@ class principal_acl {
   // False: no ACL is configured anywhere; every request is allowed.
   bool enabled() const { return enabled_; }
   bool allowed(acl_operation op, resource_type type, std::string_view name) const;
+  // Why op on the resource is denied, for the audit trail: the deny rule that covers it
+  // (file:line:col), or "" when none does (no allow rule grants it: Kafka's default deny).
+  std::string denying_rule(acl_operation op, resource_type type, std::string_view name) const;
   // Kafka's authorizeByResourceType (KIP-679): some resource of this type allows op, i.e. an
   // allow rule grants it and no deny rule for it covers every name. InitProducerId uses it
   // (an idempotent producer needs Write on some topic, or IdempotentWrite on the cluster).

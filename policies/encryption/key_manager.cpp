@@ -1,6 +1,8 @@
 // The instance's data keys: see policies/encryption/key_manager.h.
 #include "policies/encryption/key_manager.h"
 
+#include "policies/decision.h"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -97,6 +99,20 @@ struct key_manager::state {
   std::set<std::string, std::less<>> asked;  // unknown ids met by relay threads
   std::string last_error;                    // of making keys (task_mu)
   std::thread thread;
+  const decision_stream* decisions = nullptr;  // set before start()
+
+  // One key operation on the decision stream (the audit trail's kafka.gateway.keys).
+  void report(std::string_view operation, std::string_view id, bool ok, const std::string& detail) const {
+    if (!decisions || !decisions->active()) return;
+    decision d;
+    d.kind = decision_kind::key;
+    d.operation = operation;
+    d.resource_type = "key";
+    d.resource = id;
+    d.accepted = ok;
+    d.detail = detail;
+    decisions->emit(d);
+  }
 
   bool usable(const sealing_entry& e, std::uint64_t extra) const {
     return e.uses.load(std::memory_order_relaxed) + extra <= limits.max_uses && clock::now() - e.made < limits.max_age;
@@ -209,12 +225,15 @@ std::expected<void, std::string> follow(key_manager::state& s, const kms* kms) {
     s.records[k.id] = std::move(k);
   }
   for (auto& [k, why] : failed) {
+    if (!s.unusable.contains(k.id))
+      s.report("unwrap_failed", k.id, false, "topic " + k.topic + ", KEK " + k.kek + " (" + k.kms + "): " + name_of(why));
     s.unusable[k.id] = why;
     if (why == key_state::unavailable) s.retry_unwrap.push_back(k);
     s.records[k.id] = std::move(k);
   }
   for (const auto& id : bad) s.unusable[id] = key_state::missing;
   for (const auto& id : gone) {
+    if (s.records.contains(id)) s.report("erased", id, true, "tombstone in the key store (crypto-shredding)");
     lost = true;
     s.opening.erase(id);
     s.records.erase(id);
@@ -222,10 +241,15 @@ std::expected<void, std::string> follow(key_manager::state& s, const kms* kms) {
     std::erase_if(s.retry_unwrap, [&](const stored_key& k) { return k.id == id; });
     std::erase_if(s.sealing, [&](const auto& e) { return e.second->key->id == id; });
   }
-  for (const auto& [topic, before] : rotations)
-    std::erase_if(s.sealing, [&](const auto& e) {
+  for (const auto& [topic, before] : rotations) {
+    const auto retired = std::erase_if(s.sealing, [&](const auto& e) {
       return (topic == "*" || e.first.topic == topic) && e.second->created_ms < before;
     });
+    if (retired > 0)
+      s.report("rotated", {}, true,
+               std::to_string(retired) + " sealing key(s) of " + (topic == "*" ? std::string("every topic") : "topic " + topic) +
+                   " retired by a rotation request");
+  }
   if (lost) s.epoch.fetch_add(1, std::memory_order_release);
   if (!read) return read;
   return {};
@@ -268,6 +292,7 @@ std::expected<void, std::string> make_keys(key_manager::state& s, const kms& kms
   std::vector<store_record> records;
   for (const auto& k : made) records.push_back({k.id, encode_stored_key(k)});
   if (auto put = s.store->write(records); !put) return std::unexpected(s.store->describe() + ": " + put.error());
+  for (const auto& k : made) s.report("made", k.id, true, "topic " + k.topic + ", KEK " + k.kek + " (" + k.kms + ")");
   std::unique_lock lock(s.mu);
   for (std::size_t i = 0; i < made.size(); ++i) {
     auto e = std::make_shared<sealing_entry>();
@@ -301,13 +326,16 @@ void run(key_manager::state& s, const kms* kms) {
     for (auto& [scopes, done] : prepares) {
       auto made = kms ? make_keys(s, *kms, std::move(scopes), false)
                       : std::expected<void, std::string>(std::unexpected(std::string("no KMS")));
+      if (!made) s.report("make_failed", {}, false, made.error());
       {
         std::lock_guard lock(s.task_mu);
         s.last_error = made ? std::string() : made.error();
       }
       done(std::move(made));
     }
-    if (kms && !successors.empty()) (void)make_keys(s, *kms, {successors.begin(), successors.end()}, true);
+    if (kms && !successors.empty())
+      if (auto made = make_keys(s, *kms, {successors.begin(), successors.end()}, true); !made)
+        s.report("make_failed", {}, false, made.error());
     catch_up = !asked.empty();
     if (catch_up || clock::now() >= next_follow) {
       const auto read = follow(s, kms);
@@ -326,6 +354,8 @@ void run(key_manager::state& s, const kms* kms) {
 }
 
 }  // namespace
+
+void key_manager::set_decision_stream(const decision_stream* stream) { s_->decisions = stream; }
 
 std::expected<void, std::string> key_manager::start() {
   if (s_->thread.joinable()) return {};

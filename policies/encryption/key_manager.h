@@ -32,6 +32,10 @@
 #include "policies/encryption/key_store.h"
 #include "policies/encryption/kms.h"
 
+namespace kgw::policies {
+class decision_stream;
+}
+
 namespace kgw::policies::encryption {
 
 struct key_limits {
@@ -69,6 +73,10 @@ class key_manager {
   key_manager& operator=(const key_manager&) = delete;
 
   // Reads the store to its end, unwrapping every key, then follows it on the manager's thread.
+  // Key operations become decisions (decision_kind::key: made, make_failed, unwrap_failed,
+  // erased, rotated) on `stream` (null: none). Before start().
+  void set_decision_stream(const decision_stream* stream);
+
   // Fails (why) when the KMS or the store cannot be reached.
   std::expected<void, std::string> start();
   // Stops following and closes the store (keys already open stay usable; nothing new is made).

@@ -28,6 +28,7 @@
 #include "gateway/dev/embedded_cluster.h"
 #include "gateway/gateway.h"
 #include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/http_get.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/support/test_pki.h"
@@ -37,43 +38,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-struct http_reply {
-  int status = 0;
-  std::string body;
-};
-
-// One HTTP/1.1 GET on 127.0.0.1:port, Connection: close, read to the end (bounded by 10 s).
-http_reply http_get(std::uint16_t port, const std::string& target, const std::string& token = "") {
-  http_reply out;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return out;
-  }
-  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  req += "\r\n";
-  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
-  std::string raw;
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  if (raw.starts_with("HTTP/1.1 ")) out.status = std::atoi(raw.c_str() + 9);
-  if (auto at = raw.find("\r\n\r\n"); at != std::string::npos) out.body = raw.substr(at + 4);
-  return out;
-}
 
 bool has_line(const std::string& text, const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; }
 
@@ -172,6 +136,12 @@ TEST_CASE("metrics: /metrics counts a principal's records and bytes, promtool an
   CHECK(has_line(text, "kafka_gateway_records_total{principal=\"ANONYMOUS\",topic=\"customers\",api=\"Fetch\",outcome=\"masked\"} " +
                            std::to_string(n)));
   CHECK(series_value(text, "kafka_gateway_client_sent_bytes_total{principal=\"ANONYMOUS\"}") > 0);
+  // Chargeback per topic: exactly the records written and read, and their bytes.
+  for (const char* api : {"Produce", "Fetch"}) {
+    const std::string labels = std::string("{principal=\"ANONYMOUS\",topic=\"customers\",api=\"") + api + "\"}";
+    CHECK(has_line(text, "kafka_gateway_traffic_records_total" + labels + " " + std::to_string(n)));
+    CHECK(series_value(text, "kafka_gateway_traffic_bytes_total" + labels) > 0);
+  }
   CHECK(series_value(text, "kafka_gateway_requests_total{principal=\"ANONYMOUS\",api=\"Produce\"}") > 0);
   CHECK(series_value(text, "kafka_gateway_requests_total{principal=\"ANONYMOUS\",api=\"Fetch\"}") > 0);
   CHECK(series_value(text, "kafka_gateway_request_latency_seconds_count{api=\"Produce\"}") > 0);

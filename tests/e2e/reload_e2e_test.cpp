@@ -25,6 +25,7 @@
 #include "gateway/reloader.h"
 #include "policies/decision.h"
 #include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/file_gateway.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/secure_environment.h"
 
@@ -33,104 +34,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A decision as the stream delivered it, copied (the event's views live only during the call).
-struct recorded {
-  policies::decision_kind kind;
-  std::uint64_t generation;
-  std::string principal, resource_type, resource, detail;
-  std::int16_t api_key, error;
-  bool accepted;
-  policies::tally_counts counts;
-};
-
-class decision_log {
- public:
-  void add(const policies::decision& d) {
-    std::lock_guard lk(mu_);
-    events_.push_back({d.kind, d.generation, std::string(d.principal), std::string(d.resource_type),
-                       std::string(d.resource), std::string(d.detail), d.api_key, d.error, d.accepted, d.counts});
-  }
-  std::vector<recorded> of(policies::decision_kind k) const {
-    std::lock_guard lk(mu_);
-    std::vector<recorded> out;
-    for (const auto& e : events_)
-      if (e.kind == k) out.push_back(e);
-    return out;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<recorded> events_;
-};
-
-void write_file(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".tmp";
-  std::ofstream(tmp) << text;
-  fs::rename(tmp, p);  // as editors and ConfigMap updates do: the file is replaced whole
-}
-
-// A gateway started from <dir>/gateway.yaml (gateway settings + extra(port), policies from
-// <dir>/policies.yaml), in front of one embedded broker with topic `customers` (2 partitions).
-// port: the first of 12 free ports; the shorthand listener takes port..port+5.
-class file_gateway {
- public:
-  file_gateway(const std::function<std::string(std::uint16_t port)>& extra, const std::string& policies_yaml)
-      : cluster_(1, {{"customers", 2}}) {
-    const char* level = std::getenv("KGW_E2E_LOG");
-    spdlog::set_level(spdlog::level::from_str(level && *level ? level : "warn"));
-    char tmpl[] = "/tmp/kgw-reload-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-    port_ = find_free_port_block(12);
-    upstream_yaml_ = "upstream:\n  bootstrap: [127.0.0.1:" + std::to_string(cluster_.broker_ports()[0]) +
-                     "]\npolicies: policies.yaml\n";
-    write_file(dir_ / "policies.yaml", policies_yaml);
-    write_gateway(extra(port_));
-    auto cfg = config::load_file((dir_ / "gateway.yaml").string(), gateway::config_extensions());
-    INFO((cfg ? "" : cfg.error()));
-    REQUIRE(cfg);
-    auto policy_paths = cfg->policies.paths;
-    gw_ = std::make_unique<gateway::gateway>(std::move(*cfg));
-    gw_->set_auth_tap([this](std::string_view, std::string_view, std::string_view) { ++connections_; });
-    gw_->subscribe([this](const policies::decision& d) { decisions_.add(d); });
-    gw_->start();
-    reloader_ = std::make_unique<gateway::reloader>(*gw_, (dir_ / "gateway.yaml").string(), std::move(policy_paths));
-  }
-  ~file_gateway() {
-    reloader_.reset();
-    gw_->stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // extra_yaml: more top-level sections (with `listeners`, the shorthand listener goes);
-  // gateway_keys: more settings in the `gateway` section.
-  void write_gateway(const std::string& extra_yaml, const std::string& gateway_keys = "") {
-    std::string g = "gateway:\n  workers: 2\n" + gateway_keys;
-    if (extra_yaml.find("listeners:") == std::string::npos)
-      g += "  listen: 127.0.0.1:" + std::to_string(port_) + "\n  advertised_host: 127.0.0.1\n  broker_ports: " +
-           std::to_string(port_ + 1) + "-" + std::to_string(port_ + 5) + "\n";
-    write_file(dir_ / "gateway.yaml", g + upstream_yaml_ + extra_yaml);
-  }
-  void write_policies(const std::string& yaml) { write_file(dir_ / "policies.yaml", yaml); }
-  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::uint16_t port() const { return port_; }
-  gateway::gateway& gw() { return *gw_; }
-  gateway::reloader& reloader() { return *reloader_; }
-  int connections() const { return connections_.load(); }
-  const decision_log& decisions() const { return decisions_; }
-
- private:
-  gateway::embedded_cluster cluster_;
-  fs::path dir_;
-  std::uint16_t port_ = 0;
-  std::string upstream_yaml_;
-  std::atomic<int> connections_{0};
-  decision_log decisions_;
-  std::unique_ptr<gateway::gateway> gw_;
-  std::unique_ptr<gateway::reloader> reloader_;
-};
 
 std::string nothing(std::uint16_t) { return ""; }
 
