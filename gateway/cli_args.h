@@ -35,6 +35,13 @@ class cli_args {
     if (i_ + 1 >= argc_) return std::nullopt;
     return std::string_view(argv_[++i_]);
   }
+  // The option's value into `into`; "<what> needs a value" when there is none.
+  std::expected<void, std::string> value_into(const char* what, std::string& into) {
+    auto v = value();
+    if (!v) return std::unexpected(std::string(what) + " needs a value");
+    into = std::string(*v);
+    return {};
+  }
 
  private:
   int argc_;

@@ -45,12 +45,7 @@ parsed parse(int argc, char** argv, options& o) {
   cli_args args(argc, argv);
   while (args.next()) {
     const auto a = args.name();
-    auto value = [&](const char* what, std::string& into) -> parsed {
-      auto v = args.value();
-      if (!v) return bad(std::string(what) + " needs a value");
-      into = std::string(*v);
-      return {};
-    };
+    auto value = [&](const char* what, std::string& into) { return args.value_into(what, into); };
     parsed r;
     if (a == "-h" || a == "--help") o.help = true;
     else if (a == "--config" || a == "-c") r = value("--config", o.config);

@@ -19,6 +19,7 @@
 #include "gateway/cli/explain_command.h"
 #include "gateway/gateway.h"
 #include "gateway/cli/keys_command.h"
+#include "gateway/cli/usage_command.h"
 #include "gateway/cli/passwd_command.h"
 #include "gateway/reloader.h"
 
@@ -60,6 +61,9 @@ Usage:
       Field-encryption keys through the key topic: list them, shred one subject's keys
       (--topic T --subject V), have every gateway rotate (--topic T), or make a KEK
       (--kek ID). See kafka-gateway keys --help.
+  kafka-gateway usage --metrics URL [--over DURATION] | --audit FILE... [--from T] [--to T]
+      Records and bytes each principal produced and fetched per topic (chargeback), from a
+      gateway's /metrics or from audit trail files. See kafka-gateway usage --help.
   kafka-gateway --help
       This text.
 
@@ -253,6 +257,7 @@ int main(int argc, char** argv) {
   if (cmd == "dev-cluster") return kgw::gateway::run_dev_cluster(argc - 1, argv + 1);
   if (cmd == "passwd") return kgw::gateway::run_passwd_command(argc - 1, argv + 1);
   if (cmd == "keys") return kgw::gateway::run_keys_command(argc - 1, argv + 1);
+  if (cmd == "usage") return kgw::gateway::run_usage_command(argc - 1, argv + 1);
   if (cmd == "explain") return kgw::gateway::run_explain_command(argc - 1, argv + 1);
   if (cmd == "preview") return kgw::gateway::run_preview_command(argc - 1, argv + 1);
 

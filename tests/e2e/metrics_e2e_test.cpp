@@ -170,6 +170,18 @@ TEST_CASE("metrics: /metrics counts a principal's records and bytes, promtool an
                                              "    static_configs: [ { targets: ['127.0.0.1:"
                                           << admin_port << "'] } ]\n";
   }
+  // The chargeback report from the same endpoint, with the real binary.
+  {
+    const auto r = run_process({KGW_GATEWAY_PROGRAM, "usage", "--metrics",
+                                "http://127.0.0.1:" + std::to_string(admin_port) + "/metrics", "--token-file",
+                                (dir / "token").string(), "--csv"},
+                               "", 30s);
+    INFO(r.describe());
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.starts_with("principal,topic,api,records,bytes\n"));
+    CHECK(r.out.find("\nANONYMOUS,customers,Fetch," + std::to_string(n) + ",") != std::string::npos);
+    CHECK(r.out.find("\nANONYMOUS,customers,Produce," + std::to_string(n) + ",") != std::string::npos);
+  }
   child_process prom({"/usr/bin/prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
                       "--storage.tsdb.path=" + (dir / "data").string(),
                       "--web.listen-address=127.0.0.1:" + std::to_string(prom_port), "--log.level=warn"},
