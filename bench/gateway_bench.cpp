@@ -17,9 +17,10 @@
 //     encrypt        email and phone encrypted on produce (AES-256-GCM, local KMS, keys in the
 //                    key topic) and decrypted for the reader (ANONYMOUS may decrypt)
 //     encrypt-tokens the same, and the reader may not decrypt: it gets the tokens
-//     observe        no view, but quotas configured high enough never to throttle and the
-//                    admin listener on (metrics counted): what observing pass-through costs
-//     mask-observe   the masking case with the same quotas and metrics
+//     observe        no view, but quotas configured high enough never to throttle, the admin
+//                    listener on (metrics counted) and the audit trail (traffic rolled up, to a
+//                    file): what observing pass-through costs
+//     mask-observe   the masking case with the same quotas, metrics and audit
 //   Clients connect as ANONYMOUS; the rules are for `everyone: true`.
 //
 // Records: JSON customers ({"id":..,"name":..,"email":..,"phone":..,"region":..,
@@ -91,8 +92,8 @@ constexpr case_def governed_cases[] = {
     {"mask-filter", "gateway masking+filter", "bench-mask-filter", false, true, true},
     {"encrypt", "gateway encrypt+decrypt", "bench-encrypt", false, false, false, true, true},
     {"encrypt-tokens", "gateway encrypt, tokens", "bench-encrypt-tokens", false, false, false, true, false},
-    {"observe", "gateway +quotas+metrics", "bench-observe", false, false, false, false, false, true},
-    {"mask-observe", "gateway masking +quotas+metrics", "bench-mask-observe", false, false, true, false, false, true},
+    {"observe", "gateway +quotas+metrics+audit", "bench-observe", false, false, false, false, false, true},
+    {"mask-observe", "gateway masking +quotas+metrics+audit", "bench-mask-observe", false, false, true, false, false, true},
 };
 
 const case_def* find_case(std::string_view kind) {
@@ -148,6 +149,9 @@ std::string policy_yaml(const case_def& c) {
     // run.sh gives each gateway a port for it after its broker ports.
     const char* admin = std::getenv("KGW_BENCH_ADMIN_PORT");
     y += std::string("admin:\n  listen: 127.0.0.1:") + (admin && *admin ? admin : "9644") + "\n";
+    // The audit trail in its default mode: traffic rolled up (every Produce and Fetch tallied
+    // per topic), events to a file next to the config.
+    y += std::string("audit:\n  traffic: rollup\n  rollup_interval: 10s\n  file: { path: ") + c.topic + "-audit.jsonl }\n";
   }
   return y;
 }
@@ -833,8 +837,9 @@ int main(int argc, char** argv) {
                 "(partial, keep_domain), phone (remove), name (hash); masking+filter = both; the view cases have no "
                 "ACLs; encrypt+decrypt = email and phone encrypted on produce (AES-256-GCM, local KMS) and decrypted "
                 "for the reader; encrypt, tokens = the same, the reader may not decrypt (it gets the tokens); "
-                "+quotas+metrics = produce and fetch quotas of 100 GiB/s for everyone (measured, never reached) and "
-                "the admin listener on (metrics counted, not scraped). "
+                "+quotas+metrics+audit = produce and fetch quotas of 100 GiB/s for everyone (measured, never reached), "
+                "the admin listener on (metrics counted, not scraped) and the audit trail (traffic rolled up every "
+                "10 s, to a file). "
                 "`gateway_bench --print-policy KIND` prints each policy.\n");
   return 0;
 }

@@ -370,6 +370,8 @@ class parser : yaml_reader {
       audit_settings::file_sink fs;
       if (!f["path"]) fail(f, "audit.file needs a path");
       fs.path = nonempty(f["path"], "audit.file.path");
+      if (std::filesystem::path p(fs.path); p.is_relative())  // as every path of the file: from its directory
+        fs.path = (std::filesystem::path(source()).parent_path() / p).string();
       if (auto n = f["max_size"]) fs.max_bytes = size_bytes(n, "audit.file.max_size");
       if (auto n = f["keep"]) fs.keep = static_cast<int>(integer(n, "audit.file.keep", 1, 1000));
       s.file = std::move(fs);

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <deque>
+#include <unordered_map>
 
 
 #include "gateway/address_rewriter.h"
@@ -151,6 +152,7 @@ class session : public std::enable_shared_from_this<session> {
     last_activity_ = std::chrono::steady_clock::now();
     co_await (then_close(client_to_upstream()) || then_close(upstream_to_client()) || then_close(idle_watchdog()));
     close();
+    if (w_.decisions.wants_traffic()) report_consumed();
     spdlog::info("{} {} -> {} ({}): {} requests, {} bytes in, {} bytes out; closed: {}", peer_,
                  principal_.kafka_name(), upstream_name_,
                  target_.node_id ? "broker " + std::to_string(*target_.node_id) : std::string("bootstrap"),
@@ -499,6 +501,8 @@ class session : public std::enable_shared_from_this<session> {
           req.version = info.upstream_version;
           req.unsupported_api_versions = info.unsupported_api_versions;
           req.govern = policies && (steps || policies->governs_responses(info.api_key));
+          if (info.api_key == protocol::api::fetch && w_.decisions.wants_traffic())
+            note_fetch_positions(frame.subspan(4), info.api_version, req.govern);
           req.steps = std::move(steps);
           if (req.govern) req.policies = policies;
           inflight_.expect(std::move(req));
@@ -930,13 +934,14 @@ class session : public std::enable_shared_from_this<session> {
       case kind::need_more:
         return {stream_step::wait, s.bytes};
       case kind::trailer: {
-        report_tallies(req.version, scan_->tallies());
-        if (req.version < 12) {  // no tagged fields: the response is complete
+        if (s.bytes == 0) {  // before v12, or relayed with the last topic: the response is complete
+          report_tallies(req.version, scan_->tallies());
           scan_.reset();
           tap_chunk(req, {}, true);
           return {stream_step::forward, 0};
         }
         if (d.size() < s.bytes) return {stream_step::wait, s.bytes};
+        report_tallies(req.version, scan_->tallies());
         const auto trailer = d.subspan(0, s.bytes);
         auto& rewritten = trailers.emplace_back();
         const auto st = rewriter_.rewrite_fetch_trailer(req.version, trailer, true, rewritten);
@@ -993,18 +998,63 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // A Fetch response relayed without decoding: each topic's bytes from the scanner, its records
+  // from what the consumer moved past since (note_fetch_positions).
   void report_tallies(std::int16_t version, const std::vector<protocol::fetch_scanner::topic_tally>& tallies) {
     if (!w_.decisions.wants_traffic()) return;
     for (const auto& t : tallies) {
       if (t.bytes == 0) continue;
-      if (version < 13) {
-        report_traffic(protocol::api::fetch, version, t.name, t.bytes, t.records);
-      } else {
-        const std::string* name = w_.topic_ids.name(t.id);
-        report_traffic(protocol::api::fetch, version, name ? std::string_view(*name) : std::string_view("(unknown topic id)"),
-                       t.bytes, t.records);
-      }
+      const std::string* name = version < 13 ? nullptr : w_.topic_ids.name(t.id);
+      const std::string_view topic = version < 13 ? std::string_view(t.name)
+                                     : name     ? std::string_view(*name)
+                                                : std::string_view("(unknown topic id)");
+      report_traffic(protocol::api::fetch, version, topic, t.bytes, take_consumed(topic));
     }
+  }
+
+  // Records of pass-through Fetch responses are counted from the consumer's positions: what a
+  // Fetch asks for next minus what the one before asked for, per partition, is what it consumed
+  // (offsets: a compacted topic's gaps and transaction markers count too). Counting them in the
+  // responses would stop at every batch header and copy what is spliced today. Fetches the chain
+  // governs (it counts the records it delivers) move the positions without counting.
+  void note_fetch_positions(protocol::bytes_view body, std::int16_t version, bool governed) {
+    (void)protocol::walk_fetch(
+        version, body, [&](std::string_view topic, const protocol::uuid& id, std::int32_t partition, std::int64_t offset) {
+          position_key_.assign(version < 13 ? topic : std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+          position_key_.push_back(version < 13 ? 'n' : 'i');
+          position_key_.append(reinterpret_cast<const char*>(&partition), sizeof partition);
+          auto [it, fresh] = positions_.try_emplace(position_key_, fetch_position{offset, governed});
+          if (fresh) {
+            if (positions_.size() > 100000) positions_.clear();  // bounded: a few partitions' first fetch uncounted
+            return;
+          }
+          fetch_position& was = it->second;
+          if (offset > was.offset && !was.governed && !governed) {
+            const std::string* name = version < 13 ? nullptr : w_.topic_ids.name(id);
+            add_consumed(version < 13 ? topic : name ? std::string_view(*name) : std::string_view("(unknown topic id)"),
+                         static_cast<std::uint64_t>(offset - was.offset));
+          }
+          was = {offset, governed};
+        });
+  }
+
+  void add_consumed(std::string_view topic, std::uint64_t n) {
+    for (auto& [t, c] : consumed_)
+      if (t == topic) {
+        c += n;
+        return;
+      }
+    consumed_.emplace_back(std::string(topic), n);
+  }
+  std::uint64_t take_consumed(std::string_view topic) {
+    for (auto& [t, c] : consumed_)
+      if (t == topic) return std::exchange(c, 0);
+    return 0;
+  }
+  // The session ends: records consumed since the last response counted go out without bytes.
+  void report_consumed() {
+    for (auto& [t, c] : consumed_)
+      if (c > 0) report_traffic(protocol::api::fetch, -1, t, 0, std::exchange(c, 0));
   }
 
   awaitable<void> idle_watchdog() {
@@ -1046,6 +1096,13 @@ class session : public std::enable_shared_from_this<session> {
   bool draining_ = false;
   bool client_eof_ = false;  // the client closed its side; upstream is being wound down
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line and metrics
+  struct fetch_position {
+    std::int64_t offset;
+    bool governed;
+  };
+  std::unordered_map<std::string, fetch_position> positions_;  // (topic, partition) -> last fetch offset
+  std::string position_key_;
+  std::vector<std::pair<std::string, std::uint64_t>> consumed_;  // per topic, not yet reported
   std::string client_id_;         // from the handshake's or the first request's header
   bool client_id_known_ = false;  // the first request after authentication was looked at
   metrics::session_counts published_;                          // what publish_counts() passed on

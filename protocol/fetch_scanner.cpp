@@ -42,37 +42,28 @@ fetch_scanner::fetch_scanner(std::int16_t version, std::size_t body_size, bool t
 
 fetch_scanner::step fetch_scanner::next(bytes_view buffered) {
   if (error_) return {kind::failed, 0};
-  for (;;) {
-    if (state_ == state::payload) {
-      if (!tally_) {
-        state_ = state::partition_tail;
-        if (payload_ > 0) {
-          pos_ += payload_;
-          return {kind::opaque, payload_};
-        }
-      } else if (batch_rest_ > 0) {  // the records after a batch header
-        const std::size_t n = batch_rest_;
-        batch_rest_ = 0;
-        pos_ += n;
-        return {kind::opaque, n};
-      } else if (payload_ > 0) {
-        const step s = batch_header(buffered);
-        if (s.what == kind::structure) pos_ += s.bytes;
-        return s;
-      } else {
-        state_ = state::partition_tail;
-      }
+  if (state_ == state::done) return {kind::trailer, 0};
+  if (state_ == state::rest) {
+    const std::size_t rest = size_ - pos_;
+    pos_ = size_;
+    tallies_.back().bytes += rest;
+    state_ = state::done;
+    return {kind::opaque, rest};
+  }
+  if (state_ == state::payload) {
+    state_ = state::partition_tail;
+    if (payload_ > 0) {
+      pos_ += payload_;
+      if (tally_) tallies_.back().bytes += payload_;
+      return {kind::opaque, payload_};
     }
-    // Before v12 the tails are empty: no step for them.
-    if (!flexible() && state_ == state::partition_tail) {
+  }
+  // Before v12 the tails are empty: no step for them.
+  while (!flexible() && (state_ == state::partition_tail || state_ == state::topic_tail)) {
+    if (state_ == state::partition_tail)
       state_ = --partitions_left_ > 0 ? state::partition : state::topic_tail;
-      continue;
-    }
-    if (!flexible() && state_ == state::topic_tail) {
+    else
       state_ = --topics_left_ > 0 ? state::topic : state::trailer;
-      continue;
-    }
-    break;
   }
   const std::size_t left = size_ - pos_;
   if (state_ == state::trailer) {
@@ -83,46 +74,15 @@ fetch_scanner::step fetch_scanner::next(bytes_view buffered) {
     return {kind::trailer, left};
   }
   const bytes_view avail = buffered.subspan(0, std::min(buffered.size(), left));
+  const state was = state_;
   const step s = parse(avail, avail.size() == left);
-  if (s.what == kind::structure) pos_ += s.bytes;
+  if (s.what != kind::structure) return s;
+  pos_ += s.bytes;
+  if (tally_ && was != state::header && was != state::top) tallies_.back().bytes += s.bytes;
+  // One topic and no node endpoints to find (before v16): the rest of the body is that topic's,
+  // relayed unread (spliced), its tagged fields included.
+  if (tally_ && was == state::topic && topics_left_ == 1 && version_ < 16 && pos_ < size_) state_ = state::rest;
   return s;
-}
-
-// One batch of a records payload being tallied: its header is structure (the record count is
-// read from it), the rest of the batch opaque. v2 batch header: base offset (8), length (4),
-// leader epoch (4), magic (1), crc (4), attributes (2), last offset delta (4), two timestamps
-// (16), producer id (8), epoch (2), base sequence (4), record count (4) = 61 bytes. A legacy
-// message (magic 0/1) shares the first 17.
-fetch_scanner::step fetch_scanner::batch_header(bytes_view buffered) {
-  constexpr std::size_t v2_header = 61, prefix = 12, magic_at = 16, count_at = 57;
-  const std::size_t want = std::min(payload_, v2_header);
-  if (buffered.size() < want) return {kind::need_more, want};
-  std::size_t batch = payload_;  // a batch cut short (or unreadable) runs to the payload's end
-  bool whole = false;
-  if (want >= prefix) {
-    reader r(buffered.subspan(0, prefix));
-    r.i64();
-    const std::int32_t length = r.i32();
-    if (length > 0 && prefix + static_cast<std::size_t>(length) <= payload_) {
-      batch = prefix + static_cast<std::size_t>(length);
-      whole = true;
-    }
-  }
-  const std::size_t header = std::min(want, batch);
-  if (whole && header > magic_at) {
-    auto& t = tallies_.back();
-    const auto magic = static_cast<std::uint8_t>(buffered[magic_at]);
-    if (magic >= 2 && header >= v2_header) {
-      reader r(buffered.subspan(count_at, 4));
-      const std::int32_t n = r.i32();
-      if (n > 0) t.records += static_cast<std::uint64_t>(n);
-    } else if (magic < 2) {
-      t.records += 1;
-    }
-  }
-  payload_ -= batch;
-  batch_rest_ = batch - header;
-  return {kind::structure, header};
 }
 
 fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
@@ -189,10 +149,7 @@ fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
       const std::int64_t records = flex ? static_cast<std::int64_t>(r.uvarint()) - 1 : r.i32();  // nullable
       const std::size_t payload = records > 0 ? static_cast<std::size_t>(records) : 0;
       if (r.ok() && payload > left - r.position()) r.fail("records length exceeds frame");
-      if (r.ok()) {
-        payload_ = payload;
-        if (tally_) tallies_.back().bytes += payload;
-      }
+      if (r.ok()) payload_ = payload;
       next = state::payload;
       break;
     }
@@ -206,6 +163,8 @@ fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
       break;
     case state::payload:
     case state::trailer:
+    case state::rest:
+    case state::done:
       break;  // handled in next()
   }
   if (!r.ok()) {

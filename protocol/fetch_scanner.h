@@ -6,11 +6,13 @@
 // what lets a modern Fetch response keep cut-through and splice while its addresses are
 // rewritten: only the structure between record payloads and the trailer pass through user code.
 //
-// With `tally`, it also says how many bytes and records each topic carried (chargeback and the
-// audit trail for pass-through traffic): inside a records payload it stops at each batch's
-// 61-byte header (structure) to read its record count, and the batch's records stay opaque.
-// A batch cut off by the response's size limit is counted in bytes, not in records (the client
-// drops it); a legacy (v0/v1) message counts as one record.
+// With `tally`, it also says how many bytes of the response each topic took (its section: topic
+// header, partition headers and records; chargeback and the audit trail for traffic no policy
+// decodes). It then walks every version; and where nothing after a topic's header needs reading
+// (the last topic, before v16: no node endpoints to rewrite) the rest of the body is one opaque
+// step, so a single-topic response still splices whole. Records are not counted here (that would stop
+// at every batch header and copy what is spliced today): the relay counts them from the offsets
+// a consumer's next Fetch asks for.
 //
 // Resumable: next() parses one whole step from what is buffered or asks for more, never keeping
 // half a step. Counts are checked against the bytes the body has left, so a hostile count
@@ -30,8 +32,10 @@ class fetch_scanner {
  public:
   enum class kind {
     structure,  // `bytes` bytes of structure were parsed at the position: forward them
-    opaque,     // the next `bytes` bytes are a records payload: forward them unread
-    trailer,    // the rest of the body (`bytes` bytes) is the top-level tagged fields
+    opaque,     // the next `bytes` bytes are a records payload (or, tallying one topic, the rest
+                // of the body): forward them unread
+    trailer,    // the rest of the body (`bytes` bytes, 0 before v12 or after such a rest) is the
+                // top-level tagged fields
     need_more,  // buffer at least `bytes` bytes from the position, then call again
     failed,     // malformed: error() says why
   };
@@ -40,11 +44,11 @@ class fetch_scanner {
     std::size_t bytes;
   };
 
-  // What one topic of the response carried (tally on): its name (v0-12) or id (v13+).
+  // What one topic of the response took (tally on): its name (v0-12) or id (v13+), and bytes.
   struct topic_tally {
     std::string name;
     uuid id{};
-    std::uint64_t bytes = 0, records = 0;
+    std::uint64_t bytes = 0;
   };
 
   // body_size: the frame after its 4-byte size, response header included. Before v12 the
@@ -67,9 +71,8 @@ class fetch_scanner {
   static std::expected<void, const char*> for_each_tag(bytes_view section, Fn&& fn);
 
  private:
-  enum class state { header, top, topic, partition, payload, partition_tail, topic_tail, trailer };
+  enum class state { header, top, topic, partition, payload, partition_tail, topic_tail, trailer, rest, done };
   step parse(bytes_view avail, bool complete);
-  step batch_header(bytes_view avail);
   bool flexible() const { return version_ >= 12; }
 
   std::int16_t version_;
@@ -77,8 +80,7 @@ class fetch_scanner {
   std::size_t pos_ = 0;
   state state_ = state::header;
   std::uint32_t topics_left_ = 0, partitions_left_ = 0;
-  std::size_t payload_ = 0;  // records bytes of the partition just parsed (tally: still to walk)
-  std::size_t batch_rest_ = 0;  // tally: opaque bytes of the batch whose header was just read
+  std::size_t payload_ = 0;  // records bytes of the partition just parsed
   const char* error_ = nullptr;
   bool tally_ = false;
   std::vector<topic_tally> tallies_;

@@ -23,4 +23,11 @@ std::optional<std::optional<std::string_view>> request_client_id(bytes_view body
 std::expected<void, const char*> walk_produce(std::int16_t version, bytes_view body,
                                               const std::function<void(std::string_view, bytes_view)>& fn);
 
+// Calls fn(topic, topic_id, partition, fetch_offset) for each partition a Fetch request (any
+// version 0-17) asks for: topic by name before v13, by id from v13. Stops after the topics (the
+// forgotten topics and rack id are not read). Why not, when it is malformed.
+std::expected<void, const char*> walk_fetch(
+    std::int16_t version, bytes_view body,
+    const std::function<void(std::string_view, const uuid&, std::int32_t, std::int64_t)>& fn);
+
 }  // namespace kgw::protocol

@@ -1,12 +1,14 @@
-// request_walk: the client id read from every request header version, and walk_produce over every
+// request_walk: the client id read from every request header version, walk_produce over every
 // sample Produce request v0-11 (each variant) reporting exactly the decoded message's partitions
-// with records, in order; cut bodies fail instead of being walked past.
+// with records, in order, and walk_fetch over every sample Fetch request v0-17 reporting each
+// partition's fetch offset; cut bodies fail instead of being walked past.
 #include <catch2/catch.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "protocol/api_keys.h"
+#include "protocol/fetch.h"
 #include "protocol/headers.h"
 #include "protocol/produce.h"
 #include "protocol/request_walk.h"
@@ -61,4 +63,33 @@ TEST_CASE("walk_produce reports every partition's records of every sample Produc
   const auto id = proto::request_client_id(no_client);
   REQUIRE(id.has_value());
   CHECK_FALSE(id->has_value());
+}
+
+TEST_CASE("walk_fetch reports every partition's fetch offset of every sample Fetch request", "[protocol][request_walk]") {
+  for (std::int16_t v = 0; v <= proto::fetch_request::max_version; ++v) {
+    for (int variant = 0; variant < proto::testing::sample_variants; ++variant) {
+      INFO("v" << v << " variant " << variant);
+      proto::fetch_request m;
+      proto::testing::fill_sample(m, v, variant);
+      proto::writer w;
+      proto::request_header h;
+      h.request_api_key = proto::api::fetch;
+      h.request_api_version = v;
+      h.client_id = "c";
+      h.encode(w, proto::request_header_version(proto::api::fetch, v));
+      m.encode(w, v);
+      const auto body = w.flatten();
+      using entry = std::tuple<std::string, proto::uuid, std::int32_t, std::int64_t>;
+      std::vector<entry> expected, seen;
+      for (const auto& t : m.topics)
+        for (const auto& p : t.partitions)
+          expected.emplace_back(v < 13 ? std::string(t.topic) : std::string(), v >= 13 ? t.topic_id : proto::uuid{},
+                                p.partition, p.fetch_offset);
+      REQUIRE(proto::walk_fetch(v, body, [&](std::string_view topic, const proto::uuid& id, std::int32_t p,
+                                             std::int64_t offset) {
+                seen.emplace_back(std::string(topic), id, p, offset);
+              }).has_value());
+      CHECK(seen == expected);
+    }
+  }
 }
