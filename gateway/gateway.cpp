@@ -356,7 +356,9 @@ void gateway::set_auth_tap(auth_tap tap) {
     if (d.kind == policies::decision_kind::authenticated) tap(d.listener, d.principal, d.mechanism);
   });
 }
-void gateway::subscribe(policies::decision_stream::subscriber s) { impl_->decisions.subscribe(std::move(s)); }
+void gateway::subscribe(policies::decision_stream::subscriber s, bool traffic) {
+  impl_->decisions.subscribe(std::move(s), traffic);
+}
 void gateway::set_embedded_broker_program(std::string path) { impl_->embedded_program = std::move(path); }
 
 void gateway::start() {

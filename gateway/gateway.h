@@ -55,7 +55,8 @@ class gateway {
 
   void set_response_tap(response_tap tap);  // before start()
   // Sees every decision (policies/decision.h); before start(). Called on worker threads.
-  void subscribe(policies::decision_stream::subscriber s);
+  // traffic: also the traffic decisions (which cost a walk of each Produce and Fetch).
+  void subscribe(policies::decision_stream::subscriber s, bool traffic = false);
   void set_auth_tap(auth_tap tap);          // before start()
   // The program `upstream.embedded` runs as `PROGRAM dev-cluster ...` (embedded_broker_process.h),
   // before start(). Default: this very program, which is kafka-gateway except in tests.
