@@ -683,9 +683,10 @@ class session : public std::enable_shared_from_this<session> {
   // broker mutes a throttled client's channel, KIP-219), or it is a Produce or Fetch while the
   // principal is over that quota on any of its connections ("not forwarded until the throttle
   // passes"). The epoch: go ahead.
-  std::chrono::steady_clock::time_point quota_hold(protocol::bytes_view frame) const {
+  std::chrono::steady_clock::time_point quota_hold(protocol::bytes_view frame) {
     const auto now = std::chrono::steady_clock::now();
     auto until = muted_until_ > now ? muted_until_ : std::chrono::steady_clock::time_point{};
+    if (until == std::chrono::steady_clock::time_point{}) muted_until_ = {};  // served: no clock per frame after it
     if (quotas_ && frame.size() >= 6) {
       const std::int16_t key = read_be16(frame.data() + 4);
       const policies::quota::quota_limit* q = key == protocol::api::produce ? (quotas_->produce ? &*quotas_->produce : nullptr)
