@@ -47,6 +47,18 @@ class record_buffer_pool {
   std::size_t kept_bytes_ = 0;
 };
 
+// Bytes and records of the records fields of a decoded message's partitions (traffic decisions).
+template <class Partitions>
+std::pair<std::uint64_t, std::uint64_t> records_in(const Partitions& partitions) {
+  std::uint64_t bytes = 0, records = 0;
+  for (const auto& p : partitions)
+    if (p.records) {
+      bytes += p.records->size();
+      records += proto::count_records(*p.records);
+    }
+  return {bytes, records};
+}
+
 record_buffer_pool& buffer_pool() {
   thread_local record_buffer_pool pool;
   return pool;
@@ -122,12 +134,7 @@ chain_request policy_chain::on_request(const request_info& info, proto::bytes_vi
     // What goes upstream, as the policies left it (denied partitions out, fields sealed).
     if (auto m = ex.message<proto::produce_request>()) {
       for (const auto& t : (*m)->topic_data) {
-        std::uint64_t bytes = 0, records = 0;
-        for (const auto& p : t.partition_data)
-          if (p.records) {
-            bytes += p.records->size();
-            records += proto::count_records(*p.records);
-          }
+        const auto [bytes, records] = records_in(t.partition_data);
         if (bytes > 0) origin_.traffic(info.api_key, info.api_version, t.name, bytes, records);
       }
       out.traffic_reported = true;
@@ -171,12 +178,7 @@ rewrite_result policy_chain::on_response(const response_steps* steps, const resp
     // What the client receives, after its policies.
     if (auto m = ex.message<proto::fetch_response>()) {
       for (const auto& t : (*m)->responses) {
-        std::uint64_t bytes = 0, records = 0;
-        for (const auto& p : t.partitions)
-          if (p.records) {
-            bytes += p.records->size();
-            records += proto::count_records(*p.records);
-          }
+        const auto [bytes, records] = records_in(t.partitions);
         if (bytes == 0) continue;
         const std::string* name = ctx.api_version >= 13 ? names_.name(t.topic_id) : nullptr;
         const std::string_view topic = ctx.api_version >= 13 ? (name ? std::string_view(*name) : "(unknown topic id)")

@@ -56,17 +56,14 @@ void audit_log::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void audit_log::stop(std::chrono::milliseconds within) {
+void audit_log::stop() {
   {
     std::lock_guard lk(mu_);
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) {
-    (void)within;  // the writer bounds its last pass itself (run)
-    thread_.join();
-  }
+  if (thread_.joinable()) thread_.join();  // the writer bounds its last pass itself (run)
 }
 
 std::string audit_log::trouble() const {

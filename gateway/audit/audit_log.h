@@ -55,8 +55,8 @@ class audit_log {
   audit_log& operator=(const audit_log&) = delete;
 
   void start();
-  // Rolls up what is pending, writes what is queued (for at most `within`), stops the thread.
-  void stop(std::chrono::milliseconds within = std::chrono::seconds(5));
+  // Rolls up what is pending, writes what is queued (for at most 5 s), stops the thread.
+  void stop();
 
   // The decision-stream subscriber.
   void on_decision(const policies::decision& d);

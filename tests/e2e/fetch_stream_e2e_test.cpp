@@ -42,6 +42,15 @@ struct scenario {
 struct fetch_script {
   std::vector<std::string> records;
   std::string host;
+  // Four partitions' records of random bytes (the relay never reads them).
+  void fill(std::size_t per_partition, unsigned seed) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < 4; ++i) {
+      std::string r(per_partition, '\0');
+      for (auto& c : r) c = static_cast<char>(rng());
+      records.push_back(std::move(r));
+    }
+  }
   std::vector<std::byte> body(std::int16_t version, std::int32_t corr) const {
     proto::fetch_response m;
     m.session_id = 7;
@@ -66,6 +75,20 @@ struct fetch_script {
   }
 };
 
+// One worker in front of the scripted broker, on 10 free ports.
+config::gateway_config gateway_for(std::uint16_t broker_port, const char* source) {
+  const std::uint16_t listen = find_free_port_block(10);
+  config::gateway_config cfg;
+  cfg.source = source;
+  cfg.listen = {gateway_host, listen};
+  cfg.advertised_host = gateway_host;
+  cfg.broker_port_first = static_cast<std::uint16_t>(listen + 1);
+  cfg.broker_port_last = static_cast<std::uint16_t>(listen + 9);
+  cfg.workers = 1;
+  cfg.upstream_bootstrap.push_back({"127.0.0.1", broker_port});
+  return cfg;
+}
+
 }  // namespace
 
 TEST_CASE("relay: Fetch v16 and v17 responses stream through with their node endpoints rewritten",
@@ -77,26 +100,14 @@ TEST_CASE("relay: Fetch v16 and v17 responses stream through with their node end
   INFO("endpoint host '" << sc.endpoint_host << "', " << sc.records_per_partition << " record bytes per partition");
   fetch_script script;
   script.host = sc.endpoint_host;
-  std::mt19937 rng(42);
-  for (int i = 0; i < 4; ++i) {
-    std::string r(sc.records_per_partition, '\0');
-    for (auto& c : r) c = static_cast<char>(rng());
-    script.records.push_back(std::move(r));
-  }
+  script.fill(sc.records_per_partition, 42);
   scripted_broker broker([&](std::int16_t key, std::int16_t version, std::int32_t corr) {
     REQUIRE(key == proto::api::fetch);
     return script.body(version, corr);
   });
 
-  const std::uint16_t listen = find_free_port_block(10);
-  config::gateway_config cfg;
-  cfg.source = "fetch stream test";
-  cfg.listen = {gateway_host, listen};
-  cfg.advertised_host = gateway_host;
-  cfg.broker_port_first = static_cast<std::uint16_t>(listen + 1);
-  cfg.broker_port_last = static_cast<std::uint16_t>(listen + 9);
-  cfg.workers = 1;
-  cfg.upstream_bootstrap.push_back({"127.0.0.1", broker.port()});
+  config::gateway_config cfg = gateway_for(broker.port(), "fetch stream test");
+  const std::uint16_t listen = cfg.listen.port;
   const char* level = std::getenv("KGW_E2E_LOG");
   spdlog::set_level(spdlog::level::from_str(level && *level ? level : "warn"));
   gateway::gateway gw(std::move(cfg));  // no tap: the relay splices as in production
@@ -165,26 +176,12 @@ TEST_CASE("relay: with traffic accounting every Fetch version streams and each t
   const std::size_t per_partition = GENERATE(std::size_t(400 * 1024), std::size_t(100));
   INFO(per_partition << " record bytes per partition");
   fetch_script script;
-  std::mt19937 rng(7);
-  for (int i = 0; i < 4; ++i) {
-    std::string r(per_partition, '\0');
-    for (auto& c : r) c = static_cast<char>(rng());
-    script.records.push_back(std::move(r));
-  }
+  script.fill(per_partition, 7);
   scripted_broker broker([&](std::int16_t key, std::int16_t version, std::int32_t corr) {
     REQUIRE(key == proto::api::fetch);
     return script.body(version, corr);
   });
-  const std::uint16_t listen = find_free_port_block(10);
-  config::gateway_config cfg;
-  cfg.source = "fetch tally test";
-  cfg.listen = {gateway_host, listen};
-  cfg.advertised_host = gateway_host;
-  cfg.broker_port_first = static_cast<std::uint16_t>(listen + 1);
-  cfg.broker_port_last = static_cast<std::uint16_t>(listen + 9);
-  cfg.workers = 1;
-  cfg.upstream_bootstrap.push_back({"127.0.0.1", broker.port()});
-  gateway::gateway gw(std::move(cfg));
+  gateway::gateway gw(gateway_for(broker.port(), "fetch tally test"));
   std::mutex mu;
   std::map<std::string, std::uint64_t> bytes;  // topic -> bytes tallied
   int events = 0;
