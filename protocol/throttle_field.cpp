@@ -45,32 +45,52 @@ std::optional<std::size_t> produce_flexible(bytes_view body) {
   return r.position();
 }
 
+// ApiVersions v1+ (header v0 always): the offset of throttle_time_ms within the body, after
+// error_code and the api_keys array. An error answer (UNSUPPORTED_VERSION) is in v0's format,
+// without it.
+std::optional<std::size_t> api_versions(bytes_view body, bool flexible) {
+  reader r(body);
+  r.i32();  // correlation id
+  if (r.i16() != 0) return std::nullopt;
+  const std::int32_t keys = r.array_length(flexible);
+  for (std::int32_t i = 0; i < keys && r.ok(); ++i) {
+    r.skip(6);  // api_key, min_version, max_version
+    if (flexible) skip_tags(r);
+  }
+  if (!r.ok() || r.remaining() < 4) return std::nullopt;
+  return r.position();
+}
+
 }  // namespace
 
 std::optional<std::size_t> throttle_offset(std::int16_t api_key, std::int16_t version, bytes_view frame) {
-  if (version < 1 || frame.size() < 8) return std::nullopt;
+  const throttle_place place = throttle_place_of(api_key, version);
+  if (!place.present || frame.size() < 8) return std::nullopt;
   const std::size_t declared = static_cast<std::size_t>(static_cast<std::uint32_t>(
       (static_cast<std::uint32_t>(frame[0]) << 24) | (static_cast<std::uint32_t>(frame[1]) << 16) |
       (static_cast<std::uint32_t>(frame[2]) << 8) | static_cast<std::uint32_t>(frame[3])));
-  if (api_key == api::fetch) {
-    std::size_t at = 8;
-    if (version >= 12) {
-      reader r(frame.subspan(8));
-      skip_tags(r);
-      if (!r.ok()) return std::nullopt;
-      at += r.position();
-    }
-    if (at + 4 > frame.size() || at + 4 > declared + 4) return std::nullopt;
-    return at;
-  }
-  if (api_key == api::produce) {
-    if (frame.size() < declared + 4 || declared < 8) return std::nullopt;  // needs the whole response
-    if (version < 9) return declared;  // the last 4 bytes of the frame
-    const auto in_body = produce_flexible(frame.subspan(4, declared));
+  if (place.after < 0) {
+    // Variable-size fields come first: walked in the whole response.
+    if (frame.size() < declared + 4 || declared < 8) return std::nullopt;
+    const bytes_view body = frame.subspan(4, declared);
+    std::optional<std::size_t> in_body;
+    if (api_key == api::produce)
+      in_body = version < 9 ? std::optional<std::size_t>(declared - 4) : produce_flexible(body);
+    else if (api_key == api::api_versions)
+      in_body = api_versions(body, version >= 3);
     if (!in_body) return std::nullopt;
     return 4 + *in_body;
   }
-  return std::nullopt;
+  std::size_t at = 8;
+  if (place.header_tags) {
+    reader r(frame.subspan(8));
+    skip_tags(r);
+    if (!r.ok()) return std::nullopt;
+    at += r.position();
+  }
+  at += static_cast<std::size_t>(place.after);
+  if (at + 4 > frame.size() || at + 4 > declared + 4) return std::nullopt;
+  return at;
 }
 
 std::int32_t raise_throttle(std::span<std::byte> frame, std::size_t offset, std::int32_t ms) {

@@ -1,10 +1,13 @@
 #pragma once
 // Where a response carries throttle_time_ms, found without decoding the message, so the relay
 // can raise it in place (to the larger of the broker's and the gateway's, as a quota asks) in a
-// response it forwards as the bytes that arrived, also one cut through while it streams.
-// Produce and Fetch, the APIs byte-rate quotas apply to:
-//   Fetch v1+    the first field after the response header (v12+: after its tagged fields);
-//   Produce v1+  after the responses array (v1-8: the last 4 bytes; v9+: the array is walked).
+// response it forwards as the bytes that arrived, also one cut through while it streams. Every
+// API and version that has the field (protocol/schema/kafka.kgs knows where: throttle_place_of):
+//   most APIs    the first body field (after the response header's tagged fields if flexible),
+//                found in the response's first bytes;
+//   OffsetDelete after error_code;
+//   Produce v1+  after the responses array (v1-8: the last 4 bytes; v9+: the array is walked);
+//   ApiVersions  after error_code and the api_keys array (walked; an error answer has none).
 // Threading: pure functions.
 #include <cstddef>
 #include <cstdint>

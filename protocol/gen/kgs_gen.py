@@ -29,6 +29,8 @@ INT_TYPES = {
 }
 SCALARS = set(INT_TYPES) | {"bool", "float64", "uuid"}
 PRIMITIVES = SCALARS | {"string", "bytes", "records"}
+FIXED_SIZES = {"bool": 1, "int8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "float64": 8,
+               "uuid": 16}
 CPP_KEYWORDS = set("""alignas alignof and and_eq asm auto bitand bitor bool break case catch char char8_t char16_t
 char32_t class compl concept const consteval constexpr constinit const_cast continue co_await co_return co_yield
 decltype default delete do double dynamic_cast else enum explicit export extern false float for friend goto if
@@ -176,6 +178,10 @@ class ApiName:
 
     def __init__(self, key, name, addresses):
         self.key, self.name, self.addresses = key, name, addresses
+        # Versions whose responses start with throttle_time_ms, and the flexible ones (whose
+        # response header ends in tagged fields): 'throttle <range> flexible <range>'.
+        self.throttle = Versions(1, 0)
+        self.flexible = Versions(1, 0)
 
 
 class ErrorCode:
@@ -260,6 +266,46 @@ def parse_api_line(toks, words, where):
     return api
 
 
+def parse_apikey_line(words, where):
+    usage = f"{where}: expected 'apikey <key> <Name> [addresses] [throttle <range> flexible <range>]'"
+    if len(words) < 3 or not re.fullmatch(r"\d+", words[1]) or not re.fullmatch(r"[A-Z][A-Za-z0-9]*", words[2]):
+        raise SchemaError(usage)
+    rest = words[3:]
+    n = ApiName(int(words[1]), words[2], bool(rest) and rest[0] == "addresses")
+    if n.addresses:
+        rest = rest[1:]
+    if rest:
+        if len(rest) != 4 or rest[0] != "throttle" or rest[2] != "flexible":
+            raise SchemaError(usage)
+        n.throttle = Versions.parse(rest[1], where)
+        n.flexible = Versions.parse(rest[3], where)
+    return n
+
+
+def throttle_site(a):
+    """(first version with throttle_time_ms, bytes of fixed-size fields before it or -1 when a
+    field of variable size precedes it) for a decoded API's response; (NEVER_FLEXIBLE, 0) without."""
+    before = 0
+    for f in a.response.fields:
+        if f.name == "throttle_time_ms":
+            if f.type != "int32" or f.tag is not None:
+                raise SchemaError(f"{f.where}: throttle_time_ms must be an untagged int32")
+            v = f.versions & a.versions
+            if v.hi != a.versions.hi:
+                raise SchemaError(f"{f.where}: throttle_time_ms must stay in every later version")
+            return v.lo, before
+        if before < 0 or f.tag is not None:
+            continue
+        fixed = FIXED_SIZES.get(f.type)
+        if fixed is None:
+            before = -1
+        elif not (f.versions & a.versions).empty():
+            if (f.versions & a.versions).lo > a.versions.lo or (f.versions & a.versions).hi != a.versions.hi:
+                raise SchemaError(f"{f.where}: a field before throttle_time_ms must be in every version")
+            before += fixed
+    return NEVER_FLEXIBLE, 0
+
+
 def parse_error_line(toks, words, where):
     if len(toks) < 3 or not re.fullmatch(r"-?\d+", words[1]) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", words[2]):
         raise SchemaError(f"{where}: expected 'error <code> <NAME> [retriable] [\"message\"]'")
@@ -299,10 +345,7 @@ def parse(path):
                 apis.append(api)
                 msg = None
             elif words[0] == "apikey":
-                if len(words) not in (3, 4) or (len(words) == 4 and words[3] != "addresses") or \
-                        not re.fullmatch(r"\d+", words[1]) or not re.fullmatch(r"[A-Z][A-Za-z0-9]*", words[2]):
-                    raise SchemaError(f"{where}: expected 'apikey <key> <Name> [addresses]'")
-                n = ApiName(int(words[1]), words[2], len(words) == 4)
+                n = parse_apikey_line(words, where)
                 if any(a.key == n.key or a.name == n.name for a in apis + schema.names):
                     raise SchemaError(f"{where}: duplicate api {n.key} {n.name}")
                 schema.names.append(n)
@@ -936,13 +979,17 @@ def gen_api_keys(schema):
         ffs = "never_flexible" if ff == NEVER_FLEXIBLE else str(ff)
         av = a.addresses & a.versions
         afrom = "never_flexible" if av.empty() else str(av.lo)
+        tfrom, tafter = throttle_site(a)
         rows.append(f"    {{{a.key}, \"{a.name}\", {a.versions.lo}, {a.versions.hi}, {ffs}, {afrom}, "
-                    f"{'true' if a.sensitive else 'false'}}},")
-    every = sorted([(a.key, a.name, True, False) for a in apis] +
-                   [(n.key, n.name, False, n.addresses) for n in schema.names])
-    name_rows = [f"    {{{k}, \"{n}\", {'true' if d else 'false'}, {'true' if u else 'false'}}},"
-                 for k, n, d, u in every]
-    consts = [f"inline constexpr std::int16_t {snake(n)} = {k};" for k, n, _, _ in every]
+                    f"{'true' if a.sensitive else 'false'}, {tfrom}, {tafter}}},")
+
+    def first(v):
+        return NEVER_FLEXIBLE if v.empty() else v.lo
+    every = sorted([(a.key, a.name, True, False, NEVER_FLEXIBLE, NEVER_FLEXIBLE) for a in apis] +
+                   [(n.key, n.name, False, n.addresses, first(n.throttle), first(n.flexible)) for n in schema.names])
+    name_rows = [f"    {{{k}, \"{n}\", {'true' if d else 'false'}, {'true' if u else 'false'}, {t}, {f}}},"
+                 for k, n, d, u, t, f in every]
+    consts = [f"inline constexpr std::int16_t {snake(n)} = {k};" for k, n, *_ in every]
     return "\n".join([
         BANNER,
         "// Every Kafka API: the ones the codec decodes (api_table, sorted by key) with the header",
@@ -969,6 +1016,8 @@ def gen_api_keys(schema):
         "  std::int16_t first_flexible;  // never_flexible (0x7fff) when no version is flexible",
         "  std::int16_t addresses_from;  // responses from this version on carry broker addresses (0x7fff: none)",
         "  bool sensitive;               // requests carry credentials: never logged, never relayed",
+        "  std::int16_t throttle_from;   // responses from this version on carry throttle_time_ms (0x7fff: none)",
+        "  std::int8_t throttle_after;   // bytes of fixed-size body fields before it; -1: variable-size ones",
         "};",
         "",
         "inline constexpr api_info api_table[] = {",
@@ -996,6 +1045,9 @@ def gen_api_keys(schema):
         "  const char* name;",
         "  bool decodable;              // in api_table",
         "  bool unrewritable_addresses;  // not decodable, and its responses carry broker addresses",
+        "  // Not decodable: its responses start with throttle_time_ms from this version on, and its",
+        "  // flexible versions (response header with tagged fields) from that one (0x7fff: none).",
+        "  std::int16_t throttle_from, first_flexible;",
         "};",
         "",
         "inline constexpr api_name_info api_names[] = {",
@@ -1036,6 +1088,25 @@ def gen_api_keys(schema):
         "  const int i = api_index(key);",
         "  if (i < 0) return -1;",
         "  return version >= api_table[i].first_flexible ? 2 : 1;",
+        "}",
+        "",
+        "// Where a response carries throttle_time_ms: in the body (after the response header)",
+        "// `after` bytes in, or after fields of variable size (after < 0: Produce, ApiVersions);",
+        "// header_tags: the response header ends in tagged fields. present false: no such field.",
+        "struct throttle_place {",
+        "  bool present = false;",
+        "  bool header_tags = false;",
+        "  std::int8_t after = 0;",
+        "};",
+        "",
+        "inline constexpr throttle_place throttle_place_of(std::int16_t key, std::int16_t version) {",
+        "  if (const api_info* a = find_api(key)) {",
+        "    if (version < a->throttle_from) return {};",
+        "    return {true, key != api::api_versions && version >= a->first_flexible, a->throttle_after};",
+        "  }",
+        "  for (const auto& n : api_names)",
+        "    if (n.key == key && version >= n.throttle_from) return {true, version >= n.first_flexible, 0};",
+        "  return {};",
         "}",
         "",
         "// 1 for flexible versions, else 0; ApiVersions responses always use 0 (so a client that",

@@ -1,11 +1,14 @@
-// throttle_field: the offset it finds holds the encoded throttle_time_ms, for every Produce and
-// Fetch version that has one (responses built with the codec, with record errors, error
-// messages and tagged fields where versions allow), and raising it leaves the rest intact.
+// throttle_field: the offset it finds holds the encoded throttle_time_ms, for every response of
+// every API and version that has one (Produce and Fetch built with record errors, error messages
+// and tagged fields where versions allow; every other decoded API from its generated sample;
+// APIs the codec does not decode from synthetic frames), and raising it leaves the rest intact.
 #include <catch2/catch.hpp>
 
 #include "protocol/fetch.h"
 #include "protocol/frames.h"
 #include "protocol/produce.h"
+#include "protocol/samples.h"
+#include "protocol/testing/sample_values.h"
 #include "protocol/throttle_field.h"
 
 namespace p = kgw::protocol;
@@ -80,5 +83,77 @@ TEST_CASE("throttle field: Fetch, found from the response's first bytes") {
     CHECK(back.throttle_time_ms == 3000);
     CHECK_FALSE(p::throttle_offset(p::api::fetch, v, p::bytes_view(frame).subspan(0, 9)));
   }
-  CHECK_FALSE(p::throttle_offset(p::api::metadata, 5, std::vector<std::byte>(32)));
+}
+
+TEMPLATE_LIST_TEST_CASE("throttle field: every decoded response, every version", "[protocol]",
+                        kgw::protocol::testing::all_messages) {
+  using M = TestType;
+  if constexpr (requires(M m) { m.throttle_time_ms; }) {
+    for (std::int16_t v = M::min_version; v <= M::max_version; ++v) {
+      for (int variant = 0; variant < p::testing::sample_variants; ++variant) {
+        M m;
+        p::testing::fill_sample(m, v, variant);
+        INFO(p::testing::message_name(m) << " v" << v << " variant " << variant);
+        if constexpr (M::api_key == p::api::api_versions) m.error_code = 0;  // an error answer has none
+        m.throttle_time_ms = 4321;
+        auto frame = p::encode_response(m, v, 5).flatten();
+        const auto at = p::throttle_offset(M::api_key, v, frame);
+        // Versions without the field encode none: the offset must say so, not point elsewhere.
+        const bool has = p::throttle_place_of(M::api_key, v).present;
+        M without;
+        p::testing::fill_sample(without, v, variant);
+        without.throttle_time_ms = 0;
+        if constexpr (M::api_key == p::api::api_versions) without.error_code = 0;
+        CHECK(has == (p::encode_response(without, v, 5).flatten() != frame));
+        if (!has) {
+          CHECK_FALSE(at);
+          continue;
+        }
+        REQUIRE(at);
+        CHECK(be32(frame, *at) == 4321);
+        CHECK(p::raise_throttle(frame, *at, 9000) == 9000);
+        p::reader rd(p::bytes_view(frame).subspan(4));
+        p::response_header h;
+        h.decode(rd, p::response_header_version(M::api_key, v));
+        M back;
+        back.decode(rd, v);
+        REQUIRE(rd.ok());
+        CHECK(back.throttle_time_ms == 9000);
+        back.throttle_time_ms = m.throttle_time_ms;
+        CHECK(back == m);
+      }
+    }
+  }
+}
+
+TEST_CASE("throttle field: ApiVersions with an error is in v0's format, without one") {
+  p::api_versions_response r;
+  r.error_code = 35;  // UNSUPPORTED_VERSION
+  r.throttle_time_ms = 10;
+  CHECK_FALSE(p::throttle_offset(p::api::api_versions, 3, p::encode_response(r, 3, 1).flatten()));
+}
+
+TEST_CASE("throttle field: APIs the codec does not decode, from the response's first bytes") {
+  auto frame_of = [](bool tags) {
+    std::vector<std::byte> f{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},  // size
+                             std::byte{0}, std::byte{0}, std::byte{0}, std::byte{7}};  // correlation id
+    if (tags) f.insert(f.end(), {std::byte{1}, std::byte{3}, std::byte{1}, std::byte{0xaa}});  // one tagged field
+    f.insert(f.end(), {std::byte{0}, std::byte{0}, std::byte{0x01}, std::byte{0x02}});  // throttle_time_ms 258
+    f.insert(f.end(), 6, std::byte{0x11});
+    const auto n = static_cast<std::uint32_t>(f.size() - 4);
+    for (int i = 0; i < 4; ++i) f[static_cast<std::size_t>(i)] = static_cast<std::byte>(n >> (24 - 8 * i));
+    return f;
+  };
+  // DescribeAcls: flexible from v2; DescribeTopicPartitions: flexible from v0.
+  for (auto [key, v, tags] : {std::tuple{p::api::describe_acls, 1, false}, std::tuple{p::api::describe_acls, 2, true},
+                              std::tuple{p::api::describe_topic_partitions, 0, true}}) {
+    INFO(p::api_name(key) << " v" << v);
+    auto f = frame_of(tags);
+    const auto at = p::throttle_offset(key, static_cast<std::int16_t>(v), f);
+    REQUIRE(at);
+    CHECK(be32(f, *at) == 258);
+  }
+  // No throttle_time_ms first (delegation tokens) or none at all (SaslAuthenticate): no offset.
+  CHECK_FALSE(p::throttle_offset(p::api::create_delegation_token, 2, frame_of(true)));
+  CHECK_FALSE(p::throttle_offset(p::api::sasl_authenticate, 2, frame_of(true)));
 }
