@@ -184,12 +184,14 @@ void explain_quotas(const config::policy_config& pol, const config::principal_co
                                         " instances")
                                            .c_str()
                                      : "");
-  auto rate = [](const std::optional<policies::quota::quota_limit>& l) {
+  auto rate = [](const std::optional<policies::quota::quota_limit>& l, const char* unit) {
     if (!l) return std::string("unlimited");
-    return std::to_string(static_cast<long long>(l->bytes_per_second)) + " bytes/s (rule at " + l->at.str() + ")";
+    return std::to_string(static_cast<long long>(l->per_second)) + " " + unit + "/s (rule at " + l->at.str() + ")";
   };
-  std::printf("  produce: %s\n  fetch: %s\n", rate(q ? q->produce : std::nullopt).c_str(),
-              rate(q ? q->fetch : std::nullopt).c_str());
+  std::printf("  produce: %s\n  fetch: %s\n  requests: %s\n", rate(q ? q->produce : std::nullopt, "bytes").c_str(),
+              rate(q ? q->fetch : std::nullopt, "bytes").c_str(), rate(q ? q->requests : std::nullopt, "requests").c_str());
+  if (book.by_client_id())
+    std::printf("  (for connections that name no client id listed in a rule; rules with client_ids set their own)\n");
   if (q && q->max_connections) std::printf("  open connections: at most %d\n", *q->max_connections);
   if (q && q->connections_per_second)
     std::printf("  new connections: at most %.0f per second\n", *q->connections_per_second);

@@ -46,11 +46,18 @@ class quota_reader : public policy_reader {
   void rule(const YAML::Node& e, quota_section& into) const {
     require_map(e, "a quota rule");
     only_keys(e, "a quota rule",
-              {"principals", "teams", "everyone", "produce_bytes_per_second", "fetch_bytes_per_second",
-               "max_connections", "connections_per_second"});
+              {"principals", "teams", "everyone", "client_ids", "produce_bytes_per_second", "fetch_bytes_per_second",
+               "requests_per_second", "max_connections", "connections_per_second"});
     quota_rule q;
-    q.who = who(e, "a quota rule");
     q.at = mark_of(e);
+    if (auto c = e["client_ids"]) {
+      for (const auto& id : items(c, "a quota rule's client_ids")) q.client_ids.push_back(nonempty(id, "a client_ids entry"));
+    }
+    // client_ids alone is Kafka's client-id quota; else the rule names whose connections count.
+    if (!q.client_ids.empty() && !e["principals"] && !e["teams"] && !e["everyone"])
+      q.any_principal = true;
+    else
+      q.who = who(e, "a quota rule");
     auto rate = [&](const char* key) -> std::optional<double> {
       auto n = e[key];
       if (!n) return std::nullopt;
@@ -60,10 +67,16 @@ class quota_reader : public policy_reader {
     };
     q.produce_bytes_per_second = rate("produce_bytes_per_second");
     q.fetch_bytes_per_second = rate("fetch_bytes_per_second");
+    if (auto n = e["requests_per_second"])
+      q.requests_per_second = static_cast<double>(integer(n, "quotas requests_per_second", 1, 10'000'000));
     connections(e, "a quota rule's", q.max_connections, q.connections_per_second);
-    if (!q.produce_bytes_per_second && !q.fetch_bytes_per_second && !q.max_connections && !q.connections_per_second)
-      fail(e, "a quota rule needs produce_bytes_per_second, fetch_bytes_per_second, max_connections or "
-              "connections_per_second");
+    if (!q.client_ids.empty() && (q.max_connections || q.connections_per_second))
+      fail(e, "a quota rule with client_ids cannot limit connections (they are counted per principal, before a "
+              "connection names its client id)");
+    if (!q.produce_bytes_per_second && !q.fetch_bytes_per_second && !q.requests_per_second && !q.max_connections &&
+        !q.connections_per_second)
+      fail(e, "a quota rule needs produce_bytes_per_second, fetch_bytes_per_second, requests_per_second, "
+              "max_connections or connections_per_second");
     into.rules.push_back(std::move(q));
   }
 };

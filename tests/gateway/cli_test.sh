@@ -286,7 +286,11 @@ quotas:
       fetch_bytes_per_second: 20MiB
     - principals: [ingest]
       produce_bytes_per_second: 10MiB
+      requests_per_second: 300
       max_connections: 10
+    - principals: [ingest]
+      client_ids: [backfill]
+      produce_bytes_per_second: 1MiB
   per_address: { max_connections: 100 }
 YAML
 export KGW_TEST_HASH_KEY=cli-test-hash-key-0123456789
@@ -311,6 +315,9 @@ check "explain marketing: its team's fetch quota, its share of two instances" \
   grep -qxF "  fetch: 10485760 bytes/s (rule at $work/pol/policies.yaml:44:7)" "$work/ex.marketing"
 check "explain marketing: no produce quota" grep -qx "  produce: unlimited" "$work/ex.marketing"
 check "explain ingest: produce quota and connections" grep -qx "  open connections: at most 10" "$work/ex.ingest"
+check "explain ingest: its request rate, its share of two instances" \
+  grep -qxF "  requests: 150 requests/s (rule at $work/pol/policies.yaml:46:7)" "$work/ex.ingest"
+check "explain ingest: says client-id rules set their own" grep -q "rules with client_ids set their own" "$work/ex.ingest"
 check "explain: the per-address limit" grep -qx "  every client address: at most 100 open connections" "$work/ex.fraud"
 check "explain marketing: may not write" grep -q "marketing may not Write customers" "$work/ex.marketing"
 check "explain analytics: fields hashed" test "$(grep -c "HMAC-SHA-256" "$work/ex.analytics")" -eq 3

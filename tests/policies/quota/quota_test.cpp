@@ -94,15 +94,15 @@ TEST_CASE("quota: the principal's own rule, then its team's, then everyone's; di
   q::quota_book book(*s, meters);
   auto ingest = book.for_principal("ingest");
   REQUIRE(ingest);
-  CHECK(ingest->produce->bytes_per_second == 10.0 * (1 << 20) / 2);
-  CHECK(ingest->fetch->bytes_per_second == 4.0 * (1 << 20) / 2);  // no own fetch rule: everyone's
+  CHECK(ingest->produce->per_second == 10.0 * (1 << 20) / 2);
+  CHECK(ingest->fetch->per_second == 4.0 * (1 << 20) / 2);  // no own fetch rule: everyone's
   CHECK(ingest->produce->at.line == 12);  // the rule naming ingest
   kgw::config::principal_config ana;
   ana.name = "ana";
   ana.teams = {"analytics"};
   auto a = book.for_principal(ana);
-  CHECK(a->fetch->bytes_per_second == 2.0 * (1 << 20) / 2);
-  CHECK(a->produce->bytes_per_second == 1.0 * (1 << 20) / 2);
+  CHECK(a->fetch->per_second == 2.0 * (1 << 20) / 2);
+  CHECK(a->produce->per_second == 1.0 * (1 << 20) / 2);
   CHECK(a->fetch->meter->samples() == 5);
   // One principal, one meter per kind, across lookups (and generations).
   CHECK(book.for_principal("ingest")->produce->meter == ingest->produce->meter);
@@ -115,8 +115,8 @@ TEST_CASE("quota: the principal's own rule, then its team's, then everyone's; di
 
 TEST_CASE("quota: the section reader is strict") {
   CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n").find(
-            "a quota rule needs produce_bytes_per_second, fetch_bytes_per_second, max_connections or "
-            "connections_per_second") != std::string::npos);
+            "a quota rule needs produce_bytes_per_second, fetch_bytes_per_second, requests_per_second, "
+            "max_connections or connections_per_second") != std::string::npos);
   CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        produce_bytes_per_second: 0\n")
             .find("must be more than 0") != std::string::npos);
   CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        produce_bytes_per_second: fast\n")
@@ -176,4 +176,85 @@ TEST_CASE("quota: connection limits in the section, per rule and per address") {
         std::string::npos);
   CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        max_connections: 0\n").find("max_connections") !=
         std::string::npos);
+}
+
+TEST_CASE("quota: client ids, in Kafka's order of precedence, each metered as its entity") {
+  const auto s = quotas_of(R"(  quotas:
+    rules:
+      - client_ids: ["*"]
+        produce_bytes_per_second: 1KiB
+      - client_ids: [legacy]
+        produce_bytes_per_second: 2KiB
+        requests_per_second: 50
+      - everyone: true
+        produce_bytes_per_second: 3KiB
+      - everyone: true
+        client_ids: [batch]
+        produce_bytes_per_second: 4KiB
+      - teams: [analytics]
+        client_ids: ["*"]
+        produce_bytes_per_second: 5KiB
+      - principals: [ingest]
+        produce_bytes_per_second: 6KiB
+      - principals: [ingest]
+        client_ids: [batch]
+        produce_bytes_per_second: 7KiB
+)");
+  q::quota_meters meters;
+  q::quota_book book(*s, meters);
+  CHECK(book.by_client_id());
+  auto produce = [&](const kgw::config::principal_config& who, std::string_view id) {
+    auto p = book.for_principal(who, id);
+    REQUIRE(p);
+    REQUIRE(p->produce);
+    return p->produce->per_second / 1024;
+  };
+  kgw::config::principal_config ingest, ana, bob;
+  ingest.name = "ingest";
+  ana.name = "ana";
+  ana.teams = {"analytics"};
+  bob.name = "bob";
+  CHECK(produce(ingest, "batch") == 7);   // principal + client id
+  CHECK(produce(ingest, "web") == 6);     // principal
+  CHECK(produce(ana, "batch") == 5);      // team + "*" before everyone + client id
+  CHECK(produce(bob, "batch") == 4);      // everyone + client id
+  CHECK(produce(bob, "web") == 3);        // everyone
+  CHECK(produce(bob, "legacy") == 3);     // everyone before a client-id quota
+  // Meters: per (principal, client id) where a rule names client ids, per principal where not.
+  CHECK(book.for_principal(ingest, "batch")->produce->meter != book.for_principal(ingest, "web")->produce->meter);
+  CHECK(book.for_principal(ingest, "web")->produce->meter == book.for_principal(ingest, "other")->produce->meter);
+  CHECK(book.for_principal(ana, "a")->produce->meter != book.for_principal(ana, "b")->produce->meter);
+  // The request rate: only the client-id quota sets one, metered per client id across principals.
+  const auto r1 = book.for_principal(bob, "legacy"), r2 = book.for_principal(ana, "legacy");
+  REQUIRE(r1->requests);
+  CHECK(r1->requests->per_second == 50);
+  CHECK(r1->requests->meter == r2->requests->meter);
+  CHECK_FALSE(book.for_principal(bob, "web")->requests);
+  // Without everyone's rule, client-id quotas apply to whoever has no rule of their own.
+  const auto only_clients = quotas_of("  quotas:\n    rules:\n      - client_ids: [\"*\"]\n        requests_per_second: 5\n");
+  q::quota_book b2(*only_clients, meters);
+  CHECK(b2.for_principal("x", "one")->requests->meter != b2.for_principal("y", "two")->requests->meter);
+  CHECK(b2.for_principal("x", "one")->requests->meter == b2.for_principal("y", "one")->requests->meter);
+}
+
+TEST_CASE("quota: a request rate throttles each connection at its own requests, capped at one window") {
+  const auto s = quotas_of("  quotas:\n    rules:\n      - everyone: true\n        requests_per_second: 10\n");
+  q::quota_meters meters;
+  q::quota_book book(*s, meters);
+  const auto r = book.for_principal("p")->requests;
+  REQUIRE(r);
+  const auto t0 = q::rate_window::clock::now();
+  std::chrono::milliseconds last{0};
+  // The window spans at least 10 s: 100 requests at once are within 10/s, the next is over.
+  for (int i = 0; i < 100; ++i) last = r->record(t0, 1);
+  CHECK(last == 0ms);
+  for (int i = 0; i < 400; ++i) last = r->record(t0, 1);
+  CHECK(last == 1000ms);  // far over, but a request quota waits at most one window
+  CHECK(r->meter->blocked_until() < t0);  // the principal's other connections are not held
+  CHECK(error_of("  quotas:\n    rules:\n      - client_ids: [a]\n        max_connections: 3\n")
+            .find("cannot limit connections") != std::string::npos);
+  const auto empty_ids = error_of("  quotas:\n    rules:\n      - client_ids: []\n        requests_per_second: 3\n");
+  CHECK(empty_ids.ends_with("a quota rule's client_ids must not be empty"));
+  CHECK(error_of("  quotas:\n    rules:\n      - everyone: true\n        requests_per_second: 0\n")
+            .find("requests_per_second") != std::string::npos);
 }
