@@ -145,7 +145,8 @@ std::string policy_yaml(const case_def& c) {
          "    rules:\n"
          "      - everyone: true\n"
          "        produce_bytes_per_second: 100GiB\n"
-         "        fetch_bytes_per_second: 100GiB\n";
+         "        fetch_bytes_per_second: 100GiB\n"
+         "        requests_per_second: 10000000\n";
     // run.sh gives each gateway a port for it after its broker ports.
     const char* admin = std::getenv("KGW_BENCH_ADMIN_PORT");
     y += std::string("admin:\n  listen: 127.0.0.1:") + (admin && *admin ? admin : "9644") + "\n";

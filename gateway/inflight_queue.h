@@ -54,8 +54,9 @@ class inflight_queue {
     if (acks0_.size() > max_acks0) acks0_.pop_front();
   }
   // The gateway's own answer (body: header and message, no size), delivered in its turn.
+  // throttle: a quota's, raised into the answer's throttle_time_ms where it has one.
   void answer_locally(std::int32_t correlation_id, std::int16_t api_key, std::int16_t version,
-                      const std::vector<std::byte>& body);
+                      const std::vector<std::byte>& body, std::chrono::milliseconds throttle = {});
   bool local_at_head() const { return !q_.empty() && q_.front().local; }
 
   enum class match { ok, stray, unsolicited, mismatch };

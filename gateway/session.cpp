@@ -271,15 +271,20 @@ class session : public std::enable_shared_from_this<session> {
                     principal_.kafka_name(), gen->generation);
     live_ = std::move(gen);
     principal_.known = live_->identities.find(principal_.name);
-    quotas_.reset();
-    if (live_->quotas)
-      quotas_ = principal_.known ? live_->quotas->for_principal(*principal_.known)
-                                 : live_->quotas->for_principal(principal_.name);
+    resolve_quotas();
     policies_.reset();
     if (live_->policies) {
       policies_ = std::make_shared<policy_chain>(live_, principal_.name, w_.topic_ids, origin());
       if (policies_->empty()) policies_.reset();
     }
+  }
+
+  // The quotas of the principal's connections with this client id (quota_book::for_principal).
+  void resolve_quotas() {
+    quotas_.reset();
+    if (live_->quotas)
+      quotas_ = principal_.known ? live_->quotas->for_principal(*principal_.known, client_id_)
+                                 : live_->quotas->for_principal(principal_.name, client_id_);
   }
 
   // Passes a response through the policy chain. unchanged: forward the body as it is (after the
@@ -397,6 +402,8 @@ class session : public std::enable_shared_from_this<session> {
         if (!client_id_known_) {
           client_id_known_ = true;
           if (auto id = protocol::request_client_id(frame.subspan(4)); id && *id) client_id_ = std::string(**id);
+          // Rules naming client ids apply from the connection's first request on.
+          if (live_->quotas && live_->quotas->by_client_id()) resolve_quotas();
         }
         request_info info = inspect_request(frame.subspan(4));
         if (info.what == request_info::action::refuse) {
@@ -407,6 +414,15 @@ class session : public std::enable_shared_from_this<session> {
         bool traffic_reported = false;  // the chain reported this Produce's traffic on its decode
         // Between requests: a reloaded configuration applies from this request on.
         if (w_.live.generation() != live_->generation) adopt(w_.live.current());
+        // A request quota counts every request as it is read (KIP-124, as a rate), answered by
+        // the broker or by the gateway; over it, the answer carries the throttle and this
+        // connection is muted for it (at the end of this request's handling).
+        std::chrono::milliseconds request_throttle{0};
+        if (quotas_ && quotas_->requests) {
+          if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
+          request_throttle = quotas_->requests->record(received, 1);
+          if (request_throttle.count() > 0) throttle_client(policies::quota::quota_kind::request, request_throttle);
+        }
         if (w_.audit && info.what == request_info::action::forward &&
             (info.api_key == protocol::api::produce || info.api_key == protocol::api::fetch) &&
             !w_.audit->accepting()) {
@@ -417,7 +433,9 @@ class session : public std::enable_shared_from_this<session> {
             co_return;
           }
           count_request(info.api_key);
-          if (*answer) inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, std::move(**answer));
+          if (*answer)
+            inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, std::move(**answer),
+                                     request_throttle);
           used += frame.size();
           continue;
         }
@@ -450,7 +468,8 @@ class session : public std::enable_shared_from_this<session> {
               continue;
             case chain_request::action::answer:
               count_request(info.api_key);
-              inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, a.response);
+              inflight_.answer_locally(info.correlation_id, info.api_key, info.api_version, a.response,
+                                       request_throttle);
               used += frame.size();
               continue;
             case chain_request::action::wait:  // handled above: never forwarded ungoverned
@@ -491,7 +510,7 @@ class session : public std::enable_shared_from_this<session> {
         }
         if (info.expects_response) {
           inflight req;
-          req.throttle = produce_throttle;
+          req.throttle = std::max(produce_throttle, request_throttle);
           if (w_.metrics) {
             if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
             req.received = received;
@@ -660,23 +679,22 @@ class session : public std::enable_shared_from_this<session> {
 
   // A response's share of its quotas: a Fetch counts its size against the fetch quota now (its
   // header is in `d`, the rest may still be on its way) and mutes the client from now if over;
-  // a Produce carries the throttle its request earned (and muted at). Either way throttle_time_ms
-  // in the response becomes the larger of the broker's and the gateway's (in place, where the
-  // bytes in hand hold it).
+  // a request carries the throttle it earned (produce bytes, request rate; muted at already).
+  // throttle_time_ms in the response becomes the larger of the broker's and the gateway's (in
+  // place, where the bytes in hand hold it).
   void apply_quota(protocol::bytes_view d, const inflight& req) {
     if (!quotas_) return;
     std::chrono::milliseconds t = req.throttle;
-    auto kind = policies::quota::quota_kind::produce;
     if (req.api_key == protocol::api::fetch && quotas_->fetch) {
-      kind = policies::quota::quota_kind::fetch;
       const auto size = static_cast<std::size_t>(static_cast<std::uint32_t>(read_be32(d.data()))) + 4;
-      t = quotas_->fetch->record(std::chrono::steady_clock::now(), size);
+      const auto f = quotas_->fetch->record(std::chrono::steady_clock::now(), size);
+      if (f.count() > 0) throttle_client(policies::quota::quota_kind::fetch, f);
+      t = std::max(t, f);
     }
     if (t.count() <= 0) return;
     const auto ms = static_cast<std::int32_t>(std::min<std::int64_t>(t.count(), 0x7fffffff));
     if (const auto at = protocol::throttle_offset(req.api_key, req.version, d))
       protocol::raise_throttle(up_.writable(d), *at, ms);
-    if (kind == policies::quota::quota_kind::fetch) throttle_client(kind, t);  // a Produce's was at its request
   }
 
   // Until when the request in `frame` must wait: the connection is muted (over a quota, as a

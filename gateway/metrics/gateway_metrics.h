@@ -54,7 +54,7 @@ class gateway_metrics {
   // A session's counts since its last call (deltas).
   void add_session_counts(std::string_view principal, const session_counts& delta);
   void add_requests(std::string_view principal, std::size_t key_slot, std::uint64_t n);
-  // A client throttled for `t` over its `quota` ("produce", "fetch").
+  // A client throttled for `t` over its `quota` ("produce", "fetch", "request").
   void add_throttle(std::string_view principal, std::string_view quota, std::chrono::milliseconds t);
   // From a request's last byte read to its response's header back from the broker.
   void observe_latency(std::int16_t api_key, std::chrono::nanoseconds d);

@@ -1,7 +1,9 @@
 // End-to-end: byte-rate quotas with real librdkafka clients, through the gateway's SASL listener.
 // Two principals with different produce quotas write flat out at the same time: each is told
 // throttle_time_ms (librdkafka's throttle callback sees it) and each one's rate settles within
-// 10% of its own quota. A consumer over its fetch quota the same.
+// 10% of its own quota. A consumer over its fetch quota the same. Two clients of one principal
+// with different client ids each get the rate their client-id rule gives. A request-rate quota
+// (KIP-124's, as requests per second) throttles a producer's requests to it.
 // Kafka's rate is a sliding window (here 11 x 100 ms, Kafka's default is 11 x 1 s): whenever the
 // window has emptied, a client may send a window's worth at once (as Kafka lets it), so the
 // delivered rate is a sawtooth around the quota with the window's period. It is averaged over
@@ -80,12 +82,13 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 
 // Small requests and responses (16 KiB), so that many of them make up each second measured.
 rd_kafka_conf_t* client_conf(const std::string& bootstrap, const std::string& user, const std::string& password,
-                             flow& f, bool producer) {
+                             flow& f, bool producer, const std::string& client_id = "rdkafka") {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   std::vector<std::pair<std::string, std::string>> settings{
       {"bootstrap.servers", bootstrap}, {"security.protocol", "SASL_PLAINTEXT"}, {"sasl.mechanism", "SCRAM-SHA-512"},
-      {"sasl.username", user},          {"sasl.password", password},             {"message.max.bytes", "16384"}};
+      {"sasl.username", user},          {"sasl.password", password},             {"message.max.bytes", "16384"},
+      {"client.id", client_id}};
   if (producer) {
     settings.insert(settings.end(), {{"linger.ms", "5"},
                                      {"acks", "all"},
@@ -111,8 +114,9 @@ rd_kafka_conf_t* client_conf(const std::string& bootstrap, const std::string& us
 
 // Produces 10 KiB records to `topic` as fast as the client is let, until `until`.
 void produce_flat_out(const std::string& bootstrap, const std::string& user, const std::string& password,
-                      const std::string& topic, steady::time_point until, flow& f) {
-  rd_kafka_conf_t* conf = client_conf(bootstrap, user, password, f, true);
+                      const std::string& topic, steady::time_point until, flow& f,
+                      const std::string& client_id = "rdkafka") {
+  rd_kafka_conf_t* conf = client_conf(bootstrap, user, password, f, true, client_id);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -163,6 +167,76 @@ TEST_CASE("quotas: two principals with different produce quotas each get their o
                 << bob_quota / 1024 << ")");
   CHECK(ra == Approx(alice_quota).epsilon(0.10));
   CHECK(rb == Approx(bob_quota).epsilon(0.10));
+}
+
+TEST_CASE("quotas: one principal's client ids each get the rate their rule gives") {
+  constexpr double web_quota = 400 * 1024, bulk_quota = 160 * 1024;
+  secure_environment env({{"metered", 3}}, [&](config::gateway_config& c) {
+    auto& q = c.policies.edit<policies::quota_section>();
+    q.window = 100ms;
+    q.rules.push_back(rule_for("alice"));  // alice's clients together, but for those below
+    q.rules.back().produce_bytes_per_second = web_quota;
+    q.rules.push_back(rule_for("alice"));
+    q.rules.back().client_ids = {"bulk-loader"};
+    q.rules.back().produce_bytes_per_second = bulk_quota;
+  });
+  const std::string bootstrap = env.bootstrap("sasl");
+  flow web, bulk;
+  const auto start = steady::now();
+  const auto until = start + 18s;
+  std::thread a([&] { produce_flat_out(bootstrap, "alice", "alice-secret", "metered", until, web, "web-app"); });
+  std::thread b([&] { produce_flat_out(bootstrap, "alice", "alice-secret", "metered", until, bulk, "bulk-loader"); });
+  a.join();
+  b.join();
+  for (auto* f : {&web, &bulk}) {
+    INFO((f == &web ? "web-app" : "bulk-loader") << ": delivery errors: " << (f->errors.empty() ? "" : f->errors.front()));
+    CHECK(f->errors.empty());
+    CHECK(f->max_throttle_ms.load() > 0);
+  }
+  const double rw = web.rate(start + 3s, until), rb = bulk.rate(start + 3s, until);
+  WARN("alice/web-app " << rw / 1024 << " KiB/s (quota " << web_quota / 1024 << "), alice/bulk-loader " << rb / 1024
+                        << " KiB/s (quota " << bulk_quota / 1024 << ")");
+  CHECK(rw == Approx(web_quota).epsilon(0.10));
+  CHECK(rb == Approx(bulk_quota).epsilon(0.10));
+}
+
+TEST_CASE("quotas: a producer over its request rate is throttled to it, told throttle_time_ms") {
+  constexpr double quota = 100;  // requests per second
+  secure_environment env({{"metered", 1}}, [&](config::gateway_config& c) {
+    auto& q = c.policies.edit<policies::quota_section>();
+    q.window = 100ms;
+    q.rules.push_back(rule_for("alice"));
+    q.rules.back().requests_per_second = quota;
+  });
+  // One record per Produce request: each is sent once the one before is acknowledged, so
+  // acknowledged records per second are Produce requests per second (the client's few Metadata
+  // requests count against the quota too, and are not counted here).
+  flow f;
+  rd_kafka_conf_t* conf = client_conf(env.bootstrap("sasl"), "alice", "alice-secret", f, true);
+  char err[512];
+  rd_kafka_conf_set(conf, "linger.ms", "0", err, sizeof err);
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  INFO(err);
+  REQUIRE(rk);
+  const auto start = steady::now();
+  const auto until = start + 15s;
+  std::size_t sent = 0;
+  while (steady::now() < until) {
+    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("metered"), RD_KAFKA_V_VALUE(const_cast<char*>("r"), 1),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    ++sent;
+    while (rd_kafka_outq_len(rk) > 0 && steady::now() < until + 5s) rd_kafka_poll(rk, 1);
+  }
+  rd_kafka_flush(rk, 10000);
+  rd_kafka_destroy(rk);
+  INFO("delivery errors: " << (f.errors.empty() ? "" : f.errors.front()));
+  CHECK(f.errors.empty());
+  CHECK(f.events.size() == sent);
+  CHECK(f.max_throttle_ms.load() > 0);
+  const double r = f.rate(start + 3s, until);  // records of 1 byte: records per second
+  WARN("acknowledged " << r << " Produce requests/s (quota " << quota << ")");
+  CHECK(r == Approx(quota).epsilon(0.10));
 }
 
 TEST_CASE("quotas: a consumer over its fetch quota is throttled to it") {
