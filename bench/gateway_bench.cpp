@@ -838,7 +838,8 @@ int main(int argc, char** argv) {
                 "(partial, keep_domain), phone (remove), name (hash); masking+filter = both; the view cases have no "
                 "ACLs; encrypt+decrypt = email and phone encrypted on produce (AES-256-GCM, local KMS) and decrypted "
                 "for the reader; encrypt, tokens = the same, the reader may not decrypt (it gets the tokens); "
-                "+quotas+metrics+audit = produce and fetch quotas of 100 GiB/s for everyone (measured, never reached), "
+                "+quotas+metrics+audit = produce and fetch quotas of 100 GiB/s and a request rate of 10 M/s for "
+                "everyone (measured, never reached), "
                 "the admin listener on (metrics counted, not scraped) and the audit trail (traffic rolled up every "
                 "10 s, to a file). "
                 "`gateway_bench --print-policy KIND` prints each policy.\n");
