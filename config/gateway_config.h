@@ -192,7 +192,7 @@ struct gateway_config {
   std::map<std::string, principal_config> principals;
   policy_config policies;  // one section per policy (config/policy_config.h)
 
-  std::string log_level = "info";
+  std::string log_level = "info";  // levels per logger: config/log_levels.h
   std::optional<admin_settings> admin;
   std::optional<audit_settings> audit;
 

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "config/bounded_file.h"
+#include "config/log_levels.h"
 #include "config/policy_loader.h"
 #include "config/yaml_reader.h"
 
@@ -311,8 +312,7 @@ class parser : yaml_reader {
       c.upstream_connect_timeout = duration(n, "gateway.upstream_connect_timeout");
     if (auto n = g["log_level"]) {
       c.log_level = scalar(n, "gateway.log_level");
-      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-      if (!levels.contains(c.log_level)) fail(n, "gateway.log_level must be one of trace, debug, info, warn, error, critical, off");
+      if (auto l = parse_log_levels(c.log_level); !l) fail(n, "gateway.log_level: " + l.error());
     }
     if (c.listen.port >= c.broker_port_first && c.listen.port <= c.broker_port_last)
       fail(g["listen"] ? g["listen"] : g, "gateway.listen port must not be inside gateway.broker_ports");

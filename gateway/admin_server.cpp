@@ -7,7 +7,6 @@
 #endif
 
 #include <openssl/crypto.h>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -23,6 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "gateway/logging.h"
 #include "gateway/tls_context.h"
 
 namespace kgw::gateway {
@@ -108,7 +108,7 @@ struct admin_server::impl {
       auto [ec, n] = co_await http::async_read(stream, buf, parser, use_tuple);
       if (ec) {
         if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != asio::error::operation_aborted)
-          spdlog::debug("admin: bad request: {}", ec.message());
+          log::admin().debug("admin: bad request: {}", ec.message());
         co_return;
       }
       auto res = answer(parser.get());
@@ -130,7 +130,7 @@ struct admin_server::impl {
     beast::get_lowest_layer(secure).expires_after(request_timeout);
     auto [ec] = co_await secure.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (ec) {
-      spdlog::debug("admin: TLS handshake failed: {}", ec.message());
+      log::admin().debug("admin: TLS handshake failed: {}", ec.message());
       co_return;
     }
     co_await serve(secure);
@@ -177,7 +177,7 @@ void admin_server::start() {
   if (ec) throw std::runtime_error("admin.listen: cannot listen on " + at.str() + ": " + ec.message());
   asio::co_spawn(m.io, m.accept_loop(), asio::detached);
   m.thread = std::thread([&m] { m.io.run(); });
-  spdlog::info("admin listener on {}:{} ({}{}): /metrics, /healthz, /readyz", at.host, port(),
+  log::admin().info("admin listener on {}:{} ({}{}): /metrics, /healthz, /readyz", at.host, port(),
                m.tls ? "HTTPS" : "HTTP", m.settings.bearer_token.empty() ? "" : ", bearer token required");
 }
 

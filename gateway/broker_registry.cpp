@@ -1,6 +1,5 @@
 #include "gateway/broker_registry.h"
-
-#include <spdlog/spdlog.h>
+#include "gateway/logging.h"
 
 namespace kgw::gateway {
 
@@ -24,7 +23,7 @@ std::optional<std::uint16_t> broker_registry::learn(std::int32_t node_id, std::s
     auto& up = upstream_[node_id];
     if (up.host != host || up.port != port) {
       if (!up.host.empty())
-        spdlog::info("broker {} moved upstream from {} to {}:{}", node_id, up.str(), host, port);
+        log::upstream().info("broker {} moved upstream from {} to {}:{}", node_id, up.str(), host, port);
       up = {std::string(host), static_cast<std::uint16_t>(port)};
     }
     if (auto it = port_of_.find(node_id); it != port_of_.end()) return it->second;
@@ -40,18 +39,18 @@ std::optional<std::uint16_t> broker_registry::learn(std::int32_t node_id, std::s
     chosen = pick_port_locked(node_id);
   }
   if (!chosen) {
-    spdlog::error("no free gateway port in {}-{} for broker {}; its address cannot be given to clients", first_,
+    log::upstream().error("no free gateway port in {}-{} for broker {}; its address cannot be given to clients", first_,
                   last_, node_id);
     return std::nullopt;
   }
   if (!listen_(*chosen)) {
-    spdlog::error("cannot listen on gateway port {} for broker {}", *chosen, node_id);
+    log::upstream().error("cannot listen on gateway port {} for broker {}", *chosen, node_id);
     return std::nullopt;
   }
   std::lock_guard lk(mu_);
   port_of_[node_id] = *chosen;
   node_at_[*chosen] = node_id;
-  spdlog::info("broker {} ({}:{}) is reachable through gateway port {}", node_id, host, port, *chosen);
+  log::upstream().info("broker {} ({}:{}) is reachable through gateway port {}", node_id, host, port, *chosen);
   return chosen;
 }
 

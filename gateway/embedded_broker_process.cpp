@@ -8,8 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +17,8 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "gateway/logging.h"
 
 extern char** environ;
 
@@ -192,7 +192,7 @@ std::string embedded_broker_process::start(std::function<void(const std::string&
       s.pid = 0;
       close_fd(s.lifeline);
       if (s.stopping) break;
-      spdlog::error("embedded broker (pid {}) {}; the gateway keeps running and starts a new one (its topics start empty)",
+      log::upstream().error("embedded broker (pid {}) {}; the gateway keeps running and starts a new one (its topics start empty)",
                     child, describe_status(status));
       if (std::chrono::steady_clock::now() - since > std::chrono::minutes(1)) pause = std::chrono::seconds(1);
       // Start a new one, after a pause that grows while it keeps failing.
@@ -204,7 +204,7 @@ std::string embedded_broker_process::start(std::function<void(const std::string&
         try {
           started = spawn_child(s.program, s.spec, bootstrap);
         } catch (const std::exception& e) {
-          spdlog::error("{}; trying again in {} s", e.what(), pause.count());
+          log::upstream().error("{}; trying again in {} s", e.what(), pause.count());
           lk.lock();
           continue;
         }
@@ -217,7 +217,7 @@ std::string embedded_broker_process::start(std::function<void(const std::string&
         }
         const pid_t started_pid = s.pid;
         lk.unlock();
-        spdlog::info("embedded broker restarted at {} (pid {})", bootstrap, started_pid);
+        log::upstream().info("embedded broker restarted at {} (pid {})", bootstrap, started_pid);
         if (s.on_restart) s.on_restart(bootstrap);
         lk.lock();
         break;
@@ -246,7 +246,7 @@ void embedded_broker_process::stop() {
   close_fd(s.lifeline);  // the child exits when its stdin ends
   if (s.pid > 0) ::kill(s.pid, SIGTERM);
   if (!s.cv.wait_for(lk, std::chrono::seconds(5), [&] { return s.watcher_done; }) && s.pid > 0) {
-    spdlog::warn("embedded broker (pid {}) did not stop within 5 s; killing it", s.pid);
+    log::upstream().warn("embedded broker (pid {}) did not stop within 5 s; killing it", s.pid);
     ::kill(s.pid, SIGKILL);
   }
   lk.unlock();

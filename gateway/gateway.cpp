@@ -6,8 +6,6 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -22,26 +20,27 @@
 #include <stdexcept>
 
 #include "gateway/admin_server.h"
-#include "gateway/audit/audit_log.h"
 #include "gateway/api_versions_answer.h"
+#include "gateway/audit/audit_log.h"
 #include "gateway/broker_registry.h"
 #include "gateway/byte_stream.h"
 #include "gateway/embedded_broker_process.h"
 #include "gateway/frame_buffer.h"
+#include "gateway/governance_summary.h"
 #include "gateway/identity_store.h"
+#include "gateway/key_service.h"
 #include "gateway/listener.h"
+#include "gateway/live_config.h"
+#include "gateway/logging.h"
+#include "gateway/metrics/gateway_metrics.h"
+#include "gateway/restart_settings.h"
 #include "gateway/security/jwt.h"
 #include "gateway/session.h"
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
-#include "gateway/governance_summary.h"
-#include "gateway/key_service.h"
-#include "gateway/live_config.h"
-#include "gateway/metrics/gateway_metrics.h"
-#include "gateway/restart_settings.h"
-#include "policies/quota/connection_limits.h"
 #include "policies/policy_set.h"
+#include "policies/quota/connection_limits.h"
 #include "protocol/metadata.h"
 
 namespace kgw::gateway {
@@ -110,7 +109,7 @@ awaitable<void> discover(config::host_port bs, const upstream_connector& connect
   const auto& md = answer.msg;
   for (const auto& l : listeners)
     for (const auto& b : md.brokers) l->registry->learn(b.node_id, b.host, b.port);
-  spdlog::info("upstream {} reports {} broker(s)", bs.str(), md.brokers.size());
+  log::relay().info("upstream {} reports {} broker(s)", bs.str(), md.brokers.size());
 }
 
 // The run-time form of one listener's configuration. Throws std::runtime_error naming the
@@ -133,7 +132,7 @@ std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config:
       const auto& ob = *cfg.sasl->oauthbearer;
       auto keys = security::jwks::parse(ob.jwks_json);
       if (!keys) throw std::runtime_error(what + " oauthbearer.jwks: " + keys.error());
-      for (const auto& why : keys->skipped()) spdlog::warn("{} oauthbearer.jwks: {} (skipped)", what, why);
+      for (const auto& why : keys->skipped()) log::relay().warn("{} oauthbearer.jwks: {} (skipped)", what, why);
       security::jwt_rules rules;
       rules.issuer = ob.issuer;
       rules.audiences = ob.audiences;
@@ -180,7 +179,7 @@ awaitable<void> report_governance(const gateway& gw) {
     if (auto [ec] = co_await t.async_wait(use_tuple); ec) co_return;
     const auto now = gw.governance();
     if (now == last) continue;
-    spdlog::info("governance since start: {}", describe(now));
+    log::relay().info("governance since start: {}", describe(now));
     last = now;
   }
 }
@@ -198,7 +197,7 @@ awaitable<void> publish_counts_every_second(worker& w) {
 void log_governance(const gateway& gw, const char* what) {
   const auto s = gw.governance();
   if (s == governance_stats{}) return;
-  spdlog::info("{}: {}", what, describe(s));
+  log::relay().info("{}: {}", what, describe(s));
 }
 
 }  // namespace
@@ -251,7 +250,7 @@ struct gateway::impl {
     const auto& host = l.cfg.listen.host;
     const auto addr = asio::ip::make_address(host, ec);
     if (ec) {
-      spdlog::error("invalid listen address {}: {}", host, ec.message());
+      log::relay().error("invalid listen address {}: {}", host, ec.message());
       return false;
     }
     const tcp::endpoint ep(addr, port);
@@ -263,7 +262,7 @@ struct gateway::impl {
       if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
       if (!ec) probe.bind(ep, ec);
       if (ec) {
-        spdlog::error("cannot listen on {}:{}: {}", host, port, ec.message());
+        log::relay().error("cannot listen on {}:{}: {}", host, port, ec.message());
         return false;
       }
     }
@@ -275,7 +274,7 @@ struct gateway::impl {
       if (!ec) a->bind(ep, ec);
       if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
-        spdlog::error("cannot listen on {}:{}: {}", host, port, ec.message());
+        log::relay().error("cannot listen on {}:{}: {}", host, port, ec.message());
         return false;  // `made` closes what was opened
       }
       made.push_back(std::move(a));
@@ -327,7 +326,7 @@ struct gateway::impl {
       if (ec == asio::error::operation_aborted || !a.is_open()) co_return;
       if (ec) {
         // Out of descriptors and the like: back off briefly instead of spinning.
-        spdlog::warn("accept on port {} failed: {}", port, ec.message());
+        log::relay().warn("accept on port {} failed: {}", port, ec.message());
         asio::steady_timer t(w.io, std::chrono::milliseconds(100));
         co_await t.async_wait(use_tuple);
         continue;
@@ -371,7 +370,7 @@ void gateway::start() {
       m.bootstrap.set(parse_bootstrap_list(bootstrap));  // clients re-learn the brokers through it
     });
     m.bootstrap.set(parse_bootstrap_list(at));
-    spdlog::info("embedded broker with {} broker(s) at {} (pid {})", m.boot->embedded->brokers, at, m.embedded->pid());
+    log::relay().info("embedded broker with {} broker(s) at {} (pid {})", m.boot->embedded->brokers, at, m.embedded->pid());
   } else {
     m.bootstrap.set(m.boot->upstream_bootstrap);
   }
@@ -452,7 +451,7 @@ void gateway::start() {
       io.restart();
       if (ok) break;
     }
-    if (!ok) spdlog::warn("could not discover the upstream brokers yet ({})", last_error);
+    if (!ok) log::relay().warn("could not discover the upstream brokers yet ({})", last_error);
   }
   {
     std::lock_guard lk(m.state_mu);
@@ -475,10 +474,10 @@ void gateway::start() {
     if (l->cfg.tls && l->cfg.tls->client_auth != config::client_auth_mode::none)
       how += l->cfg.tls->client_auth == config::client_auth_mode::required ? ", client certificate required"
                                                                       : ", client certificate requested";
-    spdlog::info("listener '{}' on {}: {}; brokers on ports {}-{} advertised as {}", l->cfg.name, l->cfg.listen.str(),
+    log::relay().info("listener '{}' on {}: {}; brokers on ports {}-{} advertised as {}", l->cfg.name, l->cfg.listen.str(),
                  how, l->cfg.broker_port_first, l->cfg.broker_port_last, l->cfg.advertised_host);
   }
-  spdlog::info("gateway running with {} worker(s); upstream {}{}; configuration generation 1 live: {}", n,
+  log::relay().info("gateway running with {} worker(s); upstream {}{}; configuration generation 1 live: {}", n,
                config::security_protocol_name(m.boot->upstream_protocol),
                m.boot->upstream_sasl ? " as " + m.boot->upstream_sasl->username + " (" + m.boot->upstream_sasl->mechanism + ")" : "",
                describe_live(*m.boot));
@@ -543,7 +542,8 @@ reload_result gateway::apply(config::gateway_config next) {
     auto gen = std::make_shared<const live_config>(live->generation + 1,
                                                    std::make_shared<const config::gateway_config>(std::move(next)),
                                                    std::move(*services), &m.quota_meters);
-    if (gen->cfg->log_level != live->cfg->log_level) spdlog::set_level(spdlog::level::from_str(gen->cfg->log_level));
+    if (gen->cfg->log_level != live->cfg->log_level)
+      if (auto levels = config::parse_log_levels(gen->cfg->log_level)) log::apply(*levels);
     r.generation = gen->generation;
     r.message = describe_live(*gen->cfg);
     m.live.publish(std::move(gen));

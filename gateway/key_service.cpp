@@ -1,8 +1,7 @@
 #include "gateway/key_service.h"
 
-#include <spdlog/spdlog.h>
-
 #include "gateway/key_topic.h"
+#include "gateway/logging.h"
 #include "policies/encryption/encryption_config.h"
 #include "policies/encryption/key_manager.h"
 
@@ -51,7 +50,7 @@ std::expected<policies::policy_services, std::string> key_service::services_for(
   want->keys = std::make_shared<enc::key_manager>(std::move(*kms), std::move(*store), want->limits);
   want->keys->set_decision_stream(decisions_);
   if (auto started = want->keys->start(); !started) return std::unexpected("encryption: " + started.error());
-  spdlog::info("encryption: {} KMS, {} data key(s) in key topic '{}'", want->keys->key_service()->kind(),
+  log::keys().info("encryption: {} KMS, {} data key(s) in key topic '{}'", want->keys->key_service()->kind(),
                want->keys->list().size(), want->topic.topic);
   out.keys = want->keys;
   running_ = std::move(want);

@@ -2,10 +2,11 @@
 #include "gateway/key_topic.h"
 
 #include <librdkafka/rdkafka.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <thread>
+
+#include "gateway/logging.h"
 
 namespace kgw::gateway {
 namespace enc = policies::encryption;
@@ -17,9 +18,9 @@ void log_from_librdkafka(const rd_kafka_t*, int level, const char* facility, con
   // Brokers before 0.11 (the embedded one) cannot be told not to auto-create: harmless here, the
   // key topic is created or checked explicitly.
   if (std::string_view(facility) == "AUTOCREATE") level = 7;
-  if (level <= 3) spdlog::error("key topic client: {}: {}", facility, text);
-  else if (level == 4) spdlog::warn("key topic client: {}: {}", facility, text);
-  else spdlog::debug("key topic client: {}: {}", facility, text);
+  if (level <= 3) log::keys().error("key topic client: {}: {}", facility, text);
+  else if (level == 4) log::keys().warn("key topic client: {}: {}", facility, text);
+  else log::keys().debug("key topic client: {}: {}", facility, text);
 }
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
@@ -182,7 +183,7 @@ std::expected<std::unique_ptr<key_topic>, std::string> key_topic::open(const key
     const std::string why = create_topic(kt->c_->producer, s.topic, timeout);
     if (!why.empty()) {
       // The embedded broker has no CreateTopics: Metadata auto-creates (not compacted).
-      spdlog::warn("{}cannot create it with CreateTopics ({}); asking the cluster to auto-create it, which will "
+      log::keys().warn("{}cannot create it with CreateTopics ({}); asking the cluster to auto-create it, which will "
                    "NOT be compacted: create it yourself with cleanup.policy=compact on a real cluster",
                    where, why);
       rd_kafka_topic_t* rkt = rd_kafka_topic_new(kt->c_->producer, s.topic.c_str(), nullptr);
@@ -278,7 +279,7 @@ std::expected<void, std::string> key_topic::read_new(
           else seen(id, std::nullopt);
         }
       } else {
-        spdlog::debug("key topic: {}", rd_kafka_message_errstr(m));
+        log::keys().debug("key topic: {}", rd_kafka_message_errstr(m));
       }
     }
     rd_kafka_message_destroy(m);

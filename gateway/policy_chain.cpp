@@ -1,8 +1,7 @@
 #include "gateway/policy_chain.h"
 
-#include <spdlog/spdlog.h>
-
 #include "gateway/live_config.h"
+#include "gateway/logging.h"
 #include "gateway/request_inspector.h"
 #include "policies/policy_set.h"
 #include "protocol/api_keys.h"
@@ -268,7 +267,7 @@ std::expected<void, std::string> policy_chain::govern_fetch_records(policies::re
       report(name, p.partition_index, counts, result ? 0 : result.error().error,
              result ? std::string_view() : std::string_view(result.error().why));
       if (!result) {
-        spdlog::warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index,
+        log::relay().warn("principal {}: {}-{}: cannot govern records: {}", principal_, name, p.partition_index,
                      result.error().why);
         fail(p, result.error().error);
       } else if (*result == outcome::unchanged) {

@@ -1,7 +1,6 @@
 #include "gateway/reloader.h"
 
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 
 #include "config/loader.h"
 #include "gateway/config_extensions.h"
+#include "gateway/logging.h"
 
 namespace kgw::gateway {
 
@@ -86,7 +86,7 @@ struct reloader::watcher {
       if (have) continue;
       const int wd = ::inotify_add_watch(inotify_fd, d.c_str(), events);
       if (wd < 0)
-        spdlog::warn("cannot watch {} for configuration changes: {}", d, std::strerror(errno));
+        log::config().warn("cannot watch {} for configuration changes: {}", d, std::strerror(errno));
       else
         watches[wd] = d;
     }
@@ -149,12 +149,12 @@ reload_result reloader::reload_now(const std::string& trigger) {
     r = gw_.reload(std::move(*cfg));
   }
   if (!r.accepted)
-    spdlog::error("configuration reload ({}) rejected, generation {} keeps serving: {}", trigger, r.generation,
+    log::config().error("configuration reload ({}) rejected, generation {} keeps serving: {}", trigger, r.generation,
                   r.message);
   else if (r.unchanged)
-    spdlog::info("configuration reload ({}): {} unchanged, generation {} keeps serving", trigger, path_, r.generation);
+    log::config().info("configuration reload ({}): {} unchanged, generation {} keeps serving", trigger, path_, r.generation);
   else
-    spdlog::info("configuration generation {} live ({}): {}", r.generation, trigger, r.message);
+    log::config().info("configuration generation {} live ({}): {}", r.generation, trigger, r.message);
   return r;
 }
 
@@ -163,7 +163,7 @@ void reloader::watch(std::chrono::milliseconds settle) {
   watcher_ = std::make_unique<watcher>(*this, settle);
   watcher_->rewatch(dirs());
   watcher_->thread = std::thread([w = watcher_.get()] { w->run(); });
-  spdlog::info("watching {} and its policies for changes", path_);
+  log::config().info("watching {} and its policies for changes", path_);
 }
 
 }  // namespace kgw::gateway

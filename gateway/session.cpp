@@ -1,7 +1,5 @@
 #include "gateway/session.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,7 +15,6 @@
 #include <deque>
 #include <unordered_map>
 
-
 #include "gateway/address_rewriter.h"
 #include "gateway/audit/audit_log.h"
 #include "gateway/byte_stream.h"
@@ -27,24 +24,25 @@
 #include "gateway/inflight_queue.h"
 #include "gateway/listener.h"
 #include "gateway/live_config.h"
+#include "gateway/logging.h"
 #include "gateway/metrics/gateway_metrics.h"
-#include "policies/quota/connection_limits.h"
-#include "protocol/throttle_field.h"
-#include "policies/audit/audit_gate.h"
-#include "policies/decision.h"
-#include "protocol/errors.h"
-#include "gateway/request_inspector.h"
 #include "gateway/policy_chain.h"
 #include "gateway/policy_wait.h"
+#include "gateway/request_inspector.h"
 #include "gateway/splice_relay.h"
 #include "gateway/topic_id_lookup.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
+#include "policies/audit/audit_gate.h"
+#include "policies/decision.h"
+#include "policies/quota/connection_limits.h"
 #include "protocol/api_keys.h"
+#include "protocol/errors.h"
 #include "protocol/fetch_scanner.h"
+#include "protocol/metadata.h"
 #include "protocol/record_batch.h"
 #include "protocol/request_walk.h"
-#include "protocol/metadata.h"
+#include "protocol/throttle_field.h"
 
 namespace kgw::gateway {
 namespace asio = boost::asio;
@@ -67,7 +65,6 @@ std::string address_of(const tcp::socket& s) {
   auto ep = s.remote_endpoint(ec);
   return ec ? "?" : ep.address().to_string();
 }
-
 
 std::string api_name(std::int16_t key) {
   const char* name = protocol::api_name(key);
@@ -142,18 +139,18 @@ class session : public std::enable_shared_from_this<session> {
       if (!who) co_return close();
       principal_ = std::move(*who);
     }
-    spdlog::info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
+    log::relay().info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
                  principal_.mechanism);
     adopt(live_);
     origin().emit(origin().event(policies::decision_kind::authenticated));
     if (!admit_principal()) co_return close();
     if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
-    spdlog::debug("{}: relaying to {}", peer_, upstream_name_);
+    log::relay().debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
     co_await (then_close(client_to_upstream()) || then_close(upstream_to_client()) || then_close(idle_watchdog()));
     close();
     if (w_.decisions.wants_traffic()) report_consumed();
-    spdlog::info("{} {} -> {} ({}): {} requests, {} bytes in, {} bytes out; closed: {}", peer_,
+    log::relay().info("{} {} -> {} ({}): {} requests, {} bytes in, {} bytes out; closed: {}", peer_,
                  principal_.kafka_name(), upstream_name_,
                  target_.node_id ? "broker " + std::to_string(*target_.node_id) : std::string("bootstrap"),
                  requests_, bytes_in_, bytes_out_, end_reason_.empty() ? "client left" : end_reason_);
@@ -267,7 +264,7 @@ class session : public std::enable_shared_from_this<session> {
   // between requests; responses to requests already sent keep the policies that authorized them.
   void adopt(std::shared_ptr<const live_config> gen) {
     if (gen->generation != live_->generation)
-      spdlog::debug("{} {}: configuration generation {} applies from its next request", peer_,
+      log::relay().debug("{} {}: configuration generation {} applies from its next request", peer_,
                     principal_.kafka_name(), gen->generation);
     live_ = std::move(gen);
     principal_.known = live_->identities.find(principal_.name);
@@ -330,14 +327,14 @@ class session : public std::enable_shared_from_this<session> {
   void end(std::string reason, bool warn) {
     if (end_reason_.empty()) {
       end_reason_ = std::move(reason);
-      if (warn) spdlog::warn("{}: closing connection: {}", peer_, end_reason_);
+      if (warn) log::relay().warn("{}: closing connection: {}", peer_, end_reason_);
     }
   }
 
   awaitable<bool> connect_upstream() {
     const auto& cands = target_.candidates;
     if (cands.empty()) {
-      spdlog::warn("{}: no upstream broker known for this port", peer_);
+      log::relay().warn("{}: no upstream broker known for this port", peer_);
       co_return false;
     }
     const std::size_t start = target_.node_id ? 0 : w_.next_bootstrap++;
@@ -352,7 +349,7 @@ class session : public std::enable_shared_from_this<session> {
         }
         co_return true;
       }
-      spdlog::warn("{}: cannot connect to upstream {}: {}", peer_, c.str(), done.error());
+      log::relay().warn("{}: cannot connect to upstream {}: {}", peer_, c.str(), done.error());
       if (w_.metrics) w_.metrics->upstream_connect_failed(c.str());
     }
     co_return false;
@@ -599,7 +596,7 @@ class session : public std::enable_shared_from_this<session> {
   // channel) and retries. false: the session ended meanwhile.
   awaitable<bool> reserve_request_memory(std::size_t frame_bytes) {
     if (in_.reserve_frame(frame_bytes)) co_return true;
-    spdlog::debug("{}: a {}-byte request waits for memory ({} of {} bytes reserved)", peer_, frame_bytes,
+    log::relay().debug("{}: a {}-byte request waits for memory ({} of {} bytes reserved)", peer_, frame_bytes,
                   w_.request_memory->used(), w_.request_memory->limit());
     asio::steady_timer retry(w_.io);
     while (!in_.reserve_frame(frame_bytes)) {
@@ -642,7 +639,7 @@ class session : public std::enable_shared_from_this<session> {
         apply_quota(d, req);
         return match::ok;
       case inflight_queue::match::stray:
-        spdlog::debug("{}: dropped a response to acks=0 Produce (correlation id {})", peer_, corr);
+        log::relay().debug("{}: dropped a response to acks=0 Produce (correlation id {})", peer_, corr);
         return match::stray;
       case inflight_queue::match::unsolicited:
         end("unsolicited response (correlation id " + std::to_string(corr) + ") from " + upstream_name_, true);
@@ -1083,7 +1080,7 @@ class session : public std::enable_shared_from_this<session> {
       const auto deadline = last_activity_ + idle;
       if (std::chrono::steady_clock::now() >= deadline) {
         end("idle for " + std::to_string(idle.count()) + " ms", false);
-        spdlog::info("{}: closing idle connection", peer_);
+        log::relay().info("{}: closing idle connection", peer_);
         co_return;
       }
       idle_timer_.expires_at(deadline);
@@ -1159,7 +1156,7 @@ void start_session(worker& w, const listener_runtime& l, tcp::socket client, ups
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        spdlog::error("session ended with an unexpected error: {}", ex.what());
+        log::relay().error("session ended with an unexpected error: {}", ex.what());
       }
     }
   });

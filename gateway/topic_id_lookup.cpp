@@ -1,7 +1,5 @@
 #include "gateway/topic_id_lookup.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,6 +7,7 @@
 #include <string>
 
 #include "gateway/byte_stream.h"
+#include "gateway/logging.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
 #include "protocol/metadata.h"
@@ -28,7 +27,7 @@ asio::awaitable<void> learn_topic_ids(worker& w, std::string peer) {
     if (done) break;
   }
   if (!done) {
-    spdlog::warn("{}: cannot look up topic ids: {}", peer, done.error());
+    log::upstream().warn("{}: cannot look up topic ids: {}", peer, done.error());
     co_return;
   }
   try {
@@ -45,7 +44,7 @@ asio::awaitable<void> learn_topic_ids(worker& w, std::string peer) {
     for (const auto& t : answer.msg.topics)
       if (t.name) w.topic_ids.learn(t.topic_id, *t.name);
   } catch (const std::exception& e) {
-    spdlog::warn("{}: cannot look up topic ids: {}", peer, e.what());
+    log::upstream().warn("{}: cannot look up topic ids: {}", peer, e.what());
   }
 }
 

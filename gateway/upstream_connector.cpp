@@ -5,8 +5,6 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -21,12 +19,13 @@
 
 #include "gateway/byte_stream.h"
 #include "gateway/frame_buffer.h"
+#include "gateway/logging.h"
 #include "gateway/security/plain.h"
 #include "gateway/security/scram.h"
 #include "gateway/tls_context.h"
 #include "protocol/api_versions.h"
-#include "protocol/headers.h"
 #include "protocol/frames.h"
+#include "protocol/headers.h"
 #include "protocol/sasl_authenticate.h"
 #include "protocol/sasl_handshake.h"
 
@@ -154,7 +153,7 @@ awaitable<upstream_connector::connected> upstream_connector::sasl_login(byte_str
       throw std::runtime_error("the broker refused the gateway's credentials (error " + std::to_string(resp.error_code) +
                                (resp.error_message ? ": " + std::string(*resp.error_message) : std::string()) + ")");
     if (resp.session_lifetime_ms > 0)
-      spdlog::debug("upstream SASL session lifetime {} ms: the broker will close the connection then",
+      log::upstream().debug("upstream SASL session lifetime {} ms: the broker will close the connection then",
                     resp.session_lifetime_ms);
     co_return std::string(reinterpret_cast<const char*>(resp.auth_bytes.data()), resp.auth_bytes.size());
   };

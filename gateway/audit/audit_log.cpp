@@ -2,14 +2,13 @@
 
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <array>
 
 #include "gateway/audit/file_sink.h"
-#include "gateway/decision_cache.h"
 #include "gateway/audit/kafka_sink.h"
+#include "gateway/decision_cache.h"
 #include "gateway/key_topic.h"
+#include "gateway/logging.h"
 #include "gateway/metrics/gateway_metrics.h"
 
 namespace kgw::gateway::audit {
@@ -217,9 +216,9 @@ void audit_log::update_gate() {
   const bool accept = ok && held < settings_.queue_capacity;
   if (accept == accepting_.exchange(accept, std::memory_order_relaxed)) return;
   if (accept)
-    spdlog::info("audit trail writing again: Produce and Fetch are served again");
+    log::audit().info("audit trail writing again: Produce and Fetch are served again");
   else
-    spdlog::warn("audit trail cannot take events ({}): Produce and Fetch are answered KAFKA_STORAGE_ERROR "
+    log::audit().warn("audit trail cannot take events ({}): Produce and Fetch are answered KAFKA_STORAGE_ERROR "
                  "(audit.fail: closed)",
                  trouble());
 }
@@ -276,7 +275,7 @@ void audit_log::run() {
       if (empty || now >= stop_by) {
         for (auto& s : sinks_) s->flush(static_cast<int>(std::max<long long>(
                                    0, std::chrono::duration_cast<std::chrono::milliseconds>(stop_by - now).count())));
-        if (!empty) spdlog::warn("audit trail: {} event(s) not written at shutdown", held_.load());
+        if (!empty) log::audit().warn("audit trail: {} event(s) not written at shutdown", held_.load());
         return;
       }
     }

@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "gateway/logging.h"
 
 namespace kgw::gateway::audit {
 
@@ -24,7 +24,7 @@ std::string file_sink::last_error() const {
 }
 
 void file_sink::failed(std::string why) {
-  if (!down_.exchange(true)) spdlog::error("audit file {}: {}", s_.path, why);
+  if (!down_.exchange(true)) log::audit().error("audit file {}: {}", s_.path, why);
   std::lock_guard lk(error_mu_);
   error_ = std::move(why);
 }
@@ -49,7 +49,7 @@ bool file_sink::rotate() {
     std::rename(from.c_str(), to.c_str());  // a missing one is fine
   }
   if (std::rename(s_.path.c_str(), (s_.path + ".1").c_str()) != 0)
-    spdlog::warn("audit file {}: cannot rotate: {}", s_.path, std::strerror(errno));
+    log::audit().warn("audit file {}: cannot rotate: {}", s_.path, std::strerror(errno));
   return open();
 }
 
@@ -80,7 +80,7 @@ std::size_t file_sink::write(std::span<const std::string> events) {
     done += static_cast<std::size_t>(n);
   }
   size_ += done;
-  if (down_.exchange(false)) spdlog::info("audit file {}: writing again", s_.path);
+  if (down_.exchange(false)) log::audit().info("audit file {}: writing again", s_.path);
   return events.size();
 }
 

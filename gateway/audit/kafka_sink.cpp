@@ -1,10 +1,11 @@
 #include "gateway/audit/kafka_sink.h"
 
 #include <librdkafka/rdkafka.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <string_view>
+
+#include "gateway/logging.h"
 
 namespace kgw::gateway::audit {
 
@@ -23,12 +24,12 @@ struct kafka_sink::state {
   std::string error;
 
   void set_down(std::string why) {
-    if (!down.exchange(true)) spdlog::error("audit topic: {}", why);
+    if (!down.exchange(true)) log::audit().error("audit topic: {}", why);
     std::lock_guard lk(mu);
     error = std::move(why);
   }
   void set_up() {
-    if (down.exchange(false)) spdlog::info("audit topic: delivering again");
+    if (down.exchange(false)) log::audit().info("audit topic: delivering again");
   }
 };
 
@@ -52,8 +53,8 @@ void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
 }
 
 void on_log(const rd_kafka_t*, int level, const char* facility, const char* text) {
-  if (level <= 3) spdlog::warn("audit topic client: {}: {}", facility, text);
-  else spdlog::debug("audit topic client: {}: {}", facility, text);
+  if (level <= 3) log::audit().warn("audit topic client: {}: {}", facility, text);
+  else log::audit().debug("audit topic client: {}: {}", facility, text);
 }
 
 }  // namespace

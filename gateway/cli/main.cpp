@@ -1,11 +1,11 @@
 // kafka-gateway: command-line entry point.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <functional>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -14,13 +14,16 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "config/log_levels.h"
+#include "gateway/cli/explain_command.h"
+#include "gateway/cli/health_command.h"
+#include "gateway/cli/keys_command.h"
+#include "gateway/cli/passwd_command.h"
+#include "gateway/cli/usage_command.h"
 #include "gateway/config_extensions.h"
 #include "gateway/dev/dev_cluster_command.h"
-#include "gateway/cli/explain_command.h"
 #include "gateway/gateway.h"
-#include "gateway/cli/keys_command.h"
-#include "gateway/cli/usage_command.h"
-#include "gateway/cli/passwd_command.h"
+#include "gateway/logging.h"
 #include "gateway/reloader.h"
 
 namespace {
@@ -28,8 +31,10 @@ namespace {
 constexpr const char* usage = R"(kafka-gateway: a Kafka protocol gateway that governs what each client sees.
 
 Usage:
-  kafka-gateway --config FILE [--watch] [--log-level LEVEL] [--upstream HOST:PORT[,HOST:PORT...]]
-      Run the gateway. SIGINT/SIGTERM stop accepting, let in-flight requests finish
+  kafka-gateway --config FILE [--watch] [--log-level LEVELS] [--log-format text|json]
+                [--upstream HOST:PORT[,HOST:PORT...]]
+      Run the gateway (without --config: the file KAFKA_GATEWAY_CONFIG names, as in the
+      container image, whose HEALTHCHECK reads the same one). SIGINT/SIGTERM stop accepting, let in-flight requests finish
       (up to 5 s) and exit 0. SIGHUP reloads FILE and its policies; --watch reloads them
       whenever they change; SIGUSR1 reopens the audit file (for logrotate). A reload applies
       principals, credentials, policies and the log level to open connections from their
@@ -37,6 +42,13 @@ Usage:
       admin or audit (those need a restart), is rejected and the live configuration keeps
       serving. --upstream replaces the configured upstream with these
       brokers (and turns `embedded` off): a way to point an example at real brokers.
+      --log-level sets levels as gateway.log_level does (it wins over the file's, on reloads
+      too); --log-format json writes one JSON object per line (time, level, logger, message).
+  kafka-gateway --version
+      The version, the commit it was built from and the build type.
+  kafka-gateway health [--config FILE] [--ready] | --url URL
+      Check a running gateway from beside it (a container HEALTHCHECK): its admin listener's
+      /healthz (/readyz with --ready), or its listeners without one. Exit 0 healthy, 1 not.
   kafka-gateway validate FILE
       Check a configuration file and its policies; print errors as file:line:col: message.
       Exit 0 if valid, 1 if not.
@@ -79,7 +91,9 @@ Configuration (YAML):
     idle_timeout: 10m              # connections idle this long are closed (0 = never); a request
                                    # still arriving is not activity, only whole frames are
     upstream_connect_timeout: 10s
-    log_level: info                # trace, debug, info, warn, error, critical, off
+    log_level: info                # trace, debug, info, warn, error, critical, off; per logger:
+                                   # "info,auth=debug,relay=warn" (loggers: relay, auth, upstream,
+                                   # config, audit, keys, admin)
   upstream:
     bootstrap: [127.0.0.1:9092]    # real brokers
     # or, instead of bootstrap, an embedded broker (a child process) for demos and tests:
@@ -133,14 +147,22 @@ Configuration (YAML):
 // Blocks SIGINT/SIGTERM (stop), SIGHUP (reload) and SIGUSR1 (reopen the audit file) in every
 // thread (workers inherit the mask)
 // and returns the set, so the main thread can sigwait for them.
+void ignore_delivered(int) {}
+
 sigset_t block_control_signals() {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGUSR1);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A handler, though sigwait takes them (blocked, they stay pending until it does): as PID 1 (in
+  // a container) the kernel drops a signal whose action is the default, so `docker stop` would
+  // not drain but kill after its timeout.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) {
+    struct sigaction sa {};
+    sa.sa_handler = ignore_delivered;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
+  }
   return set;
 }
 
@@ -168,6 +190,11 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
   auto cfg = kgw::config::load_file(path, kgw::gateway::config_extensions());
   if (!cfg) {
     std::cerr << cfg.error() << "\n";
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      std::cerr << "(no configuration at " << path
+                << ": give --config FILE, or in a container mount one there, e.g. -v $PWD/gateway.yaml:" << path
+                << ":ro)\n";
     return 1;
   }
   std::function<void(kgw::config::gateway_config&)> adjust;
@@ -190,14 +217,19 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
     };
   }
   if (adjust) adjust(*cfg);
-  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+  const auto levels = kgw::config::parse_log_levels(cfg->log_level);
+  if (!levels) {
+    std::cerr << "--log-level: " << levels.error() << "\n";
+    return 2;
+  }
+  kgw::log::apply(*levels);
   sigset_t signals = block_control_signals();
   auto policy_paths = cfg->policies.paths;
   kgw::gateway::gateway gw(std::move(*cfg));
   try {
     gw.start();
   } catch (const std::exception& e) {
-    spdlog::critical("cannot start: {}", e.what());
+    kgw::log::relay().critical("cannot start: {}", e.what());
     return 1;
   }
   kgw::gateway::reloader reloader(gw, path, std::move(policy_paths), adjust);
@@ -205,7 +237,7 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
     try {
       reloader.watch();
     } catch (const std::exception& e) {
-      spdlog::critical("{}", e.what());
+      kgw::log::relay().critical("{}", e.what());
       gw.stop();
       return 1;
     }
@@ -214,29 +246,29 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
   for (;;) {
     sigwait(&signals, &sig);
     if (sig == SIGUSR1) {
-      spdlog::info("SIGUSR1 received: reopening the audit file");
+      kgw::log::relay().info("SIGUSR1 received: reopening the audit file");
       gw.reopen_audit();
       continue;
     }
     if (sig != SIGHUP) break;
     reloader.reload_now("SIGHUP");
   }
-  spdlog::info("{} received: draining connections", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  kgw::log::relay().info("{} received: draining connections", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   gw.stop();
-  spdlog::info("stopped");
+  kgw::log::relay().info("stopped");
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("kafka-gateway"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  if (argc < 2) {
+  kgw::log::set_up(kgw::log::format::text);
+  const char* env_config = std::getenv("KAFKA_GATEWAY_CONFIG");
+  if (argc < 2 && !(env_config && *env_config)) {
     std::cerr << usage;
     return 2;
   }
-  const std::string cmd = argv[1];
+  const std::string cmd = argc < 2 ? "" : argv[1];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::cout << usage;
     return 0;
@@ -254,6 +286,11 @@ int main(int argc, char** argv) {
     std::cout << argv[2] << ": ok\n";
     return 0;
   }
+  if (cmd == "--version" || cmd == "version") {
+    std::cout << "kafka-gateway " << KGW_VERSION << " (commit " << KGW_COMMIT << ", " << KGW_BUILD_TYPE << ")\n";
+    return 0;
+  }
+  if (cmd == "health") return kgw::gateway::run_health_command(argc - 1, argv + 1);
   if (cmd == "dev-cluster") return kgw::gateway::run_dev_cluster(argc - 1, argv + 1);
   if (cmd == "passwd") return kgw::gateway::run_passwd_command(argc - 1, argv + 1);
   if (cmd == "keys") return kgw::gateway::run_keys_command(argc - 1, argv + 1);
@@ -273,13 +310,22 @@ int main(int argc, char** argv) {
       level = argv[++i];
     else if (a == "--upstream" && i + 1 < argc)
       upstream = argv[++i];
+    else if (a == "--log-format" && i + 1 < argc) {
+      kgw::log::format f;
+      if (!kgw::log::parse_format(argv[++i], f)) {
+        std::cerr << "--log-format must be text or json\n";
+        return 2;
+      }
+      kgw::log::set_up(f);
+    }
     else {
       std::cerr << "unknown argument '" << a << "'\n\n" << usage;
       return 2;
     }
   }
+  if (config_path.empty() && env_config && *env_config) config_path = env_config;
   if (config_path.empty()) {
-    std::cerr << "missing --config FILE\n\n" << usage;
+    std::cerr << "missing --config FILE (or KAFKA_GATEWAY_CONFIG)\n\n" << usage;
     return 2;
   }
   return run_gateway(config_path, level, upstream, watch);

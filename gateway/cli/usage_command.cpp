@@ -1,13 +1,5 @@
 #include "gateway/cli/usage_command.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -16,15 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/cli/http_client.h"
 #include "gateway/cli_args.h"
 #include "gateway/usage_report.h"
 
 namespace kgw::gateway {
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 constexpr const char* usage_text =
     "usage: kafka-gateway usage --metrics URL [--over DURATION] [--token-file FILE] [--ca FILE] [--csv]\n"
@@ -105,61 +94,8 @@ std::expected<std::string, std::string> read_whole(const std::string& path) {
   return s.str();
 }
 
-// GET url (http:// or https://), the body of a 200 answer.
-std::expected<std::string, std::string> fetch(const std::string& url, const std::string& token, const std::string& ca) {
-  const bool tls = url.starts_with("https://");
-  if (!tls && !url.starts_with("http://")) return std::unexpected("--metrics must be an http:// or https:// URL");
-  std::string rest = url.substr(tls ? 8 : 7);
-  const auto slash = rest.find('/');
-  const std::string target = slash == std::string::npos ? "/metrics" : rest.substr(slash);
-  std::string host = rest.substr(0, slash), port = tls ? "443" : "80";
-  if (auto colon = host.rfind(':'); colon != std::string::npos && host.find(']', colon) == std::string::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-  }
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    const auto endpoints = resolver.resolve(host, port);
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, host);
-    req.set(http::field::user_agent, "kafka-gateway usage");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    if (tls) {
-      asio::ssl::context ctx(asio::ssl::context::tls_client);
-      if (ca.empty())
-        ctx.set_default_verify_paths();
-      else
-        ctx.load_verify_file(ca);
-      ctx.set_verify_mode(asio::ssl::verify_peer);
-      beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-      SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
-      stream.set_verify_callback(asio::ssl::host_name_verification(host));
-      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(10));
-      beast::get_lowest_layer(stream).connect(endpoints);
-      stream.handshake(asio::ssl::stream_base::client);
-      http::write(stream, req);
-      http::read(stream, buffer, res);
-    } else {
-      beast::tcp_stream stream(io);
-      stream.expires_after(std::chrono::seconds(10));
-      stream.connect(endpoints);
-      http::write(stream, req);
-      http::read(stream, buffer, res);
-    }
-    if (res.result() != http::status::ok)
-      return std::unexpected(url + ": HTTP " + std::to_string(res.result_int()) + " " + std::string(res.reason()));
-    return res.body();
-  } catch (const std::exception& e) {
-    return std::unexpected(url + ": " + e.what());
-  }
-}
-
 std::expected<usage_table, std::string> scrape(const options& o, const std::string& token) {
-  auto body = fetch(o.metrics, token, o.ca);
+  auto body = http_get_body(o.metrics, token, o.ca);
   if (!body) return std::unexpected(body.error());
   auto t = usage_from_metrics(*body);
   if (!t) return std::unexpected(o.metrics + ": " + t.error());

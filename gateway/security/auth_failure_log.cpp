@@ -1,8 +1,8 @@
 #include "gateway/security/auth_failure_log.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+
+#include "gateway/logging.h"
 
 namespace kgw::security {
 namespace {
@@ -92,9 +92,9 @@ bool auth_failure_log::failure(std::string_view address, std::string_view what, 
   const auto safe_address = log_safe(address, max_label_bytes);
   const auto safe_reason = log_safe(reason, max_reason_bytes);
   if (entry->suppressed == 0) {
-    spdlog::warn("{} from {}: {}", safe_what, safe_address, safe_reason);
+    log::auth().warn("{} from {}: {}", safe_what, safe_address, safe_reason);
   } else {
-    spdlog::warn("{} from {}: {} ({} similar messages suppressed)", safe_what, safe_address, safe_reason,
+    log::auth().warn("{} from {}: {} ({} similar messages suppressed)", safe_what, safe_address, safe_reason,
                  entry->suppressed);
     entry->suppressed = 0;
   }

@@ -37,7 +37,7 @@ class auth_failure_log {
   auth_failure_log& operator=(auth_failure_log&&) = default;
 
   // `address` is the peer as text: "10.0.0.7", "10.0.0.7:51234", "::1" or "[::1]:51234"; the
-  // port is logged but not part of the key. Logs spdlog::warn("{what} from {address}: {reason}")
+  // port is logged but not part of the key. Logs log::auth().warn("{what} from {address}: {reason}")
   // and returns true when within budget; otherwise counts the failure and returns false.
   bool failure(std::string_view address, std::string_view what, std::string_view reason);
   bool failure(std::string_view address, std::string_view what, std::string_view reason, clock::time_point now);

@@ -38,6 +38,7 @@ check() {  # check NAME COMMAND...: records a pass or a failure
 
 "$gw" --help >"$work/help" 2>&1
 check "--help exits 0" test $? -eq 0
+check "--version: version, commit, build type" grep -Eqx 'kafka-gateway [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{12}|unknown), [A-Za-z]+\)' <("$gw" --version)
 check "--help documents validate" grep -q "kafka-gateway validate FILE" "$work/help"
 check "--help documents dev-cluster" grep -q "dev-cluster --brokers N" "$work/help"
 check "--help documents explain" grep -q "kafka-gateway explain --config FILE --principal NAME --topic TOPIC" "$work/help"
@@ -123,6 +124,8 @@ gateway:
 upstream:
   bootstrap: "$bootstrap"
 YAML
+sed '/^admin:/,$d' "$work/gw.yaml" >"$work/gw-noadmin.yaml"  # the same listeners, no admin listener
+printf 'admin:\n  listen: 127.0.0.1:%s\n' $((port + 30)) >>"$work/gw.yaml"
 "$gw" --config "$work/gw.yaml" 2>"$work/gw.err" &
 g=$!; pids+=("$g")
 for _ in $(seq 100); do grep -q "gateway running" "$work/gw.err" && break; sleep 0.1; done
@@ -131,6 +134,15 @@ check "gateway discovered both brokers" grep -q "upstream .* reports 2 broker" "
 timeout 20 kcat -b "127.0.0.1:$port" -L -t t >"$work/md" 2>&1
 check "kcat sees 3 partitions through the gateway" grep -q 'topic "t" with 3 partitions' "$work/md"
 check "each connection's principal is logged" grep -q "on listener default: principal User:ANONYMOUS (PLAINTEXT)" "$work/gw.err"
+# health: what a container HEALTHCHECK runs beside the gateway.
+check "health --config: the admin listener's /healthz" "$gw" health --config "$work/gw.yaml"
+check "health --config --ready: /readyz (upstream reachable)" "$gw" health --config "$work/gw.yaml" --ready
+check "health --url" "$gw" health --url "http://127.0.0.1:$((port + 30))/healthz"
+check "health --config without an admin listener: the listeners accept" "$gw" health --config "$work/gw-noadmin.yaml"
+"$gw" health --config "$work/gw-noadmin.yaml" --ready >/dev/null 2>"$work/h.err"
+check "health --ready without an admin listener exits 1, says why" grep -q "needs the admin listener" "$work/h.err"
+"$gw" health >/dev/null 2>&1
+check "health without --config or --url exits 2" test $? -eq 2
 # An idle connection is closed after idle_timeout (1 s here), with a log line.
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 start=$SECONDS
@@ -139,16 +151,26 @@ check "idle connection closed after about 1 s" test $((SECONDS - start)) -le 4
 exec 3<&-
 sleep 0.2
 check "idle close is logged" grep -q "closing idle connection" "$work/gw.err"
-# A second gateway on the same ports must refuse to start rather than share them.
-"$gw" --config "$work/gw.yaml" 2>"$work/gw2.err" &
+# A second gateway on the same ports must refuse to start rather than share them (its log as
+# JSON lines: each line an object with time, level, logger and message).
+"$gw" --config "$work/gw.yaml" --log-format json --log-level info,relay=debug 2>"$work/gw2.err" &
 g2=$!; pids+=("$g2")
 for _ in $(seq 100); do kill -0 "$g2" 2>/dev/null || break; sleep 0.1; done
 wait "$g2"
 check "second gateway on the same port exits 1" test $? -eq 1
+check "--log-format json: every line an object, the failure among them" python3 - "$work/gw2.err" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+events = [json.loads(l) for l in lines]
+assert events and all(set(e) == {"time", "level", "logger", "message"} for e in events), lines
+assert any(e["level"] == "critical" and "cannot start" in e["message"] for e in events), lines
+PY
 kill -TERM "$g"
 for _ in $(seq 100); do kill -0 "$g" 2>/dev/null || break; sleep 0.1; done
 wait "$g"
 check "gateway: SIGTERM exits 0" test $? -eq 0
+"$gw" health --config "$work/gw-noadmin.yaml" >/dev/null 2>"$work/h2.err"
+check "health of a stopped gateway exits 1, naming the listener" grep -q "listener default (127.0.0.1:$port)" "$work/h2.err"
 check "gateway logs the drain" grep -q "SIGTERM received" "$work/gw.err"
 
 # A TLS listener: junk from one address fails the handshake; each failure is logged with the
