@@ -11,6 +11,10 @@
   split      two members ("a", "b") of one group, each in its own thread: wait until they split
              the partitions, produce N records, both consume and commit; "a" leaves; once "b"
              holds every partition, produce N more, which "b" must consume.
+  follow     one member of --group reads while others write, committing after every poll and
+             riding out connections the gateway loses (errors are retried); once --stop-file
+             exists it reads on until nothing new came for --grace seconds, commits, prints the
+             committed offsets (K) and stops. The fleet test's second consumer group.
 
 Payloads are made as the C++ tests make them (rdkafka_client.cpp keyed_payloads), so the tests
 can check keys and values without trusting this script. It prints what it saw, one item per line:
@@ -32,6 +36,7 @@ itself failed (exceptions, timeouts: a message on stderr, exit 1); the checks ar
 """
 import argparse
 import logging
+import os
 import sys
 import threading
 import time
@@ -149,6 +154,40 @@ class Member(threading.Thread):
             consumer.close()
         except Exception as e:  # reported by the main thread
             self.error = e
+
+
+def mode_follow(args, common):
+    consumer = group_consumer(args, common, args.group)
+    deadline = time.monotonic() + args.timeout
+    stopping_since, last_record = None, time.monotonic()
+    errors = 0
+    while time.monotonic() < deadline:
+        try:
+            batches = consumer.poll(timeout_ms=200)
+            for records in batches.values():
+                print_consumed(args.group, records)
+                if records:
+                    last_record = time.monotonic()
+            if batches:
+                consumer.commit()
+        except Exception as e:  # a gateway instance went away under the client: it reconnects
+            errors += 1
+            print("follow: %s: %s (retrying)" % (type(e).__name__, e), file=sys.stderr)
+            time.sleep(0.2)
+            continue
+        if stopping_since is None and os.path.exists(args.stop_file):
+            stopping_since = time.monotonic()
+        if stopping_since is not None and time.monotonic() - max(stopping_since, last_record) > args.grace:
+            break
+    else:
+        raise ScenarioError("the stop file did not appear, or records kept coming, within --timeout")
+    consumer.commit()
+    for p in range(args.partitions):
+        tp = TopicPartition(args.topic, p)
+        print("K", p, consumer.committed(tp))
+    print("E errors-retried %d" % errors)
+    consumer.close()
+    print("DONE")
 
 
 def mode_roundtrip(args, common):
@@ -272,7 +311,8 @@ def mode_split(args, common):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["roundtrip", "produce", "groups", "split"], default="roundtrip")
+    ap.add_argument("--mode", choices=["roundtrip", "produce", "groups", "split", "follow"], default="roundtrip")
+    ap.add_argument("--stop-file", help="follow: read on until this file exists, then until caught up")
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topic", required=True)
     ap.add_argument("--partitions", type=int, default=6)
@@ -308,7 +348,8 @@ def main():
         common.update(ssl_cafile=args.cafile, ssl_check_hostname=True)
     print("A", args.api_version)
     try:
-        {"roundtrip": mode_roundtrip, "produce": mode_produce, "groups": mode_groups, "split": mode_split}[args.mode](
+        {"roundtrip": mode_roundtrip, "produce": mode_produce, "groups": mode_groups, "split": mode_split,
+         "follow": mode_follow}[args.mode](
             args, common)
     except ScenarioError as e:
         sys.stdout.flush()

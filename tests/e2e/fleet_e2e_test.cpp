@@ -1,0 +1,432 @@
+// End-to-end: a fleet of three gateway processes in front of one cluster behind one bootstrap
+// address, as docker/README.md lays it out: HAProxy in TCP mode, one frontend per gateway port,
+// and every instance maps a broker id to the same port (each on its own loopback address here,
+// 127.0.0.2-4, as each would be on its own host), so any instance can serve any connection.
+// Real clients run throughout: a librdkafka producer with acks=all, an idempotent librdkafka
+// producer, a librdkafka consumer group and a kafka-python consumer group. One instance is
+// killed (SIGKILL) mid-stream and started again; then all three are restarted one by one
+// (SIGTERM, drained). At the end every acknowledged record is in the log, exactly once for the
+// idempotent producer and at least once for the plain one, and each group has read every
+// record in the log and committed the end of every partition.
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/dev/embedded_cluster.h"
+#include "tests/e2e/broker_contents.h"
+#include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/rdkafka_client.h"
+#include "tests/e2e/subprocess.h"
+
+namespace kgw::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr int instances = 3;
+constexpr int partitions = 6;
+const std::string topic = "fleet";
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream out(p);
+  out << text;
+}
+
+// Three gateway processes and the HAProxy in front of them, each a child of this test (its log
+// in a file: a pipe nobody reads would stop it), all SIGKILLed at the end whatever happened.
+class fleet {
+ public:
+  explicit fleet(const std::string& upstream) : dir_(fs::temp_directory_path() / ("kgw-fleet-" + std::to_string(::getpid()))) {
+    fs::create_directories(dir_);
+    port_ = find_free_port_block(21);
+    for (int i = 0; i < instances; ++i) {
+      std::ostringstream y;
+      y << "gateway:\n"
+        << "  listen: " << host(i) << ":" << port_ << "\n"
+        << "  advertised_host: 127.0.0.1          # the balancer's address, for every instance\n"
+        << "  broker_ports: " << port_ + 1 << "-" << port_ + 10 << "\n"
+        << "  workers: 1\n"
+        << "upstream:\n  bootstrap: \"" << upstream << "\"\n"
+        << "admin:\n  listen: " << host(i) << ":" << admin_port() << "\n";
+      write(config(i), y.str());
+    }
+    std::ostringstream h;
+    h << "global\n  maxconn 4000\n"
+      << "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 120s\n  timeout server 120s\n"
+      << "  timeout check 3s\n  retries 3\n  option redispatch\n"
+      // One health check per instance (its /readyz); every frontend's server tracks it, so an
+      // instance that stops (or drains) leaves every port at once.
+      << "backend health\n  option httpchk\n  http-check send meth GET uri /readyz\n";
+    for (int i = 0; i < instances; ++i)
+      h << "  server g" << i << " " << host(i) << ":" << admin_port() << " check inter 300ms fall 1 rise 1\n";
+    for (int p = port_; p <= port_ + 10; ++p) {
+      h << "listen p" << p << "\n  bind 127.0.0.1:" << p << "\n  balance roundrobin\n";
+      for (int i = 0; i < instances; ++i) h << "  server g" << i << " " << host(i) << ":" << p << " track health/g" << i << "\n";
+    }
+    write(dir_ / "haproxy.cfg", h.str());
+  }
+  ~fleet() {
+    for (auto& g : gateways_)
+      if (g) g->signal(SIGKILL);
+    if (haproxy_) haproxy_->signal(SIGKILL);
+    gateways_ = {};
+    haproxy_.reset();
+    if (!keep_) fs::remove_all(dir_);
+  }
+
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+  static std::string host(int i) { return "127.0.0." + std::to_string(i + 2); }
+  int admin_port() const { return port_ + 20; }
+  fs::path config(int i) const { return dir_ / ("gateway-" + std::to_string(i) + ".yaml"); }
+  void keep_files() { keep_ = true; }
+  const fs::path& dir() const { return dir_; }
+
+  void start_haproxy() {
+    haproxy_ = shell("exec " KGW_E2E_HAPROXY " -db -f " + (dir_ / "haproxy.cfg").string() + " >>" +
+                     (dir_ / "haproxy.log").string() + " 2>&1");
+  }
+  void start(int i) {
+    ++starts_[i];
+    gateways_[i] = shell("exec " KGW_GATEWAY_PROGRAM " --config " + config(i).string() + " 2>" + log(i).string());
+  }
+  // Ready as a balancer sees it: /readyz answers 200 (upstream reachable).
+  bool ready(int i, clock::time_point deadline) const {
+    while (clock::now() < deadline) {
+      const auto r = run_process({KGW_GATEWAY_PROGRAM, "health", "--url",
+                                  "http://" + host(i) + ":" + std::to_string(admin_port()) + "/readyz"},
+                                 "", 5s);
+      if (r.exit_code == 0) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+  // Client connections instance i has logged since it last started (each names its principal).
+  int connections(int i) const {
+    std::ifstream in(log(i));
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find("principal User:ANONYMOUS") != std::string::npos;
+    return n;
+  }
+  // Sends `sig` and waits for the exit; its exit code (128 + signal when killed by one).
+  int stop(int i, int sig, std::chrono::seconds within) {
+    gateways_[i]->signal(sig);
+    const int code = gateways_[i]->finish(clock::now() + within).exit_code;
+    gateways_[i].reset();
+    return code;
+  }
+
+ private:
+  fs::path log(int i) const {
+    return dir_ / ("gateway-" + std::to_string(i) + "." + std::to_string(starts_[i]) + ".log");
+  }
+  static std::unique_ptr<child_process> shell(const std::string& command) {
+    return std::make_unique<child_process>(std::vector<std::string>{"/bin/sh", "-c", command}, "");
+  }
+  fs::path dir_;
+  std::uint16_t port_;
+  std::array<std::unique_ptr<child_process>, instances> gateways_;
+  std::array<int, instances> starts_{};
+  std::unique_ptr<child_process> haproxy_;
+  bool keep_ = false;
+};
+
+// A librdkafka producer writing "<prefix>-<n>" (key = value) as fast as `per_second` lets it,
+// until stopped; what the cluster acknowledged, and what failed for good.
+class steady_producer {
+ public:
+  steady_producer(const std::string& bootstrap, const std::string& prefix, bool idempotent) : prefix_(prefix) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    const std::vector<std::pair<std::string, std::string>> settings{
+        {"bootstrap.servers", bootstrap},
+        {"acks", "all"},
+        {"enable.idempotence", idempotent ? "true" : "false"},
+        {"linger.ms", "5"},
+        {"message.timeout.ms", "90000"},
+        {"reconnect.backoff.ms", "50"},
+        {"reconnect.backoff.max.ms", "500"}};
+    for (const auto& [k, v] : settings)
+      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+        throw std::runtime_error(k + ": " + err);
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk_) throw std::runtime_error(err);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~steady_producer() {
+    stop(clock::now());
+    rd_kafka_destroy(rk_);
+  }
+  // Stops producing and waits (until the deadline) for every record's final delivery report.
+  void stop(clock::time_point flush_deadline) {
+    if (!thread_.joinable()) return;
+    flush_deadline_ = flush_deadline;
+    stop_ = true;
+    thread_.join();
+  }
+  std::size_t acked_count() const { return acked_count_.load(); }
+  std::set<std::string> acked() const {
+    std::lock_guard lk(mu_);
+    return acked_;
+  }
+  std::vector<std::string> failures() const {
+    std::lock_guard lk(mu_);
+    return failures_;
+  }
+  std::size_t sent() const { return sent_; }
+  std::size_t unreported() const { return static_cast<std::size_t>(rd_kafka_outq_len(rk_)); }
+
+ private:
+  void run() {
+    const auto period = 3ms;  // about 300 records per second
+    auto next = clock::now();
+    while (!stop_) {
+      const std::string v = prefix_ + "-" + std::to_string(sent_);
+      if (rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(v.data(), v.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        ++sent_;
+      next += period;
+      rd_kafka_poll(rk_, 0);
+      std::this_thread::sleep_until(next);
+    }
+    while (rd_kafka_outq_len(rk_) > 0 && clock::now() < flush_deadline_) rd_kafka_poll(rk_, 50);
+  }
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<steady_producer*>(opaque);
+    std::lock_guard lk(self->mu_);
+    const std::string v(static_cast<const char*>(m->payload), m->len);
+    if (m->err) {
+      if (self->failures_.size() < 20) self->failures_.push_back(v + ": " + rd_kafka_err2str(m->err));
+      return;
+    }
+    self->acked_.insert(v);
+    ++self->acked_count_;
+  }
+
+  std::string prefix_;
+  rd_kafka_t* rk_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  clock::time_point flush_deadline_;
+  std::size_t sent_ = 0;
+  mutable std::mutex mu_;
+  std::set<std::string> acked_;
+  std::atomic<std::size_t> acked_count_{0};
+  std::vector<std::string> failures_;
+};
+
+// A librdkafka group member reading in its own thread, committing what it read after each
+// batch; once stopped it reads on until nothing new came for 3 s, commits and reports.
+class group_reader {
+ public:
+  group_reader(const std::string& bootstrap, const std::string& group) : group_(group), bootstrap_(bootstrap) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~group_reader() { finish(clock::now()); }
+  void finish(clock::time_point deadline) {
+    if (!thread_.joinable()) return;
+    deadline_ = deadline;
+    stop_ = true;
+    thread_.join();
+  }
+  std::size_t count() const { return count_.load(); }
+  std::set<std::string> values() const {
+    std::lock_guard lk(mu_);
+    return values_;
+  }
+  std::map<std::int32_t, std::int64_t> committed;  // after finish()
+  std::string error;                               // after finish()
+
+ private:
+  void run() {
+    consumer c(bootstrap_, group_,
+               {{"reconnect.backoff.ms", "50"}, {"reconnect.backoff.max.ms", "500"}, {"fetch.wait.max.ms", "100"}});
+    c.subscribe({topic});
+    auto last_record = clock::now();
+    std::size_t since_commit = 0;
+    while (true) {
+      auto r = c.poll(100ms);
+      if (r) {
+        std::lock_guard lk(mu_);
+        values_.insert(r->value);
+        ++count_;
+        ++since_commit;
+        last_record = clock::now();
+      } else if (since_commit > 0) {
+        c.commit_positions();  // may fail during a rebalance or while a connection is lost: later ones carry it
+        since_commit = 0;
+      }
+      if (stop_ && (clock::now() - last_record > 3s || clock::now() > deadline_)) break;
+    }
+    if (const auto e = c.commit_positions(); !e.empty()) error = "final commit: " + e;
+    committed = c.committed(topic, partitions, 10s);
+    c.close();
+  }
+
+  std::string group_, bootstrap_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  clock::time_point deadline_;
+  mutable std::mutex mu_;
+  std::set<std::string> values_;
+  std::atomic<std::size_t> count_{0};
+};
+
+// Waits until `grew()` is true (a client made progress), up to `within`.
+bool progress(const std::function<bool()>& grew, std::chrono::seconds within) {
+  const auto deadline = clock::now() + within;
+  while (!grew()) {
+    if (clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("fleet: three gateways behind HAProxy lose one (SIGKILL), then restart one by one (SIGTERM); nothing acknowledged is lost") {
+  gateway::embedded_cluster cluster(3, {{topic, partitions}});
+  fleet f(cluster.bootstrap());
+  for (int i = 0; i < instances; ++i) f.start(i);
+  f.start_haproxy();
+  for (int i = 0; i < instances; ++i) REQUIRE(f.ready(i, clock::now() + 20s));
+  INFO("fleet files (logs, configs) in " << f.dir());
+
+  steady_producer plain(f.bootstrap(), "plain", false), idem(f.bootstrap(), "idem", true);
+  group_reader reader_a(f.bootstrap(), "fleet-librdkafka");
+  const fs::path stop_file = f.dir() / "stop-python";
+  child_process python({KGW_E2E_PYTHON, "-B", KGW_E2E_SCRIPTS "/kafka_python_client.py", "--mode", "follow",
+                        "--bootstrap", f.bootstrap(), "--topic", topic, "--partitions", std::to_string(partitions),
+                        "--group", "fleet-python", "--stop-file", stop_file.string(), "--grace", "3",
+                        "--timeout", "140", "--session-timeout-ms", "10000"},
+                       "");
+  // kafka-python's output is read by a thread of its own while the fleet changes.
+  std::atomic<bool> python_done{false};
+  std::thread python_pump([&] {
+    while (python.pump(200ms)) {
+    }
+    python_done = true;
+  });
+  auto all_moving = [&](std::size_t p0, std::size_t i0, std::size_t r0, std::size_t by) {
+    return progress([&] { return plain.acked_count() >= p0 + by && idem.acked_count() >= i0 + by && reader_a.count() >= r0 + by; },
+                    30s);
+  };
+  REQUIRE(all_moving(0, 0, 0, 300));  // mid-stream
+
+  // One instance dies without warning; the clients' connections through it break, they
+  // reconnect through the balancer to the other two.
+  CHECK(f.connections(1) > 0);  // it was serving some of them
+  CHECK(f.stop(1, SIGKILL, 5s) == 128 + SIGKILL);
+  CHECK(all_moving(plain.acked_count(), idem.acked_count(), reader_a.count(), 600));
+  f.start(1);
+  REQUIRE(f.ready(1, clock::now() + 20s));
+
+  // A rolling restart: each instance drains (SIGTERM, exit 0) and comes back before the next.
+  for (int i = 0; i < instances; ++i) {
+    INFO("rolling restart of instance " << i);
+    CHECK(progress([&] { return f.connections(i) > 0; }, 10s));
+    CHECK(f.stop(i, SIGTERM, 15s) == 0);
+    CHECK(all_moving(plain.acked_count(), idem.acked_count(), reader_a.count(), 300));
+    f.start(i);
+    REQUIRE(f.ready(i, clock::now() + 20s));
+  }
+  CHECK(all_moving(plain.acked_count(), idem.acked_count(), reader_a.count(), 300));
+
+  plain.stop(clock::now() + 60s);
+  idem.stop(clock::now() + 60s);
+  CHECK(plain.unreported() == 0);
+  CHECK(idem.unreported() == 0);
+  INFO("plain failures: " << (plain.failures().empty() ? "" : plain.failures().front()));
+  INFO("idempotent failures: " << (idem.failures().empty() ? "" : idem.failures().front()));
+  CHECK(plain.failures().empty());
+  CHECK(idem.failures().empty());
+  reader_a.finish(clock::now() + 60s);
+  write(stop_file, "");
+  const auto& py = python.finish(clock::now() + 60s);
+  python_pump.join();
+
+  // The log, read straight from the broker.
+  const auto log = read_from_broker(cluster, topic, partitions, clock::now() + 30s);
+  REQUIRE(log.error.empty());
+  std::map<std::string, int> copies;
+  std::map<std::int32_t, std::int64_t> ends;
+  for (const auto& r : log.records) {
+    ++copies[r.value];
+    ends[r.partition] = std::max(ends[r.partition], r.offset + 1);
+  }
+  const auto plain_acked = plain.acked(), idem_acked = idem.acked();
+  WARN("acknowledged: " << plain_acked.size() << " plain, " << idem_acked.size() << " idempotent; log holds "
+                        << log.records.size() << " records");
+  std::size_t plain_missing = 0, idem_missing = 0, idem_duplicated = 0, plain_duplicated = 0;
+  for (const auto& v : plain_acked) plain_missing += copies[v] == 0;
+  for (const auto& v : idem_acked) idem_missing += copies[v] == 0;
+  for (const auto& [v, n] : copies) {
+    if (v.starts_with("idem-")) idem_duplicated += n > 1;
+    if (v.starts_with("plain-")) plain_duplicated += n > 1;
+  }
+  CHECK(plain_missing == 0);           // at least once
+  CHECK(idem_missing == 0);            // exactly once: present...
+  CHECK(idem_duplicated == 0);         // ...and never twice
+  WARN("plain records written more than once (acks=all retries, allowed): " << plain_duplicated);
+
+  // Each group read every record in the log and committed the end of every partition.
+  const auto read_a = reader_a.values();
+  std::size_t unread_a = 0;
+  for (const auto& [v, n] : copies) unread_a += !read_a.contains(v);
+  CHECK(reader_a.error.empty());
+  CHECK(unread_a == 0);
+  for (const auto& [p, end] : ends) {
+    INFO("librdkafka group, partition " << p);
+    CHECK(reader_a.committed[p] == end);
+  }
+  INFO("kafka-python: " << py.describe());
+  REQUIRE(py.exit_code == 0);
+  std::set<std::string> read_b;
+  std::map<std::int32_t, std::int64_t> committed_b;
+  std::istringstream lines(py.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream w(line);
+    std::string kind;
+    w >> kind;
+    if (kind == "C") {
+      std::string group, key, value;
+      std::int32_t p;
+      std::int64_t o;
+      w >> group >> p >> o >> key >> value;
+      read_b.insert(value);
+    } else if (kind == "K") {
+      std::int32_t p;
+      std::string o;
+      w >> p >> o;
+      committed_b[p] = o == "None" ? -1 : std::stoll(o);
+    }
+  }
+  std::size_t unread_b = 0;
+  for (const auto& [v, n] : copies) unread_b += !read_b.contains(v);
+  CHECK(unread_b == 0);
+  for (const auto& [p, end] : ends) {
+    INFO("kafka-python group, partition " << p);
+    CHECK(committed_b[p] == end);
+  }
+  if (plain_missing + idem_missing + idem_duplicated + unread_a + unread_b > 0) f.keep_files();
+}
+
+}  // namespace kgw::e2e
