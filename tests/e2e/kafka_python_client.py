@@ -13,8 +13,9 @@
              holds every partition, produce N more, which "b" must consume.
   follow     one member of --group reads while others write, committing after every poll and
              riding out connections the gateway loses (errors are retried); once --stop-file
-             exists it reads on until nothing new came for --grace seconds, commits, prints the
-             committed offsets (K) and stops. The fleet test's second consumer group.
+             exists it reads on until nothing new came for --grace seconds and it holds every
+             partition at its end offset, commits, prints the committed offsets (K) and stops.
+             The fleet test's second consumer group.
 
 Payloads are made as the C++ tests make them (rdkafka_client.cpp keyed_payloads), so the tests
 can check keys and values without trusting this script. It prints what it saw, one item per line:
@@ -178,7 +179,15 @@ def mode_follow(args, common):
         if stopping_since is None and os.path.exists(args.stop_file):
             stopping_since = time.monotonic()
         if stopping_since is not None and time.monotonic() - max(stopping_since, last_record) > args.grace:
-            break
+            # Stop once caught up: every partition assigned to it and read to its end.
+            try:
+                parts = [TopicPartition(args.topic, p) for p in range(args.partitions)]
+                if set(consumer.assignment()) == set(parts):
+                    ends = consumer.end_offsets(parts)
+                    if all(consumer.position(tp) >= ends[tp] for tp in parts):
+                        break
+            except Exception as e:
+                print("follow: %s: %s (retrying)" % (type(e).__name__, e), file=sys.stderr)
     else:
         raise ScenarioError("the stop file did not appear, or records kept coming, within --timeout")
     consumer.commit()

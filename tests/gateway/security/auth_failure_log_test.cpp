@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/logging.h"
 #include "gateway/security/auth_failure_log.h"
 
 using kgw::security::auth_failure_log;
@@ -17,16 +18,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Routes the default logger into a string for the test's lifetime.
+// Routes the auth logger (gateway/logging.h) into a string for the test's lifetime.
 class log_capture {
  public:
-  log_capture() : previous_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
-    logger->set_pattern("%l|%v");
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(std::move(logger));
+  log_capture() : logger_(kgw::log::auth()), saved_sinks_(logger_.sinks()), saved_level_(logger_.level()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    sink->set_pattern("%l|%v");
+    logger_.sinks() = {sink};
+    logger_.set_level(spdlog::level::trace);
   }
-  ~log_capture() { spdlog::set_default_logger(previous_); }
+  ~log_capture() {
+    logger_.sinks() = saved_sinks_;
+    logger_.set_level(saved_level_);
+  }
   log_capture(const log_capture&) = delete;
   log_capture& operator=(const log_capture&) = delete;
 
@@ -39,7 +43,9 @@ class log_capture {
 
  private:
   std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
+  spdlog::logger& logger_;
+  std::vector<spdlog::sink_ptr> saved_sinks_;
+  spdlog::level::level_enum saved_level_;
 };
 
 const auth_failure_log::clock::time_point t0{std::chrono::hours(1000)};
