@@ -18,7 +18,7 @@ pkgs=(
   # The container tests (docker/test_image.sh): podman with runc, debootstrap for the base
   # image where no registry is reachable, catatonit for pods' infra containers; HAProxy in front
   # of the fleet test's gateways.
-  podman runc debootstrap catatonit uidmap haproxy python3-yaml
+  podman runc debootstrap catatonit uidmap fuse-overlayfs slirp4netns haproxy python3-yaml
 )
 missing=()
 for p in "${pkgs[@]}"; do
