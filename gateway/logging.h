@@ -1,11 +1,11 @@
 #pragma once
 // The gateway's loggers, one per area (config/log_levels.h names them), all writing to stderr
 // through one sink, as text or as JSON lines (one object per line: time, level, logger,
-// message), each with its own level. spdlog's default logger is `relay` (code outside these areas
-// and third-party spdlog calls land there).
+// message), each with its own level. After set_up(), spdlog's default logger is `relay` (code
+// outside these areas and third-party spdlog calls land there).
 // Threading: the loggers are made on first use (a thread-safe static); set_up() once at start,
-// before other threads; apply() from any thread (spdlog's
-// levels are atomics); the loggers themselves are thread-safe (spdlog *_mt sinks).
+// before other threads; apply() from any thread (spdlog's levels are atomics); the loggers
+// themselves are thread-safe (spdlog *_mt sinks).
 #include <spdlog/logger.h>
 
 #include <string_view>
