@@ -138,8 +138,12 @@ class fleet {
   fs::path log(int i) const {
     return dir_ / ("gateway-" + std::to_string(i) + "." + std::to_string(starts_[i]) + ".log");
   }
+  // The command (which execs the program) dies with this test process even when it aborts (the
+  // mock's assertion) and no destructor runs: setpriv sets the parent-death signal, which exec
+  // keeps.
   static std::unique_ptr<child_process> shell(const std::string& command) {
-    return std::make_unique<child_process>(std::vector<std::string>{"/bin/sh", "-c", command}, "");
+    return std::make_unique<child_process>(
+        std::vector<std::string>{"/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/bin/sh", "-c", command}, "");
   }
   fs::path dir_;
   std::uint16_t port_;
@@ -316,7 +320,7 @@ TEST_CASE("fleet: three gateways behind HAProxy lose one (SIGKILL) and restart o
   steady_producer plain(f.bootstrap(), "plain", false), idem(f.bootstrap(), "idem", true);
   group_reader reader_a(f.bootstrap(), "fleet-librdkafka");
   const fs::path stop_file = f.dir() / "stop-python";
-  child_process python({KGW_E2E_PYTHON, "-B", "-u", KGW_E2E_SCRIPTS "/kafka_python_client.py", "--mode", "follow",
+  child_process python({"/usr/bin/setpriv", "--pdeathsig", "KILL", "--", KGW_E2E_PYTHON, "-B", "-u", KGW_E2E_SCRIPTS "/kafka_python_client.py", "--mode", "follow",
                         "--bootstrap", f.bootstrap(), "--topic", topic, "--partitions", std::to_string(partitions),
                         "--group", "fleet-python", "--stop-file", stop_file.string(), "--grace", "3",
                         "--timeout", "140", "--session-timeout-ms", "10000"},
