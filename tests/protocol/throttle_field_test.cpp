@@ -48,12 +48,8 @@ TEST_CASE("throttle field: Produce, every version with a throttle") {
     CHECK(p::raise_throttle(frame, *at, 500) == 1234);  // lower: unchanged
     CHECK(frame == before);
     CHECK(p::raise_throttle(frame, *at, 5000) == 5000);
-    p::reader rd(p::bytes_view(frame).subspan(4));
-    p::response_header h;
-    h.decode(rd, p::response_header_version(p::api::produce, v));
     p::produce_response back;
-    back.decode(rd, v);
-    REQUIRE(rd.ok());
+    REQUIRE(p::decode_response(frame, v, back));
     CHECK(back.throttle_time_ms == 5000);
     back.throttle_time_ms = r.throttle_time_ms;
     CHECK(back == r);
@@ -74,12 +70,8 @@ TEST_CASE("throttle field: Fetch, found from the response's first bytes") {
     REQUIRE(at);
     CHECK(be32(frame, *at) == 77);
     p::raise_throttle(frame, *at, 3000);
-    p::reader rd(p::bytes_view(frame).subspan(4));
-    p::response_header h;
-    h.decode(rd, p::response_header_version(p::api::fetch, v));
     p::fetch_response back;
-    back.decode(rd, v);
-    REQUIRE(rd.ok());
+    REQUIRE(p::decode_response(frame, v, back));
     CHECK(back.throttle_time_ms == 3000);
     CHECK_FALSE(p::throttle_offset(p::api::fetch, v, p::bytes_view(frame).subspan(0, 9)));
   }
@@ -112,12 +104,8 @@ TEMPLATE_LIST_TEST_CASE("throttle field: every decoded response, every version",
         REQUIRE(at);
         CHECK(be32(frame, *at) == 4321);
         CHECK(p::raise_throttle(frame, *at, 9000) == 9000);
-        p::reader rd(p::bytes_view(frame).subspan(4));
-        p::response_header h;
-        h.decode(rd, p::response_header_version(M::api_key, v));
         M back;
-        back.decode(rd, v);
-        REQUIRE(rd.ok());
+        REQUIRE(p::decode_response(frame, v, back));
         CHECK(back.throttle_time_ms == 9000);
         back.throttle_time_ms = m.throttle_time_ms;
         CHECK(back == m);
