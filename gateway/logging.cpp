@@ -7,14 +7,17 @@
 #include <array>
 #include <chrono>
 #include <memory>
+#include <string>
+
+#include "policies/json/json_text.h"
 
 namespace kgw::log {
 
 namespace {
 
 // {"time":"2026-12-06T05:01:02.345Z","level":"info","logger":"relay","message":"..."}: UTC
-// with milliseconds, the message escaped as JSON (control characters as \u00XX), so every
-// line parses whatever a log message holds.
+// with milliseconds, logger and message escaped as the record masks escape JSON text (control
+// characters escaped, invalid UTF-8 as U+FFFD), so every line parses whatever a message holds.
 class json_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -26,43 +29,22 @@ class json_formatter final : public spdlog::formatter {
     gmtime_r(&secs, &tm);
     char stamp[40];
     const auto n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    append(dest, R"({"time":")");
-    append(dest, std::string_view(stamp, n));
+    std::string line = R"({"time":")";
+    line.append(stamp, n);
     char frac[8];
     std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
-    append(dest, frac);
-    append(dest, R"(","level":")");
+    line += frac;
+    line += R"(","level":")";
     const auto level = spdlog::level::to_string_view(msg.level);
-    append(dest, std::string_view(level.data(), level.size()));
-    append(dest, R"(","logger":")");
-    escape(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    append(dest, R"(","message":")");
-    escape(dest, std::string_view(msg.payload.data(), msg.payload.size()));
-    append(dest, "\"}\n");
+    line.append(level.data(), level.size());
+    line += R"(","logger":")";
+    policies::json::escape_append(std::string_view(msg.logger_name.data(), msg.logger_name.size()), line);
+    line += R"(","message":")";
+    policies::json::escape_append(std::string_view(msg.payload.data(), msg.payload.size()), line);
+    line += "\"}\n";
+    dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<json_formatter>(); }
-
- private:
-  static void append(spdlog::memory_buf_t& d, std::string_view s) { d.append(s.data(), s.data() + s.size()); }
-  static void escape(spdlog::memory_buf_t& d, std::string_view s) {
-    for (const char c : s) {
-      switch (c) {
-        case '"': append(d, "\\\""); break;
-        case '\\': append(d, "\\\\"); break;
-        case '\n': append(d, "\\n"); break;
-        case '\r': append(d, "\\r"); break;
-        case '\t': append(d, "\\t"); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char u[8];
-            std::snprintf(u, sizeof u, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-            append(d, u);
-          } else {
-            d.push_back(c);
-          }
-      }
-    }
-  }
 };
 
 std::unique_ptr<spdlog::formatter> make_formatter(format f) {
