@@ -106,6 +106,9 @@ struct listener_config {
   // Kafka-style ssl.principal.mapping.rules for client certificates; first match wins. Used on
   // SSL listeners; on SASL_SSL the principal comes from SASL, as on a broker.
   std::vector<std::string> principal_mapping_rules{"DEFAULT"};
+  // Open client connections of this listener (Kafka's listener.name.X.max.connections): at the
+  // limit it stops accepting until one closes. Unset: no limit of its own.
+  std::optional<int> max_connections;
   bool operator==(const listener_config&) const = default;
 };
 
@@ -180,7 +183,21 @@ struct gateway_config {
   // stops reading until memory is freed. At least max_frame_bytes, so any one request fits.
   std::size_t max_buffered_request_bytes = 256u * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};  // Kafka's connections.max.idle.ms
+  // A request that has started to arrive must arrive whole within this (0 = no limit): a client
+  // trickling bytes cannot hold its connection, and the broker connection behind it, for ever.
+  // Kafka clients give a request request.timeout.ms (30 s) from send to answer.
+  std::chrono::milliseconds request_read_timeout{std::chrono::seconds(30)};
+  // A client must take a response the gateway writes to it within this (0 = no limit): one that
+  // stops reading its socket is closed, and what was buffered for it freed, instead of holding
+  // it until the idle timeout. librdkafka's socket.timeout.ms (60 s) gives a request as long.
+  std::chrono::milliseconds response_write_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds upstream_connect_timeout{std::chrono::seconds(10)};
+  // Kafka's connection.failed.authentication.delay.ms: the answer to a failed login waits this long.
+  std::chrono::milliseconds failed_authentication_delay{100};
+  int auth_threads = 0;  // threads checking passwords and tokens (gateway/auth_pool.h); 0 = cores / 4, at least 1
+  // Open client connections of the whole gateway (Kafka's max.connections); at the limit the
+  // gateway stops accepting until one closes, as a broker does. Unset: no limit.
+  std::optional<int> max_connections;
 
   std::vector<host_port> upstream_bootstrap;
   std::optional<embedded_upstream> embedded;

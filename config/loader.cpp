@@ -163,7 +163,7 @@ class parser : yaml_reader {
     require_map(l, at);
     only_keys(l, at,
               {"name", "listen", "advertised_host", "broker_ports", "security_protocol", "tls", "sasl",
-               "principal_mapping_rules"});
+               "principal_mapping_rules", "max_connections"});
     listener_config out;
     out.name = l["name"] ? scalar(l["name"], at + ".name") : "listener-" + std::to_string(index);
     if (out.name.empty()) fail(l["name"], at + ".name must not be empty");
@@ -196,6 +196,8 @@ class parser : yaml_reader {
         if (auto ok = checks_.principal_mapping(out.principal_mapping_rules); !ok)
           fail(n, what + " principal_mapping_rules: " + ok.error());
     }
+    if (auto n = l["max_connections"])
+      out.max_connections = static_cast<int>(integer(n, what + " max_connections", 1, 10000000));
     return out;
   }
 
@@ -287,7 +289,8 @@ class parser : yaml_reader {
     require_map(g, "'gateway'");
     only_keys(g, "'gateway'",
               {"listen", "advertised_host", "broker_ports", "workers", "max_frame_size", "max_buffered_requests",
-               "idle_timeout", "upstream_connect_timeout", "log_level"});
+               "idle_timeout", "upstream_connect_timeout", "log_level", "request_read_timeout",
+               "response_write_timeout", "failed_authentication_delay", "auth_threads", "max_connections"});
     if (auto n = g["listen"]) c.listen = endpoint(n, "gateway.listen");
     if (auto n = g["advertised_host"]) {
       c.advertised_host = nonempty(n, "gateway.advertised_host");
@@ -310,6 +313,17 @@ class parser : yaml_reader {
     if (auto n = g["idle_timeout"]) c.idle_timeout = duration(n, "gateway.idle_timeout");
     if (auto n = g["upstream_connect_timeout"])
       c.upstream_connect_timeout = duration(n, "gateway.upstream_connect_timeout");
+    if (auto n = g["request_read_timeout"]) c.request_read_timeout = duration(n, "gateway.request_read_timeout");
+    if (auto n = g["response_write_timeout"])
+      c.response_write_timeout = duration(n, "gateway.response_write_timeout");
+    if (auto n = g["failed_authentication_delay"]) {
+      c.failed_authentication_delay = duration(n, "gateway.failed_authentication_delay");
+      if (c.failed_authentication_delay >= c.idle_timeout && c.idle_timeout.count() > 0)
+        fail(n, "gateway.failed_authentication_delay must be shorter than gateway.idle_timeout");
+    }
+    if (auto n = g["auth_threads"]) c.auth_threads = static_cast<int>(integer(n, "gateway.auth_threads", 0, 256));
+    if (auto n = g["max_connections"])
+      c.max_connections = static_cast<int>(integer(n, "gateway.max_connections", 1, 10000000));
     if (auto n = g["log_level"]) {
       c.log_level = scalar(n, "gateway.log_level");
       if (auto l = parse_log_levels(c.log_level); !l) fail(n, "gateway.log_level: " + l.error());

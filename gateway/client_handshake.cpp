@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include "gateway/api_versions_answer.h"
+#include "gateway/auth_pool.h"
 #include "gateway/byte_stream.h"
 #include "gateway/frame_buffer.h"
 #include "protocol/api_keys.h"
@@ -142,8 +143,21 @@ awaitable<bool> client_handshake::sasl_exchange() {
           key == protocol::api::sasl_authenticate)
         if (auto id = protocol::request_client_id(frame); id && *id) c_.client_id = std::string(**id);
     }
-    auto res = auth.on_frame(frame);
+    sasl_authenticator::result res;
+    if (auth.expects_token() && c_.w.auth) {
+      // Password and signature checks run on the auth pool; this connection waits, the
+      // worker's other connections do not.
+      co_await c_.w.auth->run([&] { res = auth.on_frame(frame); });
+    } else {
+      res = auth.on_frame(frame);
+    }
     c_.in.consume(need);
+    if (res.credentials_refused && c_.w.cfg->failed_authentication_delay.count() > 0) {
+      // Kafka's connection.failed.authentication.delay.ms: the answer to a failed login (and the
+      // close) waits, so one connection cannot try passwords back to back.
+      asio::steady_timer delay(c_.w.io, c_.w.cfg->failed_authentication_delay);
+      co_await delay.async_wait(use_tuple);
+    }
     if (res.what == sasl_authenticator::next::api_versions) {
       auto cluster = c_.w.versions.get();
       if (!cluster) {

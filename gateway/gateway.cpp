@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include "gateway/admin_server.h"
+#include "gateway/auth_pool.h"
 #include "gateway/api_versions_answer.h"
 #include "gateway/audit/audit_log.h"
 #include "gateway/broker_registry.h"
@@ -54,7 +55,15 @@ worker::worker(int i, std::shared_ptr<const config::gateway_config> c,
                const std::vector<std::unique_ptr<listener_runtime>>& listeners, const upstream_connector& conn,
                cluster_versions& v, const response_tap& t, const policies::decision_stream& d,
                const bootstrap_brokers& bs, const live_configs& l)
-    : index(i), cfg(std::move(c)), connector(conn), versions(v), tap(t), decisions(d), bootstrap(bs), live(l) {
+    : index(i),
+      cfg(std::move(c)),
+      connector(conn),
+      versions(v),
+      tap(t),
+      decisions(d),
+      bootstrap(bs),
+      upstream_log(5, std::chrono::seconds(60), 1024, &log::upstream(), "at"),
+      live(l) {
   for (const auto& lr : listeners) {
     rewriters.emplace_back(*lr->registry, lr->cfg.advertised_host, lr->sasl.has_value(), &versions);
     // With ACLs on, clients learn only the APIs the gateway can authorize or lets through (as
@@ -118,6 +127,7 @@ std::unique_ptr<listener_runtime> make_listener(std::size_t index, const config:
   auto l = std::make_unique<listener_runtime>();
   l->index = index;
   l->cfg = cfg;
+  l->slots = std::make_unique<connection_slots>(cfg.max_connections);
   const std::string what = "listener '" + cfg.name + "'";
   if (cfg.tls) {
     l->tls = make_server_tls_context(*cfg.tls, what + " tls");
@@ -208,6 +218,7 @@ struct gateway::impl {
   std::shared_ptr<const config::gateway_config> boot;  // as started: listeners, upstream, limits
   policies::quota::quota_meters quota_meters;          // quota rates measured, across generations
   policies::quota::connection_limits connection_limits;  // open connections per address and principal
+  connection_slots open_connections{boot->max_connections};  // gateway.max_connections
   live_configs live;                                   // principals and policies, by generation
   std::mutex reload_mu;                                // one reload at a time
   std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
@@ -233,6 +244,9 @@ struct gateway::impl {
   cluster_versions versions;
   std::vector<std::unique_ptr<listener_runtime>> listeners;
   std::vector<std::unique_ptr<worker>> workers;
+  // Password and token checks (SASL listeners). Shut down after the workers stop, before they
+  // go: a login waiting for it holds its worker's session.
+  std::unique_ptr<auth_pool> auth;
   std::mutex listen_mu;  // guards acceptor creation across discovering threads
 
   std::mutex state_mu;
@@ -319,6 +333,32 @@ struct gateway::impl {
     return false;
   }
 
+  // A free slot of the listener and of the gateway (max_connections) for a connection just
+  // accepted. None free: this acceptor accepts nothing more until one frees (the connection waits
+  // unserved, and the next ones in the kernel's backlog), as on a broker at its limit. Slots
+  // are not taken before accepting: every port of every worker waits in accept.
+  awaitable<std::optional<connection_slot>> take_slot(worker& w, tcp::acceptor& a, const listener_runtime& l) {
+    std::optional<connection_slot> slot;
+    asio::steady_timer retry(w.io);
+    bool told = false;
+    while (!(slot = connection_slot::take(*l.slots, open_connections))) {
+      if (!told) {
+        told = true;
+        const bool own = l.slots->limit() && l.slots->open() >= *l.slots->limit();
+        w.upstream_log.failure(l.cfg.listen.str(), "connections",
+                               own ? "listener '" + l.cfg.name + "' is at its max_connections (" +
+                                         std::to_string(*l.slots->limit()) + "): not accepting until one closes"
+                                   : "the gateway is at gateway.max_connections (" +
+                                         std::to_string(open_connections.limit().value_or(0)) +
+                                         "): not accepting until one closes");
+      }
+      retry.expires_after(std::chrono::milliseconds(20));
+      co_await retry.async_wait(use_tuple);
+      if (!a.is_open()) break;
+    }
+    co_return slot;
+  }
+
   awaitable<void> accept_loop(worker& w, tcp::acceptor& a, const listener_runtime& l, bool bootstrap_port) {
     const auto port = a.local_endpoint().port();
     for (;;) {
@@ -338,10 +378,12 @@ struct gateway::impl {
         target.node_id = t->node_id;
         target.candidates.push_back(t->upstream);
       }
+      auto slot = co_await take_slot(w, a, l);
+      if (!slot) co_return;  // closed while waiting
       if (w.metrics) w.metrics->connection_accepted(l.cfg.name);
       std::string counted;
       if (!admit_address(w, l, sock, counted)) continue;
-      start_session(w, l, std::move(sock), std::move(target), std::move(counted));
+      start_session(w, l, std::move(sock), std::move(target), std::move(*slot), std::move(counted));
     }
   }
 };
@@ -406,6 +448,8 @@ void gateway::start() {
     m.listeners.push_back(std::move(l));
   }
 
+  const bool sasl = std::any_of(m.listeners.begin(), m.listeners.end(), [](const auto& l) { return l->sasl.has_value(); });
+  if (sasl) m.auth = std::make_unique<auth_pool>(m.boot->auth_threads > 0 ? m.boot->auth_threads : auth_pool::default_threads());
   int n = m.boot->workers > 0 ? m.boot->workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     m.workers.push_back(
@@ -414,6 +458,7 @@ void gateway::start() {
     m.workers.back()->request_memory = &m.request_memory;
     m.workers.back()->metrics = m.metrics.get();
     m.workers.back()->connection_limits = &m.connection_limits;
+    m.workers.back()->auth = m.auth.get();
     m.workers.back()->audit = m.audit.get();
   }
 
@@ -627,6 +672,7 @@ void gateway::stop() {
   for (auto& w : m.workers) w->io.stop();
   for (auto& w : m.workers)
     if (w->thread.joinable()) w->thread.join();
+  m.auth.reset();  // drops logins still waiting for it, while their workers still exist
   m.workers.clear();
   if (m.audit) m.audit->stop();  // what the sessions decided last, then the rollups, written out
   m.keys.stop();

@@ -9,6 +9,7 @@
 
 #include "config/gateway_config.h"
 #include "gateway/broker_registry.h"
+#include "gateway/connection_slots.h"
 #include "gateway/sasl_authenticator.h"
 #include "gateway/security/principal_mapping.h"
 
@@ -29,6 +30,7 @@ struct listener_runtime {
   std::shared_ptr<security::jwt_validator> jwt;         // OAUTHBEARER
   std::optional<sasl_context> sasl;                     // SASL listeners
   std::unique_ptr<broker_registry> registry;
+  std::unique_ptr<connection_slots> slots;  // open connections against cfg.max_connections
 };
 
 }  // namespace kgw::gateway

@@ -13,6 +13,11 @@ std::vector<std::string> restart_only_changes(const config::gateway_config& a, c
   note(a.max_buffered_request_bytes != b.max_buffered_request_bytes, "gateway.max_buffered_requests");
   note(a.idle_timeout != b.idle_timeout, "gateway.idle_timeout");
   note(a.upstream_connect_timeout != b.upstream_connect_timeout, "gateway.upstream_connect_timeout");
+  note(a.request_read_timeout != b.request_read_timeout, "gateway.request_read_timeout");
+  note(a.response_write_timeout != b.response_write_timeout, "gateway.response_write_timeout");
+  note(a.failed_authentication_delay != b.failed_authentication_delay, "gateway.failed_authentication_delay");
+  note(a.auth_threads != b.auth_threads, "gateway.auth_threads");
+  note(a.max_connections != b.max_connections, "gateway.max_connections");
   note(a.upstream_bootstrap != b.upstream_bootstrap || a.embedded != b.embedded, "upstream brokers");
   note(a.upstream_protocol != b.upstream_protocol || a.upstream_tls != b.upstream_tls ||
            a.upstream_sasl != b.upstream_sasl,

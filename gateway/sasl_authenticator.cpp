@@ -146,6 +146,7 @@ sasl_authenticator::result sasl_authenticator::on_token(proto::bytes_view token,
   };
   auto failed = [&](std::string message, std::string log_detail) {
     res.failure = log_detail.empty() ? message : message + " (" + log_detail + ")";
+    res.credentials_refused = true;
     phase_ = phase::done;
     if (legacy) {
       // The legacy flow has no way to carry an error: a broker closes the connection.

@@ -46,12 +46,17 @@ class sasl_authenticator {
     next what = next::close;
     std::vector<std::byte> frame;  // complete, size prefix included
     std::string failure;           // why authentication failed or the connection closes (for the log)
+    bool credentials_refused = false;  // a failed login (delayed, as Kafka does), not a protocol error
     std::int32_t correlation_id = 0;
     std::int16_t api_version = 0;
   };
 
   // body: one frame without its 4-byte size.
   result on_frame(protocol::bytes_view body);
+
+  // The next frame is a token of the chosen mechanism: the step that may check a password or a
+  // signature (worth running off the worker thread, gateway/auth_pool.h).
+  bool expects_token() const { return phase_ == phase::tokens_framed || phase_ == phase::tokens_legacy; }
 
   const authenticated_principal& principal() const { return principal_; }
   const std::string& mechanism() const { return mechanism_; }

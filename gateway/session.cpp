@@ -75,7 +75,8 @@ std::string api_name(std::int16_t key) {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target, std::string counted_address)
+  session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target, connection_slot slot,
+          std::string counted_address)
       : w_(w),
         l_(l),
         rewriter_(w.rewriters[l.index]),
@@ -86,7 +87,8 @@ class session : public std::enable_shared_from_this<session> {
         client_free_(w.io),
         pipeline_room_(w.io),
         mute_timer_(w.io),
-        counted_address_(std::move(counted_address)) {
+        counted_address_(std::move(counted_address)),
+        slot_(std::move(slot)) {
     peer_ = peer_of(client_.socket());
     in_.pace_growth(w.request_memory);
     ++w_.live_sessions;
@@ -139,12 +141,15 @@ class session : public std::enable_shared_from_this<session> {
       if (!who) co_return close();
       principal_ = std::move(*who);
     }
-    log::relay().info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
-                 principal_.mechanism);
+    log::relay().debug("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
+                  principal_.mechanism);
     adopt(live_);
     origin().emit(origin().event(policies::decision_kind::authenticated));
     if (!admit_principal()) co_return close();
-    if (!upstream_.socket().is_open() && !co_await connect_upstream()) co_return close();
+    // The broker connection opens with the first whole request: idle sockets (a flood of them on
+    // a PLAINTEXT listener) cost the broker nothing.
+    if (!upstream_.socket().is_open() && !(co_await first_request() && co_await connect_upstream()))
+      co_return close();
     log::relay().debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
     co_await (then_close(client_to_upstream()) || then_close(upstream_to_client()) || then_close(idle_watchdog()));
@@ -203,6 +208,19 @@ class session : public std::enable_shared_from_this<session> {
     client_free_.cancel();
   }
 
+  // A write to the client in progress, for the watchdog (response_write_timeout): a client that
+  // stops reading its socket holds the response it was sent for at most that long.
+  struct client_write {
+    session& s;
+    explicit client_write(session& owner) : s(owner) {
+      ++s.writes_started_;
+      s.writing_ = true;
+    }
+    ~client_write() { s.writing_ = false; }
+    client_write(const client_write&) = delete;
+    client_write& operator=(const client_write&) = delete;
+  };
+
   bool local_at_head() const { return inflight_.local_at_head(); }
 
   // Moves the gateway's own answers at the head of the queue into `out` (kept alive by `keep`
@@ -226,6 +244,7 @@ class session : public std::enable_shared_from_this<session> {
     take_local_answers(out, keep);
     bool ok = true;
     if (!out.empty()) {
+      const client_write writing(*this);
       auto [ec, n] = co_await write_frames(client_, out, local_scratch_);
       bytes_out_ += n;
       if (ec) {
@@ -319,7 +338,7 @@ class session : public std::enable_shared_from_this<session> {
       w_.versions.update(std::move(ranges));
       co_return true;
     } catch (const std::exception& e) {
-      end(std::string("cannot learn the cluster's API versions: ") + e.what(), true);
+      upstream_failed(std::string("cannot learn the cluster's API versions: ") + e.what());
       co_return false;
     }
   }
@@ -329,6 +348,60 @@ class session : public std::enable_shared_from_this<session> {
       end_reason_ = std::move(reason);
       if (warn) log::relay().warn("{}: closing connection: {}", peer_, end_reason_);
     }
+  }
+
+  // Reads until the first request is whole: within the idle timeout for its first byte, then
+  // within request_read_timeout. false: the client left, timed out or sent an impossible size.
+  awaitable<bool> first_request() {
+    asio::steady_timer deadline(w_.io);
+    const auto idle = w_.cfg->idle_timeout;
+    const auto read_timeout = w_.cfg->request_read_timeout;
+    if (idle.count() > 0) deadline.expires_after(idle);
+    else deadline.expires_at(asio::steady_timer::time_point::max());
+    bool started = false;  // the deadline is the request's, from its first byte on
+    for (;;) {
+      const auto d = in_.data();
+      const std::int64_t n = frame_size(d, 8);
+      if (n < 0) {
+        end(invalid_request_size(d), true);
+        co_return false;
+      }
+      if (n > 0 && d.size() >= static_cast<std::size_t>(n) + 4) co_return true;
+      const std::size_t need = n == 0 ? 4 : static_cast<std::size_t>(n) + 4;
+      if (!co_await reserve_request_memory(need)) co_return false;
+      if (!started && !d.empty()) {
+        started = true;
+        if (read_timeout.count() > 0) deadline.expires_after(read_timeout);
+        else deadline.expires_at(asio::steady_timer::time_point::max());
+      }
+      auto space = in_.prepare(need - std::min(need, d.size()));
+      auto r = co_await (client_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple) ||
+                         deadline.async_wait(use_tuple));
+      if (r.index() == 1) {
+        end(!started ? "idle for " + std::to_string(idle.count()) + " ms before its first request"
+                      : "request not received whole within " + std::to_string(read_timeout.count()) + " ms",
+            false);
+        co_return false;
+      }
+      auto [ec, got] = std::get<0>(r);
+      if (ec) co_return false;  // the client left (or the gateway is draining)
+      in_.commit(got);
+      bytes_in_ += got;
+    }
+  }
+
+  std::string invalid_request_size(protocol::bytes_view d) const {
+    return "invalid request frame size " + std::to_string(d.size() >= 4 ? read_be32(d.data()) : 0) + " (max " +
+           std::to_string(w_.cfg->max_frame_bytes) + ")";
+  }
+
+  // An upstream failure ends the connection; its line is rate-limited per broker host (a broker
+  // restart fails every connection through it at once).
+  void upstream_failed(std::string reason) {
+    if (!end_reason_.empty()) return;
+    end_reason_ = std::move(reason);
+    w_.upstream_log.failure(upstream_name_.empty() ? std::string("?") : upstream_name_, "upstream failure",
+                            end_reason_ + " (client " + peer_ + ")");
   }
 
   awaitable<bool> connect_upstream() {
@@ -349,7 +422,7 @@ class session : public std::enable_shared_from_this<session> {
         }
         co_return true;
       }
-      log::relay().warn("{}: cannot connect to upstream {}: {}", peer_, c.str(), done.error());
+      w_.upstream_log.failure(c.str(), "cannot connect", done.error() + " (client " + peer_ + ")");
       if (w_.metrics) w_.metrics->upstream_connect_failed(c.str());
     }
     co_return false;
@@ -382,9 +455,7 @@ class session : public std::enable_shared_from_this<session> {
         auto d = in_.data().subspan(used);
         const std::int64_t n = frame_size(d, 8);
         if (n < 0) {
-          end("invalid request frame size " + std::to_string(d.size() >= 4 ? read_be32(d.data()) : 0) +
-                  " (max " + std::to_string(w_.cfg->max_frame_bytes) + ")",
-              true);
+          end(invalid_request_size(d), true);
           co_return;
         }
         if (n == 0 || d.size() < static_cast<std::size_t>(n) + 4) {
@@ -534,7 +605,7 @@ class session : public std::enable_shared_from_this<session> {
       if (!out.empty()) {
         auto [ec, _] = co_await write_frames(upstream_, out, upstream_scratch_);
         if (ec) {
-          end("upstream " + upstream_name_ + " write failed: " + ec.message(), true);
+          upstream_failed("upstream " + upstream_name_ + " write failed: " + ec.message());
           co_return;
         }
       }
@@ -563,6 +634,14 @@ class session : public std::enable_shared_from_this<session> {
       if (!co_await reserve_request_memory(need)) {
         if (draining_) co_return co_await wait_forever();
         co_return;
+      }
+      if (used > 0) request_started_ = {};
+      if (!in_.data().empty() && request_started_ == std::chrono::steady_clock::time_point{} &&
+          w_.cfg->request_read_timeout.count() > 0) {
+        // Part of a request is here: the rest must follow within request_read_timeout. The
+        // watchdog learns of the new deadline.
+        request_started_ = std::chrono::steady_clock::now();
+        idle_timer_.cancel();
       }
       auto space = in_.prepare(need - std::min(need, in_.data().size()));
       auto [ec, got] = co_await client_.async_read_some(
@@ -871,6 +950,7 @@ class session : public std::enable_shared_from_this<session> {
       if (!out.empty()) {
         // Held across a cut-through response's pieces, released once it is complete.
         if (!holding && !(holding = co_await acquire_client())) co_return;
+        const client_write writing(*this);
         auto [ec, written] = co_await write_frames(client_, out, client_scratch_);
         if (!mid_response()) {
           release_client();
@@ -889,6 +969,7 @@ class session : public std::enable_shared_from_this<session> {
           splice_.open()) {
         // The rest of this response moves socket to socket inside the kernel.
         if (!holding && !(holding = co_await acquire_client())) co_return;
+        const client_write writing(*this);
         const auto moved = co_await splice_.move(upstream_.socket(), client_.socket(), passthrough_left,
                                                  upstream_name_, {last_activity_, bytes_out_, w_.spliced_bytes});
         release_client();
@@ -913,9 +994,8 @@ class session : public std::enable_shared_from_this<session> {
       if (ec) {
         if (client_eof_ && ec == asio::error::eof) co_return;  // the broker saw the client's close
         if (ec != asio::error::operation_aborted)
-          end("upstream " + upstream_name_ + " closed the connection" +
-                  (ec == asio::error::eof ? std::string() : ": " + ec.message()),
-              true);
+          upstream_failed("upstream " + upstream_name_ + " closed the connection" +
+                          (ec == asio::error::eof ? std::string() : ": " + ec.message()));
         co_return;
       }
       up_.commit(got);
@@ -1073,15 +1153,47 @@ class session : public std::enable_shared_from_this<session> {
       if (c > 0) report_traffic(protocol::api::fetch, -1, t, 0, std::exchange(c, 0));
   }
 
+  // Ends the connection when it has been idle too long (no whole request, no response), when a
+  // request has started to arrive and is not whole within request_read_timeout, or when one write
+  // of responses to the client has not completed within response_write_timeout (the client
+  // stopped reading: what it was sent is not held for ever). Writes are not timed one by one
+  // (a timer per response): the watchdog looks every half timeout, and a write it saw at one
+  // look and still sees a timeout later ends the connection (after 1 to 1.5 timeouts).
   awaitable<void> idle_watchdog() {
     const auto idle = w_.cfg->idle_timeout;
-    if (idle.count() == 0) co_return co_await wait_forever();
+    const auto read_timeout = w_.cfg->request_read_timeout;
+    const auto write_timeout = w_.cfg->response_write_timeout;
+    if (idle.count() == 0 && read_timeout.count() == 0 && write_timeout.count() == 0)
+      co_return co_await wait_forever();
+    std::uint64_t seen_write = 0;  // writes_started_ when the write in progress was first seen
+    std::chrono::steady_clock::time_point seen_at{};
     for (;;) {
-      const auto deadline = last_activity_ + idle;
-      if (std::chrono::steady_clock::now() >= deadline) {
+      const auto now = std::chrono::steady_clock::now();
+      auto deadline = idle.count() > 0 ? last_activity_ + idle : asio::steady_timer::time_point::max();
+      if (now >= deadline) {
         end("idle for " + std::to_string(idle.count()) + " ms", false);
         log::relay().info("{}: closing idle connection", peer_);
         co_return;
+      }
+      if (read_timeout.count() > 0 && request_started_ != std::chrono::steady_clock::time_point{}) {
+        const auto by = request_started_ + read_timeout;
+        if (now >= by) {
+          end("request not received whole within " + std::to_string(read_timeout.count()) + " ms", true);
+          co_return;
+        }
+        deadline = std::min(deadline, by);
+      }
+      if (write_timeout.count() > 0) {
+        if (!writing_) {
+          seen_at = {};
+        } else if (seen_at == std::chrono::steady_clock::time_point{} || seen_write != writes_started_) {
+          seen_write = writes_started_;
+          seen_at = now;
+        } else if (now - seen_at >= write_timeout) {
+          end("the client took no response for " + std::to_string(write_timeout.count()) + " ms", true);
+          co_return;
+        }
+        deadline = std::min(deadline, now + write_timeout / 2);
       }
       idle_timer_.expires_at(deadline);
       co_await idle_timer_.async_wait(use_tuple);  // woken by the deadline or by close()
@@ -1109,6 +1221,9 @@ class session : public std::enable_shared_from_this<session> {
   frame_buffer up_;  // upstream -> client
   inflight_queue inflight_;
   std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point request_started_{};  // a partial request's first read; epoch: none
+  bool writing_ = false;             // a write to the client is in progress (client_write)
+  std::uint64_t writes_started_ = 0;  // writes to the client so far
   bool draining_ = false;
   bool client_eof_ = false;  // the client closed its side; upstream is being wound down
   std::uint64_t requests_ = 0, bytes_in_ = 0, bytes_out_ = 0;  // for the close log line and metrics
@@ -1128,6 +1243,7 @@ class session : public std::enable_shared_from_this<session> {
   asio::steady_timer mute_timer_;
   std::string counted_address_;     // counted in the worker's connection limits: released at the end
   bool principal_counted_ = false;  // the same for the principal
+  connection_slot slot_;            // of the listener's and the gateway's max_connections
   bool upstream_counted_ = false;   // its upstream connection is in the metrics' open gauge
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
@@ -1147,8 +1263,9 @@ class session : public std::enable_shared_from_this<session> {
 };
 
 void start_session(worker& w, const listener_runtime& l, tcp::socket client, upstream_target target,
-                   std::string counted_address) {
-  auto s = std::make_shared<session>(w, l, std::move(client), std::move(target), std::move(counted_address));
+                   connection_slot slot, std::string counted_address) {
+  auto s = std::make_shared<session>(w, l, std::move(client), std::move(target), std::move(slot),
+                                     std::move(counted_address));
   auto it = w.sessions.insert(w.sessions.end(), s);
   asio::co_spawn(w.io, s->run(), [&w, it](std::exception_ptr e) {
     w.sessions.erase(it);

@@ -1,7 +1,8 @@
 #pragma once
 // A client connection and its upstream broker connection: the relay loop. First the client's
-// identity (gateway/client_handshake: TLS and SASL as the listener requires); only then is the
-// upstream connection opened (unauthenticated clients never reach a broker). Then the relay, by
+// identity (gateway/client_handshake: TLS and SASL as the listener requires); only then, and
+// only once the first request has arrived whole, is the upstream connection opened
+// (unauthenticated clients and idle sockets never reach a broker). Then the relay, by
 // two coroutines on the session's worker thread:
 //   client -> upstream: parse each request header, run the principal's policy chain on what it
 //                       wants (gateway/policy_chain; unknown topic ids are looked up first,
@@ -11,8 +12,8 @@
 //                       order on a connection), govern it if its request's policies asked,
 //                       rewrite addresses where needed, forward; large pass-through responses
 //                       cut through and are spliced (gateway/splice_relay).
-// Many requests may be in flight (pipelining). Either side closing, a malformed frame, or the
-// idle timeout ends both connections; an upstream loss is never papered over with an invented
+// Many requests may be in flight (pipelining). Either side closing, a malformed frame, the idle
+// timeout, or a request not arriving whole within request_read_timeout ends both connections; an upstream loss is never papered over with an invented
 // response: the client reconnects and retries.
 // Threading: every member is touched only from the worker's thread.
 #include <boost/asio/ip/tcp.hpp>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "config/gateway_config.h"
+#include "gateway/connection_slots.h"
 
 namespace kgw::gateway {
 
@@ -34,10 +36,11 @@ struct upstream_target {
   std::vector<config::host_port> candidates;
 };
 
-// Starts a session on the worker that owns `client`. counted_address: the client's address, when
-// the per-address connection limits counted it (the session gives it back when it ends).
+// Starts a session on the worker that owns `client`. slot: its share of max_connections;
+// counted_address: the client's address, when the per-address connection limits counted it (the
+// session gives both back when it ends).
 void start_session(worker& w, const listener_runtime& l, boost::asio::ip::tcp::socket client, upstream_target target,
-                   std::string counted_address = {});
+                   connection_slot slot, std::string counted_address = {});
 
 // Asks every session of the worker to finish: stop reading requests, deliver the responses
 // still in flight, then close. Runs on the worker's thread.

@@ -25,6 +25,7 @@ class audit_log;
 
 namespace kgw::gateway {
 
+class auth_pool;
 class cluster_versions;
 class identity_store;
 class session;
@@ -59,11 +60,15 @@ struct worker {
   std::size_t next_bootstrap = 0;         // round-robin over the bootstrap brokers
   std::vector<address_rewriter> rewriters;  // one per listener, by listener index
   security::auth_failure_log auth_log;      // per worker: no lock on the failure path
+  // Upstream failures (per broker host) and listener limits: rate-limited like auth_log, since a
+  // broker restart fails every client connection at once.
+  security::auth_failure_log upstream_log;
   const live_configs& live;                 // principals and policies, by generation
   policies::topic_names topic_ids;                    // learnt from Metadata this worker relays
   request_memory_budget* request_memory = nullptr;  // the process-wide one (frame_buffer.h); null: unbounded
   metrics::gateway_metrics* metrics = nullptr;      // the process-wide one (thread-safe); null: no admin listener
   policies::quota::connection_limits* connection_limits = nullptr;  // the process-wide one (thread-safe)
+  auth_pool* auth = nullptr;  // the process-wide one (thread-safe); null: logins checked on this thread
   const audit::audit_log* audit = nullptr;  // the process-wide one (thread-safe); null: no audit trail
   // Declared before io: sessions destroyed with io's pending handlers still update these.
   std::list<std::weak_ptr<session>> sessions;  // for draining on shutdown

@@ -39,8 +39,13 @@ constexpr std::size_t max_label_bytes = 128;
 
 }  // namespace
 
-auth_failure_log::auth_failure_log(int burst, std::chrono::seconds window, std::size_t max_addresses)
-    : burst_(std::max(burst, 1)), window_(window), max_addresses_(std::max<std::size_t>(max_addresses, 1)) {
+auth_failure_log::auth_failure_log(int burst, std::chrono::seconds window, std::size_t max_addresses,
+                                   spdlog::logger* out, const char* preposition)
+    : burst_(std::max(burst, 1)),
+      window_(window),
+      out_(out ? out : &log::auth()),
+      preposition_(preposition),
+      max_addresses_(std::max<std::size_t>(max_addresses, 1)) {
   by_ip_.reserve(std::min<std::size_t>(max_addresses_, 1024));
 }
 
@@ -92,10 +97,10 @@ bool auth_failure_log::failure(std::string_view address, std::string_view what, 
   const auto safe_address = log_safe(address, max_label_bytes);
   const auto safe_reason = log_safe(reason, max_reason_bytes);
   if (entry->suppressed == 0) {
-    log::auth().warn("{} from {}: {}", safe_what, safe_address, safe_reason);
+    out_->warn("{} {} {}: {}", safe_what, preposition_, safe_address, safe_reason);
   } else {
-    log::auth().warn("{} from {}: {} ({} similar messages suppressed)", safe_what, safe_address, safe_reason,
-                 entry->suppressed);
+    out_->warn("{} {} {}: {} ({} similar messages suppressed)", safe_what, preposition_, safe_address, safe_reason,
+               entry->suppressed);
     entry->suppressed = 0;
   }
   return true;

@@ -8,6 +8,9 @@
 // (its pending suppressed count then stays only in suppressed_total()).
 // Text is made log-safe: control characters become \xNN (a username must not forge log
 // lines) and the reason is cut to max_reason_bytes.
+// The same limiter serves other lines a misbehaving peer or an outage multiplies: upstream
+// connection failures, keyed on the broker's address (a broker restart closes and refuses every
+// client's connection at once) and the listeners' connection limits.
 // Threading: one instance per worker thread, no locks; never share an instance between
 // threads. Each worker limits on its own, so one address may log up to workers x burst lines
 // per window; that keeps the hot path lock-free and still bounds the volume.
@@ -19,6 +22,10 @@
 #include <string_view>
 #include <unordered_map>
 
+namespace spdlog {
+class logger;
+}
+
 namespace kgw::security {
 
 class auth_failure_log {
@@ -28,8 +35,10 @@ class auth_failure_log {
   static constexpr std::size_t max_reason_bytes = 512;
 
   // burst and max_addresses below 1 are taken as 1.
+  // Lines go to `out` (null: log::auth()) as "{what} {preposition} {address}: {reason}".
   explicit auth_failure_log(int burst = 5, std::chrono::seconds window = std::chrono::seconds(60),
-                            std::size_t max_addresses = 4096);
+                            std::size_t max_addresses = 4096, spdlog::logger* out = nullptr,
+                            const char* preposition = "from");
   // Not copyable: the index holds views of the tracked addresses' strings.
   auth_failure_log(const auth_failure_log&) = delete;
   auth_failure_log& operator=(const auth_failure_log&) = delete;
@@ -59,6 +68,8 @@ class auth_failure_log {
 
   int burst_;
   clock::duration window_;
+  spdlog::logger* out_;
+  const char* preposition_;
   std::size_t max_addresses_;
   std::uint64_t suppressed_total_ = 0;
   std::list<source> recent_;  // most recently seen first; list nodes keep `ip` (the map key) stable

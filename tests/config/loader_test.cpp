@@ -17,6 +17,11 @@ gateway:
   max_frame_size: 8MiB
   idle_timeout: 30s
   upstream_connect_timeout: 500ms
+  request_read_timeout: 5s
+  response_write_timeout: 20s
+  failed_authentication_delay: 250ms
+  auth_threads: 2
+  max_connections: 5000
   log_level: debug
 upstream:
   bootstrap: [kafka-1:9092, "kafka-2:9092"]
@@ -32,6 +37,11 @@ upstream:
   CHECK(c->max_frame_bytes == 8u * 1024 * 1024);
   CHECK(c->idle_timeout == std::chrono::seconds(30));
   CHECK(c->upstream_connect_timeout == std::chrono::milliseconds(500));
+  CHECK(c->request_read_timeout == std::chrono::seconds(5));
+  CHECK(c->response_write_timeout == std::chrono::seconds(20));
+  CHECK(c->failed_authentication_delay == std::chrono::milliseconds(250));
+  CHECK(c->auth_threads == 2);
+  CHECK(c->max_connections == 5000);
   CHECK(c->log_level == "debug");
   REQUIRE(c->upstream_bootstrap.size() == 2);
   CHECK(c->upstream_bootstrap[1].host == "kafka-2");
@@ -89,6 +99,10 @@ TEST_CASE("errors carry file:line:col") {
             .starts_with("bad.yaml:2:17: gateway.idle_timeout"));
   CHECK(error_of("gateway:\n  listen: 127.0.0.1:19095\nupstream:\n  bootstrap: [a:1]\n") ==
         "bad.yaml:2:11: gateway.listen port must not be inside gateway.broker_ports");
+  CHECK(error_of("gateway:\n  idle_timeout: 1s\n  failed_authentication_delay: 2s\nupstream:\n  bootstrap: [a:1]\n") ==
+        "bad.yaml:3:32: gateway.failed_authentication_delay must be shorter than gateway.idle_timeout");
+  CHECK(error_of("gateway:\n  max_connections: 0\nupstream:\n  bootstrap: [a:1]\n")
+            .starts_with("bad.yaml:2:20: gateway.max_connections"));
   CHECK(error_of("gateway: {}\n") == "bad.yaml:1:1: missing 'upstream' section");
   CHECK(error_of("upstream:\n  bootstrap: [a:99999]\n") == "bad.yaml:2:15: upstream.bootstrap entry has an invalid port in 'a:99999'");
   // YAML syntax errors too.

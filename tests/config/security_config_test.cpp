@@ -73,6 +73,7 @@ listeners:
       oauthbearer: { jwks: jwks.json, issuer: https://idp, audience: [kafka, other], principal_claim: preferred_username }
       auth_timeout: 5s
     principal_mapping_rules: ["RULE:^CN=([^,]+).*$/$1/L", DEFAULT]
+    max_connections: 2000
   - name: sidecar
     listen: 127.0.0.1:19092
     advertised_host: 127.0.0.1
@@ -115,8 +116,10 @@ upstream:
   CHECK(t.sasl->oauthbearer->principal_claim == "preferred_username");
   CHECK(t.sasl->auth_timeout == std::chrono::seconds(5));
   CHECK(t.principal_mapping_rules.size() == 2);
+  CHECK(t.max_connections == 2000);
   const auto& s = c->listeners[1];
   CHECK(s.protocol == kgw::config::security_protocol::plaintext);
+  CHECK_FALSE(s.max_connections);
   CHECK_FALSE(s.tls);
   CHECK_FALSE(s.sasl);
 

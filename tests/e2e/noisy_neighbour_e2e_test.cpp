@@ -1,0 +1,359 @@
+// No noisy neighbour: what one client (buggy or hostile) does must not hurt the others or the
+// broker behind the gateway. A storm of failed logins leaves an authenticated bystander's
+// latency alone (passwords are checked on the auth pool, failed logins answered after Kafka's
+// delay); idle sockets open no broker connection; a request trickling in is cut off; a
+// listener at max_connections stops accepting until a connection closes; a broker outage logs
+// a bounded number of lines however often clients reconnect.
+#include <catch2/catch.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/gateway_config.h"
+#include "gateway/logging.h"
+#include "protocol/api_versions.h"
+#include "protocol/fetch.h"
+#include "protocol/frames.h"
+#include "protocol/sasl_authenticate.h"
+#include "protocol/sasl_handshake.h"
+#include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/raw_connection.h"
+#include "tests/e2e/rdkafka_client.h"
+#include "tests/e2e/secure_environment.h"
+
+namespace kgw::e2e {
+namespace proto = kgw::protocol;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+template <class Request>
+std::vector<std::byte> frame(const Request& msg, std::int16_t version, std::int32_t corr) {
+  return proto::encode_request(msg, version, corr, "noisy-neighbour-test").flatten();
+}
+
+// The response body as raw_connection returns it (no size prefix), decoded.
+template <class Response>
+bool decode(const std::vector<std::byte>& body, std::int16_t version, Response& out) {
+  std::vector<std::byte> whole(4);
+  const auto n = static_cast<std::uint32_t>(body.size());
+  whole[0] = std::byte(n >> 24), whole[1] = std::byte(n >> 16), whole[2] = std::byte(n >> 8), whole[3] = std::byte(n);
+  whole.insert(whole.end(), body.begin(), body.end());
+  return proto::decode_response(proto::bytes_view(whole), version, out);
+}
+
+// SaslHandshake v1 PLAIN, then SaslAuthenticate v1 with user/password: the error code answered,
+// or nullopt when the connection closed or answered something else. No Catch2 inside: storm
+// threads call it.
+std::optional<std::int16_t> login_plain(raw_connection& c, const std::string& user, const std::string& password) {
+  if (!c.connected()) return std::nullopt;
+  proto::sasl_handshake_request hs;
+  hs.mechanism = "PLAIN";
+  c.send(frame(hs, 1, 1));
+  auto answer = c.receive_unchecked();
+  proto::sasl_handshake_response hsr;
+  if (!answer || !decode(*answer, 1, hsr) || hsr.error_code != 0) return std::nullopt;
+  const std::string token = std::string(1, '\0') + user + std::string(1, '\0') + password;
+  proto::sasl_authenticate_request auth;
+  auth.auth_bytes = proto::bytes_view(reinterpret_cast<const std::byte*>(token.data()), token.size());
+  c.send(frame(auth, 1, 2));
+  answer = c.receive_unchecked();
+  proto::sasl_authenticate_response ar;
+  if (!answer || !decode(*answer, 1, ar)) return std::nullopt;
+  return ar.error_code;
+}
+
+// One ApiVersions round trip on an established connection (the relay forwards it to the broker).
+std::chrono::microseconds api_versions_round_trip(raw_connection& c, std::int32_t corr) {
+  const auto start = clock_type::now();
+  c.send(frame(proto::api_versions_request{}, 0, corr));
+  auto answer = c.receive();
+  REQUIRE(answer);
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - start);
+}
+
+std::chrono::microseconds percentile(std::vector<std::chrono::microseconds> v, double p) {
+  REQUIRE(!v.empty());
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+// Established TCP connections of this process whose remote port is one of `ports` (the
+// gateway runs in-process: these are its broker connections).
+int connections_to(const std::vector<std::uint16_t>& ports) {
+  const std::set<std::uint16_t> wanted(ports.begin(), ports.end());
+  int n = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string slot, local, remote, state;
+      f >> slot >> local >> remote >> state;
+      if (state != "01") continue;  // ESTABLISHED
+      const auto colon = remote.rfind(':');
+      if (colon == std::string::npos) continue;
+      if (wanted.contains(static_cast<std::uint16_t>(std::stoul(remote.substr(colon + 1), nullptr, 16)))) ++n;
+    }
+  }
+  return n;
+}
+
+// Lines one logger writes while this lives.
+class captured_log {
+ public:
+  explicit captured_log(spdlog::logger& l) : logger_(l), saved_(l.sinks()) {
+    logger_.sinks().push_back(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_));
+  }
+  ~captured_log() { logger_.sinks() = saved_; }
+  int lines_containing(const std::string& text) {
+    logger_.flush();
+    std::istringstream in(out_.str());
+    int n = 0;
+    for (std::string line; std::getline(in, line);)
+      if (line.find(text) != std::string::npos) ++n;
+    return n;
+  }
+
+ private:
+  spdlog::logger& logger_;
+  std::vector<spdlog::sink_ptr> saved_;
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+TEST_CASE("noisy neighbour: a storm of failed logins leaves an authenticated bystander's latency alone",
+          "[e2e][noisy]") {
+  secure_environment env({{"storm", 1}}, [](config::gateway_config& cfg) {
+    cfg.workers = 1;  // the bystander and the storm on the same relay thread
+    cfg.auth_threads = 1;
+  });
+  const auto port = env.port("sasl");
+  raw_connection bystander(port);
+  REQUIRE(login_plain(bystander, "alice", "alice-secret") == std::optional<std::int16_t>(0));
+  std::int32_t corr = 10;
+  std::vector<std::chrono::microseconds> quiet;
+  for (int i = 0; i < 200; ++i) quiet.push_back(api_versions_round_trip(bystander, corr++));
+
+  // 300 failed logins from 12 connections at a time, each answered after the failed-login delay.
+  constexpr int storm_logins = 300;
+  std::atomic<int> started{0}, refused{0}, unanswered{0};
+  std::atomic<long long> fastest_refusal_us{1'000'000'000};
+  std::atomic<bool> storming{true};
+  std::vector<std::thread> storm;
+  for (int t = 0; t < 12; ++t)
+    storm.emplace_back([&] {
+      while (started.fetch_add(1) < storm_logins) {
+        raw_connection c(port, false);
+        const auto t0 = clock_type::now();
+        const auto code = login_plain(c, "alice", "not-her-password");
+        const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0).count();
+        if (code == std::optional<std::int16_t>(58)) {
+          ++refused;
+          long long was = fastest_refusal_us.load();
+          while (took < was && !fastest_refusal_us.compare_exchange_weak(was, took)) {
+          }
+        } else {
+          ++unanswered;
+        }
+      }
+    });
+  std::vector<std::chrono::microseconds> stormy;
+  std::thread watcher([&] {
+    for (auto& t : storm) t.join();
+    storming = false;
+  });
+  while (storming) stormy.push_back(api_versions_round_trip(bystander, corr++));
+  watcher.join();
+
+  const auto quiet_p50 = percentile(quiet, 0.5), quiet_p99 = percentile(quiet, 0.99);
+  const auto storm_p50 = percentile(stormy, 0.5), storm_p99 = percentile(stormy, 0.99);
+  std::printf("bystander ApiVersions: quiet p50 %lld us p99 %lld us; during %d failed logins (%zu samples) p50 %lld us "
+              "p99 %lld us; fastest refusal %lld us\n",
+              static_cast<long long>(quiet_p50.count()), static_cast<long long>(quiet_p99.count()), refused.load(),
+              stormy.size(), static_cast<long long>(storm_p50.count()), static_cast<long long>(storm_p99.count()),
+              fastest_refusal_us.load());
+  CHECK(refused == storm_logins);
+  CHECK(unanswered == 0);
+  CHECK(stormy.size() >= 100);
+  CHECK(storm_p99 < 5ms);
+  // Kafka's connection.failed.authentication.delay.ms (100 ms by default) before each refusal.
+  CHECK(fastest_refusal_us.load() >= 95'000);
+  CHECK(env.auth_events().size() == 1);  // the bystander only
+}
+
+TEST_CASE("noisy neighbour: idle sockets on a PLAINTEXT listener open no broker connection", "[e2e][noisy]") {
+  e2e_environment env({{"idle", 1}}, 1);
+  const auto& brokers = env.cluster().broker_ports();
+  const int before = connections_to(brokers);
+  std::vector<std::unique_ptr<raw_connection>> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<raw_connection>(env.gateway_port()));
+  // Half a request on some of them: still no broker.
+  const auto av = frame(proto::api_versions_request{}, 0, 1);
+  for (int i = 0; i < 20; ++i) idle[static_cast<std::size_t>(i)]->send_bytes(av.data(), 6);
+  std::this_thread::sleep_for(300ms);
+  CHECK(connections_to(brokers) == before);
+  // The first whole request opens this connection's broker connection, and it is answered.
+  idle[0]->send_bytes(av.data() + 6, av.size() - 6);
+  REQUIRE(idle[0]->receive());
+  CHECK(connections_to(brokers) == before + 1);
+  for (std::size_t i = 1; i < 20; ++i) CHECK_FALSE(idle[i]->closed_by_peer());
+}
+
+TEST_CASE("noisy neighbour: a request trickling in is cut off after request_read_timeout", "[e2e][noisy]") {
+  e2e_environment env({{"slow", 1}}, 1, true, [](config::gateway_config& cfg) { cfg.request_read_timeout = 600ms; });
+  const auto av = frame(proto::api_versions_request{}, 0, 1);
+  // One byte every 100 ms: as the first request (no broker yet), and after a request answered.
+  for (const bool after_first : {false, true}) {
+    INFO("after a first request: " << after_first);
+    raw_connection c(env.gateway_port());
+    if (after_first) REQUIRE(api_versions_round_trip(c, 7) < 10s);
+    const auto start = clock_type::now();
+    bool closed = false;
+    for (std::size_t i = 0; i < av.size() - 1 && clock_type::now() - start < 5s; ++i) {
+      c.send_bytes(av.data() + i, 1);
+      std::this_thread::sleep_for(100ms);
+      if (c.closed_by_peer()) {
+        closed = true;
+        break;
+      }
+    }
+    const auto took = clock_type::now() - start;
+    CHECK(closed);
+    CHECK(took >= 550ms);
+    CHECK(took < 3s);
+  }
+  // A client sending its request in pieces, but whole within the limit, is served.
+  raw_connection c(env.gateway_port());
+  c.send_bytes(av.data(), 5);
+  std::this_thread::sleep_for(300ms);
+  c.send_bytes(av.data() + 5, av.size() - 5);
+  CHECK(c.receive());
+}
+
+TEST_CASE("noisy neighbour: a listener at max_connections stops accepting until a connection closes",
+          "[e2e][noisy]") {
+  e2e_environment env({{"limited", 1}}, 1, true, [](config::gateway_config& cfg) {
+    auto listeners = cfg.effective_listeners();
+    listeners.front().max_connections = 3;
+    cfg.listeners = listeners;
+  });
+  std::vector<std::unique_ptr<raw_connection>> open;
+  std::int32_t corr = 1;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<raw_connection>(env.gateway_port()));
+    REQUIRE(api_versions_round_trip(*open.back(), corr++) < 10s);
+  }
+  // The fourth connects (the kernel's backlog takes it) but is not served...
+  raw_connection fourth(env.gateway_port());
+  fourth.send(frame(proto::api_versions_request{}, 0, corr++));
+  std::this_thread::sleep_for(500ms);
+  std::byte b;
+  CHECK(::recv(fourth.fd(), &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0);
+  // ...until one of the three closes: then it is accepted and answered.
+  open.pop_back();
+  const auto start = clock_type::now();
+  CHECK(fourth.receive());
+  CHECK(clock_type::now() - start < 2s);
+}
+
+TEST_CASE("noisy neighbour: a consumer that stops reading its socket is closed after response_write_timeout",
+          "[e2e][noisy]") {
+  constexpr int partitions = 4;
+  e2e_environment env({{"stall", partitions}}, 1, false,
+                      [](config::gateway_config& cfg) { cfg.response_write_timeout = 1s; });
+  {
+    // About 12 MiB: more than the sockets between the gateway and the client can hold.
+    producer p(env.cluster().bootstrap(), {{"linger.ms", "20"}});
+    const auto delivered = p.produce("stall", keyed_payloads("k", 12000, 1024), clock_type::now() + 60s);
+    REQUIRE(delivered.size() == 12000);
+  }
+  captured_log relay_lines(log::relay());
+  raw_connection c(env.gateway_port());
+  const int small = 16 * 1024;
+  ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  proto::fetch_request f;
+  f.max_wait_ms = 100;
+  f.max_bytes = 64 << 20;
+  auto& t = f.topics.emplace_back();
+  t.topic = "stall";
+  for (int p = 0; p < partitions; ++p) {
+    auto& part = t.partitions.emplace_back();
+    part.partition = p;
+    part.partition_max_bytes = 16 << 20;
+  }
+  c.send(frame(f, 4, 1));
+  // Not reading: within 1 to 1.5 timeouts the gateway gives up on this client.
+  const auto start = clock_type::now();
+  int closed = 0;
+  while (clock_type::now() - start < 5s && (closed = relay_lines.lines_containing("closing connection: the client took no response")) == 0)
+    std::this_thread::sleep_for(50ms);
+  const auto took = clock_type::now() - start;
+  CHECK(closed == 1);
+  CHECK(took >= 900ms);
+  CHECK(took < 3s);
+  // What reached the client's buffers is readable, then the connection ends (no hang).
+  std::vector<std::byte> sink(1 << 16);
+  ssize_t r = 0;
+  const auto drain_start = clock_type::now();
+  while ((r = ::recv(c.fd(), sink.data(), sink.size(), 0)) > 0 && clock_type::now() - drain_start < 10s) {
+  }
+  CHECK(r <= 0);
+}
+
+TEST_CASE("noisy neighbour: a broker outage logs a bounded number of lines however often clients reconnect",
+          "[e2e][noisy]") {
+  e2e_environment env({{"outage", 1}}, 1, true, [](config::gateway_config& cfg) {
+    cfg.workers = 2;
+    cfg.upstream_connect_timeout = 500ms;
+  });
+  const auto av = frame(proto::api_versions_request{}, 0, 1);
+  {
+    raw_connection c(env.gateway_port());
+    c.send(av);
+    REQUIRE(c.receive());
+  }
+  captured_log upstream_lines(log::upstream());
+  captured_log relay_lines(log::relay());
+  env.cluster().set_broker_up(1, false);
+  // 20 clients reconnecting as fast as they are turned away, for 2 seconds.
+  std::atomic<int> attempts{0};
+  std::vector<std::thread> clients;
+  const auto until = clock_type::now() + 2s;
+  for (int t = 0; t < 20; ++t)
+    clients.emplace_back([&] {
+      while (clock_type::now() < until) {
+        raw_connection c(env.gateway_port(), false);
+        c.send(av);
+        (void)c.receive_unchecked();
+        ++attempts;
+      }
+    });
+  for (auto& t : clients) t.join();
+  env.cluster().set_broker_up(1, true);
+  const int upstream = upstream_lines.lines_containing("cannot connect");
+  const int relay_warnings = relay_lines.lines_containing("warn");
+  std::printf("broker down 2 s: %d connection attempts, %d upstream lines, %d relay warnings\n", attempts.load(),
+              upstream, relay_warnings);
+  CHECK(attempts >= 40);
+  CHECK(upstream >= 1);
+  CHECK(upstream <= 2 * 5);  // burst 5 per broker host per worker, 2 workers
+  CHECK(relay_warnings <= 2 * 5);
+  // Back up: served again.
+  raw_connection c(env.gateway_port());
+  c.send(av);
+  CHECK(c.receive());
+}
+
+}  // namespace kgw::e2e
