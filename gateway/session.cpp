@@ -370,16 +370,18 @@ class session : public std::enable_shared_from_this<session> {
       const std::size_t need = n == 0 ? 4 : static_cast<std::size_t>(n) + 4;
       if (!co_await reserve_request_memory(need)) co_return false;
       if (!started && !d.empty()) {
+        // Bytes are not activity (idle_watchdog): the idle deadline stands, and the request's own
+        // may come sooner.
         started = true;
-        if (read_timeout.count() > 0) deadline.expires_after(read_timeout);
-        else deadline.expires_at(asio::steady_timer::time_point::max());
+        if (read_timeout.count() > 0 && std::chrono::steady_clock::now() + read_timeout < deadline.expiry())
+          deadline.expires_after(read_timeout);
       }
       auto space = in_.prepare(need - std::min(need, d.size()));
       auto r = co_await (client_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple) ||
                          deadline.async_wait(use_tuple));
       if (r.index() == 1) {
-        end(!started ? "idle for " + std::to_string(idle.count()) + " ms before its first request"
-                      : "request not received whole within " + std::to_string(read_timeout.count()) + " ms",
+        end("no whole request within " + std::to_string((started ? std::min(idle, read_timeout) : idle).count()) +
+                " ms of connecting",
             false);
         co_return false;
       }

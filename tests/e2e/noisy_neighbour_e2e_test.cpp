@@ -275,7 +275,9 @@ TEST_CASE("noisy neighbour: a consumer that stops reading its socket is closed a
                       [](config::gateway_config& cfg) { cfg.response_write_timeout = 1s; });
   {
     // About 12 MiB: more than the sockets between the gateway and the client can hold.
-    producer p(env.cluster().bootstrap(), {{"linger.ms", "20"}});
+    // Large batches: the mock answers a Fetch with one batch per partition.
+    producer p(env.cluster().bootstrap(),
+               {{"linger.ms", "200"}, {"batch.num.messages", "100000"}, {"batch.size", "1000000"}});
     const auto delivered = p.produce("stall", keyed_payloads("k", 12000, 1024), clock_type::now() + 60s);
     REQUIRE(delivered.size() == 12000);
   }
@@ -293,7 +295,13 @@ TEST_CASE("noisy neighbour: a consumer that stops reading its socket is closed a
     part.partition = p;
     part.partition_max_bytes = 16 << 20;
   }
-  c.send(frame(f, 4, 1));
+  // Ten of them, from offsets spread over each partition's ~3,000 records: the mock answers a
+  // Fetch with the one batch holding its offset (the first may hold a single record), and all
+  // of it must be more than the sockets hold.
+  for (std::int32_t corr = 1; corr <= 10; ++corr) {
+    for (auto& part : t.partitions) part.fetch_offset = (corr - 1) * 200;
+    c.send(frame(f, 4, corr));
+  }
   // Not reading: within 1 to 1.5 timeouts the gateway gives up on this client.
   const auto start = clock_type::now();
   int closed = 0;
