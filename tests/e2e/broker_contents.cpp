@@ -8,8 +8,13 @@ namespace kgw::e2e {
 
 broker_contents read_from_broker(const gateway::embedded_cluster& cluster, const std::string& topic, int partitions,
                                  clock::time_point deadline, std::size_t at_least) {
+  return read_from_broker(cluster.bootstrap(), topic, partitions, deadline, at_least);
+}
+
+broker_contents read_from_broker(const std::string& broker_bootstrap, const std::string& topic, int partitions,
+                                 clock::time_point deadline, std::size_t at_least) {
   broker_contents out;
-  consumer c(cluster.bootstrap(), "");
+  consumer c(broker_bootstrap, "");
   std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> marks;
   std::size_t total = 0;
   bool settled = at_least == 0;

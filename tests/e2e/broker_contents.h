@@ -23,5 +23,8 @@ struct broker_contents {
 // their way through the gateway when the producer exits.
 broker_contents read_from_broker(const gateway::embedded_cluster& cluster, const std::string& topic, int partitions,
                                  clock::time_point deadline, std::size_t at_least = 0);
+// The same from a broker in another process (`kafka-gateway dev-cluster`), by its bootstrap list.
+broker_contents read_from_broker(const std::string& broker_bootstrap, const std::string& topic, int partitions,
+                                 clock::time_point deadline, std::size_t at_least = 0);
 
 }  // namespace kgw::e2e

@@ -21,14 +21,16 @@ namespace {
 constexpr int port_low = 20000, port_high = 32000;  // below Linux's ephemeral range (32768+)
 constexpr int block_stride = 32;
 
-bool can_bind(std::uint16_t port) {
+bool can_bind(std::uint16_t port, bool reuse_address = false) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
+  int one = 1;
+  if (reuse_address) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = htons(port);
-  // No SO_REUSEADDR: a port still in TIME_WAIT from an earlier test counts as taken.
+  // Without SO_REUSEADDR a port still in TIME_WAIT from an earlier test counts as taken.
   bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
@@ -52,6 +54,12 @@ std::uint16_t find_free_port_block(int count) {
     if (free) return static_cast<std::uint16_t>(base);
   }
   throw std::runtime_error("no block of " + std::to_string(count) + " free ports on 127.0.0.1");
+}
+
+bool ports_free(std::uint16_t first, int count) {
+  for (int i = 0; i < count; ++i)
+    if (!can_bind(static_cast<std::uint16_t>(first + i), true)) return false;
+  return true;
 }
 
 std::size_t resident_bytes() {

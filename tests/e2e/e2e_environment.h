@@ -31,6 +31,11 @@ namespace kgw::e2e {
 // disjoint blocks; the start depends on the pid so parallel test processes spread out.
 std::uint16_t find_free_port_block(int count);
 
+// True when no socket listens on any of `count` ports from `first` on 127.0.0.1 (they bind with
+// SO_REUSEADDR, as the gateway and the mock do: connections in TIME_WAIT do not count), for tests
+// that need fixed ports.
+bool ports_free(std::uint16_t first, int count);
+
 // This process's resident memory (VmRSS), for tests of what the in-process gateway holds.
 std::size_t resident_bytes();
 

@@ -11,7 +11,6 @@
 // mock shape the test (see where they apply): it does not deduplicate a retried batch of an
 // idempotent producer that is not transactional, and it asserts when a group member re-sends a
 // JoinGroup it still holds.
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -23,7 +22,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -33,7 +31,9 @@
 #include "gateway/dev/embedded_cluster.h"
 #include "tests/e2e/broker_contents.h"
 #include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/gateway_process.h"
 #include "tests/e2e/rdkafka_client.h"
+#include "tests/e2e/steady_clients.h"
 #include "tests/e2e/subprocess.h"
 
 namespace kgw::e2e {
@@ -83,12 +83,13 @@ class fleet {
       for (int i = 0; i < instances; ++i) h << "  server g" << i << " " << host(i) << ":" << p << " track health/g" << i << "\n";
     }
     write(dir_ / "haproxy.cfg", h.str());
+    for (int i = 0; i < instances; ++i)
+      gateways_[i] = std::make_unique<gateway_process>(config(i), dir_ / ("gateway-" + std::to_string(i)),
+                                                       host(i) + ":" + std::to_string(admin_port()));
   }
   ~fleet() {
-    for (auto& g : gateways_)
-      if (g) g->signal(SIGKILL);
+    for (auto& g : gateways_) g.reset();  // SIGKILLed
     if (haproxy_) haproxy_->signal(SIGKILL);
-    gateways_ = {};
     haproxy_.reset();
     if (!keep_) fs::remove_all(dir_);
   }
@@ -104,208 +105,31 @@ class fleet {
     haproxy_ = shell("exec " KGW_E2E_HAPROXY " -db -f " + (dir_ / "haproxy.cfg").string() + " >>" +
                      (dir_ / "haproxy.log").string() + " 2>&1");
   }
-  void start(int i) {
-    ++starts_[i];
-    gateways_[i] = shell("exec " KGW_GATEWAY_PROGRAM " --config " + config(i).string() + " 2>" + log(i).string());
-  }
+  void start(int i) { gateways_[i]->start(); }
   // Ready as a balancer sees it: /readyz answers 200 (upstream reachable).
-  bool ready(int i, clock::time_point deadline) const {
-    while (clock::now() < deadline) {
-      const auto r = run_process({KGW_GATEWAY_PROGRAM, "health", "--url",
-                                  "http://" + host(i) + ":" + std::to_string(admin_port()) + "/readyz"},
-                                 "", 5s);
-      if (r.exit_code == 0) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
-  }
+  bool ready(int i, clock::time_point deadline) const { return gateways_[i]->ready(deadline); }
   // Client connections instance i has logged since it last started (each names its principal).
   int connections(int i) const {
-    std::ifstream in(log(i));
+    std::ifstream in(gateways_[i]->log());
     int n = 0;
     for (std::string line; std::getline(in, line);) n += line.find("principal User:ANONYMOUS") != std::string::npos;
     return n;
   }
   // Sends `sig` and waits for the exit; its exit code (128 + signal when killed by one).
-  int stop(int i, int sig, std::chrono::seconds within) {
-    gateways_[i]->signal(sig);
-    const int code = gateways_[i]->finish(clock::now() + within).exit_code;
-    gateways_[i].reset();
-    return code;
-  }
+  int stop(int i, int sig, std::chrono::seconds within) { return gateways_[i]->stop(sig, within); }
 
  private:
-  fs::path log(int i) const {
-    return dir_ / ("gateway-" + std::to_string(i) + "." + std::to_string(starts_[i]) + ".log");
-  }
   // The command (which execs the program) dies with this test process even when it aborts (the
-  // mock's assertion) and no destructor runs: setpriv sets the parent-death signal, which exec
-  // keeps.
+  // mock's assertion) and no destructor runs.
   static std::unique_ptr<child_process> shell(const std::string& command) {
-    return std::make_unique<child_process>(
-        std::vector<std::string>{"/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/bin/sh", "-c", command}, "");
+    return std::make_unique<child_process>(tied_to_test({"/bin/sh", "-c", command}), "");
   }
   fs::path dir_;
   std::uint16_t port_;
-  std::array<std::unique_ptr<child_process>, instances> gateways_;
-  std::array<int, instances> starts_{};
+  std::array<std::unique_ptr<gateway_process>, instances> gateways_;
   std::unique_ptr<child_process> haproxy_;
   bool keep_ = false;
 };
-
-// A librdkafka producer writing "<prefix>-<n>" (key = value) as fast as `per_second` lets it,
-// until stopped; what the cluster acknowledged, and what failed for good.
-class steady_producer {
- public:
-  steady_producer(const std::string& bootstrap, const std::string& prefix, bool idempotent) : prefix_(prefix) {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    const std::vector<std::pair<std::string, std::string>> settings{
-        {"bootstrap.servers", bootstrap},
-        {"acks", "all"},
-        {"enable.idempotence", idempotent ? "true" : "false"},
-        {"linger.ms", "5"},
-        {"message.timeout.ms", "90000"},
-        {"reconnect.backoff.ms", "50"},
-        {"reconnect.backoff.max.ms", "500"}};
-    for (const auto& [k, v] : settings)
-      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-        throw std::runtime_error(k + ": " + err);
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk_) throw std::runtime_error(err);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~steady_producer() {
-    stop(clock::now());
-    rd_kafka_destroy(rk_);
-  }
-  // Stops producing and waits (until the deadline) for every record's final delivery report.
-  void stop(clock::time_point flush_deadline) {
-    if (!thread_.joinable()) return;
-    flush_deadline_ = flush_deadline;
-    stop_ = true;
-    thread_.join();
-  }
-  std::size_t acked_count() const { return acked_count_.load(); }
-  std::set<std::string> acked() const {
-    std::lock_guard lk(mu_);
-    return acked_;
-  }
-  std::vector<std::string> failures() const {
-    std::lock_guard lk(mu_);
-    return failures_;
-  }
-  std::size_t sent() const { return sent_; }
-  std::size_t unreported() const { return static_cast<std::size_t>(rd_kafka_outq_len(rk_)); }
-
- private:
-  void run() {
-    const auto period = 3ms;  // about 300 records per second
-    auto next = clock::now();
-    while (!stop_) {
-      const std::string v = prefix_ + "-" + std::to_string(sent_);
-      if (rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(v.data(), v.size()),
-                            RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        ++sent_;
-      next += period;
-      rd_kafka_poll(rk_, 0);
-      std::this_thread::sleep_until(next);
-    }
-    while (rd_kafka_outq_len(rk_) > 0 && clock::now() < flush_deadline_) rd_kafka_poll(rk_, 50);
-  }
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    auto* self = static_cast<steady_producer*>(opaque);
-    std::lock_guard lk(self->mu_);
-    const std::string v(static_cast<const char*>(m->payload), m->len);
-    if (m->err) {
-      if (self->failures_.size() < 20) self->failures_.push_back(v + ": " + rd_kafka_err2str(m->err));
-      return;
-    }
-    self->acked_.insert(v);
-    ++self->acked_count_;
-  }
-
-  std::string prefix_;
-  rd_kafka_t* rk_ = nullptr;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  clock::time_point flush_deadline_;
-  std::atomic<std::size_t> sent_{0};
-  mutable std::mutex mu_;
-  std::set<std::string> acked_;
-  std::atomic<std::size_t> acked_count_{0};
-  std::vector<std::string> failures_;
-};
-
-// A librdkafka group member reading in its own thread, committing what it read after each
-// batch; once stopped it reads on until nothing new came for 3 s, commits and reports.
-class group_reader {
- public:
-  group_reader(const std::string& bootstrap, const std::string& group) : group_(group), bootstrap_(bootstrap) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~group_reader() { finish(clock::now()); }
-  void finish(clock::time_point deadline) {
-    if (!thread_.joinable()) return;
-    deadline_ = deadline;
-    stop_ = true;
-    thread_.join();
-  }
-  std::size_t count() const { return count_.load(); }
-  std::set<std::string> values() const {
-    std::lock_guard lk(mu_);
-    return values_;
-  }
-  std::map<std::int32_t, std::int64_t> committed;  // after finish()
-  std::string error;                               // after finish()
-
- private:
-  void run() {
-    consumer c(bootstrap_, group_,
-               {{"reconnect.backoff.ms", "50"}, {"reconnect.backoff.max.ms", "500"}, {"fetch.wait.max.ms", "100"}});
-    c.subscribe({topic});
-    auto last_record = clock::now();
-    std::size_t since_commit = 0;
-    while (true) {
-      auto r = c.poll(100ms);
-      if (r) {
-        std::lock_guard lk(mu_);
-        values_.insert(r->value);
-        ++count_;
-        ++since_commit;
-        last_record = clock::now();
-      } else if (since_commit > 0) {
-        c.commit_positions();  // may fail during a rebalance or while a connection is lost: later ones carry it
-        since_commit = 0;
-      }
-      if (stop_ && (clock::now() - last_record > 3s || clock::now() > deadline_)) break;
-    }
-    if (const auto e = c.commit_positions(); !e.empty()) error = "final commit: " + e;
-    committed = c.committed(topic, partitions, 10s);
-    c.close();
-  }
-
-  std::string group_, bootstrap_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  clock::time_point deadline_;
-  mutable std::mutex mu_;
-  std::set<std::string> values_;
-  std::atomic<std::size_t> count_{0};
-};
-
-// Waits until `grew()` is true (a client made progress), up to `within`.
-bool progress(const std::function<bool()>& grew, std::chrono::seconds within) {
-  const auto deadline = clock::now() + within;
-  while (!grew()) {
-    if (clock::now() > deadline) return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -317,13 +141,13 @@ TEST_CASE("fleet: three gateways behind HAProxy lose one (SIGKILL) and restart o
   for (int i = 0; i < instances; ++i) REQUIRE(f.ready(i, clock::now() + 20s));
   INFO("fleet files (logs, configs) in " << f.dir());
 
-  steady_producer plain(f.bootstrap(), "plain", false), idem(f.bootstrap(), "idem", true);
-  group_reader reader_a(f.bootstrap(), "fleet-librdkafka");
+  steady_producer plain(f.bootstrap(), topic, "plain", false), idem(f.bootstrap(), topic, "idem", true);
+  group_reader reader_a(f.bootstrap(), "fleet-librdkafka", topic, partitions);
   const fs::path stop_file = f.dir() / "stop-python";
-  child_process python({"/usr/bin/setpriv", "--pdeathsig", "KILL", "--", KGW_E2E_PYTHON, "-B", "-u", KGW_E2E_SCRIPTS "/kafka_python_client.py", "--mode", "follow",
+  child_process python(tied_to_test({KGW_E2E_PYTHON, "-B", "-u", KGW_E2E_SCRIPTS "/kafka_python_client.py", "--mode", "follow",
                         "--bootstrap", f.bootstrap(), "--topic", topic, "--partitions", std::to_string(partitions),
                         "--group", "fleet-python", "--stop-file", stop_file.string(), "--grace", "3",
-                        "--timeout", "140", "--session-timeout-ms", "10000"},
+                        "--timeout", "140", "--session-timeout-ms", "10000"}),
                        "");
   // kafka-python's output is read by a thread of its own while the fleet changes.
   std::atomic<std::size_t> python_read{0};  // records kafka-python printed so far

@@ -178,9 +178,14 @@ void consumer::subscribe(const std::vector<std::string>& topics) {
 }
 
 void consumer::assign_all(const std::string& topic, int partitions) {
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  std::map<std::int32_t, std::int64_t> from;
+  for (int p = 0; p < partitions; ++p) from[p] = RD_KAFKA_OFFSET_BEGINNING;
+  assign(topic, from);
+}
+
+void consumer::assign(const std::string& topic, const std::map<std::int32_t, std::int64_t>& offsets) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
+  for (const auto& [p, offset] : offsets) rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = offset;
   rd_kafka_resp_err_t err = rd_kafka_assign(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (err) throw std::runtime_error(std::string("assign: ") + rd_kafka_err2str(err));

@@ -77,6 +77,7 @@ class consumer {
 
   void subscribe(const std::vector<std::string>& topics);
   void assign_all(const std::string& topic, int partitions);  // from the beginning, no group
+  void assign(const std::string& topic, const std::map<std::int32_t, std::int64_t>& offsets);  // partition -> offset
   // One poll. Partition EOF is not an error; other errors are collected in errors().
   std::optional<record> poll(std::chrono::milliseconds timeout);
   std::set<std::int32_t> assignment() const;

@@ -35,6 +35,7 @@ class child_process {
   // streams are closed (the child is exiting or gone).
   bool pump(std::chrono::milliseconds wait);
   bool running() const { return out_fd_ >= 0 || err_fd_ >= 0; }
+  pid_t pid() const { return pid_; }  // -1 when the spawn failed
   const std::string& out() const { return result_.out; }
   const std::string& err() const { return result_.err; }
   void signal(int sig);  // no-op once reaped
@@ -55,6 +56,12 @@ class child_process {
 // passes. Returns done().
 bool pump_until(std::initializer_list<child_process*> children, const std::function<bool()>& done,
                 std::chrono::steady_clock::time_point deadline);
+
+// argv prefixed so the child dies with this test process (setpriv sets the parent-death signal,
+// which exec keeps), even when the test aborts and no destructor runs. The signal follows the
+// thread that spawned the child: spawn from the test's main thread. The program keeps the
+// child's pid: setpriv execs it.
+std::vector<std::string> tied_to_test(std::vector<std::string> argv);
 
 // argv[0] is the program path (no PATH search). The child is killed (SIGKILL) at the deadline.
 process_result run_process(const std::vector<std::string>& argv, const std::string& stdin_data,
