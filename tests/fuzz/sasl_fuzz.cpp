@@ -2,7 +2,7 @@
 // whole frames as a client would send them. Input: frames, each a 2-byte big-endian length and
 // that many bytes (a frame body without its Kafka size prefix). Mechanisms PLAIN, SCRAM-SHA-256
 // and SCRAM-SHA-512; principal alice has SCRAM credentials for "alice-secret", principal
-// nocreds has none. Properties:
+// nocreds has none (tests/support/sasl_principals.h). Properties:
 // - `authenticated` only with valid credentials: the token of the frame that authenticated is
 //   PLAIN's [authzid] NUL alice NUL alice-secret (authzid empty or alice) and the principal is
 //   alice. A SCRAM exchange cannot be completed without the server's random nonce, so SCRAM
@@ -14,36 +14,18 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "gateway/identity_store.h"
 #include "gateway/sasl_authenticator.h"
-#include "gateway/security/scram.h"
 #include "protocol/api_keys.h"
 #include "protocol/headers.h"
 #include "protocol/sasl_authenticate.h"
+#include "tests/support/sasl_principals.h"
 
 namespace proto = kgw::protocol;
-namespace sec = kgw::security;
 using kgw::fuzz::require;
 using kgw::gateway::sasl_authenticator;
 using next = sasl_authenticator::next;
 
 namespace {
-
-struct fixture {
-  std::map<std::string, kgw::config::principal_config> principals;
-  kgw::gateway::identity_store ids;
-  kgw::gateway::sasl_context ctx;
-  fixture() {
-    auto& alice = principals["alice"];
-    alice.name = "alice";
-    alice.credentials = {sec::to_stored_form(sec::make_scram_credential(sec::scram_mechanism::sha512, "alice-secret")),
-                         sec::to_stored_form(sec::make_scram_credential(sec::scram_mechanism::sha256, "alice-secret"))};
-    principals["nocreds"].name = "nocreds";
-    ids = kgw::gateway::identity_store(principals);
-    ctx.mechanisms = {"PLAIN", "SCRAM-SHA-512", "SCRAM-SHA-256"};
-    ctx.identities = &ids;
-  }
-};
 
 // The SASL token a frame carries: a SaslAuthenticate request's auth_bytes, else the raw frame
 // (the legacy flow after SaslHandshake v0).
@@ -81,7 +63,7 @@ void check_reply(const sasl_authenticator::result& res) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static fixture f;
+  static kgw::testing::sasl_principals f;
   sasl_authenticator auth(f.ctx);
   bool ended = false;
   for (std::size_t at = 0; at + 2 <= size;) {

@@ -15,6 +15,7 @@
 
 #include "governed_fetch_input.h"
 #include "message_types.h"
+#include "protocol/api_keys.h"
 #include "protocol/compression.h"
 #include "protocol/frames.h"
 #include "protocol/record_batch.h"
@@ -66,65 +67,58 @@ std::string read_file(const fs::path& p) {
   return s.str();
 }
 
-// Every request of every API x version x sample variant, as a frame without its size.
-void requests(const fs::path& out) {
-  corpus c(out, "request_codec");
-  std::apply(
-      [&](auto... m) {
-        auto one = [&]<class M>(M) {
-          if constexpr (requires { M::api_key; }) {
-            kgw::fuzz::with_request(M::api_key, [&]<class R>(std::type_identity<R>) {
-              if constexpr (std::is_same_v<R, M>)
-                for (std::int16_t v = M::min_version; v <= M::max_version; ++v)
-                  for (int variant = 0; variant < proto::testing::sample_variants; ++variant) {
-                    M msg;
-                    proto::testing::fill_sample(msg, v, variant);
-                    c.add(proto::encode_request(msg, v, 1000 + variant, "seed-client", false).flatten());
-                  }
-            });
-          }
-        };
-        (one(m), ...);
-      },
-      proto::testing::all_messages{});
+// fn(message, version, variant) for each sample of every API's request (Responses: response),
+// every version, every variant.
+template <bool Responses, class F>
+void for_each_sample(F&& fn) {
+  for (const auto& api : proto::all_apis()) {
+    auto each = [&]<class M>(std::type_identity<M>) {
+      for (std::int16_t v = M::min_version; v <= M::max_version; ++v)
+        for (int variant = 0; variant < proto::testing::sample_variants; ++variant) {
+          M msg;
+          proto::testing::fill_sample(msg, v, variant);
+          fn(msg, v, variant);
+        }
+    };
+    if constexpr (Responses)
+      kgw::fuzz::with_response(api.key, each);
+    else
+      kgw::fuzz::with_request(api.key, each);
+  }
 }
 
-// Every response of every API x version x variant (API key, version, frame without size), and
-// address-bearing responses whose brokers fit the test rewriter's ports.
+// Every request as a frame without its size.
+void requests(const fs::path& out) {
+  corpus c(out, "request_codec");
+  for_each_sample<false>([&](const auto& msg, std::int16_t v, int variant) {
+    c.add(proto::encode_request(msg, v, 1000 + variant, "seed-client", false).flatten());
+  });
+}
+
+// Every response (API key, version, frame without size), address-bearing ones with broker ids
+// that fit the test rewriter's ports.
 void responses(const fs::path& out) {
   corpus c(out, "response_rewrite");
-  std::apply(
-      [&](auto... m) {
-        auto one = [&]<class M>(M) {
-          if constexpr (requires { M::api_key; }) {
-            kgw::fuzz::with_response(M::api_key, [&]<class R>(std::type_identity<R>) {
-              if constexpr (std::is_same_v<R, M>)
-                for (std::int16_t v = M::min_version; v <= M::max_version; ++v)
-                  for (int variant = 0; variant < proto::testing::sample_variants; ++variant) {
-                    M msg;
-                    proto::testing::fill_sample(msg, v, variant);
-                    if constexpr (requires { msg.brokers; })
-                      for (std::size_t i = 0; i < msg.brokers.size(); ++i) {
-                        auto& b = msg.brokers[i];
-                        if constexpr (requires { b.node_id; }) b.node_id = static_cast<std::int32_t>(i);
-                        else b.broker_id = static_cast<std::int32_t>(i);
-                      }
-                    if constexpr (requires { msg.node_endpoints; })
-                      for (std::size_t i = 0; i < msg.node_endpoints.size(); ++i)
-                        msg.node_endpoints[i].node_id = static_cast<std::int32_t>(i + 1);
-                    if constexpr (requires { msg.coordinators; }) {
-                      msg.node_id = 2;
-                      msg.error_code = 0;
-                      for (auto& co : msg.coordinators) co.node_id = 3, co.error_code = 0;
-                    }
-                    c.add(be16_then(M::api_key, v, proto::encode_response(msg, v, 2000 + variant, false).flatten()));
-                  }
-            });
-          }
-        };
-        (one(m), ...);
-      },
-      proto::testing::all_messages{});
+  for_each_sample<true>([&]<class M>(const M& sample, std::int16_t v, int variant) {
+    M msg = sample;
+    if constexpr (requires { msg.brokers; })
+      for (std::size_t i = 0; i < msg.brokers.size(); ++i) {
+        auto& b = msg.brokers[i];
+        if constexpr (requires { b.node_id; })
+          b.node_id = static_cast<std::int32_t>(i);
+        else
+          b.broker_id = static_cast<std::int32_t>(i);
+      }
+    if constexpr (requires { msg.node_endpoints; })
+      for (std::size_t i = 0; i < msg.node_endpoints.size(); ++i)
+        msg.node_endpoints[i].node_id = static_cast<std::int32_t>(i + 1);
+    if constexpr (requires { msg.coordinators; }) {
+      msg.node_id = 2;
+      msg.error_code = 0;
+      for (auto& co : msg.coordinators) co.node_id = 3, co.error_code = 0;
+    }
+    c.add(be16_then(M::api_key, v, proto::encode_response(msg, v, 2000 + variant, false).flatten()));
+  });
 }
 
 // Valid batches of every codec, as records fields (mode 0 and 1), and their compressed payloads.
