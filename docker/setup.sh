@@ -14,6 +14,9 @@ pkgs=(
 [ $build_only = 1 ] || pkgs+=(
   softhsm2 kcat python3-kafka python3-confluent-kafka openssl
   python3-snappy python3-lz4 python3-zstandard
+  # The sanitizer and fuzz builds (tests/fuzz/): clang 16, whose libc++-free build reads
+  # libstdc++ 12's <expected> (clang 14 cannot), and its libFuzzer and sanitizer runtimes.
+  clang-16 libclang-rt-16-dev
   prometheus  # promtool and a Prometheus server: the metrics tests start their own on loopback
   # The container tests (docker/test_image.sh): podman with runc, debootstrap for the base
   # image where no registry is reachable, catatonit for pods' infra containers; HAProxy in front

@@ -34,6 +34,16 @@ address_rewriter::address_rewriter(broker_registry& registry, std::string advert
 
 namespace {
 
+// An entry without a broker: no host, port -1 (what brokers send); changed when it had either.
+std::expected<void, std::string> blank_endpoint(std::string_view& host, std::int32_t& port, bool& changed) {
+  if (!host.empty() || port != -1) {
+    host = {};
+    port = -1;
+    changed = true;
+  }
+  return {};
+}
+
 // "malformed Metadata v12 response: <why> at byte N", or "trailing bytes after Metadata response".
 std::string malformed_response(const response_context& ctx, const proto::reader& r) {
   if (!r.ok())
@@ -66,8 +76,10 @@ rewrite_result with_response(const response_context& ctx, proto::bytes_view body
 
 std::expected<void, std::string> address_rewriter::map_endpoint(std::int32_t node_id, std::string_view& host,
                                                                 std::int32_t& port, bool& changed) {
-  // Entries with no broker (node -1, as in a FindCoordinator error) carry no address.
-  if (node_id < 0) return {};
+  // Entries with no broker (node -1, as in a FindCoordinator error) carry no address. One that
+  // has an address anyway (a broken or hostile upstream) loses it: there is no gateway port to
+  // give it, and the upstream address must not reach the client.
+  if (node_id < 0) return blank_endpoint(host, port, changed);
   auto gw_port = registry_.learn(node_id, host, port);
   if (!gw_port) return std::unexpected("no gateway port for broker " + std::to_string(node_id));
   host = advertised_host_;
@@ -243,10 +255,14 @@ mapped map_addresses(proto::metadata_response& m, std::int16_t, bool& changed, M
 }
 template <class Map>
 mapped map_addresses(proto::find_coordinator_response& m, std::int16_t version, bool& changed, Map&& map) {
-  if (version < 4) return m.error_code != 0 ? mapped{} : map(m.node_id, m.host, m.port, changed);
+  // An entry with an error names no coordinator (no port is bound for it); an address it
+  // carries anyway is blanked, as for a node without an id.
+  auto one = [&](std::int16_t error, std::int32_t node_id, std::string_view& host, std::int32_t& port) {
+    return error == 0 ? map(node_id, host, port, changed) : blank_endpoint(host, port, changed);
+  };
+  if (version < 4) return one(m.error_code, m.node_id, m.host, m.port);
   for (auto& c : m.coordinators)
-    if (c.error_code == 0)
-      if (auto r = map(c.node_id, c.host, c.port, changed); !r) return r;
+    if (auto r = one(c.error_code, c.node_id, c.host, c.port); !r) return r;
   return {};
 }
 template <class Map>

@@ -65,7 +65,8 @@ class address_rewriter {
   std::expected<void, std::string> rewrite_decoded(policies::response_exchange& ex);
 
   // Points one broker endpoint at the gateway (for responses decoded elsewhere, e.g. governed
-  // Fetch responses). Entries with no broker (node -1) stay. changed: set when it was mapped.
+  // Fetch responses). Entries with no broker (node id < 0) get no address (host "", port -1).
+  // changed: set when it was mapped or blanked.
   // An error: no gateway port for that broker.
   std::expected<void, std::string> map_endpoint(std::int32_t node_id, std::string_view& host, std::int32_t& port,
                                                 bool& changed);

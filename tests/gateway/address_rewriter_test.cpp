@@ -124,6 +124,52 @@ TEST_CASE("FindCoordinator single (v0-3) and batched (v4+)") {
   CHECK(f.bound == std::vector<std::uint16_t>{30003, 30001});
 }
 
+// Found by tests/fuzz (response_rewrite): a FindCoordinator v4 coordinator with no error and a
+// negative node id kept its upstream address, as did error entries that carried one.
+TEST_CASE("entries without a broker id or with an error never pass an upstream address") {
+  fixture f;
+  proto::find_coordinator_response b;
+  b.coordinators.resize(2);
+  b.coordinators[0].key = "group-a";
+  b.coordinators[0].node_id = -9;
+  b.coordinators[0].host = "kafka-9.internal";
+  b.coordinators[0].port = 9092;
+  b.coordinators[1].key = "group-b";
+  b.coordinators[1].error_code = 15;
+  b.coordinators[1].node_id = 4;
+  b.coordinators[1].host = "kafka-4.internal";
+  b.coordinators[1].port = 9092;
+  for (std::int16_t v = 4; v <= proto::find_coordinator_response::max_version; ++v) {
+    auto out = rewrite_ok(f, b, v);
+    for (const auto& c : out.coordinators) {
+      CHECK(c.host.empty());
+      CHECK(c.port == -1);
+    }
+  }
+  proto::find_coordinator_response single;
+  single.error_code = 15;
+  single.node_id = 4;
+  single.host = "kafka-4.internal";
+  single.port = 9092;
+  auto out = rewrite_ok(f, single, 3);
+  CHECK(out.host.empty());
+  CHECK(out.port == -1);
+
+  proto::metadata_response m;
+  m.brokers.resize(2);
+  m.brokers[0].node_id = 1;
+  m.brokers[0].host = "kafka-1.internal";
+  m.brokers[0].port = 9092;
+  m.brokers[1].node_id = -1;
+  m.brokers[1].host = "kafka-x.internal";
+  m.brokers[1].port = 9092;
+  auto md = rewrite_ok(f, m, 12);
+  CHECK(md.brokers[0].host == "gw.local");
+  CHECK(md.brokers[1].host.empty());
+  CHECK(md.brokers[1].port == -1);
+  CHECK(f.bound == std::vector<std::uint16_t>{30001});  // nothing bound for the entries without a broker
+}
+
 TEST_CASE("DescribeCluster brokers") {
   fixture f;
   proto::describe_cluster_response d;

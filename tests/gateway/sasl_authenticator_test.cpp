@@ -18,33 +18,16 @@
 #include "protocol/sasl_authenticate.h"
 #include "protocol/sasl_handshake.h"
 #include "tests/support/jwt_test_signer.h"
+#include "tests/support/sasl_principals.h"
 
 namespace proto = kgw::protocol;
 namespace sec = kgw::security;
-using kgw::gateway::identity_store;
 using kgw::gateway::sasl_authenticator;
-using kgw::gateway::sasl_context;
 using next = sasl_authenticator::next;
 
 namespace {
 
-struct fixture {
-  std::map<std::string, kgw::config::principal_config> principals;
-  identity_store ids;
-  sasl_context ctx;
-  fixture(std::vector<std::string> mechanisms = {"PLAIN", "SCRAM-SHA-512", "SCRAM-SHA-256"}) {
-    auto& alice = principals["alice"];
-    alice.name = "alice";
-    alice.teams = {"sales"};
-    alice.attributes["territory"] = "US-WEST";
-    alice.credentials = {sec::to_stored_form(sec::make_scram_credential(sec::scram_mechanism::sha512, "alice-secret")),
-                         sec::to_stored_form(sec::make_scram_credential(sec::scram_mechanism::sha256, "alice-secret"))};
-    principals["nocreds"].name = "nocreds";
-    ids = identity_store(principals);
-    ctx.mechanisms = std::move(mechanisms);
-    ctx.identities = &ids;
-  }
-};
+using fixture = kgw::testing::sasl_principals;
 
 template <class M>
 std::vector<std::byte> request(const M& msg, std::int16_t version, std::int32_t corr) {
