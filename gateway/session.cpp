@@ -141,8 +141,6 @@ class session : public std::enable_shared_from_this<session> {
       if (!who) co_return close();
       principal_ = std::move(*who);
     }
-    log::relay().debug("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
-                  principal_.mechanism);
     adopt(live_);
     origin().emit(origin().event(policies::decision_kind::authenticated));
     if (!admit_principal()) co_return close();
@@ -150,6 +148,10 @@ class session : public std::enable_shared_from_this<session> {
     // a PLAINTEXT listener) cost the broker nothing.
     if (!upstream_.socket().is_open() && !(co_await first_request() && co_await connect_upstream()))
       co_return close();
+    // Logged once the connection is served: idle sockets and attempts the broker refused (a
+    // reconnect storm while it restarts) add no line each.
+    log::relay().info("{} on listener {}: principal {} ({})", peer_, l_.cfg.name, principal_.kafka_name(),
+                      principal_.mechanism);
     log::relay().debug("{}: relaying to {}", peer_, upstream_name_);
     last_activity_ = std::chrono::steady_clock::now();
     co_await (then_close(client_to_upstream()) || then_close(upstream_to_client()) || then_close(idle_watchdog()));
@@ -380,9 +382,13 @@ class session : public std::enable_shared_from_this<session> {
       auto r = co_await (client_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple) ||
                          deadline.async_wait(use_tuple));
       if (r.index() == 1) {
-        end("no whole request within " + std::to_string((started ? std::min(idle, read_timeout) : idle).count()) +
-                " ms of connecting",
-            false);
+        if (started) {
+          end("request not received whole within " + std::to_string(std::min(idle, read_timeout).count()) + " ms",
+              true);
+        } else {
+          end("idle for " + std::to_string(idle.count()) + " ms before a first request", false);
+          log::relay().info("{}: closing idle connection", peer_);
+        }
         co_return false;
       }
       auto [ec, got] = std::get<0>(r);

@@ -65,7 +65,6 @@ class fleet {
         << "  advertised_host: 127.0.0.1          # the balancer's address, for every instance\n"
         << "  broker_ports: " << port_ + 1 << "-" << port_ + 10 << "\n"
         << "  workers: 1\n"
-        << "  log_level: \"info,relay=debug\"     # each connection's principal line, for connections()\n"
         << "upstream:\n  bootstrap: \"" << upstream << "\"\n"
         << "admin:\n  listen: " << host(i) << ":" << admin_port() << "\n";
       write(config(i), y.str());
@@ -109,8 +108,7 @@ class fleet {
   void start(int i) { gateways_[i]->start(); }
   // Ready as a balancer sees it: /readyz answers 200 (upstream reachable).
   bool ready(int i, clock::time_point deadline) const { return gateways_[i]->ready(deadline); }
-  // Client connections instance i has logged since it last started (each names its principal, at
-  // debug level for the relay logger).
+  // Client connections instance i has logged since it last started (each names its principal).
   int connections(int i) const {
     std::ifstream in(gateways_[i]->log());
     int n = 0;
