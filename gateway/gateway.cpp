@@ -6,6 +6,8 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <signal.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -468,6 +470,13 @@ void gateway::start() {
 
   for (auto& w : m.workers) {
     w->thread = std::thread([wp = w.get()] {
+      // splice() into a socket its peer reset raises SIGPIPE (it has no MSG_NOSIGNAL), whose
+      // default action ends the process: every client's connection for one client's reset.
+      // Blocked here, the thread-directed signal stays pending and splice returns EPIPE.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
       auto guard = asio::make_work_guard(wp->io);
       wp->io.run();
     });

@@ -163,6 +163,9 @@ sigset_t block_control_signals() {
     sigemptyset(&sa.sa_mask);
     sigaction(sig, &sa, nullptr);
   }
+  // A server outlives its peers: a write to a socket or pipe whose reader went (a client's reset
+  // under splice, a closed log pipe) returns EPIPE instead of ending the process.
+  ::signal(SIGPIPE, SIG_IGN);
   return set;
 }
 

@@ -32,6 +32,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <csignal>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -90,9 +92,10 @@ class busy_producer {
       }
     });
   }
-  ~busy_producer() {
+  ~busy_producer() { stop(); }
+  void stop() {
     stop_ = true;
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   std::size_t acked() const { return acked_; }
 
@@ -225,27 +228,33 @@ TEST_CASE("back-pressure: 100 stalled consumers keep the gateway's memory bounde
   REQUIRE(busy.acked() > 1000);
   const std::size_t before = resident_bytes(gw.pid());
 
-  // One after the other, each once answered: the gateway opens a broker connection per client
+  // Four at a time, each group once answered: the gateway opens a broker connection per client
   // connection, and the mock listens with a backlog of 5 (rd_kafka_mock_broker_start_listener),
   // so 100 at once overflow it; the kernel then retries the dropped SYNs at 1, 3, 7, 15 s and
   // some connections outlive the gateway's upstream connect timeout (10 s), which closes them.
   std::vector<std::unique_ptr<stalled_consumer>> stalled;
-  // Each asks where the log is now: the mock keeps ~5 MB per partition, which the producer
+  // Each group asks where the log is now: the mock keeps ~5 MB per partition, which the producer
   // turns over every few seconds, and offsets before the log start get a small error answer.
+  constexpr int group = 4;
   std::size_t peak = before;
   std::chrono::nanoseconds slowest{0};
   const auto connecting = clock::now();
-  for (int i = 0; i < stalled_count; ++i) {
-    INFO("stalled consumer " << i);
+  for (int first = 0; first < stalled_count; first += group) {
+    INFO("stalled consumers from " << first);
     const auto marks = normal.watermarks(topic, partitions, 10s);
     REQUIRE(marks.size() == partitions);
     const auto t = clock::now();
-    stalled.push_back(std::make_unique<stalled_consumer>(sc.base, marks));
-    REQUIRE(stalled.back()->connected());
+    for (int i = first; i < std::min(first + group, stalled_count); ++i) {
+      stalled.push_back(std::make_unique<stalled_consumer>(sc.base, marks));
+      REQUIRE(stalled.back()->connected());
+    }
+    auto all_answered = [&] {
+      return std::all_of(stalled.begin() + first, stalled.end(), [](const auto& s) { return s->answered(); });
+    };
     // The normal consumer reads meanwhile: one that falls behind by more than the mock keeps
     // (its fetch position out of range) stops for good with librdkafka 2.0.2 and the mock.
-    while (!stalled.back()->answered() && clock::now() - t < 10s) read_for(20ms);
-    REQUIRE(stalled.back()->answered());
+    while (!all_answered() && clock::now() - t < 10s) read_for(20ms);
+    REQUIRE(all_answered());
     slowest = std::max<std::chrono::nanoseconds>(slowest, clock::now() - t);
     peak = std::max(peak, resident_bytes(gw.pid()));
   }
@@ -287,7 +296,7 @@ TEST_CASE("back-pressure: 100 stalled consumers keep the gateway's memory bounde
                << stalled_count << " stalled consumers (grew " << (peak - before) / 1024 << " KiB, bound "
                << bound / 1024 << " KiB = " << stalled_count << " x " << sc.per_connection / 1024
                << " KiB + 32 MiB); stalled clients connected in "
-               << std::chrono::duration_cast<std::chrono::milliseconds>(connected_in).count() << " ms (slowest answer "
+               << std::chrono::duration_cast<std::chrono::milliseconds>(connected_in).count() << " ms (slowest group answered in "
                << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()
                << " ms); the gateway's send queues hold " << in_kernel / 1024 << " KiB in the kernel, "
                << with_data << " stalled clients " << waiting / 1024 << " KiB unread; normal consumer read "
@@ -299,7 +308,20 @@ TEST_CASE("back-pressure: 100 stalled consumers keep the gateway's memory bounde
   CHECK(with_data == stalled_count);  // every stalled client still holds answers it never read
   CHECK(peak - before <= bound);
   CHECK(late_read >= 500);
-  dir.keep = with_data < stalled_count || peak - before > bound || late_read < 500;
+
+  // The stalled clients go all at once, answers unread (so the kernel resets their connections)
+  // while the gateway is still writing to them: each session ends on its own, the gateway serves
+  // on (a splice into a reset socket raises SIGPIPE, which once killed the whole process here)
+  // and drains on SIGTERM.
+  stalled.clear();
+  const std::size_t acked_then = busy.acked();
+  const auto closed_at = clock::now();
+  while (busy.acked() < acked_then + 1024 && clock::now() - closed_at < 15s) read_for(100ms);
+  CHECK(busy.acked() >= acked_then + 1024);
+  busy.stop();
+  const int exit_code = gw.stop(SIGTERM, 20s);
+  CHECK(exit_code == 0);
+  dir.keep = with_data < stalled_count || peak - before > bound || late_read < 500 || exit_code != 0;
 }
 
 }  // namespace kgw::e2e
