@@ -134,7 +134,7 @@ class captured_log {
 }  // namespace
 
 TEST_CASE("noisy neighbour: a storm of failed logins leaves an authenticated bystander's latency alone",
-          "[e2e][noisy]") {
+          "[e2e][noisy][timing]") {
   secure_environment env({{"storm", 1}}, [](config::gateway_config& cfg) {
     cfg.workers = 1;  // the bystander and the storm on the same relay thread
     cfg.auth_threads = 1;

@@ -138,7 +138,8 @@ void produce_flat_out(const std::string& bootstrap, const std::string& user, con
 
 }  // namespace
 
-TEST_CASE("quotas: two principals with different produce quotas each get their own rate, told throttle_time_ms") {
+TEST_CASE("quotas: two principals with different produce quotas each get their own rate, told throttle_time_ms",
+          "[e2e][quotas][timing]") {
   constexpr double alice_quota = 400 * 1024, bob_quota = 160 * 1024;
   secure_environment env({{"metered", 3}}, [&](config::gateway_config& c) {
     auto& q = c.policies.edit<policies::quota_section>();
@@ -169,7 +170,8 @@ TEST_CASE("quotas: two principals with different produce quotas each get their o
   CHECK(rb == Approx(bob_quota).epsilon(0.10));
 }
 
-TEST_CASE("quotas: one principal's client ids each get the rate their rule gives") {
+TEST_CASE("quotas: one principal's client ids each get the rate their rule gives",
+          "[e2e][quotas][timing]") {
   constexpr double web_quota = 400 * 1024, bulk_quota = 160 * 1024;
   secure_environment env({{"metered", 3}}, [&](config::gateway_config& c) {
     auto& q = c.policies.edit<policies::quota_section>();
@@ -200,7 +202,8 @@ TEST_CASE("quotas: one principal's client ids each get the rate their rule gives
   CHECK(rb == Approx(bulk_quota).epsilon(0.10));
 }
 
-TEST_CASE("quotas: a producer over its request rate is throttled to it, told throttle_time_ms") {
+TEST_CASE("quotas: a producer over its request rate is throttled to it, told throttle_time_ms",
+          "[e2e][quotas][timing]") {
   constexpr double quota = 100;  // requests per second
   secure_environment env({{"metered", 1}}, [&](config::gateway_config& c) {
     auto& q = c.policies.edit<policies::quota_section>();
@@ -239,7 +242,8 @@ TEST_CASE("quotas: a producer over its request rate is throttled to it, told thr
   CHECK(r == Approx(quota).epsilon(0.10));
 }
 
-TEST_CASE("quotas: a consumer over its fetch quota is throttled to it") {
+TEST_CASE("quotas: a consumer over its fetch quota is throttled to it",
+          "[e2e][quotas][timing]") {
   constexpr double quota = 200 * 1024;
   secure_environment env({{"backlog", 2}}, [&](config::gateway_config& c) {
     auto& q = c.policies.edit<policies::quota_section>();
