@@ -43,6 +43,7 @@
 #include "tests/e2e/http_get.h"
 #include "tests/e2e/process_stats.h"
 #include "tests/e2e/raw_connection.h"
+#include "tests/e2e/scratch_dir.h"
 #include "tests/e2e/steady_clients.h"
 
 namespace kgw::e2e {
@@ -70,22 +71,9 @@ struct port_block {
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(base); }
 };
 
-// The files of one test (configs, logs), removed unless it failed.
-struct test_dir {
-  fs::path path;
-  bool keep = false;
-  explicit test_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("kgw-faults-" + name + "-" + std::to_string(::getpid()))) {
-    fs::create_directories(path);
-  }
-  ~test_dir() {
-    if (!keep) fs::remove_all(path);
-  }
-};
-
 // The gateway's config: a plaintext listener, optionally a SASL_PLAINTEXT one (PLAIN, user alice),
 // and the admin listener.
-fs::path write_config(const test_dir& d, const port_block& p, const std::string& upstream, bool sasl_listener) {
+fs::path write_config(const scratch_dir& d, const port_block& p, const std::string& upstream, bool sasl_listener) {
   std::ostringstream y;
   y << "gateway:\n  workers: 2\n"
     << "listeners:\n"
@@ -164,11 +152,11 @@ struct clients {
 // One test's processes: the broker (its brokers on `broker_ports` when given) and a gateway in
 // front of it, ready to serve, with their files in `dir` (kept when the test fails).
 struct stage {
-  test_dir dir;
+  scratch_dir dir;
   std::unique_ptr<dev_cluster_process> broker;
   std::unique_ptr<gateway_process> gateway;
   stage(const std::string& name, const port_block& ports, bool sasl_listener, bool fixed_broker_ports = false)
-      : dir(name) {
+      : dir("faults-" + name) {
     REQUIRE(ports_free(ports.base, fixed_broker_ports ? 23 : 20));
     start_broker(fixed_broker_ports ? ports.broker(3) : std::vector<std::uint16_t>{});
     gateway = std::make_unique<gateway_process>(write_config(dir, ports, broker->bootstrap(), sasl_listener),

@@ -53,6 +53,7 @@
 #include "tests/e2e/gateway_process.h"
 #include "tests/e2e/process_stats.h"
 #include "tests/e2e/rdkafka_client.h"
+#include "tests/e2e/scratch_dir.h"
 
 namespace kgw::e2e {
 namespace {
@@ -153,19 +154,6 @@ class stalled_consumer {
   bool connected_ = false;
 };
 
-// The files of one run (config, logs), removed unless it failed.
-struct test_dir {
-  fs::path path;
-  bool keep = true;  // until the test says otherwise: a failed REQUIRE leaves them for reading
-  explicit test_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("kgw-backpressure-" + name + "-" + std::to_string(::getpid()))) {
-    fs::create_directories(path);
-  }
-  ~test_dir() {
-    if (!keep) fs::remove_all(path);
-  }
-};
-
 struct scenario {
   const char* name;
   std::uint16_t base;  // listen; broker ports base+1..base+10; admin base+11
@@ -185,7 +173,7 @@ TEST_CASE("back-pressure: 100 stalled consumers keep the gateway's memory bounde
   INFO(sc.name);
   const auto started = clock::now();
   REQUIRE(ports_free(sc.base, 12));
-  test_dir dir(std::to_string(sc.base));
+  scratch_dir dir("backpressure-" + std::to_string(sc.base), true);  // kept if a REQUIRE fails
   dev_cluster_process broker(1, {{topic, partitions}}, dir.path / "broker.log");
   std::ostringstream y;
   y << "gateway:\n  listen: 127.0.0.1:" << sc.base << "\n  advertised_host: 127.0.0.1\n  broker_ports: "
