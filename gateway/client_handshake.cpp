@@ -129,10 +129,8 @@ awaitable<bool> client_handshake::sasl_exchange() {
         need = static_cast<std::size_t>(n) + 4;
         if (d.size() >= need) break;
       }
-      auto space = c_.in.prepare(need - std::min(need, d.size()));
-      auto [ec, got] = co_await c_.client.async_read_some(asio::buffer(space.data(), space.size()), use_tuple);
+      auto [ec, got] = co_await c_.client.read_into(c_.in, need - std::min(need, d.size()));
       if (ec) co_return false;  // the client left before authenticating
-      c_.in.commit(got);
       c_.bytes_in += got;
     }
     const auto frame = c_.in.data().subspan(4, need - 4);

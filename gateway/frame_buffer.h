@@ -128,6 +128,14 @@ class frame_buffer {
     head_ += n;
     if (head_ == tail_) head_ = tail_ = 0;
   }
+  // Nothing buffered and the connection about to wait: all the memory goes back (an idle
+  // connection holds no buffer; the next read allocates min_read again).
+  void release() {
+    if (head_ == tail_) {
+      decltype(buf_)().swap(buf_);
+      head_ = tail_ = 0;
+    }
+  }
   // After a large frame, give the memory back once nothing is pending.
   void shrink() {
     if (head_ == tail_ && buf_.size() > 4 * min_read) {

@@ -378,9 +378,7 @@ class session : public std::enable_shared_from_this<session> {
         if (read_timeout.count() > 0 && std::chrono::steady_clock::now() + read_timeout < deadline.expiry())
           deadline.expires_after(read_timeout);
       }
-      auto space = in_.prepare(need - std::min(need, d.size()));
-      auto r = co_await (client_.async_read_some(asio::buffer(space.data(), space.size()), use_tuple) ||
-                         deadline.async_wait(use_tuple));
+      auto r = co_await (client_.read_into(in_, need - std::min(need, d.size())) || deadline.async_wait(use_tuple));
       if (r.index() == 1) {
         if (started) {
           end("request not received whole within " + std::to_string(std::min(idle, read_timeout).count()) + " ms",
@@ -393,7 +391,6 @@ class session : public std::enable_shared_from_this<session> {
       }
       auto [ec, got] = std::get<0>(r);
       if (ec) co_return false;  // the client left (or the gateway is draining)
-      in_.commit(got);
       bytes_in_ += got;
     }
   }
@@ -651,10 +648,8 @@ class session : public std::enable_shared_from_this<session> {
         request_started_ = std::chrono::steady_clock::now();
         idle_timer_.cancel();
       }
-      auto space = in_.prepare(need - std::min(need, in_.data().size()));
-      auto [ec, got] = co_await client_.async_read_some(
-          asio::buffer(space.data(), space.size()),
-          asio::bind_cancellation_slot(stop_reading_.slot(), use_tuple));
+      auto [ec, got] = co_await client_.read_into(in_, need - std::min(need, in_.data().size()),
+                                                  std::numeric_limits<std::size_t>::max(), stop_reading_.slot());
       if (ec) {
         if (draining_) co_return co_await wait_forever();
         // A TLS client may close without close_notify (stream_truncated): still a clean leave.
@@ -662,7 +657,6 @@ class session : public std::enable_shared_from_this<session> {
         if (ec != asio::error::operation_aborted) end("client read failed: " + ec.message(), false);
         co_return;
       }
-      in_.commit(got);
       bytes_in_ += got;
     }
   }
@@ -996,9 +990,7 @@ class session : public std::enable_shared_from_this<session> {
       // Read at most what completes the current frame (or 64 KiB): the rest of a large
       // pass-through response is then spliced rather than copied through this buffer.
       const std::size_t want = need - std::min(need, up_.data().size());
-      auto space = up_.prepare(want);
-      auto [ec, got] = co_await upstream_.async_read_some(
-          asio::buffer(space.data(), std::min(space.size(), std::max(want, frame_buffer::min_read))), use_tuple);
+      auto [ec, got] = co_await upstream_.read_into(up_, want, std::max(want, frame_buffer::min_read));
       if (ec) {
         if (client_eof_ && ec == asio::error::eof) co_return;  // the broker saw the client's close
         if (ec != asio::error::operation_aborted)
@@ -1006,7 +998,6 @@ class session : public std::enable_shared_from_this<session> {
                           (ec == asio::error::eof ? std::string() : ": " + ec.message()));
         co_return;
       }
-      up_.commit(got);
       last_activity_ = std::chrono::steady_clock::now();
     }
   }

@@ -1,5 +1,6 @@
 // kafka-gateway: command-line entry point.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <charconv>
 #include <functional>
@@ -169,6 +170,21 @@ sigset_t block_control_signals() {
   return set;
 }
 
+// Every client connection is a descriptor (two once it reaches a broker), and the default soft
+// limit (often 1024) would refuse clients long before memory runs short: the soft limit goes up
+// to the hard one, which the operator sets (ulimit -Hn, LimitNOFILE=, --ulimit).
+void raise_open_file_limit() {
+  rlimit l{};
+  if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return;
+  if (l.rlim_cur < l.rlim_max) {
+    const rlim_t was = l.rlim_cur;
+    l.rlim_cur = l.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &l) != 0) l.rlim_cur = was;
+  }
+  kgw::log::relay().info("open file limit {} (a client connection takes one, two once it reaches a broker)",
+                         l.rlim_cur);
+}
+
 // "host:port,host:port" (IPv6 hosts in brackets) for --upstream; nullopt if malformed.
 std::optional<std::vector<kgw::config::host_port>> parse_brokers(std::string_view list) {
   std::vector<kgw::config::host_port> out;
@@ -226,6 +242,7 @@ int run_gateway(const std::string& path, const std::string& level_override, cons
     return 2;
   }
   kgw::log::apply(*levels);
+  raise_open_file_limit();
   sigset_t signals = block_control_signals();
   auto policy_paths = cfg->policies.paths;
   kgw::gateway::gateway gw(std::move(*cfg));
