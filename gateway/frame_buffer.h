@@ -138,11 +138,7 @@ class frame_buffer {
   }
   // After a large frame, give the memory back once nothing is pending.
   void shrink() {
-    if (head_ == tail_ && buf_.size() > 4 * min_read) {
-      buf_.clear();
-      buf_.shrink_to_fit();
-      head_ = tail_ = 0;
-    }
+    if (buf_.size() > 4 * min_read) release();
   }
 
  private:
