@@ -182,6 +182,9 @@ struct gateway_config {
   // arriving (Kafka's queued.max.request.bytes). A connection whose next request would pass it
   // stops reading until memory is freed. At least max_frame_bytes, so any one request fits.
   std::size_t max_buffered_request_bytes = 256u * 1024 * 1024;
+  // Governed batches kept for sessions whose views decide alike (policies/transform_cache.h):
+  // N consumer groups reading a topic through one view govern each batch once. 0: off.
+  std::size_t transform_cache_bytes = 32u * 1024 * 1024;
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};  // Kafka's connections.max.idle.ms
   // A request that has started to arrive must arrive whole within this (0 = no limit): a client
   // trickling bytes cannot hold its connection, and the broker connection behind it, for ever.

@@ -290,7 +290,7 @@ class parser : yaml_reader {
     only_keys(g, "'gateway'",
               {"listen", "advertised_host", "broker_ports", "workers", "max_frame_size", "max_buffered_requests",
                "idle_timeout", "upstream_connect_timeout", "log_level", "request_read_timeout",
-               "response_write_timeout", "failed_authentication_delay", "auth_threads", "max_connections"});
+               "response_write_timeout", "failed_authentication_delay", "auth_threads", "max_connections", "transform_cache"});
     if (auto n = g["listen"]) c.listen = endpoint(n, "gateway.listen");
     if (auto n = g["advertised_host"]) {
       c.advertised_host = nonempty(n, "gateway.advertised_host");
@@ -310,6 +310,7 @@ class parser : yaml_reader {
     } else {
       c.max_buffered_request_bytes = std::max(c.max_buffered_request_bytes, c.max_frame_bytes);
     }
+    if (auto n = g["transform_cache"]) c.transform_cache_bytes = size_bytes(n, "gateway.transform_cache");
     if (auto n = g["idle_timeout"]) c.idle_timeout = duration(n, "gateway.idle_timeout");
     if (auto n = g["upstream_connect_timeout"])
       c.upstream_connect_timeout = duration(n, "gateway.upstream_connect_timeout");

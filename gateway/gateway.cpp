@@ -44,6 +44,7 @@
 #include "gateway/worker.h"
 #include "policies/policy_set.h"
 #include "policies/quota/connection_limits.h"
+#include "policies/transform_cache.h"
 #include "protocol/metadata.h"
 
 namespace kgw::gateway {
@@ -225,6 +226,9 @@ struct gateway::impl {
   std::mutex reload_mu;                                // one reload at a time
   std::string embedded_program;  // runs `upstream.embedded`; empty: this very program
   request_memory_budget request_memory{boot->max_buffered_request_bytes};  // shared by all workers
+  // Governed batches shared by sessions with alike views, across workers and generations.
+  std::shared_ptr<policies::transform_cache> transforms =
+      boot->transform_cache_bytes ? std::make_shared<policies::transform_cache>(boot->transform_cache_bytes) : nullptr;
   bootstrap_brokers bootstrap;
   // After bootstrap: destroyed first, so its watcher (which sets bootstrap on a restart) stops
   // before bootstrap goes, also when start() throws.
@@ -438,6 +442,7 @@ void gateway::start() {
   m.keys.set_decision_stream(&m.decisions);
   auto services = m.keys.services_for(*m.boot);
   if (!services) throw std::runtime_error(services.error());
+  services->transforms = m.transforms;
   m.live.publish(std::make_shared<const live_config>(1, m.boot, std::move(*services), &m.quota_meters));
   m.connector = std::make_unique<upstream_connector>(m.boot);
   const auto listener_cfgs = m.boot->effective_listeners();
@@ -593,6 +598,7 @@ reload_result gateway::apply(config::gateway_config next) {
       r.message = services.error();
       return r;
     }
+    services->transforms = m.transforms;
     auto gen = std::make_shared<const live_config>(live->generation + 1,
                                                    std::make_shared<const config::gateway_config>(std::move(next)),
                                                    std::move(*services), &m.quota_meters);
@@ -678,6 +684,12 @@ void gateway::stop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   log_governance(*this, "governance totals");
+  if (m.transforms)
+    if (const auto t = m.transforms->snapshot(); t.hits + t.misses > 0)
+      log::relay().info("transform cache: {} batches from the cache, {} governed ({:.1f}% shared), {} evicted, {} bytes "
+                        "held of {}",
+                        t.hits, t.misses, 100.0 * static_cast<double>(t.hits) / static_cast<double>(t.hits + t.misses),
+                        t.evicted, t.bytes, m.transforms->capacity());
   for (auto& w : m.workers) w->io.stop();
   for (auto& w : m.workers)
     if (w->thread.joinable()) w->thread.join();

@@ -66,13 +66,15 @@ record_buffer_pool& buffer_pool() {
 
 policy_chain::policy_chain(std::shared_ptr<const live_config> gen, const std::string& principal, topic_names& names,
                            policies::decision_origin origin)
-    : policy_chain(gen->policies->chain(principal), principal, names, origin) {
+    : policy_chain(gen->policies->chain(principal), principal, names, origin, gen->policies->services().transforms) {
   gen_ = std::move(gen);
 }
 
 policy_chain::policy_chain(std::shared_ptr<const policies::principal_policies> chain, const std::string& principal,
-                           topic_names& names, policies::decision_origin origin)
-    : principal_(principal), names_(names), origin_(origin), policies_(std::move(chain)) {
+                           topic_names& names, policies::decision_origin origin,
+                           std::shared_ptr<policies::transform_cache> transforms)
+    : principal_(principal), names_(names), origin_(origin), policies_(std::move(chain)),
+      transforms_(std::move(transforms)) {
   for (const auto& p : policies_->chain) wants_.push_back(p->wants());
 }
 
@@ -263,7 +265,8 @@ std::expected<void, std::string> policy_chain::govern_fetch_records(policies::re
       auto& buf = out.buffers.emplace_back(buffer_pool().take());
       policies::tally_counts counts{};
       using outcome = policies::record_governor::outcome;
-      const auto result = governor_.govern(*p.records, run, buf, counts, version >= 4);
+      const policies::record_governor::sharing share{transforms_.get(), p.partition_index};
+      const auto result = governor_.govern(*p.records, run, buf, counts, version >= 4, &share);
       report(name, p.partition_index, counts, result ? 0 : result.error().error,
              result ? std::string_view() : std::string_view(result.error().why));
       if (!result) {

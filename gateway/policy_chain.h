@@ -31,6 +31,7 @@
 namespace kgw::policies {
 class policy_set;
 struct principal_policies;
+class transform_cache;
 }  // namespace kgw::policies
 
 namespace kgw::gateway {
@@ -72,8 +73,10 @@ class policy_chain {
   policy_chain(std::shared_ptr<const live_config> gen, const std::string& principal, topic_names& names,
                policies::decision_origin origin);
   // An explicit chain (tests, tools); the caller keeps what its policies point into alive.
+  // transforms: where governed batches are shared (null: nowhere).
   policy_chain(std::shared_ptr<const policies::principal_policies> chain, const std::string& principal,
-               topic_names& names, policies::decision_origin origin);
+               topic_names& names, policies::decision_origin origin,
+               std::shared_ptr<policies::transform_cache> transforms = nullptr);
   ~policy_chain();
 
   bool empty() const;  // no policy applies to this principal: the session relays bytes
@@ -110,6 +113,7 @@ class policy_chain {
   std::shared_ptr<const policies::principal_policies> policies_;
   std::vector<policies::interest> wants_;  // per policy, in chain order
   policies::record_governor governor_;
+  std::shared_ptr<policies::transform_cache> transforms_;
   std::map<std::string, policies::topic_stages, std::less<>> topics_;
 };
 

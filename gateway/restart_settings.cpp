@@ -11,6 +11,7 @@ std::vector<std::string> restart_only_changes(const config::gateway_config& a, c
   note(a.workers != b.workers, "gateway.workers");
   note(a.max_frame_bytes != b.max_frame_bytes, "gateway.max_frame_size");
   note(a.max_buffered_request_bytes != b.max_buffered_request_bytes, "gateway.max_buffered_requests");
+  note(a.transform_cache_bytes != b.transform_cache_bytes, "gateway.transform_cache");
   note(a.idle_timeout != b.idle_timeout, "gateway.idle_timeout");
   note(a.upstream_connect_timeout != b.upstream_connect_timeout, "gateway.upstream_connect_timeout");
   note(a.request_read_timeout != b.request_read_timeout, "gateway.request_read_timeout");

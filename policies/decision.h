@@ -37,7 +37,8 @@ namespace kgw::policies {
   X(fields_encrypted)         /* fields (or whole values) sealed on produce */   \
   X(fields_decrypted)         /* fields (or whole values) opened on fetch */     \
   X(fields_undecryptable)     /* could not be opened: masked or record dropped */\
-  X(records_undecryptable_dropped) /* dropped: a field did not decrypt */
+  X(records_undecryptable_dropped) /* dropped: a field did not decrypt */    \
+  X(batches_shared)           /* governed once for all alike: from the cache */
 
 enum class tally : std::uint8_t {
 #define KGW_TALLY_ENUM(name) name,

@@ -131,11 +131,16 @@ std::shared_ptr<const topic_policies> policy_set::for_topic(std::string_view pri
   const auto& who = lookup(*cfg_, unknown_principals_, principal);
   auto out = std::make_shared<topic_policies>();
   if (const auto views = applicable_views(cfg_->policies, who, topic); !views.empty()) {
-    auto view = topic_view::compile(views, who, cfg_->policies.section<view_section>()->hash_key);
+    // Principals whose rules compile alike share one view (and its governed batches).
+    std::string share = std::string(topic) + '\n' + topic_view::share_key(views, who);
+    auto it = views_.find(share);
+    if (it == views_.end())
+      it = views_.emplace(std::move(share), topic_view::compile(views, who, cfg_->policies.section<view_section>()->hash_key)).first;
+    const auto& view = it->second;
     if (!view)
       out->error = view.error();
     else if (!(*view)->passthrough())  // nothing to do to any record: leave batches untouched
-      out->view = std::move(*view);
+      out->view = *view;
   }
   if (const auto rules = applicable_validations(cfg_->policies, who, topic); !rules.empty()) {
     auto validator = record_validator::compile(rules);

@@ -5,6 +5,7 @@
 // Threading: thread-safe; compiled objects are immutable and shared. Lookups of what is already
 // compiled take a shared lock (uncontended: readers only); sessions keep their own topic ->
 // stages map on top for Fetch.
+#include <expected>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -83,6 +84,8 @@ class policy_set {
   std::map<std::string, std::shared_ptr<const principal_acl>, std::less<>> acls_;
   std::map<std::string, std::shared_ptr<const principal_policies>, std::less<>> chains_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const topic_policies>> topics_;
+  // Compiled views by topic and topic_view::share_key: one per distinct outcome, not per principal.
+  std::map<std::string, std::expected<std::shared_ptr<const topic_view>, std::string>> views_;
 };
 
 }  // namespace kgw::policies

@@ -89,7 +89,15 @@ class record_stage {
   virtual bool passthrough() const = 0;
   // Decides about one record. out is reset by the callee; rewritten bytes live in arena.
   virtual void apply(const record_in& in, record_result& out, record_arena& arena) const = 0;
+  // Nonzero: apply() depends on nothing but the record and this stage, and no stage answers the
+  // same number unless it decides exactly the same (a view shared by principals whose rules
+  // compile alike). Governed batches are shared by it (policies/transform_cache.h). 0: never
+  // shared (decryption: what it can open changes as keys come, rotate and are shredded).
+  virtual std::uint64_t output_identity() const { return 0; }
 };
+
+// A fresh output identity: unique in the process, never 0, never reused.
+std::uint64_t next_output_identity();
 
 // Runs `stages` (at least one) in order on one record, each on what the ones before left, until
 // one does not keep it; `result` is the outcome. next and staged_headers are scratch.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "policies/record.h"
+#include "policies/transform_cache.h"
 #include "policies/validation/record_validator.h"
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
@@ -52,6 +53,11 @@ bool prepend_skip_marker(std::vector<std::byte>& out) {
   return true;
 }
 }  // namespace
+
+std::uint64_t next_output_identity() {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 void run_stages(std::span<const record_stage* const> stages, const record_in& in, record_result& result,
                 record_result& next, std::vector<record_header>& staged_headers, record_arena& arena) {
@@ -145,18 +151,110 @@ struct record_governor::scratch {
 record_governor::record_governor() : s_(std::make_unique<scratch>()) {}
 record_governor::~record_governor() = default;
 
+namespace {
+// The key a batch's governed form is shared under, if the stages allow it (each has an output
+// identity; at most two of them, which covers every chain the registry builds today).
+std::optional<batch_key> sharing_key(std::span<const record_stage* const> stages, const proto::records_entry& e,
+                                     std::int32_t partition) {
+  if (stages.size() > 2 || e.bytes.size() < proto::batch_crc_start || e.bytes.size() > 0xffffffffu)
+    return std::nullopt;
+  batch_key k;
+  for (std::size_t i = 0; i < stages.size(); ++i)
+    if ((k.stages[i] = stages[i]->output_identity()) == 0) return std::nullopt;
+  k.base_offset = e.base_offset;
+  k.partition = partition;
+  k.length = static_cast<std::uint32_t>(e.bytes.size());
+  const std::byte* crc = e.bytes.data() + proto::batch_crc_offset;
+  for (int i = 0; i < 4; ++i) k.crc = k.crc << 8 | std::to_integer<std::uint32_t>(crc[i]);
+  return k;
+}
+}  // namespace
+
+std::expected<bool, record_governor::failure> record_governor::govern_batch(const proto::records_entry& e,
+                                                                            std::span<const record_stage* const> stages,
+                                                                            std::vector<std::byte>& out,
+                                                                            policies::tally_counts& counts) {
+  auto& s = *s_;
+  auto corrupt = [](std::string why) { return std::unexpected(failure{proto::kafka_error::corrupt_message, std::move(why)}); };
+  s.start_batch();
+  bool batch_changed = false;
+  std::uint64_t delivered = 0, filtered = 0, masked = 0, invalid_dropped = 0, invalid_replaced = 0, opened = 0,
+                undecryptable = 0, undecryptable_dropped = 0;
+  for (const auto& r : s.batch.records) {
+    s.apply(stages, s.view_of(r));
+    const auto& res = s.result;
+    opened += res.opened;
+    undecryptable += res.undecryptable;
+    if (res.what == policies::verdict::retry) {
+      // Nothing of this partition now; the client fetches the same offset again.
+      policies::add(counts, tally::fields_decrypted, opened);
+      policies::add(counts, tally::fields_undecryptable, undecryptable);
+      return std::unexpected(failure{proto::kafka_error::kafka_storage_error,
+                                     "record at offset " + std::to_string(s.batch.header.base_offset + r.offset_delta) +
+                                         ": " + std::string(res.why)});
+    }
+    if (res.what == policies::verdict::drop) {
+      ++filtered;
+      batch_changed = true;
+      continue;
+    }
+    if (res.what == policies::verdict::drop_invalid) {
+      ++(res.undecryptable ? undecryptable_dropped : invalid_dropped);
+      batch_changed = true;
+      continue;
+    }
+    ++delivered;
+    if (res.replaced_invalid) ++invalid_replaced;
+    if (s.keep(r)) {
+      ++masked;
+      batch_changed = true;
+    }
+  }
+  policies::add(counts, tally::records_delivered, delivered);
+  policies::add(counts, tally::fields_decrypted, opened);
+  policies::add(counts, tally::fields_undecryptable, undecryptable);
+  policies::add(counts, tally::records_undecryptable_dropped, undecryptable_dropped);
+  policies::add(counts, tally::records_filtered, filtered);
+  policies::add(counts, tally::records_masked, masked);
+  policies::add(counts, tally::records_invalid_dropped, invalid_dropped);
+  policies::add(counts, tally::records_invalid_replaced, invalid_replaced);
+  if (!batch_changed) {
+    out.insert(out.end(), e.bytes.begin(), e.bytes.end());
+    return false;
+  }
+  s.bind_headers();
+  proto::batch_header like = s.batch.header;
+  if (s.to_write.empty()) {
+    // Every record removed: an empty batch keeps the batch's offsets so the consumer moves
+    // past them (as after compaction, KAFKA-5443). It goes uncompressed, and marked as a
+    // control batch: clients skip those without looking for records, whereas a response
+    // holding only empty data batches makes librdkafka think its fetch size is too small
+    // (it doubles it, then reports MSG_SIZE_TOO_LARGE) and an empty compressed payload
+    // trips its decompressor.
+    like.attributes = static_cast<std::int16_t>(
+        (like.attributes & (proto::batch_timestamp_type_bit | proto::batch_transactional_bit)) |
+        proto::batch_control_bit);
+  }
+  if (auto r = proto::encode_batch(like, s.batch.snappy_xerial, s.to_write, out); !r) {
+    policies::add(counts, policies::tally::corrupt_batches);
+    return corrupt("re-encoding batch at offset " + std::to_string(e.base_offset) + ": " + r.error());
+  }
+  policies::add(counts, tally::batches_rewritten);
+  return true;
+}
+
 std::expected<record_governor::outcome, record_governor::failure> record_governor::govern(
     proto::bytes_view records, std::span<const record_stage* const> stages, std::vector<std::byte>& out,
-    policies::tally_counts& counts, bool v2_allowed) {
+    policies::tally_counts& counts, bool v2_allowed, const sharing* shared) {
   if (stages.empty()) return outcome::unchanged;
   auto corrupt = [](std::string why) { return std::unexpected(failure{proto::kafka_error::corrupt_message, std::move(why)}); };
   const char* const legacy_batch_failed = "cannot write the batch standing for legacy message sets";
   auto& s = *s_;
   proto::split_records(records, s.entries);
   bool changed = false;
-  std::uint64_t delivered = 0, filtered = 0, masked = 0, invalid_dropped = 0, invalid_replaced = 0, legacy = 0,
-                rewritten = 0, opened = 0, undecryptable = 0, undecryptable_dropped = 0;
+  std::uint64_t legacy = 0;
   std::uint64_t records_out = 0;  // records of control batches passed on (transaction markers)
+  policies::tally_counts batches{};  // what the data batches counted, this call's
   out.clear();
   out.reserve(records.size());
   // A run of dropped legacy entries becomes one empty control batch ending at the run's last
@@ -172,6 +270,13 @@ std::expected<record_governor::outcome, record_governor::failure> record_governo
     h.last_offset_delta = static_cast<std::int32_t>(legacy_last - legacy_first);
     h.attributes = proto::batch_control_bit;
     return proto::encode_batch(h, false, {}, out).has_value();
+  };
+  // A failed partition delivers nothing: of what its batches counted, only the corrupt batch and
+  // the fields opened (or not) before it stand.
+  auto fail = [&](failure f) {
+    for (tally t : {tally::corrupt_batches, tally::fields_decrypted, tally::fields_undecryptable})
+      policies::add(counts, t, batches[static_cast<std::size_t>(t)]);
+    return std::unexpected(std::move(f));
   };
   for (const auto& e : s.entries) {
     if (e.what == proto::records_entry::kind::legacy) {
@@ -198,84 +303,40 @@ std::expected<record_governor::outcome, record_governor::failure> record_governo
       changed = true;
       continue;
     }
+    // Governed already for stages that decide alike? Control batches are never in the cache
+    // (they pass as they are), nor are batches that failed.
+    std::optional<batch_key> key;
+    if (shared && shared->cache) key = sharing_key(stages, e, shared->partition);
+    if (key) {
+      if (const auto hit = shared->cache->find(*key, e.bytes, out, batches); hit != transform_cache::found::no) {
+        policies::add(batches, tally::batches_shared);
+        changed |= hit == transform_cache::found::rewritten;
+        continue;
+      }
+    }
     if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) {
-      policies::add(counts, policies::tally::corrupt_batches);
-      return corrupt("batch at offset " + std::to_string(e.base_offset) + ": " + r.error());
+      policies::add(batches, policies::tally::corrupt_batches);
+      return fail(failure{proto::kafka_error::corrupt_message, "batch at offset " + std::to_string(e.base_offset) + ": " + r.error()});
     }
     if (s.batch.header.control()) {
       out.insert(out.end(), e.bytes.begin(), e.bytes.end());
       records_out += s.batch.records.size();
       continue;
     }
-    s.start_batch();
-    bool batch_changed = false;
-    for (const auto& r : s.batch.records) {
-      s.apply(stages, s.view_of(r));
-      const auto& res = s.result;
-      opened += res.opened;
-      undecryptable += res.undecryptable;
-      if (res.what == policies::verdict::retry) {
-        // Nothing of this partition now; the client fetches the same offset again.
-        policies::add(counts, tally::fields_decrypted, opened);
-        policies::add(counts, tally::fields_undecryptable, undecryptable);
-        return std::unexpected(failure{proto::kafka_error::kafka_storage_error,
-                                       "record at offset " + std::to_string(s.batch.header.base_offset + r.offset_delta) +
-                                           ": " + std::string(res.why)});
-      }
-      if (res.what == policies::verdict::drop) {
-        ++filtered;
-        batch_changed = true;
-        continue;
-      }
-      if (res.what == policies::verdict::drop_invalid) {
-        ++(res.undecryptable ? undecryptable_dropped : invalid_dropped);
-        batch_changed = true;
-        continue;
-      }
-      ++delivered;
-      if (res.replaced_invalid) ++invalid_replaced;
-      if (s.keep(r)) {
-        ++masked;
-        batch_changed = true;
-      }
-    }
-    if (!batch_changed) {
-      out.insert(out.end(), e.bytes.begin(), e.bytes.end());
-      continue;
-    }
-    s.bind_headers();
-    proto::batch_header like = s.batch.header;
-    if (s.to_write.empty()) {
-      // Every record removed: an empty batch keeps the batch's offsets so the consumer moves
-      // past them (as after compaction, KAFKA-5443). It goes uncompressed, and marked as a
-      // control batch: clients skip those without looking for records, whereas a response
-      // holding only empty data batches makes librdkafka think its fetch size is too small
-      // (it doubles it, then reports MSG_SIZE_TOO_LARGE) and an empty compressed payload
-      // trips its decompressor.
-      like.attributes = static_cast<std::int16_t>(
-          (like.attributes & (proto::batch_timestamp_type_bit | proto::batch_transactional_bit)) |
-          proto::batch_control_bit);
-    }
-    if (auto r = proto::encode_batch(like, s.batch.snappy_xerial, s.to_write, out); !r) {
-      policies::add(counts, policies::tally::corrupt_batches);
-      return corrupt("re-encoding batch at offset " + std::to_string(e.base_offset) + ": " + r.error());
-    }
-    ++rewritten;
-    changed = true;
+    policies::tally_counts one{};
+    const std::size_t before = out.size();
+    auto r = govern_batch(e, stages, out, one);
+    for (std::size_t i = 0; i < one.size(); ++i) batches[i] += one[i];
+    if (!r) return fail(std::move(r.error()));
+    if (key) shared->cache->insert(*key, !*r, std::span(out).subspan(before), one);
+    changed |= *r;
   }
   if (!close_legacy_run()) return corrupt(legacy_batch_failed);
-  if (changed && delivered + records_out == 0 && !out.empty() && !prepend_skip_marker(out))
+  if (changed && batches[static_cast<std::size_t>(tally::records_delivered)] + records_out == 0 && !out.empty() &&
+      !prepend_skip_marker(out))
     return corrupt("cannot write the batch that lets consumers skip removed records");
-  policies::add(counts, tally::records_delivered, delivered);
-  policies::add(counts, tally::fields_decrypted, opened);
-  policies::add(counts, tally::fields_undecryptable, undecryptable);
-  policies::add(counts, tally::records_undecryptable_dropped, undecryptable_dropped);
-  policies::add(counts, tally::records_filtered, filtered);
-  policies::add(counts, tally::records_masked, masked);
-  policies::add(counts, tally::records_invalid_dropped, invalid_dropped);
-  policies::add(counts, tally::records_invalid_replaced, invalid_replaced);
+  for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += batches[i];
   policies::add(counts, tally::legacy_batches_dropped, legacy);
-  policies::add(counts, tally::batches_rewritten, rewritten);
   return changed ? outcome::rewritten : outcome::unchanged;
 }
 

@@ -29,9 +29,14 @@
 #include "policies/decision.h"
 #include "protocol/wire.h"
 
+namespace kgw::protocol {
+struct records_entry;
+}
+
 namespace kgw::policies {
 class record_stage;
 class record_validator;
+class transform_cache;
 
 class record_governor {
  public:
@@ -48,12 +53,20 @@ class record_governor {
     std::int16_t error;
     std::string why;
   };
+  // Where governed batches are shared with other sessions (policies/transform_cache.h), and the
+  // partition the records field is of.
+  struct sharing {
+    transform_cache* cache = nullptr;
+    std::int32_t partition = 0;
+  };
   // Governs one partition's records field. rewritten: `out` holds the new records field. A
   // failure: the caller fails the partition. v2_allowed: the response may carry v2 batches
   // (Fetch v4+). counts: what happened, added to.
   // stages: run in order on each record (a record one stage drops goes no further).
+  // shared: batches whose stages all have an output identity come from, and go to, its cache.
   std::expected<outcome, failure> govern(protocol::bytes_view records, std::span<const record_stage* const> stages,
-                                         std::vector<std::byte>& out, tally_counts& counts, bool v2_allowed = true);
+                                         std::vector<std::byte>& out, tally_counts& counts, bool v2_allowed = true,
+                                         const sharing* shared = nullptr);
   std::expected<outcome, failure> govern(protocol::bytes_view records, const record_stage& stage,
                                          std::vector<std::byte>& out, tally_counts& counts, bool v2_allowed = true) {
     const record_stage* one = &stage;
@@ -75,6 +88,11 @@ class record_governor {
                                             tally_counts& counts);
 
  private:
+  // One decoded v2 data batch (in scratch): its records through the stages, appended to `out`
+  // as received (false) or re-encoded (true).
+  std::expected<bool, failure> govern_batch(const protocol::records_entry& e,
+                                            std::span<const record_stage* const> stages, std::vector<std::byte>& out,
+                                            tally_counts& counts);
   struct scratch;
   std::unique_ptr<scratch> s_;
 };

@@ -12,9 +12,14 @@ namespace kgw::policies {
 namespace encryption {
 class key_manager;
 }
+class transform_cache;
 
 struct policy_services {
   std::shared_ptr<encryption::key_manager> keys;  // encryption configured: its started key manager
+  // Governed batches shared across sessions and workers (gateway.transform_cache; null: off).
+  // Kept across reloads: its keys name compiled views, so a new generation never meets the
+  // entries of an old one, which age out.
+  std::shared_ptr<transform_cache> transforms;
 };
 
 }  // namespace kgw::policies

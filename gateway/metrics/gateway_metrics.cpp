@@ -38,6 +38,7 @@ constexpr std::array<tally_series, policies::tally_count> tally_map{{
     {tally::fields_decrypted, tally_series::fields, "decrypted"},
     {tally::fields_undecryptable, tally_series::fields, "undecryptable"},
     {tally::records_undecryptable_dropped, tally_series::records, "undecryptable_dropped"},
+    {tally::batches_shared, tally_series::batches, "shared"},
 }};
 constexpr bool map_complete = [] {
   for (std::size_t i = 0; i < tally_map.size(); ++i)

@@ -471,6 +471,49 @@ bool predicate::matches(const predicate_input& in) const { return evaluate(root_
 bool predicate::always() const { return root_.what == node::kind::always; }
 bool predicate::never() const { return root_.what == node::kind::never; }
 
+namespace {
+void append_fact(std::string_view s, std::string& out) {
+  out += std::to_string(s.size());
+  out += ':';
+  out += s;
+}
+void facts_of(const operand& o, const config::principal_config& principal, std::string& out) {
+  if (o.is_literal) return;
+  switch (o.ref.what) {
+    case reference::kind::principal_name:
+      out += 'n';
+      append_fact(principal.name, out);
+      break;
+    case reference::kind::principal_teams:
+      out += 't' + std::to_string(principal.teams.size()) + ';';
+      for (const auto& team : principal.teams) append_fact(team, out);
+      break;
+    case reference::kind::principal_attribute: {
+      out += 'a';
+      append_fact(o.ref.name, out);
+      auto it = principal.attributes.find(o.ref.name);
+      if (it == principal.attributes.end())
+        out += '-';  // missing, unlike any value
+      else
+        append_fact(it->second, out);
+      break;
+    }
+    default: break;
+  }
+}
+void facts_of(const expr& e, const config::principal_config& principal, std::string& out) {
+  facts_of(e.lhs, principal, out);
+  facts_of(e.rhs, principal, out);
+  for (const auto& c : e.children) facts_of(c, principal, out);
+}
+}  // namespace
+
+std::string principal_facts(const expr& tree, const config::principal_config& principal) {
+  std::string out;
+  facts_of(tree, principal, out);
+  return out;
+}
+
 std::string predicate::str() const {
   std::string out;
   print(root_, out);

@@ -75,4 +75,9 @@ class predicate {
   bool reads_value_ = false, reads_key_ = false;
 };
 
+// What of the principal `tree` reads: the values its principal.* references fold to, in tree
+// order, as one string. Two principals with the same facts compile `tree` to the same predicate
+// (policies/policy_set.cpp shares one compiled view between them).
+std::string principal_facts(const expr& tree, const config::principal_config& principal);
+
 }  // namespace kgw::policies::row_filter

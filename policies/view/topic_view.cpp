@@ -53,6 +53,8 @@ view_scratch& scratch() {
 
 class compiled_view final : public topic_view {
  public:
+  const std::uint64_t identity = next_output_identity();  // compiled once: the view's own
+  std::uint64_t output_identity() const override { return identity; }
   row_filter::predicate filter;
   std::vector<json_mask> value_masks, key_masks;
   std::optional<masking::field_mask> whole_key_mask;  // the strongest of the whole-key masks
@@ -222,6 +224,21 @@ std::string field_label(mask_target target, const std::string& field) {
 }
 
 }  // namespace
+
+std::string topic_view::share_key(const std::vector<const view_rule*>& rules,
+                                  const config::principal_config& principal) {
+  std::string key;
+  for (const view_rule* rule : rules) {
+    key += std::to_string(reinterpret_cast<std::uintptr_t>(rule));
+    key += '|';
+    if (rule->where.empty()) continue;
+    auto tree = row_filter::parse_predicate(rule->where);
+    if (!tree) return key + "unparsed|" + principal.name;  // compiles to an error: share nothing
+    key += row_filter::principal_facts(*tree, principal);
+    key += '|';
+  }
+  return key;
+}
 
 std::expected<std::shared_ptr<const topic_view>, std::string> topic_view::compile(
     const std::vector<const view_rule*>& rules, const config::principal_config& principal,

@@ -25,6 +25,11 @@ class topic_view : public record_stage {
       const std::vector<const view_rule*>& rules, const config::principal_config& principal,
       const std::string& hash_key);
 
+  // What makes two compiles of `rules` alike: the rules themselves (by address: one
+  // configuration's) and the principal facts their filters read (row_filter::principal_facts).
+  // Principals with equal keys get one compiled view, and so share governed batches.
+  static std::string share_key(const std::vector<const view_rule*>& rules, const config::principal_config& principal);
+
   virtual ~topic_view() = default;
 
   // Nothing to do to any record (no filter, no mask): the gateway leaves batches untouched.

@@ -22,6 +22,7 @@ gateway:
   failed_authentication_delay: 250ms
   auth_threads: 2
   max_connections: 5000
+  transform_cache: 64MiB
   log_level: debug
 upstream:
   bootstrap: [kafka-1:9092, "kafka-2:9092"]
@@ -42,6 +43,7 @@ upstream:
   CHECK(c->failed_authentication_delay == std::chrono::milliseconds(250));
   CHECK(c->auth_threads == 2);
   CHECK(c->max_connections == 5000);
+  CHECK(c->transform_cache_bytes == 64u * 1024 * 1024);
   CHECK(c->log_level == "debug");
   REQUIRE(c->upstream_bootstrap.size() == 2);
   CHECK(c->upstream_bootstrap[1].host == "kafka-2");
@@ -95,6 +97,8 @@ TEST_CASE("errors carry file:line:col") {
         "bad.yaml:2:12: gateway.workers must be an integer, got 'many'");
   CHECK(error_of("gateway:\n  broker_ports: 20-10\nupstream:\n  bootstrap: [a:1]\n") ==
         "bad.yaml:2:17: gateway.broker_ports must be a range FIRST-LAST of ports, got '20-10'");
+  CHECK(error_of("gateway:\n  transform_cache: lots\nupstream:\n  bootstrap: [a:1]\n")
+            .starts_with("bad.yaml:2:20: gateway.transform_cache"));
   CHECK(error_of("gateway:\n  idle_timeout: 5 parsecs\nupstream:\n  bootstrap: [a:1]\n")
             .starts_with("bad.yaml:2:17: gateway.idle_timeout"));
   CHECK(error_of("gateway:\n  listen: 127.0.0.1:19095\nupstream:\n  bootstrap: [a:1]\n") ==

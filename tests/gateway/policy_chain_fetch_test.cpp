@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <deque>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "gateway/policy_chain.h"
 #include "gateway/request_inspector.h"
 #include "policies/policy_set.h"
+#include "policies/transform_cache.h"
 #include "protocol/fetch.h"
 #include "protocol/headers.h"
 #include "protocol/record_batch.h"
@@ -869,4 +871,104 @@ policies:
   proto::uuid other{};
   other[0] = std::byte{0x43};
   CHECK(acl.sp->on_request(info_of(13), request(13, other)).what == action::lookup_topic_ids);
+}
+
+TEST_CASE("the shared transform cache: principals whose views decide alike share governed batches, principals whose "
+          "views differ never see each other's, a new configuration shares nothing with the old") {
+  // ann and ben: the same rules and the same region, so one compiled view. cat: the same rules,
+  // but its region makes another filter. dan: another rule (a different mask), same region.
+  const std::string yaml = R"(upstream: { bootstrap: [k:9092] }
+principals:
+  ann: { teams: [marketing], attributes: { region: EU } }
+  ben: { teams: [marketing], attributes: { region: EU } }
+  cat: { teams: [marketing], attributes: { region: US } }
+  dan: { teams: [fraud], attributes: { region: EU } }
+policies:
+  views:
+    - teams: [marketing]
+      topics: [orders]
+      where: region == principal.region
+      mask:
+        - { field: email, function: redact }
+    - teams: [fraud]
+      topics: [orders]
+      where: region == principal.region
+      mask:
+        - { field: email, function: partial, keep_domain: true }
+)";
+  fixture f(yaml);
+  auto rec = [](int id, const char* region) {
+    return R"({"id": )" + std::to_string(id) + R"(, "region": ")" + region + R"(", "email": "u)" + std::to_string(id) +
+           R"(@example.com"})";
+  };
+  const auto a = make_batch(0, codec::none, {{"k0", rec(0, "EU")}, {"k1", rec(1, "US")}, {"k2", rec(2, "EU")}});
+  const auto b = make_batch(3, codec::zstd, {{"k3", rec(3, "US")}, {"k4", rec(4, "US")}});
+  const auto c = make_batch(0, codec::none, {{"k0", rec(10, "EU")}});  // p1, same base offset as a
+  const auto p0 = concat({&a, &b});
+  proto::fetch_response m;
+  auto& t = m.responses.emplace_back();
+  t.topic = "orders";
+  auto& q0 = t.partitions.emplace_back();
+  q0.partition_index = 0;
+  q0.high_watermark = 5;
+  q0.records = proto::bytes_view(p0);
+  auto& q1 = t.partitions.emplace_back();
+  q1.partition_index = 1;
+  q1.high_watermark = 1;
+  q1.records = proto::bytes_view(c);
+  const std::int16_t v = 12;
+  const auto& body = f.body(m, v);
+
+  // What a principal receives, governed with the given cache (null: none).
+  auto governed_as = [&](kgw::policies::policy_set& set, const std::string& who,
+                         const std::shared_ptr<kgw::policies::transform_cache>& cache) {
+    policy_chain chain(set.chain(who), who, f.names,
+                       kgw::policies::decision_origin{&f.decisions, 1, "test", "test", who, "PLAIN"}, cache);
+    governed_response out;
+    const auto status = chain.on_response(nullptr, {proto::fetch_response::api_key, v, false}, body, f.rw, out);
+    INFO((status ? std::string() : status.error()));
+    REQUIRE(status == rewrite_status::rewritten);
+    auto flat = out.w.flatten();
+    return std::string(reinterpret_cast<const char*>(flat.data()), flat.size());
+  };
+  const std::vector<std::string> who = {"ann", "ben", "cat", "dan"};
+  std::map<std::string, std::string> alone;  // each principal's output, governed without a cache
+  for (const auto& p : who) alone[p] = governed_as(*f.set, p, nullptr);
+  // The views really differ (else the test proves nothing): cat keeps US rows, dan shows domains.
+  CHECK(alone["ann"] == alone["ben"]);
+  CHECK(alone["ann"] != alone["cat"]);
+  CHECK(alone["ann"] != alone["dan"]);
+  CHECK(alone["cat"] != alone["dan"]);
+  CHECK(alone["ann"].find("***") != std::string::npos);
+  CHECK(alone["dan"].find("@example.com") != std::string::npos);
+
+  auto cache = std::make_shared<kgw::policies::transform_cache>(1 << 20);
+  auto hits = [&] { return cache->snapshot().hits; };
+  CHECK(governed_as(*f.set, "ann", cache) == alone["ann"]);  // 3 batches governed and kept
+  CHECK(hits() == 0);
+  CHECK(cache->snapshot().entries == 3);
+  CHECK(governed_as(*f.set, "ben", cache) == alone["ben"]);  // alike: all 3 from the cache
+  CHECK(hits() == 3);
+  CHECK(governed_as(*f.set, "cat", cache) == alone["cat"]);  // another region: governed anew
+  CHECK(governed_as(*f.set, "dan", cache) == alone["dan"]);  // another rule: governed anew
+  CHECK(hits() == 3);
+  CHECK(cache->snapshot().entries == 9);
+  // In any order, many times: each always gets its own view.
+  for (int round = 0; round < 3; ++round)
+    for (const auto& p : {"dan", "cat", "ben", "ann"}) CHECK(governed_as(*f.set, p, cache) == alone[p]);
+  CHECK(hits() == 3 + 3 * 4 * 3);
+
+  // The batches_shared tally counts what came from the cache, one per batch.
+  std::uint64_t shared = 0;
+  f.decisions.subscribe([&](const kgw::policies::decision& d) {
+    shared += d.counts[static_cast<std::size_t>(kgw::policies::tally::batches_shared)];
+  });
+  governed_as(*f.set, "ben", cache);
+  CHECK(shared == 3);
+
+  // A reload compiles new views: nothing of the old generation is served.
+  kgw::policies::policy_set next(f.config);
+  const auto before = hits();
+  CHECK(governed_as(next, "ann", cache) == alone["ann"]);
+  CHECK(hits() == before);
 }

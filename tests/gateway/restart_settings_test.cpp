@@ -40,6 +40,7 @@ TEST_CASE("restart settings: each restart-only setting is named") {
       {"gateway.max_frame_size", [](kgw::config::gateway_config& c) { c.max_frame_bytes = 1; }},
       {"gateway.max_buffered_requests", [](kgw::config::gateway_config& c) { c.max_buffered_request_bytes = 1; }},
       {"gateway.idle_timeout", [](kgw::config::gateway_config& c) { c.idle_timeout = std::chrono::seconds(1); }},
+      {"gateway.transform_cache", [](kgw::config::gateway_config& c) { c.transform_cache_bytes = 0; }},
       {"gateway.upstream_connect_timeout",
        [](kgw::config::gateway_config& c) { c.upstream_connect_timeout = std::chrono::seconds(1); }},
       {"upstream brokers", [](kgw::config::gateway_config& c) { c.upstream_bootstrap[0].port = 9093; }},
