@@ -21,6 +21,10 @@
 //                    listener on (metrics counted) and the audit trail (traffic rolled up, to a
 //                    file): what observing pass-through costs
 //     mask-observe   the masking case with the same quotas, metrics and audit
+//     mask-4groups   the masking case read by four consumers at once (four groups under one
+//                    view), with the shared transform cache on (8 MiB, well under one pass):
+//                    what sharing saves. Every other case turns the cache off, as its passes
+//                    re-read the same batches, which the cache would serve instead of governing.
 //   Clients connect as ANONYMOUS; the rules are for `everyone: true`.
 //
 // Records: JSON customers ({"id":..,"name":..,"email":..,"phone":..,"region":..,
@@ -62,6 +66,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -88,6 +93,7 @@ struct case_def {
   bool acl, filter, mask;
   bool encrypt = false, decrypt = false;  // email and phone encrypted; the bench's principal may decrypt
   bool observe = false;  // quotas that are never reached, and the admin listener (metrics) on
+  int readers = 1;       // consumers reading each pass at once (each as its own group)
 };
 constexpr case_def governed_cases[] = {
     {"acl", "gateway ACL-only", "bench-acl", true, false, false},
@@ -98,6 +104,7 @@ constexpr case_def governed_cases[] = {
     {"encrypt-tokens", "gateway encrypt, tokens", "bench-encrypt-tokens", false, false, false, true, false},
     {"observe", "gateway +quotas+metrics+audit", "bench-observe", false, false, false, false, false, true},
     {"mask-observe", "gateway masking +quotas+metrics+audit", "bench-mask-observe", false, false, true, false, false, true},
+    {"mask-4groups", "gateway masking, 4 groups", "bench-mask-4groups", false, false, true, false, false, false, 4},
 };
 
 const case_def* find_case(std::string_view kind) {
@@ -159,6 +166,16 @@ std::string policy_yaml(const case_def& c) {
     y += std::string("audit:\n  traffic: rollup\n  rollup_interval: 10s\n  file: { path: ") + c.topic + "-audit.jsonl }\n";
   }
   return y;
+}
+
+// Lines for the `gateway:` section of the case's config (run.sh adds them to its own).
+std::string gateway_yaml(const case_def& c) {
+  // One reader re-reads the same batches every pass: the cache would serve them, and the case
+  // would measure the cache instead of the policy.
+  // Several readers: a cache that holds what separates the fastest reader from the slowest,
+  // and less than a pass (the round's records: 41 MB by default, 14 MB at --records 14000), so
+  // what it saves is the readers sharing each batch, not a pass re-reading the one before it.
+  return c.readers == 1 ? "  transform_cache: 0\n" : "  transform_cache: 8MiB\n";
 }
 
 struct governed_endpoint {
@@ -505,6 +522,7 @@ struct round_result {
   double produce_mbps, consume_mbps, p50_ms, p99_ms;
   double delivered_per_pass, delivered_mbps;
   double bytes;  // log payload bytes carried (produce + consume + latency phase)
+  double consume_cpu = 0;  // gateway CPU seconds over the consume passes
 };
 
 struct target {
@@ -514,6 +532,7 @@ struct target {
   const case_def* governed = nullptr;  // the policy, for governed cases
   std::optional<bench_producer> throughput, latency;
   std::optional<bench_consumer> reader;
+  std::vector<std::shared_ptr<bench_consumer>> more_readers;  // read each pass beside `reader`
   std::vector<round_result> rounds;
   double gateway_cpu = 0, broker_cpu = 0, bytes = 0;
 };
@@ -546,8 +565,18 @@ round_result run_round(target& t, const options& o, const std::vector<bench_reco
     // Untimed pause: lets the long-poll Fetch each broker holds at the log end (fetch.wait.max.ms)
     // return, so every pass starts like the first instead of queueing behind it.
     std::this_thread::sleep_for(30ms);
+    const double cpu0 = cpu_seconds(t.pid);
+    // The other readers of the pass, at the same time (each checks what it gets as `reader` does).
+    std::vector<std::thread> others;
+    std::vector<consume_result> their(t.more_readers.size());
+    for (std::size_t i = 0; i < t.more_readers.size(); ++i)
+      others.emplace_back([&, i] { their[i] = t.more_readers[i]->run(plan, deadline()); });
     const consume_result c = t.reader->run(plan, deadline());
-    consume_s += c.seconds;
+    double seconds = c.seconds;
+    for (auto& th : others) th.join();
+    for (const auto& x : their) seconds = std::max(seconds, x.seconds);  // the pass ends with the slowest
+    r.consume_cpu += cpu_seconds(t.pid) - cpu0;
+    consume_s += seconds;
     delivered += static_cast<double>(c.delivered);
     delivered_bytes += static_cast<double>(c.delivered_bytes);
   }
@@ -558,7 +587,8 @@ round_result run_round(target& t, const options& o, const std::vector<bench_reco
   if (lat.size() > 100) lat.erase(lat.begin(), lat.begin() + 100);  // connection warm-up
   r.p50_ms = percentile(lat, 0.50);
   r.p99_ms = percentile(lat, 0.99);
-  r.bytes = (static_cast<double>(o.records) * (1 + o.consume_passes) + o.latency_records) * o.record_size;
+  const double readers = 1.0 + static_cast<double>(t.more_readers.size());
+  r.bytes = (static_cast<double>(o.records) * (1 + o.consume_passes * readers) + o.latency_records) * o.record_size;
   return r;
 }
 
@@ -578,6 +608,7 @@ constexpr const char* usage_text =
     "       [--timeout 60]\n"
     "       gateway_bench --list-cases            KIND TOPIC per governed case\n"
     "       gateway_bench --print-policy KIND     the `policies:` section of that case's gateway config\n"
+    "       gateway_bench --print-gateway KIND    lines for the `gateway:` section of that case's config\n"
     "--case: a gateway process configured with --print-policy KIND, reading and writing KIND's topic.\n"
     "Prints a Markdown table. Normally run through bench/run.sh.";
 
@@ -617,11 +648,11 @@ options parse(int argc, char** argv) {
     } else if (a == "--list-cases") {
       for (const auto& c : governed_cases) std::printf("%s %s\n", c.kind, c.topic);
       std::exit(0);
-    } else if (a == "--print-policy") {
+    } else if (a == "--print-policy" || a == "--print-gateway") {
       const char* kind = next();
       const case_def* c = find_case(kind);
-      if (!c) die(std::string("--print-policy: unknown case '") + kind + "' (see --list-cases)");
-      std::fputs(policy_yaml(*c).c_str(), stdout);
+      if (!c) die(a + ": unknown case '" + kind + "' (see --list-cases)");
+      std::fputs((a == "--print-policy" ? policy_yaml(*c) : gateway_yaml(*c)).c_str(), stdout);
       std::exit(0);
     }
     else if (a == "--partitions") o.partitions = static_cast<int>(num(1, 10000));
@@ -693,6 +724,11 @@ int main(int argc, char** argv) {
     t.throughput.emplace(t.bootstrap, false, t.client);
     t.latency.emplace(t.bootstrap, true, t.client);
     t.reader.emplace(t.bootstrap, t.client);
+    for (int i = 1; t.governed && i < t.governed->readers; ++i) {
+      settings own = t.client;
+      own.emplace_back("group.id", "gateway-bench-" + std::to_string(i + 1));
+      t.more_readers.push_back(std::make_shared<bench_consumer>(t.bootstrap, own));
+    }
     t.throughput->warm_up(t.topic, o.partitions, pool);
     t.latency->warm_up(t.topic, o.partitions, pool);
   }
@@ -756,6 +792,20 @@ int main(int argc, char** argv) {
     std::printf("encrypt+decrypt consume vs passthrough consume: %.2fx (median over median; per round: %s)\n\n",
                 med(*en, &round_result::consume_mbps) / med(*gw, &round_result::consume_mbps), per_round.c_str());
   }
+  // Issue 15's goal: four groups under one view cost at most 1.5x one group's gateway CPU. The
+  // consume passes only (same log bytes per reader); per round, then the median.
+  if (const target *four = find_target("gateway masking, 4 groups"), *one = find_target("gateway masking"); four && one) {
+    std::vector<double> ratios;
+    std::string per_round;
+    for (std::size_t i = 0; i < four->rounds.size() && i < one->rounds.size(); ++i) {
+      ratios.push_back(one->rounds[i].consume_cpu > 0 ? four->rounds[i].consume_cpu / one->rounds[i].consume_cpu : 0);
+      per_round += (i ? ", " : "") + fmt("%.2f", ratios.back());
+    }
+    std::printf("masking read by 4 groups at once (shared transform cache) vs by 1 (no cache): %.2fx the gateway CPU of "
+                "the consume passes (median of rounds: %s; %.2f s vs %.2f s per round)\n\n",
+                median(ratios), per_round.c_str(), med(*four, &round_result::consume_cpu),
+                med(*one, &round_result::consume_cpu));
+  }
   // Issue 12's goal: quotas (never reached) and metrics add under 5% of gateway CPU.
   for (const auto& [with, without] : {std::pair{"gateway +quotas+metrics", "gateway"},
                                       std::pair{"gateway masking +quotas+metrics", "gateway masking"}}) {
@@ -799,7 +849,9 @@ int main(int argc, char** argv) {
                 "+quotas+metrics+audit = produce and fetch quotas of 100 GiB/s and a request rate of 10 M/s for "
                 "everyone (measured, never reached), "
                 "the admin listener on (metrics counted, not scraped) and the audit trail (traffic rolled up every "
-                "10 s, to a file). "
+                "10 s, to a file); masking, 4 groups = the masking view read by 4 consumers at once, each its own "
+                "group, with the shared transform cache on (8 MiB; every other case runs without it, as its "
+                "passes re-read the same batches). "
                 "`gateway_bench --print-policy KIND` prints each policy.\n");
   return 0;
 }

@@ -4,12 +4,13 @@
 # Builds kafka-gateway and gateway_bench (Release, in build-release/ unless KGW_BUILD_DIR is set),
 # starts the embedded broker and the gateways as separate processes on loopback, runs
 # gateway_bench (3 alternating rounds of each case: direct, through the gateway, through the
-# gateway's TLS listener (certificate made here with openssl), and through four governed
-# gateways, one process per policy: ACL-only, row filter, masking, masking + filter; 1 KiB JSON
-# records), prints a Markdown table and records it in bench/RESULTS.md with the date and the machine.
+# gateway's TLS listener (certificate made here with openssl), and through one governed gateway
+# process per case of `gateway_bench --list-cases`: ACL-only, row filter, masking, masking +
+# filter, encryption, observing, masking read by four groups; 1 KiB JSON records), prints a
+# Markdown table and records it in bench/RESULTS.md with the date and the machine.
 #
 #   --direct-only   skip every gateway (measures the broker alone; for checking the bench itself)
-#   --no-governed   skip the four governed gateways (direct, gateway and gateway TLS only)
+#   --no-governed   skip the governed gateways (direct, gateway and gateway TLS only)
 #   --no-results    print only; leave bench/RESULTS.md alone
 #   --cases "K ..." only these governed cases (kinds as in gateway_bench --list-cases), for
 #                   iterating on one feature; a partial run never writes RESULTS.md
@@ -107,12 +108,14 @@ start_gateway() {
   echo "gateway $name (pid $started_pid): 127.0.0.1:$listen, config $work/$name.yaml" >&2
 }
 
-# gateway_yaml LISTEN_PORT: the settings every bench gateway shares (one plain listener).
+# gateway_yaml LISTEN_PORT [LINES]: the settings every bench gateway shares (one plain
+# listener), and LINES for its `gateway:` section.
 gateway_yaml() {
   echo "gateway:"
   echo "  advertised_host: 127.0.0.1"
   echo "  workers: 1"
   echo "  log_level: warn"
+  [[ -n ${2:-} ]] && printf '%s' "$2"
   echo "listeners:"
   echo "  - name: plain"
   echo "    listen: 127.0.0.1:$1"
@@ -150,7 +153,7 @@ if ((direct_only == 0)); then
   for c in "${cases[@]}"; do
     kind=${c%% *}
     {
-      gateway_yaml "$case_port"
+      gateway_yaml "$case_port" "$("$bench_bin" --print-gateway "$kind")"$'\n'
       echo "upstream:"
       echo "  bootstrap: [${upstream//,/, }]"
       KGW_BENCH_ADMIN_PORT=$((case_port + 29)) "$bench_bin" --print-policy "$kind"
@@ -176,7 +179,7 @@ if ((write_results)); then
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "uncommitted")
   if ((direct_only)); then mode="direct only (no gateway)"
-  elif ((governed)); then mode="direct vs gateway (plaintext, TLS, ACL-only, row filter, masking, masking + filter, encryption)"
+  elif ((governed)); then mode="direct vs gateway (plaintext, TLS, ACL-only, row filter, masking, masking + filter, encryption, quotas+metrics+audit, masking read by 4 groups)"
   else mode="direct vs gateway vs gateway over TLS"; fi
   build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
   [[ -n ${KGW_GATEWAY_BIN:-} ]] && build_type="prebuilt $gw_bin"
