@@ -75,6 +75,7 @@
 #include <vector>
 
 #include "bench/bench_records.h"
+#include "bench/proc_cpu.h"
 
 namespace {
 
@@ -272,19 +273,9 @@ std::optional<std::string> check_governed(const case_def& c, std::string_view re
 // --- CPU accounting from /proc
 
 double cpu_seconds(long pid) {
-  if (pid <= 0) return 0;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto paren = stat.rfind(')');  // comm may contain spaces; fields after it are plain
-  if (paren == std::string::npos) die("cannot read /proc/" + std::to_string(pid) + "/stat");
-  std::istringstream f(stat.substr(paren + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && f >> field; ++i) {  // field 3 is state; utime = 14, stime = 15
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto s = kgw::bench::process_cpu_seconds(pid);
+  if (!s) die("cannot read /proc/" + std::to_string(pid) + "/stat");
+  return *s;
 }
 
 // --- producer with per-message delivery bookkeeping

@@ -6,15 +6,17 @@
 # gateway_bench (3 alternating rounds of each case: direct, through the gateway, through the
 # gateway's TLS listener (certificate made here with openssl), and through one governed gateway
 # process per case of `gateway_bench --list-cases`: ACL-only, row filter, masking, masking +
-# filter, encryption, observing, masking read by four groups; 1 KiB JSON records), prints a
-# Markdown table and records it in bench/RESULTS.md with the date and the machine.
+# filter, encryption, observing, masking read by four groups; 1 KiB JSON records), then
+# fetch_bench (pass-through Fetch v4-v16 through the gateway and through HAProxy, with a scripted
+# broker), prints Markdown tables and records them in bench/RESULTS.md with the date and the machine.
 #
 #   --direct-only   skip every gateway (measures the broker alone; for checking the bench itself)
 #   --no-governed   skip the governed gateways (direct, gateway and gateway TLS only)
 #   --no-results    print only; leave bench/RESULTS.md alone
 #   --cases "K ..." only these governed cases (kinds as in gateway_bench --list-cases), for
 #                   iterating on one feature; a partial run never writes RESULTS.md
-#   KGW_GATEWAY_BIN / KGW_BENCH_BIN   use these binaries instead of building
+#   KGW_GATEWAY_BIN / KGW_BENCH_BIN   use these binaries instead of building (fetch_bench is
+#                   taken from beside gateway_bench, or KGW_FETCH_BENCH_BIN)
 #   KGW_BENCH_PORT  gateway listen port (default 19092; broker ports are the next 28; the TLS
 #                   listener takes the 29 ports after those, and each governed gateway the next
 #                   30 (its listener, its broker ports, its admin listener))
@@ -48,8 +50,10 @@ if [[ -z ${KGW_GATEWAY_BIN:-} || -z ${KGW_BENCH_BIN:-} ]]; then
   if [[ ! -f $build/CMakeCache.txt ]]; then
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
-  cmake --build "$build" -j2 --target kafka-gateway gateway_bench >&2
+  cmake --build "$build" -j2 --target kafka-gateway gateway_bench fetch_bench >&2
 fi
+fetch_bin=${KGW_FETCH_BENCH_BIN:-$(dirname "$bench_bin")/fetch_bench}
+haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 port=${KGW_BENCH_PORT:-19092}
 work=$(mktemp -d /tmp/kgw-bench.XXXXXX)
@@ -126,7 +130,7 @@ gateway_yaml() {
 args=(--direct "$upstream" --broker-pid "$broker_pid")
 if ((direct_only == 0)); then
   tls_port=$((port + 29))
-  last_port=$((port + 57 + 30 * ${#cases[@]}))
+  last_port=$((port + 57 + 30 * ${#cases[@]} + 12))  # + fetch_bench's 12
   for ((p = port; p <= last_port; p++)); do
     if port_busy "$p"; then echo "run.sh: 127.0.0.1:$p is in use (the bench needs $port-$last_port; set KGW_BENCH_PORT)" >&2; exit 1; fi
   done
@@ -172,6 +176,15 @@ for err in "$work"/gateway*.err; do
   echo "--- $(basename "$err" .err) stderr (last lines)" >&2; tail -5 "$err" >&2
 done
 ((status == 0)) || { echo "run.sh: gateway_bench failed (exit $status)" >&2; exit "$status"; }
+# Every Fetch version, gateway against HAProxy, with a scripted broker (the embedded one stops at
+# v11): its own gateway process and ports, after the ones above.
+if ((direct_only == 0)); then
+  ha_args=()
+  [[ -x $haproxy_bin ]] && ha_args=(--haproxy-bin "$haproxy_bin")
+  echo >>"$work/table.md"
+  timeout 300 "$fetch_bin" --gateway-bin "$gw_bin" --port $((last_port - 11)) "${ha_args[@]}" | tee -a "$work/table.md" ||
+    { echo "run.sh: fetch_bench failed" >&2; exit 1; }
+fi
 
 # 4. Record it: RESULTS.md keeps the newest run between the markers (older runs: git history).
 if ((write_results)); then
