@@ -520,7 +520,15 @@ void gateway::start() {
   if (m.metrics) {
     for (auto& w : m.workers) asio::co_spawn(w->io, publish_counts_every_second(*w), asio::detached);
     m.admin = std::make_unique<admin_server>(
-        *m.boot->admin, [&mx = *m.metrics] { return mx.render(); }, [this] { return not_ready(); });
+        *m.boot->admin,
+        [&mx = *m.metrics, cache = m.transforms] {
+          if (cache) {
+            const auto t = cache->snapshot();
+            mx.transform_cache(t.hits, t.misses, t.evicted, t.bytes, t.entries, cache->capacity());
+          }
+          return mx.render();
+        },
+        [this] { return not_ready(); });
     m.admin->start();
   }
   for (const auto& l : m.listeners) {

@@ -134,6 +134,18 @@ gateway_metrics::gateway_metrics(const config::admin_settings& s)
                                     {"sink"})),
       audit_queue_(reg_.add_gauge("kafka_gateway_audit_queue_events",
                                   "Audit events queued or being written.", {})),
+      cache_lookups_(reg_.add_counter("kafka_gateway_transform_cache_lookups_total",
+                                      "Governed batches looked up in the shared transform cache, by result: hit or "
+                                      "miss (then governed and kept).",
+                                      {"result"})),
+      cache_evictions_(reg_.add_counter("kafka_gateway_transform_cache_evictions_total",
+                                        "Governed batches evicted from the shared transform cache.", {})),
+      cache_bytes_(reg_.add_gauge("kafka_gateway_transform_cache_bytes",
+                                  "Bytes the shared transform cache holds now (batches and bookkeeping).", {})),
+      cache_entries_(reg_.add_gauge("kafka_gateway_transform_cache_entries",
+                                    "Governed batches the shared transform cache holds now.", {})),
+      cache_capacity_(reg_.add_gauge("kafka_gateway_transform_cache_capacity_bytes",
+                                     "The shared transform cache's bound (gateway.transform_cache).", {})),
       generation_(reg_.add_gauge("kafka_gateway_config_generation", "The configuration generation serving now.", {})),
       reloads_(reg_.add_counter("kafka_gateway_config_reloads_total", "Configuration reloads, by result.", {"result"})),
       last_reload_ok_(reg_.add_gauge("kafka_gateway_config_last_reload_successful",
@@ -227,6 +239,16 @@ void gateway_metrics::audit_dropped(std::string_view reason, std::uint64_t n) { 
 void gateway_metrics::audit_sink_up(std::string_view sink, bool up) { audit_sink_up_.with({sink}).set(up ? 1 : 0); }
 void gateway_metrics::audit_queue(std::size_t events) {
   audit_queue_.with({}).set(static_cast<std::int64_t>(events));
+}
+
+void gateway_metrics::transform_cache(std::uint64_t hits, std::uint64_t misses, std::uint64_t evicted,
+                                      std::size_t bytes, std::size_t entries, std::size_t capacity) {
+  cache_lookups_.with({"hit"}).mirror(hits);
+  cache_lookups_.with({"miss"}).mirror(misses);
+  cache_evictions_.with({}).mirror(evicted);
+  cache_bytes_.with({}).set(static_cast<std::int64_t>(bytes));
+  cache_entries_.with({}).set(static_cast<std::int64_t>(entries));
+  cache_capacity_.with({}).set(static_cast<std::int64_t>(capacity));
 }
 
 void gateway_metrics::set_generation(std::uint64_t generation) {

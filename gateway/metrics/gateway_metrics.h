@@ -60,6 +60,10 @@ class gateway_metrics {
   void observe_latency(std::int16_t api_key, std::chrono::nanoseconds d);
   // The configuration generation live now (at start and after each accepted reload).
   void set_generation(std::uint64_t generation);
+  // The shared transform cache (policies/transform_cache.h), read before each scrape: lookups
+  // that found a governed batch or not, entries evicted (totals), and what it holds now.
+  void transform_cache(std::uint64_t hits, std::uint64_t misses, std::uint64_t evicted, std::size_t bytes,
+                       std::size_t entries, std::size_t capacity);
 
   // The audit trail (gateway/audit/audit_log.h): events made by CloudEvents type, written per
   // sink, dropped by reason (queue_full, sink_failed), sink state, events held.
@@ -105,6 +109,11 @@ class gateway_metrics {
   family<counter>& audit_dropped_;
   family<gauge>& audit_sink_up_;
   family<gauge>& audit_queue_;
+  family<counter>& cache_lookups_;
+  family<counter>& cache_evictions_;
+  family<gauge>& cache_bytes_;
+  family<gauge>& cache_entries_;
+  family<gauge>& cache_capacity_;
   family<gauge>& generation_;
   family<counter>& reloads_;
   family<gauge>& last_reload_ok_;

@@ -29,6 +29,8 @@ namespace kgw::gateway::metrics {
 class counter {
  public:
   void add(std::uint64_t n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
+  // A counter mirroring a monotonic total kept elsewhere (read at each scrape).
+  void mirror(std::uint64_t total) { v_.store(total, std::memory_order_relaxed); }
   std::uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
  private:

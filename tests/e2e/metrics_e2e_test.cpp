@@ -147,6 +147,12 @@ TEST_CASE("metrics: /metrics counts a principal's records and bytes, promtool an
   CHECK(series_value(text, "kafka_gateway_request_latency_seconds_count{api=\"Produce\"}") > 0);
   CHECK(series_value(text, "kafka_gateway_connections_accepted_total{listener=\"default\"}") >= 2);
   CHECK(has_line(text, "kafka_gateway_config_generation 1"));
+  // The masked batches went through the shared transform cache (on by default): each missed
+  // once and was kept.
+  CHECK(series_value(text, "kafka_gateway_transform_cache_lookups_total{result=\"miss\"}") > 0);
+  CHECK(series_value(text, "kafka_gateway_transform_cache_entries") > 0);
+  CHECK(series_value(text, "kafka_gateway_transform_cache_bytes") > 0);
+  CHECK(has_line(text, "kafka_gateway_transform_cache_capacity_bytes " + std::to_string(32 * 1024 * 1024)));
   CHECK(text.find("kafka_gateway_upstream_connects_total{broker=\"127.0.0.1:") != std::string::npos);
 
   // Prometheus' own checker accepts the exposition.
