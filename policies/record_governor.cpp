@@ -5,6 +5,7 @@
 #include "policies/record.h"
 #include "policies/transform_cache.h"
 #include "policies/validation/record_validator.h"
+#include "protocol/crc32c.h"
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
 
@@ -164,8 +165,16 @@ std::optional<batch_key> sharing_key(std::span<const record_stage* const> stages
   k.base_offset = e.base_offset;
   k.partition = partition;
   k.length = static_cast<std::uint32_t>(e.bytes.size());
-  const std::byte* crc = e.bytes.data() + proto::batch_crc_offset;
-  for (int i = 0; i < 4; ++i) k.crc = k.crc << 8 | std::to_integer<std::uint32_t>(crc[i]);
+  auto be32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i) v = v << 8 | std::to_integer<std::uint32_t>(e.bytes[at + i]);
+    return v;
+  };
+  k.crc = be32(proto::batch_crc_offset);
+  k.leader_epoch = static_cast<std::int32_t>(be32(12));  // after base offset (8) and length (4)
+  // The bytes must be the ones the CRC stands for, as decoding checks: a corrupt batch is never
+  // answered from the cache, it fails its partition.
+  if (proto::crc32c(e.bytes.subspan(proto::batch_crc_start)) != k.crc) return std::nullopt;
   return k;
 }
 }  // namespace
@@ -314,7 +323,7 @@ std::expected<record_governor::outcome, record_governor::failure> record_governo
         continue;
       }
     }
-    if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch); !r) {
+    if (auto r = proto::decode_batch(e.bytes, s.batch, max_uncompressed_batch, key.has_value()); !r) {
       policies::add(batches, policies::tally::corrupt_batches);
       return fail(failure{proto::kafka_error::corrupt_message, "batch at offset " + std::to_string(e.base_offset) + ": " + r.error()});
     }

@@ -60,6 +60,7 @@ std::size_t hash_of(const batch_key& k) {
   std::uint64_t h = k.stages[0] * 0x9E3779B97F4A7C15ull ^ k.stages[1] * 0xC2B2AE3D27D4EB4Full;
   h ^= static_cast<std::uint64_t>(k.base_offset) * 0x165667B19E3779F9ull;
   h ^= (static_cast<std::uint64_t>(k.crc) << 32 | static_cast<std::uint32_t>(k.partition)) * 0x27D4EB2F165667C5ull;
+  h ^= static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.leader_epoch)) * 0x9E3779B97F4A7C15ull;
   h ^= h >> 29;
   return static_cast<std::size_t>(h ^ k.length);
 }

@@ -6,8 +6,9 @@
 //
 // What makes two outputs identical is the key: the output identities of the stages run (see
 // record_stage::output_identity: unique per compiled view, so per configuration generation, and
-// never shared by views that differ), the partition, and the batch's base offset, length and
-// CRC as the broker sent them. Stages whose output depends on more than the record (decryption:
+// never shared by views that differ), the partition, and the batch's base offset, length,
+// leader epoch and CRC. The CRC is checked against the bytes before a lookup (as decoding would),
+// so the rest of the batch is the one governed, and a corrupt batch still fails its partition. Stages whose output depends on more than the record (decryption:
 // keys come and go) have no identity and are never cached.
 //
 // Bounded in bytes (entries are charged their output plus bookkeeping); eviction is CLOCK
@@ -36,7 +37,8 @@ struct batch_key {
   std::array<std::uint64_t, 2> stages{};  // output identities of the stages run, in order (0: none)
   std::int64_t base_offset = 0;
   std::int32_t partition = 0;
-  std::uint32_t crc = 0;     // as the batch carries it (the broker checked it on append)
+  std::int32_t leader_epoch = 0;  // the batch header's, which its CRC does not cover
+  std::uint32_t crc = 0;     // as the batch carries it, checked against its bytes before a lookup
   std::uint32_t length = 0;  // of the whole batch, header included
   bool operator==(const batch_key&) const = default;
 };

@@ -120,7 +120,9 @@ struct decoded_batch {
 // and header parsed, record count and lengths checked (each record exactly its length, no bytes
 // after the last record). Views point into `batch` or out.plain. On failure `out` holds whatever
 // was decoded before the error and must not be used.
-std::expected<void, std::string> decode_batch(bytes_view batch, decoded_batch& out, std::size_t max_uncompressed);
+// crc_checked: the caller already checked the CRC against these bytes (it is not computed twice).
+std::expected<void, std::string> decode_batch(bytes_view batch, decoded_batch& out, std::size_t max_uncompressed,
+                                              bool crc_checked = false);
 
 struct record_to_write {
   std::int8_t attributes = 0;

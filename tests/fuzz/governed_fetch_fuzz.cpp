@@ -12,7 +12,10 @@
 //   last `keep` member is true, whose every `email` member is "***" and that has no `phone`
 //   member (control batches aside); a topic id the gateway cannot name carries no records;
 // - mode odd: exactly the records whose value is JSON with `keep` true are delivered, at their
-//   offsets (nothing filtered that the view keeps).
+//   offsets (nothing filtered that the view keeps);
+// - a chain sharing governed batches through a transform cache (kept across inputs, so it holds
+//   batches of earlier ones) answers byte for byte as the chain without one, twice in a row
+//   (the second time from the cache): a stale, foreign or corrupt batch is never served.
 // Seeds: responses of every Fetch version and codec with kept, filtered, masked and not-JSON
 // records (tests/fuzz/seed_writer.cpp).
 #include <deque>
@@ -29,6 +32,7 @@
 #include "gateway/policy_chain.h"
 #include "policies/json/json_doc.h"
 #include "policies/policy_set.h"
+#include "policies/transform_cache.h"
 #include "protocol/fetch.h"
 #include "protocol/headers.h"
 #include "protocol/record_batch.h"
@@ -59,6 +63,8 @@ struct fixture : testing::test_rewriter {
   topic_names names;
   kgw::policies::decision_stream decisions;
   std::unique_ptr<policy_chain> chain;
+  std::shared_ptr<kgw::policies::transform_cache> cache = std::make_shared<kgw::policies::transform_cache>(1 << 20);
+  std::unique_ptr<policy_chain> cached;  // the same principal's chain, sharing through `cache`
   fixture() {
     // Each refused batch logs a warning, each broker learnt a line: millions of lines would slow the fuzzer down.
     kgw::log::relay().set_level(spdlog::level::err);
@@ -70,6 +76,9 @@ struct fixture : testing::test_rewriter {
     names.learn(kgw::fuzz::orders_topic_id(), "orders");
     chain = std::make_unique<policy_chain>(set->chain(principal), principal, names,
                                            kgw::policies::decision_origin{&decisions, 1, "fuzz", "fuzz", principal, "PLAIN"});
+    cached = std::make_unique<policy_chain>(set->chain(principal), principal, names,
+                                            kgw::policies::decision_origin{&decisions, 1, "fuzz", "fuzz", principal, "PLAIN"},
+                                            cache);
   }
 };
 
@@ -143,6 +152,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto st = f.chain->on_response(nullptr, {proto::api::fetch, v, false}, body, f.rw, out);
   if (!st) {
     require(!structured, "the chain refused a well-formed Fetch response", st.error());
+    governed_response shared;
+    require(!f.cached->on_response(nullptr, {proto::api::fetch, v, false}, body, f.rw, shared),
+            "the chain with the transform cache took a response the chain without it refused");
     return 0;
   }
   std::vector<std::byte> sent;
@@ -156,6 +168,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           r.ok() ? "trailing bytes" : r.error().what);
   const auto delivered = check_delivered(m, f.names);
   if (structured) require(delivered == expected, "the view delivered other records than it keeps");
+  for (int pass = 0; pass < 2; ++pass) {
+    governed_response shared;
+    const auto sst = f.cached->on_response(nullptr, {proto::api::fetch, v, false}, body, f.rw, shared);
+    require(sst.has_value(), "the chain with the transform cache refused what the chain without it took",
+            sst ? "" : sst.error());
+    require(*sst == *st, "the chain with the transform cache rewrote differently");
+    if (*sst == rewrite_status::rewritten)
+      require(shared.w.flatten() == sent, "the chain with the transform cache delivered other bytes");
+    f.cached->recycle(shared);
+  }
   f.chain->recycle(out);
   return 0;
 }
