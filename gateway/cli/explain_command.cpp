@@ -269,6 +269,16 @@ void explain(const config::gateway_config& cfg, policies::policy_set& set, const
       for (const auto& line : tp->view->describe()) std::printf("    %s\n", line.c_str());
     else
       std::printf("    every record, every field as it is\n");
+    if (tp->view) {
+      // Configured principals whose rules compile alike get the same view: the transform cache
+      // governs a batch once for all of them (policies/transform_cache.h).
+      std::vector<std::string> alike;
+      for (const auto& [name, _] : cfg.principals)
+        if (name != o.principal && set.for_topic(name, o.topic)->view == tp->view) alike.push_back(name);
+      if (!alike.empty())
+        std::printf("  the same view as %s: batches governed once for all of them%s\n", join(alike).c_str(),
+                    cfg.transform_cache_bytes ? "" : " (if gateway.transform_cache were on)");
+    }
   }
 
   explain_encryption(pol, who, o, views);

@@ -254,6 +254,7 @@ upstream:
   bootstrap: [127.0.0.1:9092]
 principals:
   marketing: { teams: [readers] }
+  campaigns: { teams: [readers] }
   analytics: { teams: [readers] }
   sales: { teams: [readers], attributes: { territory: US-WEST } }
   fraud: { teams: [readers, risk] }
@@ -277,7 +278,7 @@ acls:
   - { principals: [sales], allow: [Read], groups: [{ prefix: sales- }] }
   - { principals: [fraud], allow: [Read], groups: [{ prefix: fraud- }] }
 views:
-  - principals: [marketing]
+  - principals: [marketing, campaigns]
     topics: [customers]
     where: consent.marketing == true
     mask:
@@ -329,10 +330,13 @@ check "explain marketing: the rule and where it is" \
   grep -qxF "    allow Read, Describe on topic customers (team readers, $work/pol/policies.yaml:2:5)" "$work/ex.marketing"
 check "explain marketing: its consumer groups" \
   grep -qxF "    allow Read on group prefix marketing- (principal marketing, $work/pol/policies.yaml:12:5)" "$work/ex.marketing"
-check "explain marketing: its view rule" grep -qxF "  view rule for principal marketing at $work/pol/policies.yaml:17:5" "$work/ex.marketing"
+check "explain marketing: its view rule" grep -qxF "  view rule for principal marketing, campaigns at $work/pol/policies.yaml:17:5" "$work/ex.marketing"
 check "explain marketing: the row filter" grep -q "consent.marketing == true" "$work/ex.marketing"
 check "explain marketing: e-mail partly masked" grep -q "email: partially masked" "$work/ex.marketing"
 check "explain marketing: phone removed" grep -q "phone: removed" "$work/ex.marketing"
+check "explain marketing: shares its view with campaigns" \
+  grep -qx "  the same view as campaigns: batches governed once for all of them" "$work/ex.marketing"
+check "explain analytics: shares its view with no one" bash -c "! grep -q 'the same view as' '$work/ex.analytics'"
 check "explain marketing: its team's fetch quota, its share of two instances" \
   grep -qxF "  fetch: 10485760 bytes/s (rule at $work/pol/policies.yaml:44:7)" "$work/ex.marketing"
 check "explain marketing: no produce quota" grep -qx "  produce: unlimited" "$work/ex.marketing"
