@@ -123,7 +123,7 @@ void wait_listening(const child& c, std::uint16_t port, const std::string& log) 
 
 // One Fetch response body (header included, no size) for `version`, correlation id 0 (patched
 // per request): 2 topics x 2 partitions of 256 KiB of random-looking records, and from v16 a
-// node endpoint for broker 1.
+// node endpoint for broker 1 (tests/e2e/scripted_broker.h).
 std::vector<std::byte> response_template(std::int16_t version) {
   static const std::vector<std::string> records = [] {
     std::vector<std::string> r;
@@ -138,47 +138,13 @@ std::vector<std::byte> response_template(std::int16_t version) {
     }
     return r;
   }();
-  proto::fetch_response m;
-  m.session_id = 7;
-  for (int t = 0; t < 2; ++t) {
-    auto& topic = m.responses.emplace_back();
-    topic.topic = t == 0 ? "first" : "second";
-    topic.topic_id[0] = static_cast<std::byte>(t + 1);
-    for (int p = 0; p < 2; ++p) {
-      auto& part = topic.partitions.emplace_back();
-      part.partition_index = p;
-      part.high_watermark = 1000;
-      part.records = proto::as_bytes(records[static_cast<std::size_t>(t * 2 + p)]);
-    }
-  }
-  if (version >= 16) m.node_endpoints.push_back({1, "broker-1.kafka.internal.example.com", 9092, std::nullopt, {}});
-  proto::writer w;
-  proto::response_header h;
-  h.encode(w, proto::response_header_version(proto::fetch_response::api_key, version));
-  m.encode(w, version);
-  return w.flatten();
+  return kgw::e2e::two_by_two_fetch(version, 0, records, "broker-1.kafka.internal.example.com");
 }
 
 // --- the client
 
-bool read_exact(int fd, std::byte* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t r = ::recv(fd, p, n, 0);
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<std::size_t>(r);
-  }
-  return true;
-}
-bool write_all(int fd, const std::byte* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
+using kgw::e2e::read_exact;
+using kgw::e2e::write_all;
 
 struct sample {
   double seconds = 0, bytes = 0, cpu = 0;  // cpu: the proxy's (0 direct)

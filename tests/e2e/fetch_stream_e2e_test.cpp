@@ -52,26 +52,7 @@ struct fetch_script {
     }
   }
   std::vector<std::byte> body(std::int16_t version, std::int32_t corr) const {
-    proto::fetch_response m;
-    m.session_id = 7;
-    for (int t = 0; t < 2; ++t) {
-      auto& topic = m.responses.emplace_back();
-      topic.topic = t == 0 ? "first" : "second";
-      topic.topic_id[0] = static_cast<std::byte>(t + 1);
-      for (int p = 0; p < 2; ++p) {
-        auto& part = topic.partitions.emplace_back();
-        part.partition_index = p;
-        part.high_watermark = 1000;
-        part.records = proto::as_bytes(records[static_cast<std::size_t>(t * 2 + p)]);
-      }
-    }
-    if (!host.empty()) m.node_endpoints.push_back({1, host, 9092, std::string_view("rack-a"), {}});
-    proto::writer w;
-    proto::response_header h;
-    h.correlation_id = corr;
-    h.encode(w, version >= 12 ? 1 : 0);
-    m.encode(w, version);
-    return w.flatten();
+    return two_by_two_fetch(version, corr, records, host);
   }
 };
 

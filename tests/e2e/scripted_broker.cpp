@@ -9,13 +9,12 @@
 
 #include "protocol/api_keys.h"
 #include "protocol/api_versions.h"
+#include "protocol/fetch.h"
 #include "protocol/frames.h"
 #include "protocol/metadata.h"
 
 namespace kgw::e2e {
 namespace proto = kgw::protocol;
-
-namespace {
 
 bool read_exact(int fd, std::byte* p, std::size_t n) {
   while (n > 0) {
@@ -37,7 +36,29 @@ bool write_all(int fd, const std::byte* p, std::size_t n) {
   return true;
 }
 
-}  // namespace
+std::vector<std::byte> two_by_two_fetch(std::int16_t version, std::int32_t correlation_id,
+                                        std::span<const std::string> records, std::string_view endpoint_host) {
+  proto::fetch_response m;
+  m.session_id = 7;
+  for (int t = 0; t < 2; ++t) {
+    auto& topic = m.responses.emplace_back();
+    topic.topic = t == 0 ? "first" : "second";
+    topic.topic_id[0] = static_cast<std::byte>(t + 1);
+    for (int p = 0; p < 2; ++p) {
+      auto& part = topic.partitions.emplace_back();
+      part.partition_index = p;
+      part.high_watermark = 1000;
+      part.records = proto::as_bytes(records[static_cast<std::size_t>(t * 2 + p)]);
+    }
+  }
+  if (!endpoint_host.empty()) m.node_endpoints.push_back({1, endpoint_host, 9092, std::string_view("rack-a"), {}});
+  proto::writer w;
+  proto::response_header h;
+  h.correlation_id = correlation_id;
+  h.encode(w, proto::response_header_version(proto::fetch_response::api_key, version));
+  m.encode(w, version);
+  return w.flatten();
+}
 
 scripted_broker::scripted_broker(handler h) : handler_(std::move(h)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -41,5 +44,16 @@ class scripted_broker {
   std::vector<std::thread> threads_;
   std::thread acceptor_;
 };
+
+// Whole reads and writes on a blocking socket: false when the peer closed or on an error.
+bool read_exact(int fd, std::byte* p, std::size_t n);
+bool write_all(int fd, const std::byte* p, std::size_t n);
+
+// A Fetch response body (header included, no size) to script: topics "first" and "second"
+// (ids 01.. and 02..) of two partitions each, holding `records` (four, in that order, relayed
+// as they are), and a node endpoint for broker 1 at `endpoint_host` (rack "rack-a"; none when
+// empty; encoded from v16).
+std::vector<std::byte> two_by_two_fetch(std::int16_t version, std::int32_t correlation_id,
+                                        std::span<const std::string> records, std::string_view endpoint_host);
 
 }  // namespace kgw::e2e
