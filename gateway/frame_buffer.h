@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/buffer_spares.h"
 #include "protocol/wire.h"
 
 namespace kgw::gateway {
@@ -71,42 +72,12 @@ using byte_buffer = std::vector<std::byte, uninitialized_allocator<std::byte>>;
 // A governed Fetch response (up to a few MiB) is read whole into its broker connection's
 // buffer, which is released once it was handled (an idle connection holds none); fresh memory
 // for each next response cost page faults (~9% of the CPU of a gateway serving four consumer
-// groups from the transform cache). Bounded, so a burst of large frames is not kept.
+// groups from the transform cache). At most 16 buffers, 8 MiB each, 16 MiB in all.
 // Threading: thread_local; buffers move between the frame_buffers of one thread.
-class spare_buffers {
- public:
-  static spare_buffers& mine() {
-    thread_local spare_buffers s;
-    return s;
-  }
-  // The smallest kept buffer with room for `want` bytes, else the largest kept (it grows from
-  // there), else none.
-  byte_buffer take(std::size_t want) {
-    if (kept_.empty()) return {};
-    std::size_t pick = 0;
-    for (std::size_t i = 1; i < kept_.size(); ++i) {
-      const std::size_t c = kept_[i].capacity(), best = kept_[pick].capacity();
-      if (best >= want ? (c >= want && c < best) : c > best) pick = i;
-    }
-    byte_buffer b = std::move(kept_[pick]);
-    kept_[pick] = std::move(kept_.back());
-    kept_.pop_back();
-    bytes_ -= b.capacity();
-    return b;
-  }
-  void give(byte_buffer&& b) {
-    const std::size_t c = b.capacity();
-    if (c == 0 || c > max_one || kept_.size() >= max_count || bytes_ + c > max_total) return;
-    b.clear();
-    bytes_ += c;
-    kept_.push_back(std::move(b));
-  }
-
- private:
-  static constexpr std::size_t max_count = 16, max_one = 8u << 20, max_total = 16u << 20;
-  std::vector<byte_buffer> kept_;
-  std::size_t bytes_ = 0;
-};
+inline buffer_spares<byte_buffer>& spare_buffers() {
+  thread_local buffer_spares<byte_buffer> spares(16, 8u << 20, 16u << 20);
+  return spares;
+}
 
 class frame_buffer {
  public:
@@ -156,7 +127,7 @@ class frame_buffer {
     const std::size_t buffered = tail_ - head_;
     const std::size_t want = paced_ ? std::max(min_read, std::min(need, std::max(min_read, buffered)))
                                     : std::max(need, min_read);
-    if (buf_.capacity() == 0) buf_ = spare_buffers::mine().take(want);
+    if (buf_.capacity() == 0) buf_ = spare_buffers().take(want);
     if (buf_.size() - tail_ < want) {
       if (head_ > 0) {
         std::memmove(buf_.data(), buf_.data() + head_, buffered);
@@ -176,7 +147,7 @@ class frame_buffer {
   // connection holds no buffer; the next read allocates min_read again).
   void release() {
     if (head_ == tail_) {
-      spare_buffers::mine().give(std::move(buf_));
+      spare_buffers().give(std::move(buf_));
       byte_buffer().swap(buf_);
       head_ = tail_ = 0;
     }

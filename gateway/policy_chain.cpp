@@ -1,5 +1,6 @@
 #include "gateway/policy_chain.h"
 
+#include "gateway/buffer_spares.h"
 #include "gateway/live_config.h"
 #include "gateway/logging.h"
 #include "gateway/request_inspector.h"
@@ -20,31 +21,13 @@ namespace kafka_error = proto::kafka_error;
 // The record buffers of governed Fetch responses, per worker thread, shared by its sessions: a
 // rewritten partition (up to ~1 MiB) reuses memory already faulted in rather than fresh pages
 // (page faults and zeroing were ~9% of a decrypting gateway's CPU with a per-session spare list
-// of 8, fewer than the partitions in one response), and an idle session holds none. Bounded:
-// a burst of huge responses is not kept.
+// of 8, fewer than the partitions in one response), and an idle session holds none. At most 64
+// buffers, 8 MiB each, 64 MiB in all.
 // Threading: thread_local; a session takes and gives back on its worker's thread only.
-class record_buffer_pool {
- public:
-  std::vector<std::byte> take() {
-    if (free_.empty()) return {};
-    std::vector<std::byte> b = std::move(free_.back());
-    free_.pop_back();
-    kept_bytes_ -= b.capacity();
-    return b;
-  }
-  void give(std::vector<std::byte>&& b) {
-    const std::size_t size = b.capacity();
-    if (size == 0 || size > max_one || free_.size() >= max_count || kept_bytes_ + size > max_total) return;
-    b.clear();
-    kept_bytes_ += size;
-    free_.push_back(std::move(b));
-  }
-
- private:
-  static constexpr std::size_t max_count = 64, max_one = 8u << 20, max_total = 64u << 20;
-  std::vector<std::vector<std::byte>> free_;
-  std::size_t kept_bytes_ = 0;
-};
+buffer_spares<std::vector<std::byte>>& buffer_pool() {
+  thread_local buffer_spares<std::vector<std::byte>> pool(64, 8u << 20, 64u << 20);
+  return pool;
+}
 
 // Bytes and records of the records fields of a decoded message's partitions (traffic decisions).
 template <class Partitions>
@@ -58,10 +41,6 @@ std::pair<std::uint64_t, std::uint64_t> records_in(const Partitions& partitions)
   return {bytes, records};
 }
 
-record_buffer_pool& buffer_pool() {
-  thread_local record_buffer_pool pool;
-  return pool;
-}
 }  // namespace
 
 policy_chain::policy_chain(std::shared_ptr<const live_config> gen, const std::string& principal, topic_names& names,
@@ -262,7 +241,7 @@ std::expected<void, std::string> policy_chain::govern_fetch_records(policies::re
     for (const auto& s : ts.fetch) run.push_back(s.get());
     for (auto& p : t.partitions) {
       if (!p.records || p.records->empty()) continue;
-      auto& buf = out.buffers.emplace_back(buffer_pool().take());
+      auto& buf = out.buffers.emplace_back(buffer_pool().take_any());
       policies::tally_counts counts{};
       using outcome = policies::record_governor::outcome;
       const policies::record_governor::sharing share{transforms_.get(), p.partition_index};
