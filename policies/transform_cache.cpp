@@ -75,7 +75,7 @@ struct transform_cache::entry {
   std::vector<std::byte> bytes;
   tally_counts counts{};
   std::atomic<entry*> next{nullptr};
-  std::atomic<bool> referenced{false};  // hit since the clock hand last passed
+  mutable std::atomic<bool> referenced{false};  // hit since the clock hand last passed (readers set it)
   std::size_t charge() const { return bytes.size() + entry_overhead; }
 };
 
@@ -114,7 +114,7 @@ transform_cache::found transform_cache::find(const batch_key& key, protocol::byt
     for (std::size_t i = 0; i < counts.size(); ++i) counts[i] += e->counts[i];
     // Only the first hit since the hand passed writes the line other readers share.
     if (!e->referenced.load(std::memory_order_relaxed))
-      const_cast<entry*>(e)->referenced.store(true, std::memory_order_relaxed);
+      e->referenced.store(true, std::memory_order_relaxed);
   }
   me->epoch.store(0);
   (e ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
