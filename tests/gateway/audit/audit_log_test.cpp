@@ -214,8 +214,11 @@ TEST_CASE("audit log: a sink that fails is retried alone (closed) or its events 
     sinks.push_back(std::move(good));
     sinks.push_back(std::move(bad));
     ga::audit_log log(settings(mode, 100), std::move(sinks), &mx);
-    log.start();
+    // Queued before the writer starts, so they go out as one batch: in closed mode events queued
+    // after a batch a sink failed wait until every sink took that batch, and on a loaded machine
+    // the writer could otherwise take the first events alone (the good sink then saw fewer).
     for (int i = 0; i < 5; ++i) log.on_decision(denial(i));
+    log.start();
     REQUIRE(g->wait_for(5));
     // The failing sink is tried again (closed) while its events wait; the gate is shut.
     for (int i = 0; i < 100 && b->attempts() < 2; ++i) std::this_thread::sleep_for(20ms);
