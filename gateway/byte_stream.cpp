@@ -4,23 +4,47 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include "gateway/frame_buffer.h"
+#include "gateway/tls_channel.h"
 
 namespace kgw::gateway {
 namespace asio = boost::asio;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> byte_stream::read_into(
-    frame_buffer& b, std::size_t want, std::size_t cap, asio::cancellation_slot slot) {
+byte_stream::byte_stream(tcp::socket s) : sock_(std::move(s)) {}
+byte_stream::~byte_stream() = default;
+
+void byte_stream::enable_tls(asio::ssl::context& ctx, tls_role role) {
+  tls_ = std::make_unique<tls_channel>(
+      sock_, ctx.native_handle(), role == tls_role::server ? tls_channel::role::server : tls_channel::role::client);
+}
+
+ssl_st* byte_stream::tls_handle() const { return tls_ ? tls_->native_handle() : nullptr; }
+
+asio::awaitable<error_code> byte_stream::tls_handshake() { return tls_->handshake(); }
+
+// Not a coroutine itself: the read waiting on an idle connection is one coroutine frame.
+asio::awaitable<byte_stream::result> byte_stream::read_into(frame_buffer& b, std::size_t want, std::size_t cap,
+                                                            asio::cancellation_slot slot) {
+  if (tls_) return tls_->read_into(b, want, cap, slot);
+  return plain_read_into(b, want, cap, slot);
+}
+
+asio::awaitable<byte_stream::result> byte_stream::plain_read_into(frame_buffer& b, std::size_t want, std::size_t cap,
+                                                                  asio::cancellation_slot slot) {
   if (!slot.is_connected()) slot = (co_await asio::this_coro::cancellation_state).slot();
-  auto token = [&slot] { return asio::bind_cancellation_slot(slot, asio::as_tuple(asio::use_awaitable)); };
-  if (!tls_ && b.data().empty()) {
-    boost::system::error_code ec;
+  if (b.data().empty()) {
+    error_code ec;
     if (!user_non_blocking_) {
       sock_.non_blocking(true, ec);
-      if (ec) co_return std::tuple{ec, std::size_t{0}};
+      if (ec) co_return result{ec, 0};
       user_non_blocking_ = true;
     }
     for (;;) {
@@ -28,18 +52,46 @@ asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> byte_stream:
       const std::size_t n = sock_.read_some(asio::buffer(space.data(), std::min(space.size(), cap)), ec);
       if (!ec) {
         b.commit(n);
-        co_return std::tuple{ec, n};
+        co_return result{ec, n};
       }
-      if (ec != asio::error::would_block && ec != asio::error::try_again) co_return std::tuple{ec, std::size_t{0}};
+      if (ec != asio::error::would_block && ec != asio::error::try_again) co_return result{ec, 0};
       b.release();
-      auto [waited] = co_await sock_.async_wait(tcp::socket::wait_read, token());
-      if (waited) co_return std::tuple{waited, std::size_t{0}};
+      auto [waited] = co_await sock_.async_wait(tcp::socket::wait_read, asio::bind_cancellation_slot(slot, use_tuple));
+      if (waited) co_return result{waited, 0};
     }
   }
   const auto space = b.prepare(want);
-  auto [ec, n] = co_await async_read_some(asio::buffer(space.data(), std::min(space.size(), cap)), token());
+  auto [ec, n] = co_await sock_.async_read_some(asio::buffer(space.data(), std::min(space.size(), cap)),
+                                                asio::bind_cancellation_slot(slot, use_tuple));
   if (!ec) b.commit(n);
-  co_return std::tuple{ec, n};
+  co_return result{ec, n};
+}
+
+asio::awaitable<byte_stream::result> byte_stream::read_exact(asio::mutable_buffer b) {
+  if (!tls_) co_return co_await asio::async_read(sock_, b, use_tuple);
+  auto* p = static_cast<std::byte*>(b.data());
+  std::size_t got = 0;
+  while (got < b.size()) {
+    error_code ec;
+    if (tls_->has_buffered()) {
+      got += tls_->decrypt({p + got, b.size() - got}, ec);
+      if (tls_->output_queued())
+        if (auto fec = co_await tls_->flush_queued(); fec && !ec) ec = fec;
+      if (ec) co_return result{ec, got};
+      if (got == b.size()) break;
+    }
+    if ((ec = co_await tls_->receive(nullptr, {}))) co_return result{ec, got};
+  }
+  co_return result{error_code{}, got};
+}
+
+asio::awaitable<byte_stream::result> byte_stream::write(std::span<const asio::const_buffer> buffers) {
+  if (tls_) co_return co_await tls_->write(buffers);
+  co_return co_await asio::async_write(sock_, buffers, use_tuple);
+}
+
+asio::awaitable<byte_stream::result> byte_stream::write(asio::const_buffer b) {
+  co_return co_await write(std::span<const asio::const_buffer>(&b, 1));
 }
 
 }  // namespace kgw::gateway

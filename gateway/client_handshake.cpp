@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -58,22 +57,26 @@ awaitable<std::optional<authenticated_principal>> client_handshake::run() {
 // the listener's rules (no certificate: ANONYMOUS, as Kafka does). Failures are logged,
 // rate-limited per source address, and close only this connection.
 awaitable<bool> client_handshake::tls_handshake() {
-  c_.client.enable_tls(*c_.l.tls);
-  auto& tls = c_.client.tls_stream_ref();
+  try {
+    c_.client.enable_tls(*c_.l.tls, byte_stream::tls_role::server);
+  } catch (const std::exception& e) {
+    c_.failed("TLS handshake", std::string(e.what()) + " (" + c_.peer + ")");
+    co_return false;
+  }
   asio::steady_timer timer(c_.w.io, c_.l.cfg.tls->handshake_timeout);
-  auto r = co_await (tls.async_handshake(asio::ssl::stream_base::server, use_tuple) || timer.async_wait(use_tuple));
+  auto r = co_await (c_.client.tls_handshake() || timer.async_wait(use_tuple));
   if (r.index() == 1) {
     c_.failed("TLS handshake", "timed out (" + c_.peer + ")");
     co_return false;
   }
-  if (auto [ec] = std::get<0>(r); ec) {
+  if (auto ec = std::get<0>(r); ec) {
     c_.failed("TLS handshake failed",
                       describe_tls_error(ec) + " (" + c_.peer + ", listener " + c_.l.cfg.name + ")");
     co_return false;
   }
   principal_.mechanism = "SSL";
-  X509* cert = SSL_get0_peer_certificate(tls.native_handle());
-  if (cert && SSL_get_verify_result(tls.native_handle()) != X509_V_OK) {
+  X509* cert = SSL_get0_peer_certificate(c_.client.tls_handle());
+  if (cert && SSL_get_verify_result(c_.client.tls_handle()) != X509_V_OK) {
     // Only reachable if verification were relaxed; never derive a principal from it.
     c_.failed("TLS client certificate refused",
                       "certificate not verified (" + c_.peer + ")");
@@ -171,7 +174,7 @@ awaitable<bool> client_handshake::sasl_exchange() {
       co_return false;
     }
     if (!res.frame.empty()) {
-      auto [ec, n] = co_await asio::async_write(c_.client, asio::buffer(res.frame), use_tuple);
+      auto [ec, n] = co_await c_.client.write(asio::buffer(res.frame));
       if (ec) co_return false;
       c_.bytes_out += n;
     }

@@ -39,6 +39,7 @@
 #include "gateway/restart_settings.h"
 #include "gateway/security/jwt.h"
 #include "gateway/session.h"
+#include "gateway/tls_channel.h"
 #include "gateway/tls_context.h"
 #include "gateway/upstream_connector.h"
 #include "gateway/worker.h"
@@ -541,6 +542,7 @@ void gateway::start() {
     if (l->cfg.tls && l->cfg.tls->client_auth != config::client_auth_mode::none)
       how += l->cfg.tls->client_auth == config::client_auth_mode::required ? ", client certificate required"
                                                                       : ", client certificate requested";
+    if (l->cfg.tls) how += "; " + tls_path_description();
     log::relay().info("listener '{}' on {}: {}; brokers on ports {}-{} advertised as {}", l->cfg.name, l->cfg.listen.str(),
                  how, l->cfg.broker_port_first, l->cfg.broker_port_last, l->cfg.advertised_host);
   }

@@ -247,7 +247,7 @@ class session : public std::enable_shared_from_this<session> {
     bool ok = true;
     if (!out.empty()) {
       const client_write writing(*this);
-      auto [ec, n] = co_await write_frames(client_, out, local_scratch_);
+      auto [ec, n] = co_await write_frames(client_, out);
       bytes_out_ += n;
       if (ec) {
         end("client write failed: " + ec.message(), false);
@@ -315,22 +315,11 @@ class session : public std::enable_shared_from_this<session> {
     return st;
   }
 
-  // Writes a batch of frame pieces. Over TLS every buffer of a gather write would become its own
-  // TLS record and send(); small batches are gathered into one buffer first (encryption copies
-  // the bytes anyway). Plain sockets take the gather write as it is.
+  // Writes a batch of frame pieces: one gathered write (over TLS, tls_channel gathers small
+  // pieces into shared records and sends many records per send()).
   awaitable<std::tuple<boost::system::error_code, std::size_t>> write_frames(byte_stream& s,
-                                                                           const std::vector<asio::const_buffer>& out,
-                                                                           std::vector<std::byte>& scratch) {
-    constexpr std::size_t max_gather = 256 * 1024;
-    if (s.tls() && out.size() > 1) {
-      const std::size_t total = asio::buffer_size(out);
-      if (total <= max_gather) {
-        scratch.resize(total);
-        asio::buffer_copy(asio::buffer(scratch), out);
-        co_return co_await asio::async_write(s, asio::buffer(scratch), use_tuple);
-      }
-    }
-    co_return co_await asio::async_write(s, out, use_tuple);
+                                                                           const std::vector<asio::const_buffer>& out) {
+    co_return co_await s.write(out);
   }
 
   // ApiVersions v0 on the gateway's own upstream connection, before any client request.
@@ -608,7 +597,7 @@ class session : public std::enable_shared_from_this<session> {
         used += frame.size();
       }
       if (!out.empty()) {
-        auto [ec, _] = co_await write_frames(upstream_, out, upstream_scratch_);
+        auto [ec, _] = co_await write_frames(upstream_, out);
         if (ec) {
           upstream_failed("upstream " + upstream_name_ + " write failed: " + ec.message());
           co_return;
@@ -953,7 +942,7 @@ class session : public std::enable_shared_from_this<session> {
         // Held across a cut-through response's pieces, released once it is complete.
         if (!holding && !(holding = co_await acquire_client())) co_return;
         const client_write writing(*this);
-        auto [ec, written] = co_await write_frames(client_, out, client_scratch_);
+        auto [ec, written] = co_await write_frames(client_, out);
         if (!mid_response()) {
           release_client();
           holding = false;
@@ -1247,15 +1236,12 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
   splice_relay splice_;  // large pass-through responses, socket to socket
-  // write_frames' gather buffers, one per direction (both directions write concurrently).
-  std::vector<std::byte> client_scratch_, upstream_scratch_;
   std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)
   // The configuration generation in force: held until the session adopts the next (between
   // requests), so the principal's and the policies' views into it stay valid.
   std::shared_ptr<const live_config> live_;
   std::shared_ptr<policy_chain> policies_;  // live_'s chain for this principal; null: no policy applies
   bool client_busy_ = false;               // a write to the client is in progress (see acquire_client)
-  std::vector<std::byte> local_scratch_;   // write_frames' gather buffer for the gateway's own answers
 
   friend void drain_sessions(worker& w);
   friend void publish_session_counts(worker& w);

@@ -9,8 +9,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -44,15 +45,15 @@ constexpr std::int16_t authenticate_version = 1;  // v1 (Kafka 2.2+) adds sessio
 }  // namespace
 
 awaitable<std::vector<std::byte>> exchange(byte_stream& s, const proto::writer& request) {
-  auto [wec, wn] = co_await asio::async_write(s, asio::buffer(request.owned().data(), request.owned().size()), use_tuple);
+  auto [wec, wn] = co_await s.write(asio::buffer(request.owned().data(), request.owned().size()));
   if (wec) throw std::runtime_error("write failed: " + wec.message());
   std::byte size_bytes[4];
-  auto [rec, rn] = co_await asio::async_read(s, asio::buffer(size_bytes, 4), use_tuple);
+  auto [rec, rn] = co_await s.read_exact(asio::buffer(size_bytes, 4));
   if (rec) throw std::runtime_error(rec == asio::error::eof ? "connection closed by the broker" : "read failed: " + rec.message());
   const std::int32_t n = read_be32(size_bytes);
   if (n < 4 || n > (64 << 20)) throw std::runtime_error("invalid response size " + std::to_string(n));
   std::vector<std::byte> body(static_cast<std::size_t>(n));
-  auto [bec, bn] = co_await asio::async_read(s, asio::buffer(body.data(), body.size()), use_tuple);
+  auto [bec, bn] = co_await s.read_exact(asio::buffer(body.data(), body.size()));
   if (bec) throw std::runtime_error("read failed: " + bec.message());
   co_return body;
 }
@@ -105,13 +106,30 @@ awaitable<upstream_connector::connected> upstream_connector::connect_unbounded(b
   stream.socket().set_option(tcp::no_delay(true), ec);
 
   if (tls_) {
-    stream.enable_tls(*tls_);
-    auto& tls = stream.tls_stream_ref();
+    try {
+      stream.enable_tls(*tls_, byte_stream::tls_role::client);
+    } catch (const std::exception& e) {
+      result = std::unexpected(e.what());
+      co_return result;
+    }
+    SSL* ssl = stream.tls_handle();
     const auto& s = cfg_->upstream_tls.value_or(config::tls_client_settings{});
     const std::string name = s.server_name.empty() ? target.host : s.server_name;
-    SSL_set_tlsext_host_name(tls.native_handle(), name.c_str());  // SNI
-    if (s.verify_hostname) tls.set_verify_callback(asio::ssl::host_name_verification(name));
-    auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    boost::system::error_code addr_ec;
+    const bool is_address = (asio::ip::make_address(name, addr_ec), !addr_ec);
+    if (!is_address) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI names hosts, never addresses (RFC 6066)
+    if (s.verify_hostname) {
+      // The certificate must name the host (a DNS name, wildcards only whole-label) or the address.
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      const int set = is_address ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+                                 : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+      if (set != 1) {
+        result = std::unexpected("cannot verify the broker's name '" + name + "'");
+        co_return result;
+      }
+    }
+    auto hec = co_await stream.tls_handshake();
     if (hec) {
       result = std::unexpected("TLS handshake failed: " + describe_tls_error(hec));
       co_return result;
