@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <vector>
 
@@ -51,7 +51,7 @@ class inflight_queue {
   // acks=0 Produce: no answer expected; remembered to recognise a stray one.
   void expect_none(std::int32_t correlation_id) {
     acks0_.push_back(correlation_id);
-    if (acks0_.size() > max_acks0) acks0_.pop_front();
+    if (acks0_.size() > max_acks0) acks0_.erase(acks0_.begin());
   }
   // The gateway's own answer (body: header and message, no size), delivered in its turn.
   // throttle: a quota's, raised into the answer's throttle_time_ms where it has one.
@@ -68,8 +68,9 @@ class inflight_queue {
 
  private:
   static constexpr std::size_t max_acks0 = 1024;
-  std::deque<inflight> q_;
-  std::deque<std::int32_t> acks0_;
+  // Neither allocates while empty (a std::deque does, even empty): an idle connection holds none.
+  std::list<inflight> q_;
+  std::vector<std::int32_t> acks0_;
 };
 
 }  // namespace kgw::gateway

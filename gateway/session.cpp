@@ -12,7 +12,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
-#include <deque>
+#include <list>
 #include <unordered_map>
 
 #include "gateway/address_rewriter.h"
@@ -434,7 +434,9 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> client_to_upstream() {
     std::vector<asio::const_buffer> out;
     std::vector<std::vector<std::byte>> replacements;  // small rewritten requests, alive until written
-    std::deque<protocol::writer> authorized;             // requests with denied entries removed
+    // Lists, not deques: elements stay put as more are added, and an empty list holds no memory
+    // (an empty std::deque holds ~600 bytes, for every idle connection).
+    std::list<protocol::writer> authorized;  // requests with denied entries removed
     for (;;) {
       std::size_t used = 0;
       std::size_t need = 4;
@@ -806,9 +808,10 @@ class session : public std::enable_shared_from_this<session> {
 
   awaitable<void> upstream_to_client() {
     std::vector<asio::const_buffer> out;
-    std::deque<protocol::writer> rewritten;  // alive until written
-    std::deque<governed_response> governed;  // alive until written
-    std::deque<std::vector<std::byte>> trailers;  // rewritten Fetch trailers, alive until written
+    // Alive until written; lists for the reason client_to_upstream gives.
+    std::list<protocol::writer> rewritten;
+    std::list<governed_response> governed;
+    std::list<std::vector<std::byte>> trailers;  // rewritten Fetch trailers
     std::vector<std::shared_ptr<const std::vector<std::byte>>> locals;  // alive until written
     std::size_t& passthrough_left = passthrough_left_;
     inflight passthrough_req{};
@@ -1004,7 +1007,7 @@ class session : public std::enable_shared_from_this<session> {
   // (relayed from the buffer, then spliced), and the trailing tagged fields are rewritten in
   // place, at the same length since the frame's size has gone out (address_rewriter.h).
   stream_result stream_fetch(protocol::bytes_view d, std::vector<asio::const_buffer>& out,
-                           std::deque<std::vector<std::byte>>& trailers, const inflight& req, std::size_t& passthrough_left) {
+                           std::list<std::vector<std::byte>>& trailers, const inflight& req, std::size_t& passthrough_left) {
     using kind = protocol::fetch_scanner::kind;
     const auto s = scan_->next(d);
     switch (s.what) {

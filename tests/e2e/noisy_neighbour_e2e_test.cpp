@@ -3,8 +3,9 @@
 // latency alone (passwords are checked on the auth pool, failed logins answered after Kafka's
 // delay); idle sockets open no broker connection; a request trickling in is cut off; a
 // listener at max_connections stops accepting until a connection closes; a broker outage logs
-// a bounded number of lines however often clients reconnect; 10,000 idle connections cost the
-// gateway (its own process, measured from /proc) under 32 KiB each.
+// a bounded number of lines however often clients reconnect; 10,000 idle connections, and idle
+// TLS connections, cost the gateway (its own process, measured from /proc) under 32 KiB each.
+#include <openssl/ssl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -39,6 +40,7 @@
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/scratch_dir.h"
 #include "tests/e2e/secure_environment.h"
+#include "tests/support/test_pki.h"
 
 namespace kgw::e2e {
 namespace proto = kgw::protocol;
@@ -91,6 +93,46 @@ std::chrono::microseconds api_versions_round_trip(raw_connection& c, std::int32_
   REQUIRE(answer);
   return std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - start);
 }
+
+// A client connection over TLS (OpenSSL, blocking socket) that completed its handshake, for
+// measuring what an idle TLS connection costs the gateway.
+class tls_client {
+ public:
+  tls_client(std::uint16_t port, SSL_CTX* ctx) : conn_(port, false) {
+    if (!conn_.connected()) return;
+    ssl_ = SSL_new(ctx);
+    ok_ = ssl_ && SSL_set_fd(ssl_, conn_.fd()) == 1 && SSL_set1_host(ssl_, "localhost") == 1 && SSL_connect(ssl_) == 1;
+  }
+  ~tls_client() { SSL_free(ssl_); }
+  tls_client(const tls_client&) = delete;
+  tls_client& operator=(const tls_client&) = delete;
+  bool ok() const { return ok_; }
+  // One ApiVersions v0 round trip through the gateway to the broker.
+  bool api_versions(std::int32_t corr) {
+    const auto req = frame(proto::api_versions_request{}, 0, corr);
+    std::size_t done = 0;
+    if (SSL_write_ex(ssl_, req.data(), req.size(), &done) != 1 || done != req.size()) return false;
+    std::byte size[4];
+    if (!read(size, 4)) return false;
+    std::vector<std::byte> body(static_cast<std::uint32_t>(size[0]) << 24 | static_cast<std::uint32_t>(size[1]) << 16 |
+                                static_cast<std::uint32_t>(size[2]) << 8 | static_cast<std::uint32_t>(size[3]));
+    return read(body.data(), body.size());
+  }
+
+ private:
+  bool read(std::byte* p, std::size_t n) {
+    while (n > 0) {
+      std::size_t got = 0;
+      if (SSL_read_ex(ssl_, p, n, &got) != 1) return false;
+      p += got;
+      n -= got;
+    }
+    return true;
+  }
+  raw_connection conn_;
+  SSL* ssl_ = nullptr;
+  bool ok_ = false;
+};
 
 std::chrono::microseconds percentile(std::vector<std::chrono::microseconds> v, double p) {
   REQUIRE(!v.empty());
@@ -402,10 +444,10 @@ std::size_t settled_rss(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("noisy neighbour: 10,000 idle connections cost under 32 KiB each and their accept storm leaves a "
-          "working client alone",
+TEST_CASE("noisy neighbour: 10,000 idle connections (and 2,000 over TLS) cost under 32 KiB each and their accept "
+          "storm leaves a working client alone",
           "[e2e][noisy][timing]") {
-  constexpr int idle_count = 10'000, served_count = 1'000;
+  constexpr int idle_count = 10'000, served_count = 1'000, tls_count = 1'000;
   constexpr std::size_t per_connection_bound = 32 * 1024;
   // The test holds a descriptor per connection; the gateway raises its own limit the same way.
   rlimit files{};
@@ -415,9 +457,12 @@ TEST_CASE("noisy neighbour: 10,000 idle connections cost under 32 KiB each and t
   INFO("open file limit " << files.rlim_cur << " (ulimit -Hn)");
   REQUIRE(files.rlim_cur >= static_cast<rlim_t>(idle_count + served_count + 500));
 
-  const std::uint16_t base = 17560;  // listen; brokers base+1..base+10; admin base+11; SASL base+12
-  REQUIRE(ports_free(base, 20));
+  // listen; brokers base+1..base+10; admin base+11; SASL base+12, brokers base+13..17; SSL base+18, brokers base+19..23
+  const std::uint16_t base = 17560;
+  REQUIRE(ports_free(base, 24));
   scratch_dir dir("idle-" + std::to_string(base), true);
+  testing::test_pki pki("kgw-idle-tls");
+  const auto server_cert = pki.issue_server();
   dev_cluster_process broker(1, {{"idle", 1}}, dir.path / "broker.log");
   const auto scram = security::scram_mechanism_from_name("SCRAM-SHA-256");
   std::ostringstream y;
@@ -428,6 +473,10 @@ TEST_CASE("noisy neighbour: 10,000 idle connections cost under 32 KiB each and t
     << "  - name: sasl\n    listen: 127.0.0.1:" << base + 12 << "\n    advertised_host: 127.0.0.1\n"
     << "    broker_ports: " << base + 13 << "-" << base + 17 << "\n"
     << "    security_protocol: SASL_PLAINTEXT\n    sasl:\n      mechanisms: [PLAIN]\n"
+    << "  - name: tls\n    listen: 127.0.0.1:" << base + 18 << "\n    advertised_host: 127.0.0.1\n"
+    << "    broker_ports: " << base + 19 << "-" << base + 23 << "\n"
+    << "    security_protocol: SSL\n    tls: { certificate: " << server_cert.cert.string()
+    << ", key: " << server_cert.key.string() << " }\n"
     << "principals:\n  alice:\n    credentials:\n      - \""
     << security::to_stored_form(security::make_scram_credential(*scram, "alice-secret")) << "\"\n"
     << "upstream:\n  bootstrap: \"" << broker.bootstrap() << "\"\n"
@@ -484,6 +533,31 @@ TEST_CASE("noisy neighbour: 10,000 idle connections cost under 32 KiB each and t
   const std::size_t with_served = settled_rss(gw.pid());
   const std::size_t served_each = (with_served - std::min(with_served, with_idle)) / served_count;
 
+  // TLS clients: handshaken and idle (never a request), then served once and idle. Each holds
+  // its TLS state in the gateway, but no buffers while it waits.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls_ctx(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+  REQUIRE(SSL_CTX_load_verify_locations(tls_ctx.get(), pki.ca_cert().c_str(), nullptr) == 1);
+  SSL_CTX_set_verify(tls_ctx.get(), SSL_VERIFY_PEER, nullptr);
+  std::vector<std::unique_ptr<tls_client>> tls_idle, tls_served;
+  for (int i = 0; i < tls_count; ++i) {
+    tls_idle.push_back(std::make_unique<tls_client>(static_cast<std::uint16_t>(base + 18), tls_ctx.get()));
+    REQUIRE(tls_idle.back()->ok());
+  }
+  const std::size_t with_tls_idle = settled_rss(gw.pid());
+  const std::size_t tls_idle_each = (with_tls_idle - std::min(with_tls_idle, with_served)) / tls_count;
+  for (int i = 0; i < tls_count; ++i) {
+    tls_served.push_back(std::make_unique<tls_client>(static_cast<std::uint16_t>(base + 18), tls_ctx.get()));
+    REQUIRE(tls_served.back()->ok());
+    REQUIRE(tls_served.back()->api_versions(corr++));
+  }
+  const std::size_t with_tls_served = settled_rss(gw.pid());
+  const std::size_t tls_served_each = (with_tls_served - std::min(with_tls_served, with_tls_idle)) / tls_count;
+  std::printf("with %d TLS connections handshaken and idle %zu KiB (%zu bytes each); with %d more served once, then "
+              "idle %zu KiB (%zu bytes each)\n",
+              tls_count, with_tls_idle / 1024, tls_idle_each, tls_count, with_tls_served / 1024, tls_served_each);
+  CHECK(tls_idle_each < per_connection_bound);
+  CHECK(tls_served_each < per_connection_bound);
+
   const auto quiet_p99 = percentile(quiet, 0.99), storm_p50 = percentile(stormy, 0.5),
              storm_p99 = percentile(stormy, 0.99);
   std::printf("gateway VmRSS %zu KiB; with %d idle connections %zu KiB (%zu bytes each); with %d more served, then "
@@ -502,8 +576,10 @@ TEST_CASE("noisy neighbour: 10,000 idle connections cost under 32 KiB each and t
   CHECK(api_versions_round_trip(late, corr++) < 10s);
   idle.clear();
   served.clear();
+  tls_idle.clear();
+  tls_served.clear();
   CHECK(gw.stop(SIGTERM, 20s) == 0);
-  dir.keep = idle_each >= per_connection_bound || served_each >= per_connection_bound;
+  dir.keep = std::max({idle_each, served_each, tls_idle_each, tls_served_each}) >= per_connection_bound;
 }
 
 }  // namespace kgw::e2e
