@@ -61,6 +61,8 @@ policy_chain::~policy_chain() = default;
 
 bool policy_chain::empty() const { return policies_->chain.empty(); }
 
+bool policy_chain::reads_requests(std::int16_t api_key) const { return wants_request(policies_->wants, api_key); }
+
 bool policy_chain::governs_responses(std::int16_t api_key) const {
   return has(policies_->wants.responses, api_key) ||
          (api_key == proto::api::fetch && policies_->wants.fetch_records);

@@ -87,6 +87,8 @@ class policy_chain {
   chain_request on_request(const request_info& info, protocol::bytes_view body, bool ids_looked_up = false,
                            bool waited = false);
 
+  // Requests of this key go through on_request (false: relayed as they arrive).
+  bool reads_requests(std::int16_t api_key) const;
   // Responses of this key go through on_response even without steps (ACL's Fetch check, views).
   bool governs_responses(std::int16_t api_key) const;
 

@@ -447,6 +447,8 @@ class session : public std::enable_shared_from_this<session> {
       std::chrono::steady_clock::time_point received{};
       // Over a quota: the requests still buffered wait until then (quota_hold).
       std::chrono::steady_clock::time_point hold{};
+      // The request at the end of the buffer, still arriving, goes on as it arrives.
+      std::optional<request_info> cut;
       for (;;) {
         auto d = in_.data().subspan(used);
         const std::int64_t n = frame_size(d, 8);
@@ -456,6 +458,7 @@ class session : public std::enable_shared_from_this<session> {
         }
         if (n == 0 || d.size() < static_cast<std::size_t>(n) + 4) {
           need = n == 0 ? 4 : static_cast<std::size_t>(n) + 4;
+          if (n > 0) cut = cut_through_candidate(d, need);
           break;
         }
         auto frame = d.subspan(0, static_cast<std::size_t>(n) + 4);
@@ -572,26 +575,10 @@ class session : public std::enable_shared_from_this<session> {
           if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
           produce_throttle = quotas_->produce->record(received, frame.size());
         }
-        if (info.expects_response) {
-          inflight req;
-          req.throttle = std::max(produce_throttle, request_throttle);
-          if (w_.metrics) {
-            if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
-            req.received = received;
-          }
-          req.correlation_id = info.correlation_id;
-          req.api_key = info.api_key;
-          req.version = info.upstream_version;
-          req.unsupported_api_versions = info.unsupported_api_versions;
-          req.govern = policies && (steps || policies->governs_responses(info.api_key));
-          if (info.api_key == protocol::api::fetch && w_.decisions.wants_traffic())
-            note_fetch_positions(frame.subspan(4), info.api_version, req.govern);
-          req.steps = std::move(steps);
-          if (req.govern) req.policies = policies;
-          inflight_.expect(std::move(req));
-        } else {
-          inflight_.expect_none(info.correlation_id);
-        }
+        const bool governed = expect_answer(info, std::move(steps), policies, std::max(produce_throttle, request_throttle),
+                                            received);
+        if (info.expects_response && info.api_key == protocol::api::fetch && w_.decisions.wants_traffic())
+          note_fetch_positions(frame.subspan(4), info.api_version, governed);
         // Over the quota: this connection is muted from now (a broker mutes it once the response
         // is sent; the gateway knows the throttle already), and the principal's other
         // connections hold their produce requests as long (quota_limit::record).
@@ -606,10 +593,15 @@ class session : public std::enable_shared_from_this<session> {
         }
       }
       in_.consume(used);
+      if (cut) {
+        if (!co_await cut_through_request(*cut, need)) co_return;
+        need = 4;  // that request went on whole; nothing of the next one is here yet
+      }
+      const bool whole_requests = used > 0 || cut;
       if (in_.data().empty()) in_.shrink();
       // Only whole requests are activity: a request trickling in byte by byte does not keep an
       // idle connection (and the memory it holds) alive.
-      if (used > 0) last_activity_ = std::chrono::steady_clock::now();
+      if (whole_requests) last_activity_ = std::chrono::steady_clock::now();
       // The gateway's own answers with nothing in flight before them go out now; the others
       // follow the broker's answers they queue behind (upstream_to_client).
       if (local_at_head() && !co_await deliver_local_answers()) co_return;
@@ -631,7 +623,7 @@ class session : public std::enable_shared_from_this<session> {
         if (draining_) co_return co_await wait_forever();
         co_return;
       }
-      if (used > 0) request_started_ = {};
+      if (whole_requests) request_started_ = {};
       if (!in_.data().empty() && request_started_ == std::chrono::steady_clock::time_point{} &&
           w_.cfg->request_read_timeout.count() > 0) {
         // Part of a request is here: the rest must follow within request_read_timeout. The
@@ -650,6 +642,92 @@ class session : public std::enable_shared_from_this<session> {
       }
       bytes_in_ += got;
     }
+  }
+
+  // Queues what the request's answer needs (or, acks=0, remembers its id). true: the chain
+  // governs the answer.
+  bool expect_answer(const request_info& info, std::shared_ptr<const response_steps> steps,
+                     const std::shared_ptr<policy_chain>& policies, std::chrono::milliseconds throttle,
+                     std::chrono::steady_clock::time_point& received) {
+    if (!info.expects_response) {
+      inflight_.expect_none(info.correlation_id);
+      return false;
+    }
+    inflight req;
+    req.throttle = throttle;
+    if (w_.metrics) {
+      if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
+      req.received = received;
+    }
+    req.correlation_id = info.correlation_id;
+    req.api_key = info.api_key;
+    req.version = info.upstream_version;
+    req.unsupported_api_versions = info.unsupported_api_versions;
+    req.govern = policies && (steps || policies->governs_responses(info.api_key));
+    req.steps = std::move(steps);
+    if (req.govern) req.policies = policies;
+    const bool governed = req.govern;
+    inflight_.expect(std::move(req));
+    return governed;
+  }
+
+  // A Produce request still arriving (`d` holds its head, `frame_bytes` its whole size) that
+  // nothing in the gateway reads goes on as it arrives, like a large response: no policy asks
+  // for Produce requests, no quota counts it, no subscriber wants its traffic (per-topic records
+  // need the whole request), the audit trail takes events, no tap, plain TCP on both sides (its
+  // rest is spliced socket to socket), and the request header and acks have arrived. It is then
+  // never held whole in memory (no request memory reservation) and never copied through user
+  // space. nullopt: it is buffered and handled whole, as every other request.
+  std::optional<request_info> cut_through_candidate(protocol::bytes_view d, std::size_t frame_bytes) {
+    if (frame_bytes < frame_buffer::min_read || d.size() < 64 || read_be16(d.data() + 4) != protocol::api::produce)
+      return std::nullopt;
+    if (client_.tls() || upstream_.tls() || w_.tap || draining_ || w_.decisions.wants_traffic() ||
+        (w_.audit && !w_.audit->accepting()))
+      return std::nullopt;
+    if (w_.live.generation() != live_->generation) adopt(w_.live.current());  // between requests, as below
+    if (!client_id_known_) {
+      client_id_known_ = true;
+      if (auto id = protocol::request_client_id(d.subspan(4)); id && *id) client_id_ = std::string(**id);
+      if (live_->quotas && live_->quotas->by_client_id()) resolve_quotas();
+    }
+    if (quotas_ || muted_until_ != std::chrono::steady_clock::time_point{}) return std::nullopt;
+    if (policies_ && policies_->reads_requests(protocol::api::produce)) return std::nullopt;
+    // The head may end inside the header: then it is handled whole (inspect again, complete).
+    request_info info = inspect_request(d.subspan(4));
+    if (info.what != request_info::action::forward || !splice_requests_.open()) return std::nullopt;
+    return info;
+  }
+
+  // Sends the buffered head of a cut_through_candidate, then splices the rest of its
+  // frame_bytes from the client to the broker. false: the session ends.
+  awaitable<bool> cut_through_request(const request_info& info, std::size_t frame_bytes) {
+    if (request_started_ == std::chrono::steady_clock::time_point{} && w_.cfg->request_read_timeout.count() > 0) {
+      // Its head came with the last read: the rest must follow within request_read_timeout.
+      request_started_ = std::chrono::steady_clock::now();
+      idle_timer_.cancel();
+    }
+    count_request(info.api_key);
+    std::chrono::steady_clock::time_point received{};
+    expect_answer(info, nullptr, policies_, std::chrono::milliseconds{0}, received);
+    const auto head = in_.data();
+    auto [ec, _] = co_await upstream_.write(asio::buffer(head.data(), head.size()));
+    if (ec) {
+      upstream_failed("upstream " + upstream_name_ + " write failed: " + ec.message());
+      co_return false;
+    }
+    std::size_t left = frame_bytes - head.size();
+    in_.consume(head.size());
+    in_.release();
+    std::uint64_t moved_bytes = 0;  // bytes_in_ counted the head as it was read; the rest here
+    const auto moved = co_await splice_requests_.move(upstream_.socket(), client_.socket(), left, upstream_name_,
+                                                      {last_activity_, moved_bytes, w_.spliced_bytes},
+                                                      splice_relay::direction::to_upstream);
+    bytes_in_ += moved_bytes;
+    if (!moved.ok) {
+      if (!moved.reason.empty()) end(moved.reason, moved.warn);
+      co_return false;
+    }
+    co_return true;
   }
 
   // Waits until upstream_to_client has sent answers (see inflight_queue::max_pipelined). false: the
@@ -1238,7 +1316,8 @@ class session : public std::enable_shared_from_this<session> {
   bool upstream_counted_ = false;   // its upstream connection is in the metrics' open gauge
   std::size_t passthrough_left_ = 0;  // bytes of a cut-through response still to come
   std::optional<protocol::fetch_scanner> scan_;  // a Fetch response streaming through
-  splice_relay splice_;  // large pass-through responses, socket to socket
+  splice_relay splice_;           // large pass-through responses, socket to socket
+  splice_relay splice_requests_;  // large Produce requests nothing reads, client to broker
   std::vector<std::byte> tap_frame_;  // a cut-through response collected for the tap (tests only)
   // The configuration generation in force: held until the session adopts the next (between
   // requests), so the principal's and the policies' views into it stay valid.

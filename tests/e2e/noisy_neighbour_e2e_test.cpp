@@ -29,6 +29,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/fetch.h"
 #include "protocol/frames.h"
+#include "protocol/produce.h"
 #include "protocol/sasl_authenticate.h"
 #include "protocol/sasl_handshake.h"
 #include "tests/e2e/dev_cluster_process.h"
@@ -293,6 +294,47 @@ TEST_CASE("noisy neighbour: a request trickling in is cut off after request_read
   std::this_thread::sleep_for(300ms);
   c.send_bytes(av.data() + 5, av.size() - 5);
   CHECK(c.receive());
+}
+
+TEST_CASE("noisy neighbour: a large Produce that stops halfway (relayed as it arrives) is cut off after "
+          "request_read_timeout or ends only its own connection when the client leaves",
+          "[e2e][noisy]") {
+  e2e_environment env({{"halfway", 1}}, 1, false, [](config::gateway_config& cfg) { cfg.request_read_timeout = 600ms; });
+  // 256 KiB of records (never completed, so their contents do not matter): nothing reads
+  // Produce here, so the gateway sends the head on as soon as it has it.
+  std::vector<std::byte> records(256 * 1024, std::byte{0x5a});
+  proto::produce_request pr;
+  pr.acks = 1;
+  pr.timeout_ms = 5000;
+  auto& t = pr.topic_data.emplace_back();
+  t.name = "halfway";
+  t.partition_data.emplace_back().records = proto::bytes_view(records);
+  const auto produce = proto::encode_request(pr, 3, 1, "halfway-test").flatten();
+  raw_connection bystander(env.gateway_port());
+  std::int32_t corr = 100;
+  REQUIRE(api_versions_round_trip(bystander, corr++) < 10s);
+  for (const bool leaves : {false, true}) {
+    INFO("the client leaves: " << leaves);
+    raw_connection c(env.gateway_port());
+    REQUIRE(api_versions_round_trip(c, corr++) < 10s);  // the connection has its broker connection
+    c.send_bytes(produce.data(), produce.size() / 2);
+    const auto start = clock_type::now();
+    bool closed = false;
+    if (leaves) {
+      c.close();
+    } else {
+      while (!closed && clock_type::now() - start < 5s) {
+        std::this_thread::sleep_for(50ms);
+        closed = c.closed_by_peer();
+      }
+      CHECK(closed);
+      CHECK(clock_type::now() - start < 3s);
+    }
+    // The other client is served throughout, and the gateway still serves new ones.
+    CHECK(api_versions_round_trip(bystander, corr++) < 10s);
+    raw_connection next(env.gateway_port());
+    CHECK(api_versions_round_trip(next, corr++) < 10s);
+  }
 }
 
 TEST_CASE("noisy neighbour: a listener at max_connections stops accepting until a connection closes",

@@ -37,7 +37,12 @@ class raw_connection {
     timeval tv{10, 0};  // no read waits longer than this
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
-  ~raw_connection() { ::close(fd_); }
+  ~raw_connection() { close(); }
+  // Closes now (the gateway sees the client leave).
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
 
   void send(const std::vector<std::byte>& b) { send_bytes(b.data(), b.size()); }
   void send_bytes(const std::byte* p, std::size_t n) {
