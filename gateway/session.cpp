@@ -40,6 +40,7 @@
 #include "protocol/errors.h"
 #include "protocol/fetch_scanner.h"
 #include "protocol/metadata.h"
+#include "protocol/produce_scanner.h"
 #include "protocol/record_batch.h"
 #include "protocol/request_walk.h"
 #include "protocol/throttle_field.h"
@@ -481,15 +482,7 @@ class session : public std::enable_shared_from_this<session> {
         bool traffic_reported = false;  // the chain reported this Produce's traffic on its decode
         // Between requests: a reloaded configuration applies from this request on.
         if (w_.live.generation() != live_->generation) adopt(w_.live.current());
-        // A request quota counts every request as it is read (KIP-124, as a rate), answered by
-        // the broker or by the gateway; over it, the answer carries the throttle and this
-        // connection is muted for it (at the end of this request's handling).
-        std::chrono::milliseconds request_throttle{0};
-        if (quotas_ && quotas_->requests) {
-          if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
-          request_throttle = quotas_->requests->record(received, 1);
-          if (request_throttle.count() > 0) throttle_client(policies::quota::quota_kind::request, request_throttle);
-        }
+        const std::chrono::milliseconds request_throttle = record_request_quota(received);
         if (w_.audit && info.what == request_info::action::forward &&
             (info.api_key == protocol::api::produce || info.api_key == protocol::api::fetch) &&
             !w_.audit->accepting()) {
@@ -569,12 +562,9 @@ class session : public std::enable_shared_from_this<session> {
         count_request(info.api_key);
         if (info.api_key == protocol::api::produce && w_.decisions.wants_traffic() && !traffic_reported)
           report_produce(frame.subspan(4), info.api_version);
-        // A produce quota counts the request as forwarded (KIP-13: the bytes a client writes).
-        std::chrono::milliseconds produce_throttle{0};
-        if (quotas_ && quotas_->produce && info.api_key == protocol::api::produce) {
-          if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
-          produce_throttle = quotas_->produce->record(received, frame.size());
-        }
+        const std::chrono::milliseconds produce_throttle =
+            info.api_key == protocol::api::produce ? record_produce_quota(received, frame.size())
+                                                   : std::chrono::milliseconds{0};
         const bool governed = expect_answer(info, std::move(steps), policies, std::max(produce_throttle, request_throttle),
                                             received);
         if (info.expects_response && info.api_key == protocol::api::fetch && w_.decisions.wants_traffic())
@@ -644,6 +634,23 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // A request quota counts every request as it is read (KIP-124, as a rate), answered by the
+  // broker or by the gateway; over it, the answer carries the throttle and this connection is
+  // muted for it (at the end of this request's handling). `received`: set when first needed.
+  std::chrono::milliseconds record_request_quota(std::chrono::steady_clock::time_point& received) {
+    if (!quotas_ || !quotas_->requests) return std::chrono::milliseconds{0};
+    if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
+    const auto t = quotas_->requests->record(received, 1);
+    if (t.count() > 0) throttle_client(policies::quota::quota_kind::request, t);
+    return t;
+  }
+  // A produce quota counts the request as forwarded (KIP-13: the bytes a client writes).
+  std::chrono::milliseconds record_produce_quota(std::chrono::steady_clock::time_point& received, std::size_t bytes) {
+    if (!quotas_ || !quotas_->produce) return std::chrono::milliseconds{0};
+    if (received == std::chrono::steady_clock::time_point{}) received = std::chrono::steady_clock::now();
+    return quotas_->produce->record(received, bytes);
+  }
+
   // Queues what the request's answer needs (or, acks=0, remembers its id). true: the chain
   // governs the answer.
   bool expect_answer(const request_info& info, std::shared_ptr<const response_steps> steps,
@@ -673,16 +680,16 @@ class session : public std::enable_shared_from_this<session> {
 
   // A Produce request still arriving (`d` holds its head, `frame_bytes` its whole size) that
   // nothing in the gateway reads goes on as it arrives, like a large response: no policy asks
-  // for Produce requests, no quota counts it, no subscriber wants its traffic (per-topic records
-  // need the whole request), the audit trail takes events, no tap, plain TCP on both sides (its
-  // rest is spliced socket to socket), and the request header and acks have arrived. It is then
-  // never held whole in memory (no request memory reservation) and never copied through user
-  // space. nullopt: it is buffered and handled whole, as every other request.
+  // for Produce requests, no quota holds it now (quotas count it by its size, known from the
+  // start), the audit trail takes events, no tap, plain TCP on both sides (its rest is spliced
+  // socket to socket), and the request header and acks have arrived. Where metrics or the audit trail count traffic, protocol::produce_scanner walks its
+  // structure and batch headers as they pass (v3-v11). It is then never held whole in memory
+  // (no request memory reservation). nullopt: it is buffered and handled whole, as every other
+  // request.
   std::optional<request_info> cut_through_candidate(protocol::bytes_view d, std::size_t frame_bytes) {
     if (frame_bytes < frame_buffer::min_read || d.size() < 64 || read_be16(d.data() + 4) != protocol::api::produce)
       return std::nullopt;
-    if (client_.tls() || upstream_.tls() || w_.tap || draining_ || w_.decisions.wants_traffic() ||
-        (w_.audit && !w_.audit->accepting()))
+    if (client_.tls() || upstream_.tls() || w_.tap || draining_ || (w_.audit && !w_.audit->accepting()))
       return std::nullopt;
     if (w_.live.generation() != live_->generation) adopt(w_.live.current());  // between requests, as below
     if (!client_id_known_) {
@@ -690,11 +697,12 @@ class session : public std::enable_shared_from_this<session> {
       if (auto id = protocol::request_client_id(d.subspan(4)); id && *id) client_id_ = std::string(**id);
       if (live_->quotas && live_->quotas->by_client_id()) resolve_quotas();
     }
-    if (quotas_ || muted_until_ != std::chrono::steady_clock::time_point{}) return std::nullopt;
+    if (quota_hold(d) != std::chrono::steady_clock::time_point{}) return std::nullopt;  // waits, as below
     if (policies_ && policies_->reads_requests(protocol::api::produce)) return std::nullopt;
     // The head may end inside the header: then it is handled whole (inspect again, complete).
     request_info info = inspect_request(d.subspan(4));
     if (info.what != request_info::action::forward || !splice_requests_.open()) return std::nullopt;
+    if (w_.decisions.wants_traffic() && (info.api_version < 3 || info.api_version > 11)) return std::nullopt;
     return info;
   }
 
@@ -708,7 +716,12 @@ class session : public std::enable_shared_from_this<session> {
     }
     count_request(info.api_key);
     std::chrono::steady_clock::time_point received{};
-    expect_answer(info, nullptr, policies_, std::chrono::milliseconds{0}, received);
+    const auto request_throttle = record_request_quota(received);
+    const auto produce_throttle = record_produce_quota(received, frame_bytes);
+    expect_answer(info, nullptr, policies_, std::max(produce_throttle, request_throttle), received);
+    // Over the produce quota: muted from now, as for a request read whole.
+    if (produce_throttle.count() > 0) throttle_client(policies::quota::quota_kind::produce, produce_throttle);
+    if (w_.decisions.wants_traffic()) co_return co_await cut_through_counted(info, frame_bytes);
     const auto head = in_.data();
     auto [ec, _] = co_await upstream_.write(asio::buffer(head.data(), head.size()));
     if (ec) {
@@ -718,7 +731,84 @@ class session : public std::enable_shared_from_this<session> {
     std::size_t left = frame_bytes - head.size();
     in_.consume(head.size());
     in_.release();
-    std::uint64_t moved_bytes = 0;  // bytes_in_ counted the head as it was read; the rest here
+    co_return co_await splice_request_bytes(left);
+  }
+
+  // cut_through_request where traffic is counted: what has arrived is walked and sent, a batch
+  // body that has not arrived yet is spliced, and the topics' bytes and records are reported
+  // once the whole request went on (a request cut short counts nothing). A malformed request
+  // goes on unread from there (the broker refuses it), uncounted, as report_produce does.
+  awaitable<bool> cut_through_counted(const request_info& info, std::size_t frame_bytes) {
+    protocol::produce_scanner sc(info.api_version, frame_bytes - 4);
+    std::size_t off = 4;   // of in_.data(): scanned, not yet sent (the size prefix first)
+    std::size_t sent = 0;  // of the frame
+    auto send_scanned = [&]() -> awaitable<bool> {
+      if (off == 0) co_return true;
+      const auto d = in_.data().first(off);
+      auto [ec, _] = co_await upstream_.write(asio::buffer(d.data(), d.size()));
+      if (ec) {
+        upstream_failed("upstream " + upstream_name_ + " write failed: " + ec.message());
+        co_return false;
+      }
+      in_.consume(off);
+      sent += off;
+      off = 0;
+      co_return true;
+    };
+    for (;;) {
+      const auto st = sc.next(in_.data().subspan(off));
+      switch (st.what) {
+        case protocol::produce_scanner::kind::structure:
+          off += st.bytes;
+          break;
+        case protocol::produce_scanner::kind::opaque: {
+          const std::size_t here = std::min(st.bytes, in_.data().size() - off);
+          off += here;
+          if (here == st.bytes) break;
+          if (!co_await send_scanned()) co_return false;
+          in_.release();
+          if (!co_await splice_request_bytes(st.bytes - here)) co_return false;
+          sent += st.bytes - here;
+          break;
+        }
+        case protocol::produce_scanner::kind::need_more:
+          if (!co_await send_scanned()) co_return false;
+          // Structure is small, but a hostile tagged field need not be: what must be held
+          // whole is reserved as a whole request would be.
+          if (!co_await reserve_request_memory(st.bytes)) co_return false;
+          while (in_.data().size() < st.bytes) {
+            auto [ec, got] = co_await client_.read_into(in_, st.bytes - in_.data().size());
+            if (ec) {
+              end(ec == asio::error::eof ? std::string("client closed the connection in the middle of a request")
+                                         : "client read failed: " + ec.message(),
+                  false);
+              co_return false;
+            }
+            bytes_in_ += got;
+          }
+          break;
+        case protocol::produce_scanner::kind::done:
+          if (!co_await send_scanned()) co_return false;
+          for (const auto& t : sc.tallies())
+            if (t.bytes > 0 || t.records > 0)
+              report_traffic(protocol::api::produce, info.api_version, t.name, t.bytes, t.records);
+          co_return true;
+        case protocol::produce_scanner::kind::failed: {
+          const std::size_t buffered = std::min(in_.data().size(), frame_bytes - sent);
+          off = buffered;
+          const std::size_t rest = frame_bytes - sent - buffered;
+          if (!co_await send_scanned()) co_return false;
+          in_.release();
+          co_return co_await splice_request_bytes(rest);
+        }
+      }
+    }
+  }
+
+  // The next `left` bytes of a request, client socket to broker socket. false: the session ends.
+  awaitable<bool> splice_request_bytes(std::size_t left) {
+    if (left == 0) co_return true;
+    std::uint64_t moved_bytes = 0;  // bytes_in_ counts what was read into the buffer; these here
     const auto moved = co_await splice_requests_.move(upstream_.socket(), client_.socket(), left, upstream_name_,
                                                       {last_activity_, moved_bytes, w_.spliced_bytes},
                                                       splice_relay::direction::to_upstream);

@@ -21,7 +21,12 @@
 #include <vector>
 
 #include "config/gateway_config.h"
+#include "gateway/gateway.h"
 #include "policies/quota/quota_config.h"
+#include "protocol/api_versions.h"
+#include "protocol/frames.h"
+#include "protocol/produce.h"
+#include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/raw_connection.h"
 #include "tests/e2e/secure_environment.h"
 
@@ -137,6 +142,42 @@ void produce_flat_out(const std::string& bootstrap, const std::string& user, con
 }
 
 }  // namespace
+
+TEST_CASE("quotas: a large Produce relayed as it arrives counts against the produce quota and is throttled",
+          "[e2e][quotas]") {
+  constexpr double quota = 64 * 1024;
+  e2e_environment env({{"metered-large", 1}}, 1, false, [&](config::gateway_config& c) {
+    auto& q = c.policies.edit<policies::quota_section>();
+    q.window = 100ms;  // a rate over ~1 s: one large request is over it
+    policies::quota_rule r;
+    r.who = {config::subject::kind::everyone, {}};
+    r.produce_bytes_per_second = quota;
+    q.rules.push_back(r);
+  });
+  // 320 KiB of records (whether the broker takes them does not matter: the gateway raises the
+  // throttle in whatever the broker answers). Nothing reads Produce here but the quota, which
+  // counts the request by its size: it goes on as it arrives.
+  std::vector<std::byte> records(320 * 1024, std::byte{0x5a});
+  namespace proto = kgw::protocol;
+  proto::produce_request pr;
+  pr.acks = 1;
+  pr.timeout_ms = 5000;
+  auto& t = pr.topic_data.emplace_back();
+  t.name = "metered-large";
+  t.partition_data.emplace_back().records = proto::bytes_view(records);
+  raw_connection c(env.gateway_port());
+  // A connection's first request is read whole (the broker connection opens with it).
+  c.send(proto::encode_request(proto::api_versions_request{}, 0, 7, "quota-large").flatten());
+  REQUIRE(c.receive());
+  const auto spliced_before = env.gateway_instance()->spliced_bytes();
+  c.send(proto::encode_request(pr, 3, 1, "quota-large").flatten());
+  auto answer = c.receive();
+  REQUIRE(answer);
+  const auto resp = decode_response<proto::produce_response>(*answer, 3, 1);
+  // 320 KiB against 64 KiB/s: seconds of throttle, told in the answer.
+  CHECK(resp.throttle_time_ms >= 2000);
+  CHECK(env.gateway_instance()->spliced_bytes() - spliced_before > 128 * 1024);
+}
 
 TEST_CASE("quotas: two principals with different produce quotas each get their own rate, told throttle_time_ms",
           "[e2e][quotas][timing]") {
