@@ -6,8 +6,14 @@
 //   the message it was given, with a size prefix that is the frame's size;
 // - the relay's header-only readers (protocol/request_walk.h) agree with the full decode: the
 //   client id, every Produce partition with records, every Fetch partition asked for;
+// - the streaming Produce scanner (protocol/produce_scanner.h) walks every Produce v3-v11 that
+//   decodes, fed whole and in 5-byte steps, its steps tiling the body and its per-topic tallies
+//   those of walk_produce and count_records; on any other input it fails or finishes, never
+//   reading past the body;
 // - versions outside the API's range never decode.
 // Seeds: every API x version x sample variant (tests/fuzz/seed_writer.cpp).
+#include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -19,12 +25,60 @@
 #include "protocol/frames.h"
 #include "protocol/headers.h"
 #include "protocol/produce.h"
+#include "protocol/produce_scanner.h"
+#include "protocol/record_batch.h"
 #include "protocol/request_walk.h"
 
 namespace proto = kgw::protocol;
 using kgw::fuzz::require;
 
 namespace {
+
+using tally_map = std::map<std::string, std::pair<std::uint64_t, std::uint64_t>, std::less<>>;
+
+// Walks `body` with the Produce scanner, `grow` more bytes arriving each time it asks (0: all at
+// once). nullopt: it failed. Requires that it never makes a step it was not given bytes for.
+std::optional<tally_map> scan_produce(proto::bytes_view body, std::int16_t version, std::size_t grow) {
+  proto::produce_scanner sc(version, body.size());
+  std::size_t arrived = grow == 0 ? body.size() : std::min(body.size(), grow), covered = 0;
+  for (std::size_t guard = 0; guard <= 4 * body.size() + 16; ++guard) {
+    const std::size_t at = sc.position();
+    require(at <= body.size(), "the Produce scanner's position passed the body");
+    const auto s = sc.next(body.subspan(at, std::max(arrived, at) - at));
+    switch (s.what) {
+      case proto::produce_scanner::kind::structure:
+        require(at + s.bytes <= arrived, "the Produce scanner took structure that had not arrived");
+        covered += s.bytes;
+        break;
+      case proto::produce_scanner::kind::opaque:
+        require(s.bytes > 0 && at + s.bytes <= body.size(), "a Produce scanner opaque step is empty or past the body");
+        covered += s.bytes;
+        arrived = std::max(arrived, at + s.bytes);
+        break;
+      case proto::produce_scanner::kind::need_more:
+        if (grow == 0 || arrived == body.size()) return std::nullopt;  // told it all: it must not ask
+        require(s.bytes > arrived - at, "the Produce scanner asked for what it has");
+        arrived = std::min(body.size(), arrived + grow);
+        break;
+      case proto::produce_scanner::kind::done: {
+        require(covered == body.size() && at == body.size(), "the Produce scanner's steps do not tile the body");
+        tally_map out;
+        for (const auto& t : sc.tallies())
+          if (t.bytes > 0 || t.records > 0) {
+            auto& o = out[t.name];
+            o.first += t.bytes;
+            o.second += t.records;
+          }
+        return out;
+      }
+      case proto::produce_scanner::kind::failed:
+        require(sc.error() != nullptr, "the Produce scanner failed without a reason");
+        return std::nullopt;
+    }
+  }
+  require(false, "the Produce scanner did not finish");
+  return std::nullopt;
+}
 
 using produce_seen = std::vector<std::pair<std::string_view, proto::bytes_view>>;
 using fetch_seen = std::vector<std::tuple<std::string_view, proto::uuid, std::int32_t, std::int64_t>>;
@@ -51,6 +105,20 @@ void check_walks(proto::bytes_view body, const proto::request_header& h, std::in
     for (std::size_t i = 0; i < walked.size(); ++i)
       require(walked[i].first == decoded[i].first && same_bytes(walked[i].second, decoded[i].second),
               "walk_produce differs from the decoded Produce request");
+    if (version >= 3 && version <= 11) {
+      tally_map want;
+      for (const auto& [t, r] : walked) {
+        auto& o = want[std::string(t)];
+        o.first += r.size();
+        o.second += proto::count_records(r);
+      }
+      std::erase_if(want, [](const auto& kv) { return kv.second.first == 0 && kv.second.second == 0; });
+      for (std::size_t grow : {std::size_t(0), std::size_t(5)}) {
+        const auto got = scan_produce(body, version, grow);
+        require(got.has_value(), "the Produce scanner fails on a Produce request that decodes");
+        require(*got == want, "the Produce scanner's tallies differ from walk_produce and count_records");
+      }
+    }
   }
   if (key == proto::api::fetch) {
     const auto& m = *static_cast<const proto::fetch_request*>(msg);
@@ -72,6 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)proto::request_client_id(body);
   (void)proto::walk_produce(size >= 4 ? kgw::fuzz::be16(data + 2) : 0, body, [](auto, auto) {});
   (void)proto::walk_fetch(size >= 4 ? kgw::fuzz::be16(data + 2) : 0, body, [](auto, auto, auto, auto) {});
+  if (size >= 4 && kgw::fuzz::be16(data) == proto::api::produce) (void)scan_produce(body, kgw::fuzz::be16(data + 2), 3);
   if (size < 4) return 0;
 
   const std::int16_t key = kgw::fuzz::be16(data), version = kgw::fuzz::be16(data + 2);
