@@ -9,7 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <list>
@@ -585,13 +585,16 @@ class session : public std::enable_shared_from_this<session> {
       in_.consume(used);
       if (cut) {
         if (!co_await cut_through_request(*cut, need)) co_return;
-        need = 4;  // that request went on whole; nothing of the next one is here yet
+        // That request went on whole. Walking it may have read the next requests into the
+        // buffer: they are looked at before anything is read again.
+        last_activity_ = std::chrono::steady_clock::now();
+        request_started_ = {};
+        continue;
       }
-      const bool whole_requests = used > 0 || cut;
       if (in_.data().empty()) in_.shrink();
       // Only whole requests are activity: a request trickling in byte by byte does not keep an
       // idle connection (and the memory it holds) alive.
-      if (whole_requests) last_activity_ = std::chrono::steady_clock::now();
+      if (used > 0) last_activity_ = std::chrono::steady_clock::now();
       // The gateway's own answers with nothing in flight before them go out now; the others
       // follow the broker's answers they queue behind (upstream_to_client).
       if (local_at_head() && !co_await deliver_local_answers()) co_return;
@@ -613,7 +616,7 @@ class session : public std::enable_shared_from_this<session> {
         if (draining_) co_return co_await wait_forever();
         co_return;
       }
-      if (whole_requests) request_started_ = {};
+      if (used > 0) request_started_ = {};
       if (!in_.data().empty() && request_started_ == std::chrono::steady_clock::time_point{} &&
           w_.cfg->request_read_timeout.count() > 0) {
         // Part of a request is here: the rest must follow within request_read_timeout. The

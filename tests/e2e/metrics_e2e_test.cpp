@@ -28,8 +28,12 @@
 #include "gateway/config_extensions.h"
 #include "gateway/dev/embedded_cluster.h"
 #include "gateway/gateway.h"
+#include "protocol/api_versions.h"
+#include "protocol/frames.h"
+#include "protocol/produce.h"
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/http_get.h"
+#include "tests/e2e/raw_connection.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/support/test_pki.h"
@@ -288,6 +292,42 @@ TEST_CASE("metrics: large Produce requests relayed as they arrive are counted pe
   INFO(text);
   CHECK(has_line(text, "kafka_gateway_traffic_records_total" + labels + " " + std::to_string(n)));
   CHECK(series_value(text, "kafka_gateway_traffic_bytes_total" + labels) > n * 4096.0);
+}
+
+TEST_CASE("metrics: a request pipelined behind a counted Produce relayed as it arrives is answered") {
+  gateway::embedded_cluster cluster(1, {{"blobs", 1}});
+  const std::uint16_t port = find_free_port_block(10);
+  auto gw = start_gateway(cluster.broker_ports(), port, static_cast<std::uint16_t>(port + 9));
+  namespace proto = kgw::protocol;
+  raw_connection c(port);
+  // A connection's first request is read whole; the next ones may go on as they arrive.
+  c.send(proto::encode_request(proto::api_versions_request{}, 0, 1, "pipelined").flatten());
+  REQUIRE(c.receive());
+  // A Produce whose first records field (~300 KiB, not valid batches: the broker refuses them)
+  // is spliced, and whose second topic's header the gateway must then read. An ApiVersions
+  // request follows it in the same write: the gateway reads into it while walking the Produce.
+  std::vector<std::byte> big(300 * 1024, std::byte{0x5a}), small(100, std::byte{0x5a});
+  proto::produce_request pr;
+  pr.acks = 1;
+  pr.timeout_ms = 5000;
+  auto& a = pr.topic_data.emplace_back();
+  a.name = "blobs";
+  a.partition_data.emplace_back().records = proto::bytes_view(big);
+  auto& b = pr.topic_data.emplace_back();
+  b.name = "blobs-too";
+  b.partition_data.emplace_back().records = proto::bytes_view(small);
+  auto bytes = proto::encode_request(pr, 3, 2, "pipelined").flatten();
+  const auto next = proto::encode_request(proto::api_versions_request{}, 0, 3, "pipelined").flatten();
+  bytes.insert(bytes.end(), next.begin(), next.end());
+  const auto spliced_before = gw->spliced_bytes();
+  c.send(bytes);
+  const auto produce_answer = c.receive();
+  REQUIRE(produce_answer);
+  CHECK(decode_response<proto::produce_response>(*produce_answer, 3, 2).responses.size() == 2);
+  const auto versions_answer = c.receive();  // within raw_connection's 10 s, not the idle timeout
+  REQUIRE(versions_answer);
+  CHECK(decode_response<proto::api_versions_response>(*versions_answer, 0, 3).error_code == 0);
+  CHECK(gw->spliced_bytes() - spliced_before > 100 * 1024);
 }
 
 TEST_CASE("metrics: /readyz says why a gateway whose cluster is unreachable is not ready") {
