@@ -48,6 +48,7 @@ struct fields {
 
 std::vector<std::byte> body_of(std::int16_t v, const fields& f) {
   proto::produce_request m;
+  m.topic_data.reserve(3);  // the references below stay valid
   m.transactional_id = v % 2 ? std::optional<std::string_view>("tx") : std::nullopt;
   m.acks = -1;
   m.timeout_ms = 3000;
