@@ -3,39 +3,9 @@
 #include <algorithm>
 #include <string_view>
 
+#include "protocol/scanner_support.h"
+
 namespace kgw::protocol {
-
-namespace {
-
-bool truncation(const reader& r) {
-  const std::string_view what = r.error().what;
-  return what == "truncated" || what == "truncated varint";
-}
-
-// Skips a tagged-field section; the reader fails if it is cut short.
-void skip_tags(reader& r, std::size_t body_left) {
-  const std::uint32_t n = r.uvarint();
-  if (r.ok() && n > body_left) r.fail("tagged field count exceeds frame");
-  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-    r.uvarint();
-    r.skip(r.uvarint());
-  }
-}
-
-// A compact array's element count (uvarint N+1; 0 is null, which none of these arrays may be).
-std::uint32_t count(reader& r, std::size_t body_left) {
-  const std::uint32_t n = r.uvarint();
-  if (!r.ok()) return 0;
-  if (n == 0) {
-    r.fail("null array");
-    return 0;
-  }
-  // Every element takes at least one byte of what the body has left.
-  if (n - 1 > body_left) r.fail("array length exceeds frame");
-  return n - 1;
-}
-
-}  // namespace
 
 fetch_scanner::fetch_scanner(std::int16_t version, std::size_t body_size, bool tally)
     : version_(version), size_(body_size), tally_(tally) {}
@@ -92,16 +62,11 @@ fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
   // Members change only once the whole step parsed: a step cut short is parsed again.
   state next = state_;
   std::uint32_t topics = topics_left_, partitions = partitions_left_;
-  auto array = [&]() -> std::uint32_t {
-    if (flex) return count(r, left);
-    const std::int32_t n = r.i32();
-    if (r.ok() && (n < 0 || static_cast<std::size_t>(n) > left)) r.fail(n < 0 ? "null array" : "array length exceeds frame");
-    return r.ok() ? static_cast<std::uint32_t>(n) : 0;
-  };
+  auto array = [&] { return scanning::array_length(r, flex, left); };
   switch (state_) {
     case state::header:  // ResponseHeader: correlation id (and tagged fields from v12)
       r.i32();
-      if (flex) skip_tags(r, left);
+      if (flex) scanning::skip_tags(r, left);
       next = state::top;
       break;
     case state::top:
@@ -142,7 +107,7 @@ fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
         for (std::int64_t i = 0; i < aborted && r.ok(); ++i) {
           r.i64();  // producer_id
           r.i64();  // first_offset
-          if (flex) skip_tags(r, left);
+          if (flex) scanning::skip_tags(r, left);
         }
       }
       if (version_ >= 11) r.i32();  // preferred_read_replica
@@ -154,11 +119,11 @@ fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
       break;
     }
     case state::partition_tail:
-      skip_tags(r, left);
+      scanning::skip_tags(r, left);
       next = --partitions > 0 ? state::partition : state::topic_tail;
       break;
     case state::topic_tail:
-      skip_tags(r, left);
+      scanning::skip_tags(r, left);
       next = --topics > 0 ? state::topic : state::trailer;
       break;
     case state::payload:
@@ -170,7 +135,7 @@ fetch_scanner::step fetch_scanner::parse(bytes_view avail, bool complete) {
   if (!r.ok()) {
     // Cut short by the end of what arrived: wait for more. Cut short by the end of the body, or
     // wrong in itself: malformed.
-    if (!complete && truncation(r)) return {kind::need_more, avail.size() + 1};
+    if (!complete && scanning::truncated(r)) return {kind::need_more, avail.size() + 1};
     error_ = r.error().what;
     return {kind::failed, 0};
   }

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "protocol/api_keys.h"
+#include "protocol/scanner_support.h"
 
 namespace kgw::protocol {
 
@@ -12,20 +13,6 @@ namespace {
 constexpr std::size_t batch_prefix = 12;   // base offset, batch length
 constexpr std::size_t batch_header = 61;   // a v2 batch's header, up to its record count
 constexpr std::size_t magic_at = 16, count_at = 57;
-
-bool truncation(const reader& r) {
-  const std::string_view what = r.error().what;
-  return what == "truncated" || what == "truncated varint";
-}
-
-void skip_tags(reader& r, std::size_t body_left) {
-  const std::uint32_t n = r.uvarint();
-  if (r.ok() && n > body_left) r.fail("tagged field count exceeds frame");
-  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-    r.uvarint();
-    r.skip(r.uvarint());
-  }
-}
 
 }  // namespace
 
@@ -79,22 +66,12 @@ produce_scanner::step produce_scanner::parse(bytes_view avail, bool complete) {
   state next = state_;
   std::uint32_t topics = topics_left_, partitions = partitions_left_;
   std::size_t records = records_left_, opaque = 0;
-  auto array = [&]() -> std::uint32_t {
-    if (flex) {
-      const std::uint32_t n = r.uvarint();
-      if (r.ok() && n == 0) r.fail("null array");
-      if (r.ok() && n - 1 > left) r.fail("array length exceeds frame");
-      return r.ok() ? n - 1 : 0;
-    }
-    const std::int32_t n = r.i32();
-    if (r.ok() && (n < 0 || static_cast<std::size_t>(n) > left)) r.fail(n < 0 ? "null array" : "array length exceeds frame");
-    return r.ok() ? static_cast<std::uint32_t>(n) : 0;
-  };
+  auto array = [&] { return scanning::array_length(r, flex, left); };
   switch (state_) {
     case state::header:
       r.skip(8);                 // api key, version, correlation id
       r.nullable_string(false);  // client id
-      if (request_header_version(api::produce, version_) >= 2) skip_tags(r, left);
+      if (request_header_version(api::produce, version_) >= 2) scanning::skip_tags(r, left);
       r.nullable_string(flex);  // transactional id
       r.i16();                  // acks
       r.i32();                  // timeout
@@ -156,15 +133,15 @@ produce_scanner::step produce_scanner::parse(bytes_view avail, bool complete) {
       break;
     }
     case state::partition_tail:
-      skip_tags(r, left);
+      scanning::skip_tags(r, left);
       next = --partitions > 0 ? state::partition : state::topic_tail;
       break;
     case state::topic_tail:
-      skip_tags(r, left);
+      scanning::skip_tags(r, left);
       next = --topics > 0 ? state::topic : state::trailer;
       break;
     case state::trailer:
-      skip_tags(r, left);
+      scanning::skip_tags(r, left);
       next = state::done;
       break;
     case state::batch_body:
@@ -175,7 +152,7 @@ produce_scanner::step produce_scanner::parse(bytes_view avail, bool complete) {
   if (!r.ok()) {
     // Cut short by the end of what arrived: wait for more. Cut short by the end of the body, or
     // wrong in itself: malformed.
-    if (!complete && truncation(r)) return {kind::need_more, avail.size() + 1};
+    if (!complete && scanning::truncated(r)) return {kind::need_more, avail.size() + 1};
     error_ = r.error().what;
     return {kind::failed, 0};
   }
