@@ -1,6 +1,12 @@
 #include "gateway/byte_stream.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <vector>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/error.hpp>
@@ -87,7 +93,57 @@ asio::awaitable<byte_stream::result> byte_stream::read_exact(asio::mutable_buffe
 
 asio::awaitable<byte_stream::result> byte_stream::write(std::span<const asio::const_buffer> buffers) {
   if (tls_) co_return co_await tls_->write(buffers);
-  co_return co_await asio::async_write(sock_, buffers, use_tuple);
+  co_return co_await plain_write(buffers);
+}
+
+// Asio's write hands the kernel at most 64 pieces per call; a governed Fetch response of many
+// partitions is a few hundred (each partition's header, then its records), so it left in several
+// sendmsg calls, each a loopback delivery and a wake-up of the reader. Here one call takes up to
+// IOV_MAX pieces; the socket is in non-blocking mode, and a full send buffer waits for
+// writability through the reactor.
+asio::awaitable<byte_stream::result> byte_stream::plain_write(std::span<const asio::const_buffer> buffers) {
+  constexpr std::size_t iov_max = 1024;  // Linux UIO_MAXIOV
+  error_code ec;
+  if (!sock_.non_blocking() && (sock_.non_blocking(true, ec), ec)) co_return result{ec, 0};
+  std::size_t done = 0;
+  std::size_t first = 0, offset = 0;  // the next piece, and how much of it was written
+  std::array<iovec, 64> small;
+  std::vector<iovec> large;
+  iovec* iov = small.data();
+  if (buffers.size() > small.size()) {
+    large.resize(std::min(buffers.size(), iov_max));
+    iov = large.data();
+  }
+  const std::size_t room = buffers.size() > small.size() ? large.size() : small.size();
+  for (;;) {
+    while (first < buffers.size() && buffers[first].size() == offset) ++first, offset = 0;
+    if (first == buffers.size()) break;
+    std::size_t n = 0;
+    for (std::size_t i = first; i < buffers.size() && n < room; ++i) {
+      const std::size_t skip = i == first ? offset : 0;
+      if (buffers[i].size() == skip) continue;
+      iov[n++] = {const_cast<char*>(static_cast<const char*>(buffers[i].data())) + skip, buffers[i].size() - skip};
+    }
+    msghdr m{};
+    m.msg_iov = iov;
+    m.msg_iovlen = n;
+    const ssize_t w = ::sendmsg(sock_.native_handle(), &m, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) co_return result{error_code(errno, boost::system::system_category()), done};
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, use_tuple);
+      if (wec) co_return result{wec, done};
+      continue;
+    }
+    done += static_cast<std::size_t>(w);
+    for (auto left = static_cast<std::size_t>(w); left > 0;) {
+      const std::size_t here = std::min(left, buffers[first].size() - offset);
+      left -= here;
+      offset += here;
+      if (offset == buffers[first].size()) ++first, offset = 0;
+    }
+  }
+  co_return result{error_code{}, done};
 }
 
 asio::awaitable<byte_stream::result> byte_stream::write(asio::const_buffer b) {

@@ -63,7 +63,8 @@ class byte_stream {
                                            boost::asio::cancellation_slot slot = {});
   // Reads exactly the size of `b`.
   boost::asio::awaitable<result> read_exact(boost::asio::mutable_buffer b);
-  // Writes all of `buffers` (gathered into one writev, or into TLS records).
+  // Writes all of `buffers`: gathered into as few sendmsg calls as IOV_MAX allows, or into TLS
+  // records.
   boost::asio::awaitable<result> write(std::span<const boost::asio::const_buffer> buffers);
   boost::asio::awaitable<result> write(boost::asio::const_buffer b);
 
@@ -75,6 +76,7 @@ class byte_stream {
  private:
   boost::asio::awaitable<result> plain_read_into(frame_buffer& b, std::size_t want, std::size_t cap,
                                                  boost::asio::cancellation_slot slot);
+  boost::asio::awaitable<result> plain_write(std::span<const boost::asio::const_buffer> buffers);
 
   tcp::socket sock_;
   std::unique_ptr<tls_channel> tls_;  // refers to sock_

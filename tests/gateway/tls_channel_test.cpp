@@ -165,5 +165,39 @@ TEST_CASE("tls_channel: a peer that leaves ends the other side's read", "[tls]")
   }
 }
 
+TEST_CASE("byte_stream: a plain write of thousands of pieces arrives whole past a full send buffer", "[tls]") {
+  // More pieces than one sendmsg takes (1024), empty ones among them, and far more bytes than
+  // the socket buffers hold while the reader has not started: the write goes on in several
+  // calls, waits for writability, resumes inside a piece, and nothing is lost or reordered.
+  asio::io_context io;
+  byte_stream writer{tcp::socket(io)}, reader{tcp::socket(io)};
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  reader.socket().connect(acceptor.local_endpoint());
+  writer.socket() = acceptor.accept();
+  const auto data = random_bytes(24 << 20, 3);
+  static constexpr std::size_t sizes[] = {0, 4, 13, 700, 0, 4096, 16385, 1, 70000, 9};
+  std::vector<asio::const_buffer> pieces;
+  for (std::size_t at = 0, k = 0; at < data.size(); ++k) {
+    const std::size_t n = std::min(sizes[k % std::size(sizes)], data.size() - at);
+    pieces.emplace_back(data.data() + at, n);
+    at += n;
+  }
+  REQUIRE(pieces.size() > 2000);
+  boost::system::error_code write_ec = asio::error::would_block;
+  std::size_t written = 0;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    std::tie(write_ec, written) = co_await writer.write(pieces);
+  }, asio::detached);
+  io.run_for(std::chrono::milliseconds(200));  // the writer fills the buffers and waits
+  CHECK(written == 0);
+  CHECK(write_ec == asio::error::would_block);  // still writing: no reader yet
+  std::vector<std::byte> got;
+  asio::co_spawn(io, read_all(reader, data.size(), got), asio::detached);
+  io.run_for(std::chrono::seconds(60));
+  CHECK_FALSE(write_ec);
+  CHECK(written == data.size());
+  CHECK(got == data);
+}
+
 }  // namespace
 }  // namespace kgw::gateway
