@@ -134,7 +134,7 @@ class frame_buffer {
         tail_ = buffered;
         head_ = 0;
       }
-      if (buf_.size() - tail_ < want) buf_.resize(tail_ + want);
+      if (buf_.size() - tail_ < want) grow(tail_ + want);
     }
     return {buf_.data() + tail_, buf_.size() - tail_};
   }
@@ -158,6 +158,23 @@ class frame_buffer {
   }
 
  private:
+  // To `size`: into a spare buffer with room for it if this thread keeps one (memory already
+  // faulted in), else by growing this one. A response's buffer starts at min_read and learns the
+  // frame's size from its first bytes; growing in place took fresh pages for nearly every
+  // governed Fetch response (page faults were ~13% of a gateway serving from the transform cache).
+  void grow(std::size_t size) {
+    if (buf_.capacity() < size) {
+      byte_buffer roomier = spare_buffers().take(size);
+      if (roomier.capacity() >= size) {
+        roomier.resize(size);
+        if (tail_ > 0) std::memcpy(roomier.data(), buf_.data(), tail_);
+        std::swap(buf_, roomier);
+      }
+      spare_buffers().give(std::move(roomier));
+    }
+    if (buf_.size() < size) buf_.resize(size);
+  }
+
   byte_buffer buf_;
   std::size_t head_ = 0, tail_ = 0;
   bool paced_ = false;

@@ -243,7 +243,7 @@ std::expected<void, std::string> policy_chain::govern_fetch_records(policies::re
     for (const auto& s : ts.fetch) run.push_back(s.get());
     for (auto& p : t.partitions) {
       if (!p.records || p.records->empty()) continue;
-      auto& buf = out.buffers.emplace_back(buffer_pool().take_any());
+      auto& buf = out.buffers.emplace_back(buffer_pool().take(p.records->size()));
       policies::tally_counts counts{};
       using outcome = policies::record_governor::outcome;
       const policies::record_governor::sharing share{transforms_.get(), p.partition_index};
