@@ -128,9 +128,10 @@ asio::awaitable<byte_stream::result> byte_stream::plain_write(std::span<const as
     m.msg_iov = iov;
     m.msg_iovlen = n;
     const ssize_t w = ::sendmsg(sock_.native_handle(), &m, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) co_return result{error_code(errno, boost::system::system_category()), done};
+    if (w <= 0) {  // 0 only with nothing to send, which the pieces exclude: wait, never spin
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        co_return result{error_code(errno, boost::system::system_category()), done};
       auto [wec] = co_await sock_.async_wait(tcp::socket::wait_write, use_tuple);
       if (wec) co_return result{wec, done};
       continue;
