@@ -14,7 +14,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "gateway/frame_buffer.h"
 #include "gateway/tls_channel.h"

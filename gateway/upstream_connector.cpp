@@ -39,7 +39,6 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-constexpr const char* client_id = "kafka-gateway";
 constexpr std::int16_t handshake_version = 1;     // then tokens go in SaslAuthenticate
 constexpr std::int16_t authenticate_version = 1;  // v1 (Kafka 2.2+) adds session lifetime
 }  // namespace
