@@ -32,6 +32,7 @@
 #include "protocol/sasl_handshake.h"
 #include "tests/e2e/file_gateway.h"
 #include "tests/e2e/http_get.h"
+#include "tests/e2e/opaque_produce.h"
 #include "tests/e2e/raw_connection.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/secure_environment.h"
@@ -207,14 +208,8 @@ TEST_CASE("audit: logins, a wrong password, a denial, a reload and four teams re
   {
     raw_connection c(fg.port());
     REQUIRE(raw_login(c, "marketing", "marketing-secret") == 0);
-    proto::produce_request pr;
-    pr.acks = -1;
-    pr.timeout_ms = 5000;
-    auto& t = pr.topic_data.emplace_back();
-    t.name = "secrets";
-    auto& part = t.partition_data.emplace_back();
     static const std::byte some[] = {std::byte{0}};
-    part.records = proto::bytes_view(some, 1);
+    const auto pr = opaque_produce({{"secrets", proto::bytes_view(some, 1)}}, -1);
     c.send(proto::encode_request(pr, 7, 3, "audit-raw").flatten());
     auto answer = c.receive();
     REQUIRE(answer);

@@ -33,6 +33,7 @@
 #include "protocol/produce.h"
 #include "tests/e2e/e2e_environment.h"
 #include "tests/e2e/http_get.h"
+#include "tests/e2e/opaque_produce.h"
 #include "tests/e2e/raw_connection.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/subprocess.h"
@@ -307,15 +308,7 @@ TEST_CASE("metrics: a request pipelined behind a counted Produce relayed as it a
   // is spliced, and whose second topic's header the gateway must then read. An ApiVersions
   // request follows it in the same write: the gateway reads into it while walking the Produce.
   std::vector<std::byte> big(300 * 1024, std::byte{0x5a}), small(100, std::byte{0x5a});
-  proto::produce_request pr;
-  pr.acks = 1;
-  pr.timeout_ms = 5000;
-  auto& a = pr.topic_data.emplace_back();
-  a.name = "blobs";
-  a.partition_data.emplace_back().records = proto::bytes_view(big);
-  auto& b = pr.topic_data.emplace_back();
-  b.name = "blobs-too";
-  b.partition_data.emplace_back().records = proto::bytes_view(small);
+  const auto pr = opaque_produce({{"blobs", proto::bytes_view(big)}, {"blobs-too", proto::bytes_view(small)}});
   auto bytes = proto::encode_request(pr, 3, 2, "pipelined").flatten();
   const auto next = proto::encode_request(proto::api_versions_request{}, 0, 3, "pipelined").flatten();
   bytes.insert(bytes.end(), next.begin(), next.end());

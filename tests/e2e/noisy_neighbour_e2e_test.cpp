@@ -37,6 +37,7 @@
 #include "tests/e2e/gateway_process.h"
 #include "tests/e2e/http_get.h"
 #include "tests/e2e/process_stats.h"
+#include "tests/e2e/opaque_produce.h"
 #include "tests/e2e/raw_connection.h"
 #include "tests/e2e/rdkafka_client.h"
 #include "tests/e2e/scratch_dir.h"
@@ -303,12 +304,7 @@ TEST_CASE("noisy neighbour: a large Produce that stops halfway (relayed as it ar
   // 256 KiB of records (never completed, so their contents do not matter): nothing reads
   // Produce here, so the gateway sends the head on as soon as it has it.
   std::vector<std::byte> records(256 * 1024, std::byte{0x5a});
-  proto::produce_request pr;
-  pr.acks = 1;
-  pr.timeout_ms = 5000;
-  auto& t = pr.topic_data.emplace_back();
-  t.name = "halfway";
-  t.partition_data.emplace_back().records = proto::bytes_view(records);
+  const auto pr = opaque_produce({{"halfway", proto::bytes_view(records)}});
   const auto produce = proto::encode_request(pr, 3, 1, "halfway-test").flatten();
   raw_connection bystander(env.gateway_port());
   std::int32_t corr = 100;

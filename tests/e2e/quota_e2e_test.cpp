@@ -27,6 +27,7 @@
 #include "protocol/frames.h"
 #include "protocol/produce.h"
 #include "tests/e2e/e2e_environment.h"
+#include "tests/e2e/opaque_produce.h"
 #include "tests/e2e/raw_connection.h"
 #include "tests/e2e/secure_environment.h"
 
@@ -159,12 +160,7 @@ TEST_CASE("quotas: a large Produce relayed as it arrives counts against the prod
   // counts the request by its size: it goes on as it arrives.
   std::vector<std::byte> records(320 * 1024, std::byte{0x5a});
   namespace proto = kgw::protocol;
-  proto::produce_request pr;
-  pr.acks = 1;
-  pr.timeout_ms = 5000;
-  auto& t = pr.topic_data.emplace_back();
-  t.name = "metered-large";
-  t.partition_data.emplace_back().records = proto::bytes_view(records);
+  const auto pr = opaque_produce({{"metered-large", proto::bytes_view(records)}});
   raw_connection c(env.gateway_port());
   // A connection's first request is read whole (the broker connection opens with it).
   c.send(proto::encode_request(proto::api_versions_request{}, 0, 7, "quota-large").flatten());
