@@ -248,7 +248,7 @@ class session : public std::enable_shared_from_this<session> {
     bool ok = true;
     if (!out.empty()) {
       const client_write writing(*this);
-      auto [ec, n] = co_await write_frames(client_, out);
+      auto [ec, n] = co_await client_.write(out);
       bytes_out_ += n;
       if (ec) {
         end("client write failed: " + ec.message(), false);
@@ -314,13 +314,6 @@ class session : public std::enable_shared_from_this<session> {
     auto st = req.policies->on_response(req.steps.get(), ctx, body, rewriter_, g);
     if (st == rewrite_status::rewritten) g.w.patch_i32(size_at, static_cast<std::int32_t>(g.w.size() - 4));
     return st;
-  }
-
-  // Writes a batch of frame pieces: one gathered write (over TLS, tls_channel gathers small
-  // pieces into shared records and sends many records per send()).
-  awaitable<std::tuple<boost::system::error_code, std::size_t>> write_frames(byte_stream& s,
-                                                                           const std::vector<asio::const_buffer>& out) {
-    co_return co_await s.write(out);
   }
 
   // ApiVersions v0 on the gateway's own upstream connection, before any client request.
@@ -576,7 +569,7 @@ class session : public std::enable_shared_from_this<session> {
         used += frame.size();
       }
       if (!out.empty()) {
-        auto [ec, _] = co_await write_frames(upstream_, out);
+        auto [ec, _] = co_await upstream_.write(out);
         if (ec) {
           upstream_failed("upstream " + upstream_name_ + " write failed: " + ec.message());
           co_return;
@@ -1116,7 +1109,7 @@ class session : public std::enable_shared_from_this<session> {
         // Held across a cut-through response's pieces, released once it is complete.
         if (!holding && !(holding = co_await acquire_client())) co_return;
         const client_write writing(*this);
-        auto [ec, written] = co_await write_frames(client_, out);
+        auto [ec, written] = co_await client_.write(out);
         if (!mid_response()) {
           release_client();
           holding = false;
