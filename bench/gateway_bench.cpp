@@ -49,7 +49,9 @@
 //             time from send to its delivery report.
 // Medians over rounds are reported. CPU is utime+stime from /proc/PID/stat of the case's
 // gateway process, sampled around each of its rounds, divided by the log payload bytes it
-// carried (produced + read from the broker + the latency phase).
+// carried (produced + read from the broker + the latency phase). The consume passes alone are
+// reported too (CPU sampled around them, per GB they read): the latency phase sends a request
+// per record, which costs far more per byte than either throughput phase.
 //
 // Threading: single-threaded driver; librdkafka runs its own threads.
 #include <librdkafka/rdkafka.h>
@@ -514,9 +516,11 @@ struct round_result {
   double produce_mbps, consume_mbps, p50_ms, p99_ms;
   double delivered_per_pass, delivered_mbps;
   double bytes;  // log payload bytes carried (produce + consume + latency phase)
-  double consume_cpu = 0;  // gateway CPU seconds over the consume passes
+  double consume_cpu = 0;     // gateway CPU seconds over the consume passes
+  double consume_system = 0;  // of consume_cpu, in the kernel
   double produce_cpu = 0;  // gateway CPU seconds over the throughput phase's produce
   double produced_bytes = 0;
+  double consumed_bytes = 0;  // log payload bytes the consume passes read (all readers)
 };
 
 struct target {
@@ -563,7 +567,7 @@ round_result run_round(target& t, const options& o, const std::vector<bench_reco
     // Untimed pause: lets the long-poll Fetch each broker holds at the log end (fetch.wait.max.ms)
     // return, so every pass starts like the first instead of queueing behind it.
     std::this_thread::sleep_for(30ms);
-    const double cpu0 = cpu_seconds(t.pid);
+    const auto cpu0 = cpu_times_of(t.pid);
     // The other readers of the pass, at the same time (each checks what it gets as `reader` does).
     std::vector<std::thread> others;
     std::vector<consume_result> their(t.more_readers.size());
@@ -573,7 +577,9 @@ round_result run_round(target& t, const options& o, const std::vector<bench_reco
     double seconds = c.seconds;
     for (auto& th : others) th.join();
     for (const auto& x : their) seconds = std::max(seconds, x.seconds);  // the pass ends with the slowest
-    r.consume_cpu += cpu_seconds(t.pid) - cpu0;
+    const auto cpu1 = cpu_times_of(t.pid);
+    r.consume_cpu += cpu1.total() - cpu0.total();
+    r.consume_system += cpu1.system - cpu0.system;
     consume_s += seconds;
     delivered += static_cast<double>(c.delivered);
     delivered_bytes += static_cast<double>(c.delivered_bytes);
@@ -587,6 +593,7 @@ round_result run_round(target& t, const options& o, const std::vector<bench_reco
   r.p99_ms = percentile(lat, 0.99);
   const double readers = 1.0 + static_cast<double>(t.more_readers.size());
   r.bytes = (static_cast<double>(o.records) * (1 + o.consume_passes * readers) + o.latency_records) * o.record_size;
+  r.consumed_bytes = static_cast<double>(o.records) * o.consume_passes * readers * o.record_size;
   return r;
 }
 
@@ -823,13 +830,22 @@ int main(int argc, char** argv) {
   // The governed path reads every byte into the gateway and writes it out again; what the kernel
   // alone costs for that (system time) is beside each CPU goal.
   auto per_gb = [](const target& t, double seconds) { return t.bytes > 0 ? seconds / (t.bytes / 1e9) : 0.0; };
+  // The consume passes alone (no produce phase, no latency phase with its request per record):
+  // CPU and, of it, system time per GB read.
+  auto consume_per_gb = [](const target& t) {
+    double cpu = 0, system = 0, bytes = 0;
+    for (const auto& r : t.rounds) cpu += r.consume_cpu, system += r.consume_system, bytes += r.consumed_bytes;
+    return bytes > 0 ? std::pair{cpu / (bytes / 1e9), system / (bytes / 1e9)} : std::pair{0.0, 0.0};
+  };
   if (const target* gw = find_target("gateway"))
     for (const auto& [name, goal] : {std::pair{"gateway masking+filter", 0.6}, std::pair{"gateway encrypt+decrypt", 1.5}})
       if (const target* t = find_target(name))
-        std::printf("%s: %.2f gateway CPU-s/GB (goal <= %.1f), of which the kernel (system time) %.2f; "
-                    "pass-through: %.2f, of which the kernel %.2f\n\n",
-                    name, per_gb(*t, t->gateway_cpu), goal, per_gb(*t, t->gateway_system), per_gb(*gw, gw->gateway_cpu),
-                    per_gb(*gw, gw->gateway_system));
+        std::printf("%s: %.2f gateway CPU-s/GB (goal <= %.1f), of which the kernel (system time) %.2f; the consume "
+                    "passes alone %.2f (kernel %.2f); pass-through: %.2f, of which the kernel %.2f; its consume passes "
+                    "%.2f (kernel %.2f)\n\n",
+                    name, per_gb(*t, t->gateway_cpu), goal, per_gb(*t, t->gateway_system), consume_per_gb(*t).first,
+                    consume_per_gb(*t).second, per_gb(*gw, gw->gateway_cpu), per_gb(*gw, gw->gateway_system),
+                    consume_per_gb(*gw).first, consume_per_gb(*gw).second);
   // Issue 12's goal: quotas (never reached) and metrics add under 5% of gateway CPU.
   for (const auto& [with, without] : {std::pair{"gateway +quotas+metrics", "gateway"},
                                       std::pair{"gateway masking +quotas+metrics", "gateway masking"}}) {
@@ -843,10 +859,12 @@ int main(int argc, char** argv) {
       double produce_cpu = 0, produced = 0;
       for (const auto& r : t.rounds) produce_cpu += r.produce_cpu, produced += r.produced_bytes;
       std::printf("Gateway CPU, %s rounds: %.2f s per GB (utime+stime %.2f s over %.3f GB of log payload, produced + "
-                  "consumed; user %.2f, system %.2f s/GB); the produce phases alone: %.2f s per GB produced.\n",
+                  "consumed; user %.2f, system %.2f s/GB); the produce phases alone: %.2f s per GB produced; the "
+                  "consume passes alone: %.2f s per GB consumed (system %.2f).\n",
                   t.name.c_str(), t.gateway_cpu / (t.bytes / 1e9), t.gateway_cpu, t.bytes / 1e9,
                   (t.gateway_cpu - t.gateway_system) / (t.bytes / 1e9), t.gateway_system / (t.bytes / 1e9),
-                  produced > 0 ? produce_cpu / (produced / 1e9) : 0.0);
+                  produced > 0 ? produce_cpu / (produced / 1e9) : 0.0, consume_per_gb(t).first,
+                  consume_per_gb(t).second);
     }
   if (o.broker_pid)
     for (const auto& t : targets)
