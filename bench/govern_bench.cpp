@@ -10,7 +10,10 @@
 // each pass opened (checked: every field of every record, so nothing is measured that did not
 // happen).
 // Usage: govern_bench [--seconds S] [--batches B] [--batch-records N] [--mode decrypt|tokens]
-// (--mode: that one only, for a profiler). Built with the gateway, run by hand.
+//                     [--passes P]
+// --mode: that one only, for a profiler. --passes: exactly P timed passes instead of --seconds,
+// for an instruction count that does not move with the machine (valgrind --tool=callgrind
+// --toggle-collect='*record_governor::govern*'). Built with the gateway, run by hand.
 // Keys: the tests' in-process KMS and key store (tests/support), so nothing else is started.
 // Threading: single-threaded, but the key manager follows its (in-memory) store on its own thread.
 #include <time.h>
@@ -56,14 +59,16 @@ int main(int argc, char** argv) {
   double seconds = 2;
   int batches = 8, batch_records = 64;
   std::string only;  // one mode (for a profiler), or both
+  long fixed_passes = 0;  // instead of --seconds: exactly this many passes (for callgrind)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (i + 1 >= argc) die("usage: govern_bench [--seconds S] [--batches B] [--batch-records N] [--mode decrypt|tokens]");
+    if (i + 1 >= argc) die("usage: govern_bench [--seconds S] [--batches B] [--batch-records N] [--mode decrypt|tokens] [--passes P]");
     const char* v = argv[++i];
     if (a == "--seconds") seconds = std::atof(v);
     else if (a == "--batches") batches = std::atoi(v);
     else if (a == "--batch-records") batch_records = std::atoi(v);
     else if (a == "--mode") only = v;
+    else if (a == "--passes") fixed_passes = std::atol(v);
     else die("unknown argument " + a);
   }
   if (seconds <= 0 || batches < 1 || batch_records < 1) die("arguments must be positive");
@@ -153,7 +158,7 @@ int main(int argc, char** argv) {
       pass();
       ++passes;
       if (passes % 16 == 0) t = thread_cpu_seconds();
-    } while (t - t0 < seconds);
+    } while (fixed_passes > 0 ? passes < static_cast<std::uint64_t>(fixed_passes) : t - t0 < seconds);
     t = thread_cpu_seconds() - t0;
     const double records = static_cast<double>(passes) * total;
     std::printf("| %s | %.0f | %.3f | %llu |\n", name,
