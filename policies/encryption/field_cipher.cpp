@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace kgw::policies::encryption {
@@ -36,11 +37,25 @@ struct keyed_context {
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx{nullptr, &EVP_CIPHER_CTX_free};
 };
 
+// Whether two keys are equal, in time independent of where they differ: the words are XORed and
+// ORed together without an early exit. (CRYPTO_memcmp does the same a byte at a time, and this
+// runs for every field opened: it was ~2% of a decrypting gateway's CPU.)
+bool same_key(const std::array<unsigned char, key_bytes>& a, const std::array<unsigned char, key_bytes>& b) {
+  std::uint64_t diff = 0;
+  for (std::size_t i = 0; i < key_bytes; i += sizeof diff) {
+    std::uint64_t x, y;
+    std::memcpy(&x, a.data() + i, sizeof x);
+    std::memcpy(&y, b.data() + i, sizeof y);
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
 EVP_CIPHER_CTX* keyed(const std::array<unsigned char, key_bytes>& key, bool encrypt) {
   thread_local std::array<keyed_context, 8> cache;
   thread_local std::size_t next = 0;
   for (auto& c : cache)
-    if (c.used && c.encrypting == encrypt && CRYPTO_memcmp(c.key.data(), key.data(), key_bytes) == 0) return c.ctx.get();
+    if (c.used && c.encrypting == encrypt && same_key(c.key, key)) return c.ctx.get();
   keyed_context& c = cache[next];
   next = (next + 1) % cache.size();
   if (!c.ctx) c.ctx.reset(EVP_CIPHER_CTX_new());
@@ -82,18 +97,31 @@ bool next_nonce(unsigned char* out) {
   return true;
 }
 
-// The associated data of a field, built in a per-thread buffer (valid until the next call).
+// The associated data of a field, built in a per-thread buffer (valid until the next call), in
+// one pass: it is rebuilt for every field opened, and appending its nine pieces one by one was
+// ~5% of the instructions of opening a record's two fields.
 const std::string& associated_data(const binding& where, std::string_view key_id) {
   thread_local std::string aad;
-  aad.assign("kgw1 field");
-  append_part(aad, where.topic);
-  append_part(aad, where.field);
-  append_part(aad, key_id);
-  if (where.record_key) {
-    append_part(aad, *where.record_key);
-  } else {
-    aad.append("\xff\xff\xff\xff", 4);
-  }
+  constexpr std::string_view head = "kgw1 field";
+  const std::string_view parts[] = {where.topic, where.field, key_id};
+  std::size_t size = head.size() + 4 * std::size(parts) + 4 + (where.record_key ? where.record_key->size() : 0);
+  for (auto part : parts) size += part.size();
+  auto put_length = [](char* p, std::uint32_t n) {
+    p[0] = static_cast<char>(n >> 24), p[1] = static_cast<char>(n >> 16), p[2] = static_cast<char>(n >> 8);
+    p[3] = static_cast<char>(n);
+    return p + 4;
+  };
+  aad.resize_and_overwrite(size, [&](char* p, std::size_t) {
+    p = std::copy(head.begin(), head.end(), p);
+    for (auto part : parts) p = std::copy(part.begin(), part.end(), put_length(p, static_cast<std::uint32_t>(part.size())));
+    if (where.record_key) {
+      std::copy(where.record_key->begin(), where.record_key->end(),
+                put_length(p, static_cast<std::uint32_t>(where.record_key->size())));
+    } else {
+      put_length(p, 0xffffffffu);  // no key, which an empty key (length 0) is not
+    }
+    return size;
+  });
   return aad;
 }
 
@@ -361,16 +389,19 @@ std::expected<std::string, std::string> open(const data_key& key, const binding&
 }
 
 std::optional<std::string_view> token_key_id(std::string_view text) {
-  std::string_view key_id, encoded;
-  const char* why = nullptr;
-  if (!split_token(text, key_id, encoded, why)) return std::nullopt;
-  return key_id;
+  if (!text.starts_with(token_prefix)) return std::nullopt;
+  text.remove_prefix(token_prefix.size());
+  const auto colon = text.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
+  return text.substr(0, colon);
 }
 
 bool open_token_append(const data_key& key, const binding& where, std::string_view text, std::string& out) {
-  std::string_view key_id, encoded;
-  const char* why = nullptr;
-  if (!split_token(text, key_id, encoded, why) || key_id != key.id) return false;
+  // "kgw1:<key.id>:": the id needs no validating here, it must be key.id, which is valid.
+  if (!text.starts_with(token_prefix)) return false;
+  text.remove_prefix(token_prefix.size());
+  if (!text.starts_with(key.id) || text.size() <= key.id.size() || text[key.id.size()] != ':') return false;
+  const std::string_view encoded = text.substr(key.id.size() + 1);
   thread_local std::string sealed;  // ciphertext only: nothing secret stays here
   return decode_base64_into(encoded, sealed) &&
          open_append(key.bytes, associated_data(where, key.id), sealed, out);

@@ -422,6 +422,8 @@ opened_key key_manager::opening_key(std::string_view id) {
     }
     if (auto it = s_->unusable.find(id); it != s_->unusable.end()) return {it->second, nullptr};
   }
+  // Callers pass ids as tokens name them, unvalidated: one no key can have is not worth asking for.
+  if (!valid_key_id(id)) return {key_state::missing, nullptr};
   {
     std::lock_guard tasks(s_->task_mu);
     if (s_->asked.size() < 10000) s_->asked.emplace(id);

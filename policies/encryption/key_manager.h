@@ -88,6 +88,7 @@ class key_manager {
   // Relay threads. A key to seal `uses` values for `scope` (counted), or null: none is ready;
   // prepare() it and ask again.
   std::shared_ptr<const data_key> sealing_key(const key_scope& scope, std::uint64_t uses = 1);
+  // The key `id` names (as a token names it; an id no key can have is missing).
   opened_key opening_key(std::string_view id);
   // Makes keys for the scopes without a ready one; `done` runs on the manager's thread once all
   // are ready, or with why not.
