@@ -158,7 +158,13 @@ void key_manager::stop() {
 
 namespace {
 
-// Reads what the store holds since the last pass into the maps (the manager's thread only).
+// Room for `adding` more ids remembered as missing (s.mu held exclusively): past the limit, every
+// one remembered so is forgotten (each is asked for again when met, which finds it missing again).
+void make_room_for_unknown(key_manager::state& s, std::size_t adding) {
+  if (s.unusable.size() + adding <= s.limits.max_unknown_ids) return;
+  std::erase_if(s.unusable, [](const auto& e) { return e.second == key_state::missing; });
+}
+
 // A rotation request's topic ("*": all) and time, from its record; nullopt if it is not one.
 std::optional<std::pair<std::string, std::int64_t>> rotation_request(std::string_view id, std::string_view value) {
   constexpr std::string_view prefix = "rotate.", body = "kgw1 rotate before=";
@@ -231,6 +237,7 @@ std::expected<void, std::string> follow(key_manager::state& s, const kms* kms) {
     if (why == key_state::unavailable) s.retry_unwrap.push_back(k);
     s.records[k.id] = std::move(k);
   }
+  make_room_for_unknown(s, bad.size());
   for (const auto& id : bad) s.unusable[id] = key_state::missing;
   for (const auto& id : gone) {
     if (s.records.contains(id)) s.report("erased", id, true, "tombstone in the key store (crypto-shredding)");
@@ -343,6 +350,7 @@ void run(key_manager::state& s, const kms* kms) {
       // Read to the end without them: ids nobody wrote (or whose record did not decode).
       if (read && catch_up) {
         std::unique_lock lock(s.mu);
+        make_room_for_unknown(s, asked.size());
         for (const auto& id : asked)
           if (!s.opening.contains(id) && !s.unusable.contains(id)) s.unusable[id] = key_state::missing;
       } else if (!read && catch_up) {

@@ -45,6 +45,10 @@ struct key_limits {
   std::chrono::milliseconds follow_interval = std::chrono::seconds(1);
   // How long stop() waits for a store or KMS call in progress before leaving the thread behind.
   std::chrono::milliseconds stop_wait = std::chrono::seconds(15);
+  // Ids no key has (tokens naming them can be written around the gateway, as many as anyone
+  // likes) are remembered as missing up to this many; past it those are forgotten and asked for
+  // again when met. Erased and unavailable keys are always remembered.
+  std::size_t max_unknown_ids = 100'000;
   bool operator==(const key_limits&) const = default;
 };
 

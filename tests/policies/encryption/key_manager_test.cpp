@@ -104,6 +104,29 @@ TEST_CASE("key manager: an id nobody stored is pending, then missing") {
   CHECK(settled(a.keys, "k-garbage").state == enc::key_state::missing);
 }
 
+TEST_CASE("key manager: ids no key has are remembered up to a limit, and made-up ones never asked for") {
+  auto log = std::make_shared<kgw::testing::shared_key_log>();
+  auto limits = fast();
+  limits.max_unknown_ids = 4;
+  instance a(log, std::make_shared<kgw::testing::test_kms>(), limits);
+  REQUIRE(a.keys.start());
+  REQUIRE(prepared(a.keys, {customers}));
+  const auto real = a.keys.sealing_key(customers);
+  REQUIRE(real);
+  // An id that is no key id at all (tokens are not validated before the lookup) is missing
+  // at once: nothing is asked of the store.
+  CHECK(a.keys.opening_key("not a key id!").state == enc::key_state::missing);
+  CHECK(a.keys.opening_key(std::string(65, 'k')).state == enc::key_state::missing);
+  // Made-up ids, as tokens written around the gateway could name: each settles as missing, and
+  // the fifth makes room by forgetting the first four, which is then asked for again.
+  for (int i = 1; i <= 5; ++i) CHECK(settled(a.keys, "k-forged-" + std::to_string(i)).state == enc::key_state::missing);
+  CHECK(a.keys.opening_key("k-forged-5").state == enc::key_state::missing);  // remembered
+  CHECK(a.keys.opening_key("k-forged-1").state == enc::key_state::pending);  // forgotten
+  CHECK(settled(a.keys, "k-forged-1").state == enc::key_state::missing);
+  // Real keys are never what is forgotten.
+  CHECK(a.keys.opening_key(real->id).state == enc::key_state::ready);
+}
+
 TEST_CASE("key manager: a key retires after its uses and a successor is ready before") {
   auto log = std::make_shared<kgw::testing::shared_key_log>();
   auto limits = fast();
