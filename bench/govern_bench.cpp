@@ -4,12 +4,13 @@
 // goes (CRC check, decode, the stages, re-encode, CRC), per mode:
 //   decrypt   the reader may decrypt: both fields opened (AES-256-GCM), the batch re-encoded
 //   tokens    the reader may not: the tokens go as stored, the batch is copied unchanged
+//   fields    each encrypted field opened by itself, no JSON, no batches
 // gateway_bench's gateway CPU per GB moves with the machine's kernel and scheduling noise by
 // 20% and more from run to run; this does not, so it is what to compare two builds of the
 // record path with. Reported: thread CPU per record and per GB of records read, and the fields
 // each pass opened (checked: every field of every record, so nothing is measured that did not
 // happen).
-// Usage: govern_bench [--seconds S] [--batches B] [--batch-records N] [--mode decrypt|tokens]
+// Usage: govern_bench [--seconds S] [--batches B] [--batch-records N] [--mode decrypt|tokens|fields]
 //                     [--passes P]
 // --mode: that one only, for a profiler. --passes: exactly P timed passes instead of --seconds,
 // for an instruction count that does not move with the machine (valgrind --tool=callgrind
@@ -58,11 +59,13 @@ proto::bytes_view bytes(std::string_view s) { return {reinterpret_cast<const std
 int main(int argc, char** argv) {
   double seconds = 2;
   int batches = 8, batch_records = 64;
-  std::string only;  // one mode (for a profiler), or both
+  std::string only;  // one mode (for a profiler), or all
   long fixed_passes = 0;  // instead of --seconds: exactly this many passes (for callgrind)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (i + 1 >= argc) die("usage: govern_bench [--seconds S] [--batches B] [--batch-records N] [--mode decrypt|tokens] [--passes P]");
+    if (i + 1 >= argc)
+      die("usage: govern_bench [--seconds S] [--batches B] [--batch-records N] [--mode decrypt|tokens|fields] "
+          "[--passes P]");
     const char* v = argv[++i];
     if (a == "--seconds") seconds = std::atof(v);
     else if (a == "--batches") batches = std::atoi(v);
@@ -164,6 +167,43 @@ int main(int argc, char** argv) {
     std::printf("| %s | %.0f | %.3f | %llu |\n", name,
                 t / records * 1e9, t / (static_cast<double>(passes) * static_cast<double>(field.size()) / 1e9),
                 static_cast<unsigned long long>(opened));
+  }
+  // The fields alone: each token opened by itself (open_token_append: split, base64, associated
+  // data, AES-256-GCM through EVP), without JSON or batches. The gap to `decrypt` is the rest of
+  // the record path.
+  if (only.empty() || only == "fields") {
+    struct field_token {
+      std::string_view field, text;
+      std::shared_ptr<const enc::data_key> key;
+    };
+    std::vector<field_token> tokens;
+    for (const auto& v : sealed)
+      for (std::string_view f : {"email", "phone"}) {
+        const std::string quoted = "\"" + std::string(f) + "\":\"";
+        const auto at = v.find(quoted);
+        const auto end = at == std::string::npos ? at : v.find('"', at + quoted.size());
+        if (end == std::string::npos) die("no " + std::string(f) + " token in a sealed record");
+        const std::string_view text = std::string_view(v).substr(at + quoted.size(), end - at - quoted.size());
+        const auto id = enc::token_key_id(text);
+        auto k = id ? keys->opening_key(*id) : enc::opened_key{};
+        if (k.state != enc::key_state::ready) die("the key of a sealed field is not ready");
+        tokens.push_back({f, text, std::move(k.key)});
+      }
+    std::string plain;
+    std::uint64_t passes = 0;
+    const double t0 = thread_cpu_seconds();
+    double t = t0;
+    do {
+      for (const auto& tok : tokens) {
+        plain.clear();
+        if (!enc::open_token_append(*tok.key, {topic, tok.field, std::nullopt}, tok.text, plain)) die("a field did not open");
+      }
+      ++passes;
+      if (passes % 16 == 0) t = thread_cpu_seconds();
+    } while (fixed_passes > 0 ? passes < static_cast<std::uint64_t>(fixed_passes) : t - t0 < seconds);
+    t = thread_cpu_seconds() - t0;
+    std::printf("| fields alone (the record's two, open_token_append) | %.0f | - | %zu |\n",
+                t / (static_cast<double>(passes) * total) * 1e9, tokens.size());
   }
   keys->stop();
   return 0;
