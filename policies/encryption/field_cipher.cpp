@@ -315,22 +315,19 @@ bool open_append(const std::array<unsigned char, key_bytes>& key, std::string_vi
 
 // "kgw1:<key id>:<base64>" taken apart without decoding; why: what is wrong with it.
 bool split_token(std::string_view text, std::string_view& key_id, std::string_view& encoded, const char*& why) {
-  if (!text.starts_with(token_prefix)) {
-    why = looks_like_token(text) ? "unknown encrypted-field format version" : "not an encrypted field";
+  const auto id = token_key_id(text);
+  if (!id) {
+    why = text.starts_with(token_prefix) ? "encrypted field without a key id"
+          : looks_like_token(text)       ? "unknown encrypted-field format version"
+                                         : "not an encrypted field";
     return false;
   }
-  text.remove_prefix(token_prefix.size());
-  const auto colon = text.find(':');
-  if (colon == std::string_view::npos) {
-    why = "encrypted field without a key id";
-    return false;
-  }
-  key_id = text.substr(0, colon);
-  if (!valid_key_id(key_id)) {
+  if (!valid_key_id(*id)) {
     why = "encrypted field with an invalid key id";
     return false;
   }
-  encoded = text.substr(colon + 1);
+  key_id = *id;
+  encoded = text.substr(token_prefix.size() + id->size() + 1);
   return true;
 }
 const char* const not_sealed = "encrypted field is not a sealed value (bad base64 or too short)";
@@ -392,7 +389,7 @@ std::optional<std::string_view> token_key_id(std::string_view text) {
   if (!text.starts_with(token_prefix)) return std::nullopt;
   text.remove_prefix(token_prefix.size());
   const auto colon = text.find(':');
-  if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
+  if (colon == std::string_view::npos) return std::nullopt;
   return text.substr(0, colon);
 }
 

@@ -83,8 +83,8 @@ std::expected<std::string, std::string> open(const data_key& key, const binding&
 // The fetch path's form of parse_token + open, allocating nothing once warm: the key id a token
 // names (nullopt: not a token of this format), then its plaintext appended to `out` (false, out
 // as it was: not sealed under `key`, bad base64, or it does not authenticate). The id is not
-// validated: it is only looked up, the key manager refuses an invalid one before asking its
-// store, and a token whose id is not the key's does not open.
+// validated (it may even be empty): it is only looked up, the key manager refuses an invalid one
+// before asking its store, and a token whose id is not the key's does not open.
 std::optional<std::string_view> token_key_id(std::string_view text);
 bool open_token_append(const data_key& key, const binding& where, std::string_view text, std::string& out);
 
