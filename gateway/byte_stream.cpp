@@ -108,23 +108,22 @@ asio::awaitable<byte_stream::result> byte_stream::plain_write(std::span<const as
   std::size_t first = 0, offset = 0;  // the next piece, and how much of it was written
   std::array<iovec, 64> small;
   std::vector<iovec> large;
-  iovec* iov = small.data();
+  std::span<iovec> iov = small;
   if (buffers.size() > small.size()) {
     large.resize(std::min(buffers.size(), iov_max));
-    iov = large.data();
+    iov = large;
   }
-  const std::size_t room = buffers.size() > small.size() ? large.size() : small.size();
   for (;;) {
     while (first < buffers.size() && buffers[first].size() == offset) ++first, offset = 0;
     if (first == buffers.size()) break;
     std::size_t n = 0;
-    for (std::size_t i = first; i < buffers.size() && n < room; ++i) {
+    for (std::size_t i = first; i < buffers.size() && n < iov.size(); ++i) {
       const std::size_t skip = i == first ? offset : 0;
       if (buffers[i].size() == skip) continue;
       iov[n++] = {const_cast<char*>(static_cast<const char*>(buffers[i].data())) + skip, buffers[i].size() - skip};
     }
     msghdr m{};
-    m.msg_iov = iov;
+    m.msg_iov = iov.data();
     m.msg_iovlen = n;
     const ssize_t w = ::sendmsg(sock_.native_handle(), &m, MSG_NOSIGNAL);
     if (w <= 0) {  // 0 only with nothing to send, which the pieces exclude: wait, never spin
