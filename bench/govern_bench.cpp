@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_records.h"
@@ -53,6 +54,21 @@ double thread_cpu_seconds() {
 }
 
 proto::bytes_view bytes(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
+
+// Runs `pass` exactly `fixed` times, or (fixed 0) until `seconds` of this thread's CPU went by;
+// the passes run and the thread CPU seconds they took.
+template <class Pass>
+std::pair<std::uint64_t, double> timed_passes(Pass&& pass, long fixed, double seconds) {
+  std::uint64_t passes = 0;
+  const double t0 = thread_cpu_seconds();
+  double t = t0;
+  do {
+    pass();
+    ++passes;
+    if (passes % 16 == 0) t = thread_cpu_seconds();
+  } while (fixed > 0 ? passes < static_cast<std::uint64_t>(fixed) : t - t0 < seconds);
+  return {passes, thread_cpu_seconds() - t0};
+}
 
 }  // namespace
 
@@ -154,15 +170,7 @@ int main(int argc, char** argv) {
     const std::uint64_t opened = pass();
     const std::uint64_t want = m == enc::record_opener::mode::decrypt ? 2u * static_cast<std::uint64_t>(total) : 0;
     if (opened != want) die("a pass opened " + std::to_string(opened) + " fields, expected " + std::to_string(want));
-    std::uint64_t passes = 0;
-    const double t0 = thread_cpu_seconds();
-    double t = t0;
-    do {
-      pass();
-      ++passes;
-      if (passes % 16 == 0) t = thread_cpu_seconds();
-    } while (fixed_passes > 0 ? passes < static_cast<std::uint64_t>(fixed_passes) : t - t0 < seconds);
-    t = thread_cpu_seconds() - t0;
+    const auto [passes, t] = timed_passes(pass, fixed_passes, seconds);
     const double records = static_cast<double>(passes) * total;
     std::printf("| %s | %.0f | %.3f | %llu |\n", name,
                 t / records * 1e9, t / (static_cast<double>(passes) * static_cast<double>(field.size()) / 1e9),
@@ -190,18 +198,15 @@ int main(int argc, char** argv) {
         tokens.push_back({f, text, std::move(k.key)});
       }
     std::string plain;
-    std::uint64_t passes = 0;
-    const double t0 = thread_cpu_seconds();
-    double t = t0;
-    do {
-      for (const auto& tok : tokens) {
-        plain.clear();
-        if (!enc::open_token_append(*tok.key, {topic, tok.field, std::nullopt}, tok.text, plain)) die("a field did not open");
-      }
-      ++passes;
-      if (passes % 16 == 0) t = thread_cpu_seconds();
-    } while (fixed_passes > 0 ? passes < static_cast<std::uint64_t>(fixed_passes) : t - t0 < seconds);
-    t = thread_cpu_seconds() - t0;
+    const auto [passes, t] = timed_passes(
+        [&] {
+          for (const auto& tok : tokens) {
+            plain.clear();
+            if (!enc::open_token_append(*tok.key, {topic, tok.field, std::nullopt}, tok.text, plain))
+              die("a field did not open");
+          }
+        },
+        fixed_passes, seconds);
     std::printf("| fields alone (the record's two, open_token_append) | %.0f | - | %zu |\n",
                 t / (static_cast<double>(passes) * total) * 1e9, tokens.size());
   }
